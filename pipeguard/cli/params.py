@@ -1,0 +1,42 @@
+"""Click parameter types shared by the subcommands."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+
+class ShapeParam(click.ParamType):
+    """``64,3,32,32``, ``64x3x32x32`` or ``[64, 3, 32, 32]`` -> a tuple; a single number is an element count."""
+
+    name = "SHAPE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (tuple, int)):
+            return value
+        text = str(value).strip().strip("[]()").replace("_", "")
+        parts = [p for p in re.split(r"[,x×\s]+", text) if p]
+        try:
+            dims = tuple(int(p) for p in parts)
+        except ValueError:
+            self.fail(f"should be sizes like 64,3,32,32 or an element count like 49152, but got {value!r}",
+                      param, ctx)
+        if not dims or any(d < 0 for d in dims):
+            self.fail(f"should be non-negative sizes, but got {value!r}", param, ctx)
+        return dims[0] if len(dims) == 1 else dims
+
+
+class SizeParam(click.ParamType):
+    """``224x224`` or ``224`` -> ``(224, 224)``."""
+
+    name = "HxW"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        m = re.fullmatch(r"\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*", str(value))
+        if not m or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < 1):
+            self.fail(f"should be HEIGHTxWIDTH such as 224x224, but got {value!r}", param, ctx)
+        h = int(m.group(1))
+        return (h, int(m.group(2) or h))

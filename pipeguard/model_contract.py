@@ -1,0 +1,65 @@
+"""Reading a contract from a model: what its first layer wants as input."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+_PASS_THROUGH = ("Flatten", "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Unflatten")
+
+
+def first_layer(model: Any) -> Optional[Any]:
+    """The first ``Conv1d/2d/3d`` or ``Linear`` in definition order, skipping containers
+    and shape-neutral layers; ``None`` when another kind of layer comes first."""
+    import torch.nn as nn
+
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+            return module
+        if next(module.children(), None) is not None:
+            continue  # a container: look inside
+        if type(module).__name__ in _PASS_THROUGH or isinstance(module, (nn.ReLU, nn.Identity)):
+            continue
+        return None
+    return None
+
+
+def contract_from_model(model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> Any:
+    """A :class:`~pipeguard.Contract` from the model's first layer.
+
+    ``channels`` comes from a first ``Conv1d/2d/3d`` (``in_channels``); ``numel`` from
+    a first ``Linear`` (``in_features``), optionally behind a ``Flatten``. ``dtype`` is
+    the layer's weight dtype. ``size`` may be given, or is read from a model that fixes
+    it (``image_size``, as torchvision's ViT does).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+        ValueError: the model gives no hint of its input, or ``size`` contradicts it.
+    """
+    import torch.nn as nn
+
+    from .contract import Contract, dtype_name
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"Contract.from_model() should get a torch.nn.Module, but got {type(model).__name__}")
+    layer = first_layer(model)
+    name = type(model).__name__
+    if size is None and isinstance(getattr(model, "image_size", None), int):
+        size = model.image_size
+    if layer is None:
+        raise ValueError(
+            f"cannot read a contract from {name}: its first layer is not a Conv or Linear "
+            "(lazy layers and custom first layers give no input size); "
+            "declare it instead, e.g. Contract(channels=3, size=(224, 224))")
+    dtype = dtype_name(layer.weight.dtype) if getattr(layer, "weight", None) is not None else None
+    if isinstance(layer, nn.Linear):
+        if layer.in_features == 0:
+            raise ValueError(f"cannot read a contract from {name}: its first Linear is lazy (in_features=0)")
+        try:
+            return Contract(numel=layer.in_features, size=size, dtype=dtype, name=name)
+        except ValueError as exc:
+            raise ValueError(f"{name}'s first layer takes {layer.in_features:,} features, "
+                             f"which does not fit size={size}: {exc}") from None
+    if layer.in_channels == 0:
+        raise ValueError(f"cannot read a contract from {name}: its first conv is lazy (in_channels=0)")
+    return Contract(channels=layer.in_channels, size=size if isinstance(layer, nn.Conv2d) else None,
+                    dtype=dtype, name=name)
