@@ -2,27 +2,61 @@
 
 One declared :class:`Contract` (channels, height × width, flattened length, dtype,
 value range) checked wherever data can go wrong, with errors that explain the
-numbers. See ``DESIGN.md`` for the whole surface.
+numbers. Public names are imported on first use, so ``import pipeguard`` stays
+cheap (torch loads only when a check or transform needs it).
 """
 
-from .contract import Contract
-from .contract_file import ContractFileError
-from .explain import Diagnosis, Hypothesis, explain
-from .sample import SampleInfo, inspect
-from .violations import ContractViolation, Dims, Reason, Violation
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Contract",
-    "ContractFileError",
-    "ContractViolation",
-    "Diagnosis",
-    "Dims",
-    "Hypothesis",
-    "Reason",
-    "SampleInfo",
-    "Violation",
-    "explain",
-    "inspect",
-]
+# public name -> module that defines it (no module may share a public function's name:
+# importing pipeguard.x would shadow the function x on the package)
+_EXPORTS = {
+    "Contract": "contract",
+    "ContractFileError": "contract_file",
+    "ContractViolation": "violations",
+    "Dims": "violations",
+    "Reason": "violations",
+    "Violation": "violations",
+    "SampleInfo": "sample",
+    "inspect": "sample",
+    "Diagnosis": "explanation",
+    "Hypothesis": "explanation",
+    "explain": "explanation",
+    # transforms (validator and conversion steps for torchvision chains)
+    "Validate": "transforms",
+    "EnsureChannels": "transforms",
+    "EnsureSize": "transforms",
+    "trace": "pipeline_trace",
+    "TransformTrace": "pipeline_trace",
+    # datasets and loaders
+    "GuardedDataset": "dataset",
+    "GuardedDataLoader": "loader",
+    "Skipped": "skipped",
+    "collate": "loader",
+    # folder scanning
+    "scan": "scanner",
+    "ScanReport": "scanner",
+    # model side
+    "trace_model": "model_trace",
+    "ModelTrace": "model_trace",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeguard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

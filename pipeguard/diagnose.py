@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
-from .explain import Diagnosis, Hypothesis, explain
+from .explanation import Diagnosis, Hypothesis, explain
 from .sample import SampleInfo
 from .violations import Dims, Reason, Violation
 

@@ -1,17 +1,42 @@
 """The ``pipeguard`` command: one module per subcommand, rendering kept apart from logic.
 
+Subcommands are imported only when used, so ``pipeguard explain`` never loads torch.
 Exit status: 0 conforms, 1 violations found (or a layer breaks), 2 usage or input error.
 """
 
+from __future__ import annotations
+
+import importlib
+
 import click
 
-from .explain import explain_command
+# subcommand -> "module:attribute" of its click command
+SUBCOMMANDS = {
+    "scan": "pipeguard.cli.scan:scan_command",
+    "explain": "pipeguard.cli.explain:explain_command",
+    "trace": "pipeguard.cli.trace:trace_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return [name for name in SUBCOMMANDS if self.get_command(ctx, name) is not None]
+
+    def get_command(self, ctx, name):
+        target = SUBCOMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:  # a subcommand not built in this checkout
+                return None
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pipeguard")
 def main() -> None:
-    """Shape contracts for PyTorch image pipelines: scan folders, explain shape errors."""
-
-
-main.add_command(explain_command)
+    """Shape contracts for PyTorch image pipelines: scan folders, explain shape errors,
+    trace models."""
