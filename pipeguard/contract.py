@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
@@ -191,14 +192,14 @@ class Contract:
 
         return from_mapping(data, origin="<dict>")
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:  # noqa: F821
+    def save(self, path: Union[str, os.PathLike]) -> None:
         """Write as TOML, or JSON when the file name ends in ``.json``."""
         from .contract_file import save
 
         save(self, path)
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Contract":  # noqa: F821
+    def load(cls, path: Union[str, os.PathLike]) -> "Contract":
         """Read a TOML or JSON contract, or the ``[tool.pipeguard]`` table of a pyproject.toml."""
         from .contract_file import load
 
