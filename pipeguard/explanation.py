@@ -251,6 +251,13 @@ def _batch(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
                          "flatten with x.flatten(1) (keeps the batch), not x.view(-1); or index one sample")
 
 
+def _channels_fix(c: int) -> str:
+    """EnsureChannels converts to 1 or 3 channels; other counts need the data or the model changed."""
+    if c in (1, 3):
+        return f"pipeguard.EnsureChannels({c})"
+    return f"convert the data to {c} channels, or change the first layer's in_channels"
+
+
 def _channel_note(c: int) -> str:
     return f" ({_CHANNEL_NAMES[c]})" if c in _CHANNEL_NAMES else ""
 
@@ -268,7 +275,7 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
                 "channels", 0.95 if exact else (0.88 if {c2, C} <= {1, 3, 4} else 0.7),
                 f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {C} are expected",
                 f"{count(A)} = {times((*lead_txt, c2, H, W))}, {count(E)} = {times((*lead_txt, C, H, W))}",
-                f"convert the images: pipeguard.EnsureChannels({C})")
+                f"convert the images: {_channels_fix(C)}")
     if A % (lead * C) == 0:
         hw = A // (lead * C)
         if ar.height is not None and ar.channels == C and ar.height * ar.width == hw:
@@ -299,7 +306,7 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
                     "channels+size", 0.55 + _side_bonus(side),
                     f"{c2}-channel {side}×{side} images where {C}-channel {H}×{W} are expected",
                     f"{count(A)} = {times((*lead_txt, c2, side, side))}",
-                    f"pipeguard.EnsureChannels({C}) and pipeguard.EnsureSize(({H}, {W}))")
+                    f"{_channels_fix(C)} and pipeguard.EnsureSize(({H}, {W}))")
 
 
 def _per_sample_counts(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> tuple[int, int]:
@@ -341,7 +348,15 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
                     "channels", 0.82 + _side_bonus(s_exp),
                     f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected",
                     f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    f"pipeguard.EnsureChannels({c})")
+                    _channels_fix(c))
+            elif c2 != c and c in (1, 3) and c2 in (1, 3):
+                # e.g. CIFAR (3×32×32) fed to an MNIST-sized layer (1×28×28)
+                yield Hypothesis(
+                    "channels+size", 0.55 + _side_bonus(s_exp, s_act),
+                    f"{c2}-channel {s_act}×{s_act} images where {c}-channel {s_exp}×{s_exp} are expected",
+                    f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
+                    f"{_channels_fix(c)} and pipeguard.EnsureSize(({s_exp}, {s_exp})), "
+                    f"or size the layer for {count(A)} inputs")
     for c, c2 in ((3, 1), (1, 3), (3, 4), (4, 3), (4, 1), (1, 4)):
         if D % c == 0 and A * c == D * c2:
             px = D // c
@@ -352,7 +367,7 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
                 "channels", score,
                 f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected",
                 f"{count(A)} = {c2} × {px_txt} pixels; {count(D)} = {c} × {px_txt}",
-                f"pipeguard.EnsureChannels({c})")
+                _channels_fix(c))
 
 
 def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:

@@ -51,11 +51,18 @@ def test_seed_hwc_vs_chw():
     ([64, 5120], [64, 20, 16, 16], "flatten", "unflattened feature map"),
     ([8, 512], [8, 512 * 7 * 7], "unpooled", "512-channel 7×7 feature map"),
     (784, 784 * 64, "batch", "64 samples where one is expected"),
+    (784, 3072, "channels+size", "3-channel 32×32 images where 1-channel 28×28"),
 ])
 def test_other_classics(expected, actual, kind, needle):
     d = pg.explain(expected, actual)
     assert d.best.kind == kind, str(d)
     assert needle in d.best.summary
+
+
+def test_fixes_only_suggest_conversions_that_exist():
+    d = pg.explain([4, 8, 8], [3, 8, 8])           # EnsureChannels converts to 1 or 3 only
+    assert d.best.kind == "channels"
+    assert "EnsureChannels" not in d.best.fix and "in_channels" in d.best.fix
 
 
 def test_agreeing_sides_have_no_hypotheses():
