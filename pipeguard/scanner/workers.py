@@ -1,0 +1,315 @@
+"""A supervised pool of probe workers: a file that hangs or crashes its worker is a row.
+
+``concurrent.futures.ProcessPoolExecutor`` loses every pending task when one worker
+dies (``BrokenProcessPool``) and cannot stop a task that hangs. This pool keeps one
+pipe per worker and a shared progress slot per worker (task id, file index, start
+time), so the parent always knows which file a worker is on. A worker past the time
+limit is killed; a worker that dies (segfault, out-of-memory kill) is noticed through
+its sentinel. Either way the file it was on becomes an ``unreadable`` row, the rest of
+its task is re-queued, and a fresh worker takes the slot.
+
+Paths go out in chunks (one message per chunk, records back as tuples), at most two
+chunks in flight per worker and at most ``MAX_PENDING`` finished chunks waiting behind
+a slow one, so the walk stays a stream and memory stays flat. Results come back in
+submission order.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Any, Iterable, Iterator, Optional
+
+from .probe import failure_record, probe_many
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 2           # chunks queued per worker: one running, one waiting
+MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
+DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
+
+
+def _context() -> Any:
+    # fork starts a worker in milliseconds and a killed worker is replaced as fast;
+    # the workers run only Pillow, never torch, so fork's usual hazards do not apply.
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    import faulthandler
+
+    faulthandler.disable()  # a crash is reported as the file's row, not as a traceback dump
+    try:  # C decoders (libtiff) chatter on fd 2; the row carries what matters
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+    try:  # a crashing decoder must not leave a core file behind
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    if deep:
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            cap = DEEP_MEMORY_CAP if hard == resource.RLIM_INFINITY else min(DEEP_MEMORY_CAP, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        except (ImportError, ValueError, OSError):
+            pass
+    base = 3 * slot
+
+    def started(i: int) -> None:
+        progress[base + 1] = i
+        progress[base + 2] = time.monotonic()
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        tid, items = task
+        progress[base] = tid
+        out = list(probe_many(items, deep, started))
+        progress[base + 2] = 0.0
+        conn.send((tid, out))
+
+
+def _death(process: Any) -> str:
+    """Why a worker is gone, as the error of the file it was reading."""
+    code = process.exitcode
+    if code is None:
+        return "its worker stopped answering"
+    if code < 0:
+        try:
+            return f"crashed its worker ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"crashed its worker (signal {-code})"
+    return f"its worker exited with status {code}"
+
+
+class _Slot:
+    __slots__ = ("process", "conn", "inflight")
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.inflight: deque = deque()  # (tid, items, seq, offset), oldest first
+
+
+class SupervisedPool:
+    """Probe files in ``workers`` processes with a per-file time limit.
+
+    Args:
+        workers: number of worker processes.
+        deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe.probe`).
+        time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
+        chunk: files per message.
+    """
+
+    def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
+                 chunk: int = 64) -> None:
+        self.workers = max(1, int(workers))
+        self.deep = deep
+        self.time_limit = time_limit
+        self.chunk = max(1, int(chunk))
+        self.restarts = 0
+        self._idle_deaths = 0  # deaths with no file to blame, since the last result
+        self._ctx = _context()
+        self._progress = self._ctx.RawArray("d", 3 * self.workers)
+        self._slots: list[Optional[_Slot]] = [None] * self.workers
+
+    # -- worker life cycle -------------------------------------------------------------
+    def _start(self, i: int) -> _Slot:
+        parent, child = self._ctx.Pipe()
+        self._progress[3 * i + 2] = 0.0
+        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep),
+                              daemon=True, name=f"pipeguard-scan-{i}")
+        p.start()
+        child.close()
+        slot = self._slots[i] = _Slot(p, parent)
+        return slot
+
+    def _stop_all(self) -> None:
+        for slot in self._slots:
+            if slot is None:
+                continue
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 2.0
+        for slot in self._slots:
+            if slot is None:
+                continue
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+        self._slots = [None] * self.workers
+
+    # -- the run -------------------------------------------------------------------------
+    def map(self, items: Iterable[tuple[str, str]]) -> Iterator[tuple]:
+        """Yield one record tuple per ``(rel, path)`` in ``items``, in the same order."""
+        source = iter(items)
+        requeue: deque = deque()      # (items, seq, offset) to send before new chunks
+        chunks: dict[int, list] = {}  # seq -> its records so far (None where missing)
+        missing: dict[int, int] = {}
+        next_seq = emit_seq = 0
+        next_tid = 0
+        exhausted = False
+        try:
+            for i in range(self.workers):
+                self._start(i)
+            while True:
+                # 1. keep every worker fed
+                for i, slot in enumerate(self._slots):
+                    while len(slot.inflight) < IN_FLIGHT:
+                        if requeue:
+                            part, seq, offset = requeue.popleft()
+                        elif not exhausted and next_seq - emit_seq < MAX_PENDING:
+                            part = [x for _, x in zip(range(self.chunk), source)]
+                            if not part:
+                                exhausted = True
+                                break
+                            seq, offset = next_seq, 0
+                            chunks[seq], missing[seq] = [None] * len(part), len(part)
+                            next_seq += 1
+                        else:
+                            break
+                        try:
+                            slot.conn.send((next_tid, part))
+                        except OSError:
+                            requeue.appendleft((part, seq, offset))
+                            slot.process.join(1.0)
+                            self._drain(slot, chunks, missing)
+                            self._lost(i, _death(slot.process), chunks, missing, requeue)
+                            slot = self._slots[i]
+                            continue
+                        slot.inflight.append((next_tid, part, seq, offset))
+                        next_tid += 1
+                # 2. hand out what is complete, in order
+                while emit_seq in missing and missing[emit_seq] == 0:
+                    del missing[emit_seq]
+                    yield from chunks.pop(emit_seq)
+                    emit_seq += 1
+                busy = [s for s in self._slots if s.inflight]
+                if not busy:
+                    if exhausted and not requeue:
+                        return
+                    continue  # pragma: no cover - feeding pauses only while a chunk is in flight
+                # 3. wait for results, deaths, or the next time-limit check
+                waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
+                ready = set(wait(waitables, timeout=self._poll_interval()))
+                for i, slot in enumerate(self._slots):
+                    if not slot.inflight:
+                        continue
+                    gone = slot.process.sentinel in ready
+                    if slot.conn in ready and not self._receive(i, chunks, missing, requeue):
+                        slot.process.join(1.0)  # end of file on the pipe: the worker is exiting
+                        gone = True
+                    if gone and not slot.process.is_alive():
+                        self._drain(slot, chunks, missing)
+                        if slot.inflight:
+                            self._lost(i, _death(slot.process), chunks, missing, requeue)
+                        else:
+                            self._start(i)
+                self._check_time(chunks, missing, requeue)
+        finally:
+            self._stop_all()
+
+    def _poll_interval(self) -> Optional[float]:
+        if self.time_limit is None:
+            return None
+        return max(0.05, min(1.0, self.time_limit / 4))
+
+    def _store(self, seq: int, offset: int, records: list, chunks: dict, missing: dict) -> None:
+        target = chunks[seq]
+        for k, rec in enumerate(records):
+            if target[offset + k] is None:
+                missing[seq] -= 1
+            target[offset + k] = rec
+
+    def _receive(self, i: int, chunks: dict, missing: dict, requeue: deque) -> bool:
+        slot = self._slots[i]
+        try:
+            tid, records = slot.conn.recv()
+        except (EOFError, OSError):
+            return False  # the sentinel reports the death
+        self._complete(slot, tid, records, chunks, missing)
+        self._idle_deaths = 0
+        return True
+
+    def _complete(self, slot: _Slot, tid: int, records: list, chunks: dict, missing: dict) -> None:
+        for k, (t, part, seq, offset) in enumerate(slot.inflight):
+            if t == tid:
+                del slot.inflight[k]
+                self._store(seq, offset, records, chunks, missing)
+                return
+
+    def _drain(self, slot: _Slot, chunks: dict, missing: dict) -> None:
+        """Collect results a dead worker sent before it died."""
+        try:
+            while slot.conn.poll():
+                tid, records = slot.conn.recv()
+                self._complete(slot, tid, records, chunks, missing)
+        except (EOFError, OSError):
+            pass
+
+    def _lost(self, i: int, why: str, chunks: dict, missing: dict, requeue: deque) -> None:
+        """Worker ``i`` is gone (or killed): the file it was on becomes a row, the rest go back."""
+        slot = self._slots[i]
+        base = 3 * i
+        running_tid = int(self._progress[base])
+        running = self._progress[base + 2] != 0.0
+        index = int(self._progress[base + 1])
+        back = []
+        for tid, part, seq, offset in slot.inflight:
+            if running and tid == running_tid and 0 <= index < len(part):
+                rel, path = part[index]
+                log.warning("%s %s", rel, why)
+                self._store(seq, offset + index, [tuple(failure_record(path, rel, why).values())],
+                            chunks, missing)
+                if index:
+                    back.append((part[:index], seq, offset))
+                if index + 1 < len(part):
+                    back.append((part[index + 1:], seq, offset + index + 1))
+            else:
+                back.append((part, seq, offset))
+        slot.inflight.clear()
+        requeue.extendleft(reversed(back))
+        if not running:
+            self._idle_deaths += 1
+            if self._idle_deaths > 2 * self.workers + 2:  # not a file's fault: do not loop forever
+                raise RuntimeError(f"scan workers keep dying before reading a file (last: {why})")
+        if slot.process.is_alive():
+            slot.process.kill()
+        slot.process.join()
+        slot.conn.close()
+        self.restarts += 1
+        self._start(i)
+
+    def _check_time(self, chunks: dict, missing: dict, requeue: deque) -> None:
+        if self.time_limit is None:
+            return
+        now = time.monotonic()
+        for i, slot in enumerate(self._slots):
+            start = self._progress[3 * i + 2]
+            if slot.inflight and start and now - start > self.time_limit:
+                slot.process.kill()
+                slot.process.join()
+                self._drain(slot, chunks, missing)
+                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", chunks, missing, requeue)

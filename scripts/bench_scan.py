@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Throughput and memory of ``pipeguard.scan`` against bare Pillow loops, in one run.
+
+Makes (or reuses) a folder of mixed images with ImageNet-like sizes (JPEG and PNG,
+a few grayscale and truncated ones, ten class folders) under /tmp, warms the page
+cache, and prints files/s and the ratio to the baseline for:
+
+* the baseline: a bare single-process loop of ``PIL.Image.open`` reading ``.mode``
+  and ``.size`` (paths listed beforehand, so the walk is not even counted);
+* ``pipeguard.scan`` with 1 worker and with every core (walk, end-marker check,
+  frame, pandera contract check, verdicts: the whole call);
+* ``--deep`` with every core against a bare single-process full-decode loop;
+
+then the peak memory of a scan of a folder of tiny files (100,000 by default), in a
+child process so the figure is the scan's own. Goals (issue 6): 1 worker ≥ 0.8× the
+bare loop; all cores ≥ 1.3× on 2 cores; deep ≥ 1.7× the decode loop; < 200 MB.
+Timings are the best of several repeats; the machine may be shared, so compare
+ratios from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SIZES = [(500, 375), (500, 333), (375, 500), (500, 500), (640, 480), (500, 281), (400, 300), (333, 500)]
+
+
+def _image(rng: random.Random, w: int, h: int, mode: str) -> Image.Image:
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([(x * 255) // w, (y * 255) // h, ((x + y) * 127) // (w + h)], -1).astype(np.uint8)
+    noise = np.frombuffer(rng.randbytes(h * w * 3), np.uint8).reshape(h, w, 3) // 8
+    return Image.fromarray(base + noise, "RGB").convert(mode)
+
+
+def make_mixed(root: Path, n: int) -> list[str]:
+    """``n`` images in 10 class folders: 80% JPEG, 20% PNG, 3% grayscale, 0.5% truncated."""
+    marker = root.with_name(root.name + ".complete")  # beside the folder, not a file in the scan
+    if marker.is_file() and marker.read_text() == str(n):
+        return _list(root)
+    if root.exists():
+        import shutil
+
+        shutil.rmtree(root)
+    rng = random.Random(6)
+    cache: dict = {}
+    for i in range(n):
+        w, h = rng.choice(SIZES)
+        mode = "L" if rng.random() < 0.03 else "RGB"
+        fmt = "PNG" if rng.random() < 0.2 else "JPEG"
+        key = (w, h, mode, fmt, i % 7)  # a few distinct contents per kind keep generation quick
+        if key not in cache:
+            buf = io.BytesIO()
+            _image(rng, w, h, mode).save(buf, fmt, **({"quality": 90} if fmt == "JPEG" else {"compress_level": 1}))
+            cache[key] = buf.getvalue()
+        data = cache[key]
+        if rng.random() < 0.005:
+            data = data[: len(data) // 2]
+        d = root / f"class_{i % 10:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"img_{i:06d}.{'jpg' if fmt == 'JPEG' else 'png'}").write_bytes(data)
+    marker.write_text(str(n))
+    return _list(root)
+
+
+def make_tiny(root: Path, n: int) -> None:
+    marker = root.with_name(root.name + ".complete")
+    if marker.is_file() and marker.read_text() == str(n):
+        return
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buf, "PNG")
+    data = buf.getvalue()
+    for i in range(n):
+        d = root / f"class_{i % 100:03d}"
+        if i < 100:
+            d.mkdir(parents=True, exist_ok=True)
+        (d / f"{i:07d}.png").write_bytes(data)
+    marker.write_text(str(n))
+
+
+def _list(root: Path) -> list[str]:
+    out = []
+    for dirpath, _, files in os.walk(root):
+        out.extend(os.path.join(dirpath, f) for f in files)
+    return sorted(out)
+
+
+def bare_header(paths: list[str]) -> None:
+    for p in paths:
+        with Image.open(p) as im:
+            im.mode, im.size
+
+
+def bare_decode(paths: list[str]) -> None:
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                im.mode, im.size
+                im.load()
+        except OSError:
+            pass
+
+
+def best_of(fns: dict, repeats: int) -> dict:
+    """The best time of each function, run in interleaved rounds so load from other
+    processes on a shared machine falls on all of them alike."""
+    times: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: min(v) for k, v in times.items()}
+
+
+MEMORY_CHILD = """
+import json, resource, sys, time
+import pipeguard as pg
+t = time.perf_counter()
+r = pg.scan(sys.argv[1], contract=pg.Contract(channels=3, size=(8, 8)), workers=int(sys.argv[2]))
+elapsed = time.perf_counter() - t
+print(json.dumps({"files": len(r.frame), "seconds": elapsed,
+                  "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000, help="mixed images (default 5000)")
+    parser.add_argument("--tiny", type=int, default=100_000, help="tiny files for the memory run (0 to skip)")
+    parser.add_argument("--root", type=Path, default=Path("/tmp/pipeguard-bench"))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    import pipeguard as pg
+    from pipeguard.scanner.run import default_workers
+
+    cores = default_workers()
+    t = time.perf_counter()
+    paths = make_mixed(args.root / f"mixed-{args.files}", args.files)
+    print(f"folder: {len(paths):,} mixed images under {args.root} (ready in {time.perf_counter() - t:.1f} s); "
+          f"{cores} cores; load average {os.getloadavg()[0]:.2f} (machine may be shared)")
+    folder = args.root / f"mixed-{args.files}"
+    # ImageNet-style raw folder: sizes vary (Resize fixes them), the channel count must be 3
+    contract = pg.Contract(channels=3)
+    sized = pg.Contract(channels=3, size=(375, 500))  # most files fail this one: the violation path
+    bare_header(paths)  # warm the page cache
+    pg.scan(folder, contract=contract, workers=1)  # and the imports (pandas, pandera)
+
+    n = len(paths)
+    t = best_of({
+        "base": lambda: bare_header(paths),
+        "one": lambda: pg.scan(folder, contract=contract, workers=1),
+        "sized": lambda: pg.scan(folder, contract=sized, workers=1),
+        "every": lambda: pg.scan(folder, contract=contract, workers=cores),
+    }, args.repeats)
+    for label, c in (("channels=3", contract), ("channels=3, size=375x500", sized)):
+        counts = pg.scan(folder, contract=c, workers=1).counts
+        print(f"verdicts with {label}: {counts['ok']:,} ok, {counts['violation']:,} violation, "
+              f"{counts['unreadable']:,} unreadable")
+    d = best_of({
+        "decode": lambda: bare_decode(paths),
+        "deep": lambda: pg.scan(folder, contract=contract, deep=True, workers=cores),
+    }, max(1, args.repeats // 3))
+    base, decode = t["base"], d["decode"]
+    rows = [("bare Image.open .mode/.size loop (baseline)", base, base),
+            ("pipeguard scan, 1 worker", t["one"], base),
+            ("pipeguard scan, 1 worker, 88% violations", t["sized"], base),
+            (f"pipeguard scan, {cores} workers", t["every"], base),
+            ("bare full-decode loop (deep baseline)", decode, decode),
+            (f"pipeguard scan --deep, {cores} workers", d["deep"], decode)]
+    print(f"\n{'':46} {'files/s':>10} {'× baseline':>11}")
+    for label, seconds, ref in rows:
+        print(f"{label:46} {n / seconds:>10,.0f} {ref / seconds:>10.2f}×")
+    print(f"goals: 1 worker ≥ 0.80× ({base / t['one']:.2f}×), {cores} workers ≥ 1.30× ({base / t['every']:.2f}×), "
+          f"deep ≥ 1.70× ({decode / d['deep']:.2f}×); load average now {os.getloadavg()[0]:.2f}")
+
+    if args.tiny:
+        tiny = args.root / f"tiny-{args.tiny}"
+        t = time.perf_counter()
+        make_tiny(tiny, args.tiny)
+        print(f"\nmemory: {args.tiny:,} tiny files (ready in {time.perf_counter() - t:.1f} s)")
+        for workers in (1, cores):
+            out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(tiny), str(workers)],
+                                 capture_output=True, text=True, check=True)
+            m = json.loads(out.stdout)
+            extra = f", each worker ≤ {m['children_mb']:.0f} MB" if workers > 1 else ""
+            print(f"  {workers} worker{'s' if workers > 1 else ''}: {m['files']:,} files in {m['seconds']:.1f} s "
+                  f"({m['files'] / m['seconds']:,.0f} files/s), peak RSS {m['self_mb']:.0f} MB{extra} (goal < 200 MB)")
+
+
+if __name__ == "__main__":
+    main()

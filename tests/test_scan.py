@@ -1,0 +1,195 @@
+"""pg.scan over a generated folder with every planted problem: rows, verdicts, contract, formats."""
+
+import csv
+import io
+import json
+
+import pytest
+
+import pipeguard as pg
+from scan_folders import SIDE, build
+from pipeguard.scanner import run
+from pipeguard.scanner.probe import COLUMNS
+from pipeguard.scanner.schema import contract_schema
+
+CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
+DESIGN_KEYS = ["path", "status", "format", "mode", "channels", "height", "width", "bytes", "error", "violations"]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    return root, build(root)
+
+
+@pytest.fixture(scope="module")
+def report(planted):
+    return pg.scan(planted[0], contract=CONTRACT, workers=1)
+
+
+def test_every_file_is_a_row_in_path_order_with_its_status(planted, report):
+    _, expected = planted
+    rows = list(report.rows())
+    assert [r["path"] for r in rows] == sorted(expected)
+    assert {r["path"]: r["status"] for r in rows} == expected
+    assert list(report.frame.columns) == list(COLUMNS)
+    assert list(COLUMNS[:len(DESIGN_KEYS)]) == DESIGN_KEYS
+
+
+def test_rows_carry_what_each_problem_is(report):
+    rows = {r["path"]: r for r in report.rows()}
+    assert rows["cats/gray.png"]["violations"] == ["channels: has 1 channel (mode 'L'), not the 3 expected"]
+    assert rows["cats/gray.png"]["fix"] == "EnsureChannels(3)"
+    assert rows["cats/wide.png"]["violations"] == [f"size: is {SIDE}×{SIDE * 2} (H×W), not the {SIDE}×{SIDE} expected"]
+    assert rows["cats/wide.png"]["fix"] == f"EnsureSize(({SIDE}, {SIDE}))"
+    assert rows["cats/gray_small.png"]["fix"] == f"EnsureChannels(3), EnsureSize(({SIDE}, {SIDE}))"
+    assert rows["cats/cmyk.jpg"]["channels"] == 4 and rows["cats/palette.png"]["channels"] == 1
+    assert rows["dogs/animated.gif"]["n_frames"] == 3
+    assert rows["cats/rotated.jpg"]["orientation"] == 6 and rows["cats/rotated.png"]["orientation"] == 8
+    assert rows["cats/truncated.jpg"]["error"].startswith("truncated: no JPEG end-of-image marker")
+    assert rows["cats/truncated.png"]["error"].startswith("truncated: no PNG IEND")
+    assert rows["dogs/truncated.gif"]["error"].startswith("truncated: no GIF trailer")
+    assert rows["dogs/empty.jpg"]["error"] == "empty file (0 bytes)"
+    assert rows["dogs/bomb.png"]["error"].startswith("decompression bomb")
+    assert rows["dogs/bomb.gif"]["error"].startswith("decompression bomb")
+    assert rows["dogs/broken_link.png"]["error"].startswith("broken symlink")
+    assert rows["dogs/._rgb.jpg"]["hidden"] and rows[".hidden/rgb.png"]["hidden"]
+    assert rows["dogs/notes.txt"]["error"] is None and rows["dogs/notes.txt"]["format"] is None
+    assert rows["cats/rgb.png"]["class"] == "cats" and rows["top.png"]["class"] is None
+    for r in rows.values():
+        assert (r["status"] == "unreadable") == bool(r["error"]) or r["status"] == "not-image", r
+        assert (r["status"] == "violation") == bool(r["violations"]), r
+
+
+def test_violations_table_from_the_pandera_schema(report):
+    v = report.violations
+    assert list(v.columns) == ["path", "check", "expected", "actual"]
+    by = {(p, c): (e, a) for p, c, e, a in v.itertuples(index=False)}
+    assert by[("cats/gray.png", "channels")] == ("3", "1")
+    assert by[("cats/wide.png", "size")] == (f"{SIDE}x{SIDE}", f"{SIDE}x{SIDE * 2}")
+    assert by[("cats/gray_small.png", "channels")] == ("3", "1")
+    assert by[("cats/gray_small.png", "size")] == (f"{SIDE}x{SIDE}", "8x8")
+    failing = set(report.frame.loc[report.frame["status"] == "violation", "path"])
+    assert set(v["path"]) == failing
+    schema = contract_schema(CONTRACT)
+    assert set(schema.columns) == {"channels", "height", "width"}
+
+
+def test_summary_counts_and_reasons(report, planted):
+    _, expected = planted
+    s = report.summary()
+    assert s["files"] == len(expected)
+    assert s["status"] == {k: sum(1 for v in expected.values() if v == k)
+                           for k in ("ok", "violation", "unreadable", "not-image")}
+    assert s["exit_code"] == report.exit_code == 1
+    assert s["contract"] == {"source": "given", "channels": 3, "size": [SIDE, SIDE], "numel": 3 * SIDE * SIDE}
+    ch = s["violations"]["channels"]
+    assert ch["fix"] == "EnsureChannels(3)" and ch["expected"] == "3"
+    assert ch["paths"] == sorted(ch["paths"]) and len(ch["paths"]) <= 5
+    assert s["violations"]["size"]["fix"] == f"EnsureSize(({SIDE}, {SIDE}))"
+    assert s["errors"]["truncated"]["count"] == 3
+    assert s["errors"]["decompression bomb"]["count"] == 2
+    assert s["multi_frame"] == 1 and s["exif_rotated"] == 2
+    assert s["hidden"] == 3 and s["classes"]["cats"] > 0
+    json.dumps(s)  # plain JSON values only
+
+
+def test_json_and_csv_have_the_fixed_row_format(report):
+    data = json.loads(report.to_json())
+    assert set(data) == {"summary", "files"}
+    assert data["summary"] == report.summary()
+    assert [list(r) for r in data["files"]] == [list(COLUMNS)] * len(report.frame)
+    assert data["files"] == list(report.rows())
+    text = report.to_csv()
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert list(parsed[0]) == list(COLUMNS)
+    assert [r["path"] for r in parsed] == [r["path"] for r in data["files"]]
+    gray = next(r for r in parsed if r["path"] == "cats/gray_small.png")
+    assert gray["violations"].count("; ") == 1 and gray["channels"] == "1" and gray["error"] == ""
+
+
+def test_exit_zero_when_everything_conforms_and_not_images_do_not_count(tmp_path):
+    from conftest import make_image
+
+    (tmp_path / "a").mkdir()
+    make_image("RGB", (8, 8)).save(tmp_path / "a" / "1.png")
+    (tmp_path / "a" / "README.txt").write_text("hello")
+    r = pg.scan(tmp_path, contract=pg.Contract(channels=3, size=(8, 8)))
+    assert r.exit_code == 0 and r.counts == {"ok": 1, "violation": 0, "unreadable": 0, "not-image": 1}
+    assert r.violations.empty
+
+
+def test_inferred_contract_takes_the_dominant_channels_and_size(tmp_path):
+    from conftest import make_image
+
+    for i in range(5):
+        make_image("RGB", (12, 10)).save(tmp_path / f"rgb{i}.png")
+    make_image("L", (12, 10)).save(tmp_path / "gray.png")
+    make_image("RGB", (30, 30)).save(tmp_path / "big.png")
+    r = pg.scan(tmp_path)
+    assert r.contract == pg.Contract(channels=3, size=(10, 12), name="inferred")
+    assert r.contract_source == "inferred"
+    assert {p: s for p, s in zip(r.frame["path"], r.frame["status"]) if s != "ok"} == {
+        "big.png": "violation", "gray.png": "violation"}
+
+
+def test_no_dominant_value_leaves_the_field_open(tmp_path):
+    from conftest import make_image
+
+    for i, mode in enumerate(["RGB", "L", "RGBA", "LA"]):
+        make_image(mode, (8, 8)).save(tmp_path / f"{i}.png")
+    r = pg.scan(tmp_path)
+    assert r.contract == pg.Contract(size=(8, 8), name="inferred")
+    assert "channels" in r.inferred_notes and r.exit_code == 0
+    assert "no value is held by more than half" in r.summary()["contract"]["open"]["channels"]
+
+
+def test_contract_forms_and_numel_only(tmp_path):
+    from conftest import make_image
+
+    make_image("RGB", (4, 4)).save(tmp_path / "a.png")
+    make_image("L", (8, 6)).save(tmp_path / "b.png")  # 48 elements either way
+    r = pg.scan(tmp_path, contract={"numel": 48})
+    assert r.counts["violation"] == 0
+    r = pg.scan(tmp_path, contract={"numel": 49})
+    assert r.violations["check"].tolist() == ["numel", "numel"]
+    path = tmp_path / "c.toml"
+    pg.Contract(channels=1).save(path)
+    assert pg.scan(tmp_path, contract=str(path)).violations["path"].tolist() == ["a.png"]
+    with pytest.raises(pg.ContractFileError):
+        pg.scan(tmp_path, contract=str(tmp_path / "missing.toml"))
+
+
+def test_bad_paths_raise(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        pg.scan(tmp_path / "nope")
+    (tmp_path / "f.png").write_bytes(b"")
+    with pytest.raises(NotADirectoryError):
+        pg.scan(tmp_path / "f.png")
+
+
+def test_workers_give_the_same_report_as_one_process(planted, report, monkeypatch):
+    monkeypatch.setattr(run, "SERIAL_BELOW", 0)   # use the pool even for a small folder
+    monkeypatch.setattr(run, "PLAIN_CHUNK", 3)    # and many chunks, to exercise re-ordering
+    pooled = pg.scan(planted[0], contract=CONTRACT, workers=2)
+    assert list(pooled.rows()) == list(report.rows())
+
+
+def test_deep_scan_in_workers_agrees_on_the_planted_folder(planted):
+    deep = pg.scan(planted[0], contract=CONTRACT, deep=True, workers=2)
+    rows = {r["path"]: r for r in deep.rows()}
+    assert rows["cats/truncated.jpg"]["error"].startswith("decode failed")
+    expected = dict(planted[1])
+    # decoding settles two differently from the header: the GIF's first frame is whole
+    # (only later frames are cut), and the "big" PNG's pixel data is missing
+    expected.update({"dogs/truncated.gif": "violation", "dogs/big.png": "unreadable"})
+    assert {p: r["status"] for p, r in rows.items()} == expected
+    assert rows["dogs/truncated.gif"]["warnings"] == [
+        "truncated: no GIF trailer (3B) at the end of the file (but the image decodes)"]
+    assert rows["dogs/big.png"]["error"].startswith("decode failed")
+
+
+def test_progress_is_reported(planted):
+    seen = []
+    pg.scan(planted[0], contract=CONTRACT, workers=1, progress=lambda n, p: seen.append(n))
+    assert seen[-1] == len(planted[1])

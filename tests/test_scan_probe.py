@@ -1,0 +1,146 @@
+import pytest
+from PIL import Image
+
+from conftest import make_image
+from scan_folders import (SIDE, cut, encoded, gif_claiming, multi_frame_gif, png_bytes, png_claiming,
+                          with_orientation)
+from pipeguard.scanner import end_marker
+from pipeguard.scanner.probe import COLUMNS, IMG_EXTENSIONS, probe, probe_many
+
+
+def _probe(tmp_path, name, data, deep=False):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return probe(str(path), name, deep=deep)
+
+
+def test_image_extensions_are_torchvisions():
+    from torchvision.datasets.folder import IMG_EXTENSIONS as TV
+
+    assert IMG_EXTENSIONS == TV
+
+
+def test_a_good_image_reads_from_the_header(tmp_path):
+    rec = _probe(tmp_path, "a.png", png_bytes(make_image("RGB", (20, 10))))
+    assert list(rec) == list(COLUMNS)
+    assert rec["status"] == "ok" and rec["error"] is None
+    assert (rec["format"], rec["mode"], rec["channels"], rec["height"], rec["width"]) == ("PNG", "RGB", 3, 10, 20)
+    assert rec["bytes"] == (tmp_path / "a.png").stat().st_size
+    assert rec["n_frames"] == 1 and rec["orientation"] is None and rec["class"] is None
+
+
+@pytest.mark.parametrize("mode, channels", [("L", 1), ("P", 1), ("PA", 2), ("LA", 2), ("RGBA", 4),
+                                            ("CMYK", 4), ("I;16", 1), ("I", 1), ("F", 1), ("1", 1)])
+def test_channels_are_the_mode_band_count(tmp_path, mode, channels):
+    fmt = "TIFF" if mode in ("PA", "CMYK", "F", "I") else "PNG"
+    rec = _probe(tmp_path, f"x.{fmt.lower()}", encoded(make_image(mode, (8, 8)), fmt))
+    assert rec["status"] == "ok" and rec["mode"] == mode and rec["channels"] == channels
+
+
+@pytest.mark.parametrize("fmt, name", [("JPEG", "t.jpg"), ("PNG", "t.png")])
+def test_truncation_is_caught_from_the_tail_without_decoding(tmp_path, fmt, name, monkeypatch):
+    data = cut(encoded(make_image("RGB", (64, 64)), fmt))
+    # a plain probe must never decode: make decoding impossible and probe anyway
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded during a plain scan"))
+    from PIL import ImageFile
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded during a plain scan"))
+    rec = _probe(tmp_path, name, data)
+    assert rec["status"] == "unreadable" and rec["error"].startswith("truncated")
+    assert rec["mode"] == "RGB" and rec["height"] == 64  # the header is still reported
+
+
+def test_truncated_gif_and_the_end_marker_rules():
+    assert end_marker.missing_end_marker("GIF", cut(multi_frame_gif()))
+    assert end_marker.missing_end_marker("GIF", multi_frame_gif()) is None
+    assert end_marker.missing_end_marker("GIF", multi_frame_gif() + b"\x00\x00") is None  # padding
+    jpeg = encoded(make_image("RGB", (8, 8)), "JPEG")
+    assert end_marker.missing_end_marker("JPEG", jpeg[-64:]) is None
+    assert end_marker.missing_end_marker("JPEG", jpeg[-64:] + b"\x00" * 40) is None  # trailing padding
+    assert "FF D9" in end_marker.missing_end_marker("JPEG", jpeg[-64:-2])
+    assert "IEND" in end_marker.missing_end_marker("PNG", png_bytes(make_image("L", (4, 4)))[:-1])
+    assert end_marker.missing_end_marker("BMP", b"anything") is None  # not checked without decoding
+
+
+def test_deep_decodes_and_keeps_the_decoder_error(tmp_path):
+    rec = _probe(tmp_path, "t.jpg", cut(encoded(make_image("RGB", (64, 64)), "JPEG")), deep=True)
+    assert rec["status"] == "unreadable" and rec["error"].startswith("decode failed: OSError")
+    good = _probe(tmp_path, "g.jpg", encoded(make_image("RGB", (8, 8)), "JPEG"), deep=True)
+    assert good["status"] == "ok"
+
+
+def test_files_that_are_not_images(tmp_path):
+    empty = _probe(tmp_path, "e.jpg", b"")
+    assert (empty["status"], empty["error"], empty["bytes"]) == ("unreadable", "empty file (0 bytes)", 0)
+    text = _probe(tmp_path, "t.jpg", b"hello\n")
+    assert text["status"] == "unreadable" and "not an image" in text["error"]
+    notes = _probe(tmp_path, "notes.txt", b"hello\n")
+    assert (notes["status"], notes["error"], notes["format"]) == ("not-image", None, None)
+    sniffed = _probe(tmp_path, "image.bin", png_bytes(make_image("RGB", (4, 4))))
+    assert sniffed["status"] == "ok" and sniffed["format"] == "PNG"
+
+
+def test_decompression_bombs_are_flagged_from_the_header(tmp_path):
+    for name, data in (("b.png", png_claiming(20000, 20000)), ("b.gif", gif_claiming(65535, 65535))):
+        rec = _probe(tmp_path, name, data)
+        assert rec["status"] == "unreadable", name
+        assert rec["error"].startswith("decompression bomb, not decoded"), name
+    with pytest.warns(Image.DecompressionBombWarning):  # over the limit, under twice it: Pillow warns
+        big = _probe(tmp_path, "big.png", png_claiming(10000, 10000))
+    assert big["status"] == "ok" and big["height"] == 10000
+    assert "MAX_IMAGE_PIXELS" in big["warnings"][0]
+
+
+def test_frames_orientation_and_class(tmp_path):
+    (tmp_path / "cats").mkdir()
+    rec = _probe(tmp_path, "cats/a.gif", multi_frame_gif(4))
+    assert (rec["n_frames"], rec["mode"], rec["class"]) == (4, "P", "cats")
+    assert _probe(tmp_path, "r.jpg", with_orientation("JPEG", 6))["orientation"] == 6
+    assert _probe(tmp_path, "r.png", with_orientation("PNG", 3))["orientation"] == 3
+    assert _probe(tmp_path, "r.webp", with_orientation("WEBP", 8))["orientation"] == 8
+    tiff = _probe(tmp_path, "r.tif", encoded(make_image("RGB", (SIDE, SIDE)), "TIFF"))
+    assert tiff["orientation"] is None
+
+
+def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
+    from PIL import PngImagePlugin
+
+    def boom(self):
+        import sys
+
+        if sys._getframe(1).f_globals["__name__"] == "pipeguard.scanner.probe":  # Pillow's own use works
+            raise SyntaxError("bad frame table")
+        return 1
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "n_frames", property(boom, lambda self, value: None), raising=False)
+    rec = _probe(tmp_path, "a.png", png_bytes(make_image("RGB", (4, 4))))
+    assert rec["status"] == "ok" and rec["n_frames"] is None
+    assert rec["warnings"] == ("frame count unreadable: SyntaxError: bad frame table",)
+
+
+def test_probe_many_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
+    import warnings
+
+    from pipeguard.scanner import probe as probe_module
+
+    real = probe_module.probe
+
+    def noisy(path, rel=None, deep=False):
+        warnings.warn("Corrupt EXIF data", UserWarning)
+        return real(path, rel, deep)
+
+    monkeypatch.setattr(probe_module, "probe", noisy)
+    (tmp_path / "a.png").write_bytes(png_bytes(make_image("RGB", (4, 4))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing may escape
+        (row,) = list(probe_many([("a.png", str(tmp_path / "a.png"))]))
+    assert row[COLUMNS.index("warnings")] == ("UserWarning: Corrupt EXIF data",)
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    import os
+
+    os.symlink("nowhere.png", tmp_path / "l.png")
+    rec = probe(str(tmp_path / "l.png"), "l.png")
+    assert rec["status"] == "unreadable" and rec["error"].startswith("broken symlink")
+    gone = probe(str(tmp_path / "gone.txt"), "gone.txt")
+    assert gone["status"] == "not-image" and "cannot open" in gone["error"]
