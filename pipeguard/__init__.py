@@ -9,9 +9,13 @@ cheap (torch loads only when a check or transform needs it).
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 __version__ = "0.1.0"
+
+# A library logs, the application decides where it goes (no "No handlers" fallback to stderr).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that defines it (no module may share a public function's name:
 # importing pipeguard.x would shadow the function x on the package)
