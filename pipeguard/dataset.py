@@ -136,6 +136,10 @@ class GuardedDataset(Dataset):
 
     # -- checking -------------------------------------------------------------------
     def __getitem__(self, index: int) -> Any:
+        if self.on_error == "fix" and self.contract.channels in (1, 3):
+            folder = self._default_loader_folder(index)
+            if folder is not None:
+                return self._fix_at_source(index, folder)
         try:
             sample = self.dataset[index]
         except Exception as exc:
@@ -155,6 +159,37 @@ class GuardedDataset(Dataset):
         if not found:
             return sample
         return self._violated(index, source, sample, slot, found)
+
+    def _default_loader_folder(self, index: int) -> Optional[FolderSample]:
+        from .source_loading import replaces_default_loader
+
+        hit = locate(self.dataset, index)
+        if hit is None or not hit.can_reload or not replaces_default_loader(hit.dataset):
+            return None
+        return hit
+
+    def _fix_at_source(self, index: int, folder: FolderSample) -> Any:
+        """Load the file ourselves so channels are converted before the transform
+        (see :mod:`pipeguard.source_loading`); then fix what is left on the output."""
+        from .repair import Repair
+        from .source_loading import load_converted
+
+        try:
+            image, converted = load_converted(folder.path, self.contract.channels)
+            sample = folder.finish(image)
+        except Exception as exc:
+            return self._failed(index, folder.path, exc)
+        found = self.contract.check(sample[0])
+        if found:
+            try:
+                fixed = repair(self.contract, sample, 0, found, size_policy=self.size_policy, folder=None)
+            except Unfixable as exc:
+                return self._act(self._error(index, folder.path, sample, 0, exc.violations or found))
+            reasons = ((Reason.CHANNELS,) if converted else ()) + fixed.reasons
+            return self._count_fixed(index, folder.path, Repair(fixed.sample, tuple(dict.fromkeys(reasons))))
+        if converted:
+            return self._count_fixed(index, folder.path, Repair(sample, (Reason.CHANNELS,)))
+        return sample
 
     def _in_range(self, index: Any) -> bool:
         try:
