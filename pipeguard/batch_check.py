@@ -17,8 +17,13 @@ from .violations import ContractViolation, Dims, Reason, Violation
 STAGE = "collate"
 
 
-def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None) -> Optional[ContractViolation]:
-    """The violation of a collated ``batch``, or ``None`` when its images conform."""
+def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
+                samples: Optional[int] = None) -> Optional[ContractViolation]:
+    """The violation of a collated ``batch``, or ``None`` when its images conform.
+
+    ``samples`` is how many samples went into the collate; the expected shape is built
+    from it (a collate that concatenates instead of stacking makes ``shape[0]`` lie).
+    """
     import torch
 
     from .checking import check_info, violation_error
@@ -35,7 +40,7 @@ def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None)
                                            f"collated into a {what}, not a tensor [N, C, H, W] "
                                            "(pass check_batch=False if the collate_fn means to)")])
     shape = tuple(images.shape)
-    rows = shape[0] if shape else 1
+    rows = samples if samples is not None else shape[0] if shape else 1
     if contract.channels is not None or contract.size is not None:
         if len(shape) != 4:
             per_sample = contract.shape or (contract.channels, *(contract.size or (None, None)))

@@ -123,7 +123,8 @@ def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 
     from PIL import Image  # after the no-op check: the conforming path stays a few hundred ns
 
     if mode in _ALPHA_MODES or (mode == "P" and img.has_transparency_data):
-        rgba = img.convert("RGBA")
+        # Pillow has no La -> RGBA; La -> LA un-premultiplies first.
+        rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")
         base = Image.new("RGBA", img.size, (*normalize_background(background), 255))
         return Image.alpha_composite(base, rgba).convert(target)
     if mode in _SIXTEEN_BIT_MODES:

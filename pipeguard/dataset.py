@@ -136,6 +136,8 @@ class GuardedDataset(Dataset):
 
     # -- checking -------------------------------------------------------------------
     def __getitem__(self, index: int) -> Any:
+        if type(index) is int and index < 0 and self._in_range(index):
+            index += len(self.dataset)  # records name the sample as a sampler would: ds[-1] is len - 1
         if self.on_error == "fix" and self.contract.channels in (1, 3):
             folder = self._default_loader_folder(index)
             if folder is not None:
@@ -233,6 +235,11 @@ class GuardedDataset(Dataset):
                 pass
             else:
                 return self._count_fixed(index, source, fixed)
+        if isinstance(exc, ContractViolation):
+            # A pg.Validate/EnsureSize in the transform refused the sample: keep its
+            # checks, numbers and diagnosis rather than calling the file unreadable.
+            stage = (self._trace_stage(index) if self.on_error == "raise" else None) or exc.stage
+            return self._act(exc.with_context(index=index, source=source, stage=stage), cause=exc)
         err = unreadable_error(self.contract, exc, index=index, source=source,
                                stage=self._failure_stage(index))
         return self._act(err, cause=exc)
@@ -298,6 +305,14 @@ def unreadable_error(contract: Contract, exc: BaseException, *, index: Optional[
                              contract_name=contract.name)
 
 
+class StreamFailure(Skipped):
+    """The record of an iterable dataset whose iterator raised in a loader worker.
+
+    The stream cannot resume, so :class:`~pipeguard.GuardedDataLoader` raises its
+    violation in every mode instead of filing it under ``skipped``.
+    """
+
+
 class GuardedIterableDataset(GuardedDataset, IterableDataset):
     """The iterable-style variant :class:`GuardedDataset` becomes for an ``IterableDataset``.
 
@@ -319,7 +334,11 @@ class GuardedIterableDataset(GuardedDataset, IterableDataset):
             except StopIteration:
                 return
             except Exception as exc:
-                raise unreadable_error(self.contract, exc, index=position + 1, source=None,
-                                       stage="iterating the wrapped dataset") from exc
+                err = unreadable_error(self.contract, exc, index=position + 1, source=None,
+                                       stage="iterating the wrapped dataset")
+                if self._defer:  # in a GuardedDataLoader worker: travel as data, keep every field
+                    yield StreamFailure.from_violation(err)
+                    return
+                raise err from exc
             position += 1
             yield self.guard(sample, position)

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, get_worker_info
 from torch.utils.data._utils.collate import default_collate, default_convert
 
 from .batch_check import batch_error, collate_failure
-from .dataset import GuardedDataset
+from .dataset import GuardedDataset, StreamFailure
 from .skip_ledger import LoaderReport, SkipLedger
 from .skipped import Skipped
 from .violations import ContractViolation
@@ -109,10 +109,15 @@ class GuardedCollate:
     def __call__(self, batch: Any) -> Envelope:
         fixed = _drain_worker_fixes()
         if not self.batched:  # one sample at a time
+            if isinstance(batch, StreamFailure):
+                return Envelope(_EMPTY, 0, [], fixed, batch.violation)
             if isinstance(batch, Skipped):
                 return Envelope(_EMPTY, 0, [batch], fixed)
             return Envelope(self.collate_fn(batch), 1, [], fixed)
         kept, records = _split(batch)
+        failure = next((r for r in records if isinstance(r, StreamFailure)), None)
+        if failure is not None:  # the stream ended: raised in every mode, with its fields
+            return Envelope(_EMPTY, 0, [r for r in records if r is not failure], fixed, failure.violation)
         if not kept:
             return Envelope(_EMPTY, 0, records, fixed)
         try:
@@ -120,7 +125,7 @@ class GuardedCollate:
         except Exception as exc:
             return Envelope(_EMPTY, len(kept), records, fixed,
                             collate_failure(self.contract, exc, kept, self.image_key))
-        error = batch_error(self.contract, data, self.image_key) if self.check_batch else None
+        error = batch_error(self.contract, data, self.image_key, len(kept)) if self.check_batch else None
         return Envelope(data, len(kept), records, fixed, error)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import operator
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence, Union
 
@@ -571,7 +572,7 @@ def _shape(input_shape: Any) -> Shape:
     if isinstance(input_shape, int) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
     try:
-        shape = tuple(int(d) for d in input_shape)
+        shape = tuple(operator.index(d) for d in input_shape)  # 1.5 is an error, not 1
     except (TypeError, ValueError):
         raise ValueError(f"input_shape should be a sequence of sizes such as (1, 3, 224, 224), "
                          f"but got {input_shape!r}") from None

@@ -123,7 +123,9 @@ class TransformTrace:
         if raised is not None:
             lines.append(f"step {raised.step}, {raised.transform}, raised {raised.error}")
         for violation, row in sorted(self.causes, key=lambda c: self.rows.index(c[1])):
-            lines.append(_blame(violation, row, self.contract))
+            line = _blame(violation, row, self.contract)
+            if line not in lines:  # one channels-last step can cause several failures
+                lines.append(line)
         if not lines and self.contract is not None:
             lines.append(f"the output meets contract {self.contract.label}")
         return lines
@@ -170,6 +172,9 @@ def _blame(v: Violation, row: TraceRow, contract: Any) -> str:
     if row.step == "input":
         v = row.violation(v.reason) or v  # its own words (they name the PIL mode)
         return f"the input {v.message}, and no step changed that ({v.reason.value}; the contract wants {wants})"
+    layout = row.violation(Reason.LAYOUT) if v.reason is not Reason.LAYOUT else None
+    if layout is not None:  # blamed for what later steps made of its channels-last output
+        v = layout
     return f"step {row.step}, {row.transform}, {made}; the contract wants {wants} ({v.reason.value}: {v.message})"
 
 
@@ -271,7 +276,10 @@ def _causes(rows: list[TraceRow]) -> list[tuple[Violation, TraceRow]]:
         cause = last
         for row in reversed(done[:-1]):
             same = row.violation(v.reason)
-            if same is None or same.actual != v.actual:
+            # A channels-last output is read with the wrong axes by the steps after it:
+            # the step that made the layout wrong made this failure too.
+            misread = v.reason is not Reason.LAYOUT and row.violation(Reason.LAYOUT) is not None
+            if not misread and (same is None or same.actual != v.actual):
                 break
             cause = row
         causes.append((v, cause))

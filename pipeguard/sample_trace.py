@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Optional
 
+from . import numbers
 from .sample_source import FolderSample, locate
 
 
@@ -61,7 +62,7 @@ def _headline(traced: Any) -> str:
         return "the transform (re-run on the file, it met the contract: a random step?)"
     if row.step == "input":
         mode = f"mode {row.mode!r}, " if row.mode else ""
-        shape = "[" + ", ".join(map(str, row.shape)) + "]" if row.shape else "?"
+        shape = numbers.shape(row.shape) if row.shape else "?"
         return f"the file as loaded ({mode}{shape}), and no step of the transform fixes it"
     return f"after step {row.step} of the transform: {row.transform}"
 

@@ -115,6 +115,16 @@ def test_la_composited_over_background():
     assert px(pil_to_channels(img, 3, BLUE), (1, 0)) == BLUE
 
 
+def test_premultiplied_la_composited_over_background():
+    # 'La' is LA with premultiplied luminance; Pillow cannot convert it to RGBA directly.
+    img = Image.new("LA", (2, 1), (200, 128))
+    img.putpixel((1, 0), (100, 0))
+    la = img.convert("La")
+    assert la.mode == "La"
+    assert [px(pil_to_channels(la, 1, 0), (i, 0)) for i in (0, 1)] == [(100,), (0,)]
+    assert px(pil_to_channels(la, 3, BLUE), (1, 0)) == BLUE
+
+
 @pytest.mark.parametrize("cmyk, rgb", [((0, 0, 0, 0), WHITE), ((255, 0, 0, 0), (0, 255, 255)),
                                        ((0, 255, 0, 0), (255, 0, 255)), ((0, 0, 0, 255), BLACK)])
 def test_cmyk_colours(cmyk, rgb):

@@ -91,6 +91,13 @@ def test_index_past_the_end_is_an_index_error(folder):
     assert len(list(ds)) == len(ds)  # the sequence protocol stops at the IndexError
 
 
+def test_a_negative_index_is_recorded_as_its_position(folder, tree):
+    ds = pg.GuardedDataset(folder, CONTRACT, on_error="skip")
+    (gray,) = tree.indices(folder, ["gray.png"])
+    record = ds[gray - len(ds)]
+    assert (record.index, record.source) == (gray, str(tree.path("gray.png")))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="on_error should be one of 'raise', 'skip', 'fix', but got 'ignore'"):
         pg.GuardedDataset([], CONTRACT, on_error="ignore")
@@ -211,6 +218,27 @@ def test_a_transform_that_raises_is_told_apart_from_the_file(tree):
     assert info.value.reasons == [Reason.UNREADABLE]
     assert info.value.stage == "the transform (the file itself decodes)"
     assert "the dataset raised ValueError: should be RGB, but got mode 'L'" in str(info.value)
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_a_validate_in_the_transform_keeps_its_checks_and_numbers(tree, on_error):
+    # pg.Validate inside the chain raises a ContractViolation: not an "unreadable" file.
+    tf = v2.Compose([v2.ToImage(), pg.Validate(CONTRACT), v2.ToDtype(torch.float32, scale=True)])
+    folder = ImageFolder(tree.root, transform=tf, loader=raw_loader)
+    (gray,) = tree.indices(folder, ["gray.png"])
+    ds = pg.GuardedDataset(folder, CONTRACT, on_error=on_error)
+    if on_error == "raise":
+        with pytest.raises(pg.ContractViolation) as info:
+            ds[gray]
+        err = info.value
+    else:
+        record = ds[gray]
+        assert record.reason is Reason.CHANNELS
+        err = record.violation
+    assert (err.index, err.source) == (gray, str(tree.path("gray.png")))
+    assert err.reasons == [Reason.CHANNELS]
+    assert err.actual == pg.Dims((1, SIDE, SIDE), SIDE * SIDE)
+    assert "Validate(" in err.stage
 
 
 def test_non_folder_dataset_that_raises():

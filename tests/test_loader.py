@@ -183,7 +183,13 @@ def _unsqueezed(samples):
     return images.unsqueeze(1), labels
 
 
+def _concatenated(samples):
+    # torch.cat where torch.stack was meant: shape[0] is no longer the sample count
+    return torch.cat([image for image, _ in samples]), torch.tensor([label for _, label in samples])
+
+
 @pytest.mark.parametrize("collate_fn, reason, text", [
+    (_concatenated, Reason.RANK, "is [12, 16, 16] (3 dimensions), not an [N, C, H, W] batch"),
     (_channels_last, Reason.LAYOUT, "channels-last NHWC tensor [4, 16, 16, 3]"),
     (_flatten, Reason.RANK, "is [4, 768] (2 dimensions), not an [N, C, H, W] batch of [3, 16, 16]"),
     (_unsqueezed, Reason.RANK, "is [4, 1, 3, 16, 16] (5 dimensions), not an [N, C, H, W] batch"),
@@ -344,6 +350,29 @@ def test_iterable_dataset_through_the_loader():
     batches = list(loader)
     assert [b[1].tolist() for b in batches] == [[0], [2]]
     assert [r.index for r in loader.skipped] == [1]
+
+
+class _BrokenStream(torch.utils.data.IterableDataset):
+    """Yields two good samples, then its iterator raises (a corrupt shard, a lost connection)."""
+
+    def __iter__(self):
+        yield torch.zeros(3, SIDE, SIDE), 0
+        yield torch.zeros(3, SIDE, SIDE), 1
+        raise OSError("shard 7 is corrupt")
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+@pytest.mark.parametrize("batch_size", [2, None])
+def test_an_iterable_stream_that_breaks_raises_with_every_field(num_workers, batch_size):
+    # In a worker the failure must travel as data: PyTorch's re-raise would drop the fields.
+    ds = pg.GuardedDataset(_BrokenStream(), CONTRACT, on_error="skip")
+    loader = pg.GuardedDataLoader(ds, batch_size=batch_size, num_workers=num_workers)
+    with pytest.raises(pg.ContractViolation) as info:
+        list(loader)
+    err = info.value
+    assert (err.index, err.reasons, err.stage) == (2, [Reason.UNREADABLE], "iterating the wrapped dataset")
+    assert "OSError: shard 7 is corrupt" in str(err) and "DataLoader worker" not in str(err)
+    assert not loader.skipped
 
 
 def test_persistent_workers_restart_after_a_raise(folder, tree):

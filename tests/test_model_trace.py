@@ -242,6 +242,8 @@ def test_bad_arguments():
         pg.trace_model(lambda x: x, (1, 3))
     with pytest.raises(ValueError, match="input_shape"):
         pg.trace_model(nn.Linear(3, 2), "1,3")
+    with pytest.raises(ValueError, match="input_shape"):
+        pg.trace_model(nn.Linear(3, 2), (1.5, 3))  # not silently truncated to (1, 3)
     with pytest.raises(ValueError, match="non-negative"):
         pg.trace_model(nn.Linear(3, 2), (1, -3))
     assert pg.trace_model(nn.Linear(3, 2), (4, 3), dtype="float64").dtype == "float64"

@@ -50,6 +50,18 @@ def test_a_check_failed_since_the_input_is_blamed_on_the_input():
     assert result.rows[2].meets is False and result.rows[2].violations[0].reason is Reason.CHANNELS
 
 
+def test_a_step_that_makes_the_layout_channels_last_is_blamed_not_the_resize_after_it():
+    to_hwc = v2.Lambda(lambda x: x.permute(1, 2, 0))
+    chain = v2.Compose([v2.ToImage(), to_hwc, v2.Resize(10)])
+    result = pg.trace(chain, make_image("RGB", (4, 4)), pg.Contract(channels=3, size=(4, 4)))
+    assert result.rows[2].violation(Reason.LAYOUT) is not None  # [4, 4, 3] after the permute
+    assert result.breaking_step == "1"
+    assert {row.step for _, row in result.causes} == {"1"}
+    verdict = result.verdict()
+    assert len(verdict) == 1 and verdict[0].startswith("step 1, Lambda(") and "made it [4, 4, 3]" in verdict[0]
+    assert "(layout: is a channels-last" in verdict[0]
+
+
 def test_conforming_chain_has_no_breaking_step():
     chain = v2.Compose([pg.EnsureChannels(3), pg.EnsureSize(224, policy="pad"), _to_float(),
                         pg.Validate(FLOAT224)])
