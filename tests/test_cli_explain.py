@@ -26,6 +26,8 @@ def test_explain_usage_errors_exit_two():
     bad = run("explain", "--expected", "64,three", "--actual", "5")
     assert bad.returncode == 2
     assert "64,three" in bad.stderr
+    for malformed in ("1,x", "1,,3", "-1,3", ""):
+        assert run("explain", "--expected", malformed, "--actual", "5").returncode == 2, malformed
 
 
 def test_help():

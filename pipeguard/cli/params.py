@@ -15,15 +15,11 @@ class ShapeParam(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, (tuple, int)):
             return value
-        text = str(value).strip().strip("[]()").replace("_", "")
-        parts = [p for p in re.split(r"[,x×\s]+", text) if p]
-        try:
-            dims = tuple(int(p) for p in parts)
-        except ValueError:
+        text = str(value).strip().strip("[]()").replace("_", "").strip()
+        if not re.fullmatch(r"\d+(\s*[,x×]\s*\d+|\s+\d+)*", text):
             self.fail(f"should be sizes like 64,3,32,32 or an element count like 49152, but got {value!r}",
                       param, ctx)
-        if not dims or any(d < 0 for d in dims):
-            self.fail(f"should be non-negative sizes, but got {value!r}", param, ctx)
+        dims = tuple(int(p) for p in re.split(r"[,x×\s]+", text))
         return dims[0] if len(dims) == 1 else dims
 
 
