@@ -193,3 +193,39 @@ def test_progress_is_reported(planted):
     seen = []
     pg.scan(planted[0], contract=CONTRACT, workers=1, progress=lambda n, p: seen.append(n))
     assert seen[-1] == len(planted[1])
+
+
+@pytest.mark.parametrize("contract", [pg.Contract(channels=3, size=(8, 8)), pg.Contract(numel=192),
+                                      pg.Contract(size=(8, 8)), pg.Contract(channels=1)])
+def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
+    # the schema validates each distinct (channels, height, width) once; every row must
+    # still get exactly the verdict a row-by-row check gives, unknown channels included
+    from pipeguard.scanner.report import build_frame
+    from pipeguard.scanner.schema import check_frame
+
+    combos = [(3, 8, 8), (None, 8, 8), (None, 4, 8), (1, 8, 8), (3, 4, 4), (1, 4, 4), (4, 8, 4)]
+    rows = []
+    for i in range(70):
+        c, h, w = combos[(i * 5) % len(combos)]
+        status = "unreadable" if i % 9 == 4 else "ok"
+        rows.append((f"d/{i:03d}.png", status, "PNG", "XX" if c is None else "RGB", c, h, w, 10, None, (), "d",
+                     1, None, None, False, ()))
+    frame = build_frame(rows)
+    table, failing = check_frame(frame, contract)
+
+    def fails(c, h, w):
+        out = []
+        if contract.channels is not None and c != contract.channels:
+            out.append(("channels", str(contract.channels), "unknown" if c is None else str(c)))
+        if contract.size is not None and (h, w) != contract.size:
+            out.append(("size", f"{contract.height}x{contract.width}", f"{h}x{w}"))
+        if contract.numel is not None and (contract.channels is None or contract.size is None):
+            n = None if c is None else c * h * w
+            if n != contract.numel:
+                out.append(("numel", str(contract.numel), "unknown" if n is None else str(n)))
+        return out
+
+    expected = [(r[0], *f) for r in rows if r[1] == "ok" for f in fails(*r[4:7])]
+    assert [tuple(x) for x in table.itertuples(index=False)] == expected
+    assert failing == {i: tuple(f[0] for f in fails(*r[4:7])) for i, r in enumerate(rows)
+                       if r[1] == "ok" and fails(*r[4:7])}

@@ -5,7 +5,7 @@ from conftest import make_image
 from scan_folders import (SIDE, cut, encoded, gif_claiming, multi_frame_gif, png_bytes, png_claiming,
                           with_orientation)
 from pipeguard.scanner import end_marker
-from pipeguard.scanner.probe import COLUMNS, IMG_EXTENSIONS, probe, probe_many
+from pipeguard.scanner.probe import COLUMNS, IMG_EXTENSIONS, probe, probe_part
 
 
 def _probe(tmp_path, name, data, deep=False):
@@ -117,23 +117,40 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
     assert rec["warnings"] == ("frame count unreadable: SyntaxError: bad frame table",)
 
 
-def test_probe_many_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
+def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     import warnings
 
     from pipeguard.scanner import probe as probe_module
 
-    real = probe_module.probe
+    real = probe_module.probe_row
 
-    def noisy(path, rel=None, deep=False):
-        warnings.warn("Corrupt EXIF data", UserWarning)
-        return real(path, rel, deep)
+    def noisy(path, *args):
+        if path.endswith("a.png"):
+            warnings.warn("Corrupt EXIF data", UserWarning)
+        return real(path, *args)
 
-    monkeypatch.setattr(probe_module, "probe", noisy)
-    (tmp_path / "a.png").write_bytes(png_bytes(make_image("RGB", (4, 4))))
+    monkeypatch.setattr(probe_module, "probe_row", noisy)
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(png_bytes(make_image("RGB", (4, 4))))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may escape
-        (row,) = list(probe_many([("a.png", str(tmp_path / "a.png"))]))
-    assert row[COLUMNS.index("warnings")] == ("UserWarning: Corrupt EXIF data",)
+        a, b = probe_part([(f"{tmp_path}/", "", ["a.png", "b.png"])])
+    assert a[COLUMNS.index("warnings")] == ("UserWarning: Corrupt EXIF data",)
+    assert b[COLUMNS.index("warnings")] == ()  # the next file starts clean
+
+
+def test_probe_part_rows_match_probe_per_file(tmp_path):
+    (tmp_path / "cats" / ".h").mkdir(parents=True)
+    data = png_bytes(make_image("RGB", (4, 4)))
+    for rel in ("cats/a.png", "cats/.b.png", "cats/.h/c.png", "top.png"):
+        (tmp_path / rel).write_bytes(data)
+    runs = [(f"{tmp_path}/cats/", "cats/", ["a.png", ".b.png"]), (f"{tmp_path}/cats/.h/", "cats/.h/", ["c.png"]),
+            (f"{tmp_path}/", "", ["top.png"])]
+    rows = probe_part(runs)
+    rels = ["cats/a.png", "cats/.b.png", "cats/.h/c.png", "top.png"]
+    assert rows == [tuple(probe(str(tmp_path / rel), rel).values()) for rel in rels]
+    assert [(r[COLUMNS.index("class")], r[COLUMNS.index("hidden")]) for r in rows] == [
+        ("cats", False), ("cats", True), ("cats", True), (None, False)]
 
 
 def test_unreadable_and_missing_files(tmp_path):
@@ -144,3 +161,28 @@ def test_unreadable_and_missing_files(tmp_path):
     assert rec["status"] == "unreadable" and rec["error"].startswith("broken symlink")
     gone = probe(str(tmp_path / "gone.txt"), "gone.txt")
     assert gone["status"] == "not-image" and "cannot open" in gone["error"]
+
+
+def test_a_marker_found_in_the_short_tail_is_found_in_the_whole_window():
+    # the probe reads SHORT_TAIL bytes first and trusts a marker found there
+    from hypothesis import given, settings, strategies as st
+
+    pieces = st.sampled_from([b"\x00", b"\xff", b"\xd9", b"\x3b", b"IEND", b"\xaeB`\x82", b"\x00\x00\x00\x00", b"x"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(pieces, max_size=200).map(b"".join))
+    def check(data):
+        window = data[-end_marker.TAIL_BYTES:]
+        for fmt in ("JPEG", "PNG", "GIF"):
+            if end_marker.missing_end_marker(fmt, window[-end_marker.SHORT_TAIL:]) is None:
+                assert end_marker.missing_end_marker(fmt, window) is None, (fmt, data)
+
+    check()
+
+
+def test_truncation_needs_the_whole_window_when_the_marker_is_not_last(tmp_path):
+    data = encoded(make_image("RGB", (64, 64)), "JPEG") + b"\x00" * 100  # padding after FF D9
+    rec = _probe(tmp_path, "padded.jpg", data)
+    assert rec["status"] == "ok"
+    rec = _probe(tmp_path, "cut.jpg", cut(data[:-100]) + b"\x00" * 100)
+    assert rec["status"] == "unreadable" and rec["error"].endswith("in the last 512 bytes")

@@ -52,3 +52,35 @@ def test_unreadable_folder_is_reported_not_raised(tmp_path):
         assert "locked/2.png" in rels
     else:
         assert rels == ["ok/1.png"] and stats.unreadable_dirs[0][0] == "locked"
+
+
+def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
+    from pipeguard.scanner.walk import walk_runs
+
+    _touch(tmp_path, "a", "a-", "a.b", "a./x", "a b/y", "b/c/d", "b/c.e", "b/c0", "c", "c1", "b/c/e/f")
+    runs = list(walk_runs(tmp_path))
+    # the files of one folder are split where a subfolder sorts between them ("/" sorts after "." and " ")
+    assert [(prefix, names) for _, prefix, names in runs] == [
+        ("", ["a"]), ("a b/", ["y"]), ("", ["a-"]), ("a./", ["x"]), ("", ["a.b"]),
+        ("b/", ["c.e"]), ("b/c/", ["d"]), ("b/c/e/", ["f"]), ("b/", ["c0"]), ("", ["c", "c1"])]
+    assert all(folder == os.path.join(str(tmp_path), prefix) for folder, prefix, _ in runs)
+    rels = [rel for rel, _ in walk(tmp_path)]
+    assert rels == sorted(rels)
+
+
+def test_parts_pack_and_cut_runs_and_split_at_any_file():
+    from pipeguard.scanner.walk import part_size, parts, split_part
+
+    runs = [("/r/a/", "a/", ["1", "2", "3"]), ("/r/b/", "b/", ["4"]), ("/r/c/", "c/", ["5", "6", "7", "8", "9"])]
+    got = list(parts(iter(runs), 4))
+    assert [part_size(p) for p in got] == [4, 4, 1]
+    assert got[0] == [("/r/a/", "a/", ["1", "2", "3"]), ("/r/b/", "b/", ["4"])]
+    assert got[1] == [("/r/c/", "c/", ["5", "6", "7", "8"])]
+    flat = [(prefix + n, folder + n) for folder, prefix, names in runs for n in names]
+    whole = [r for p in got for r in p]
+    for index in range(len(flat)):
+        before, file, after = split_part(whole, index)
+        assert file == flat[index]
+        assert [(pr + n) for _, pr, ns in before for n in ns] == [rel for rel, _ in flat[:index]]
+        assert [(pr + n) for _, pr, ns in after for n in ns] == [rel for rel, _ in flat[index + 1:]]
+        assert all(ns for _, _, ns in before + after)  # no empty runs are re-queued

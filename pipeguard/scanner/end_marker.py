@@ -20,6 +20,9 @@ from __future__ import annotations
 from typing import Optional
 
 TAIL_BYTES = 512  # one small read; enough for padding or a short trailer after the marker
+# The marker is nearly always in the very last bytes: read these first, and the whole
+# window only when they lack it. A marker found in a suffix is found in any longer one.
+SHORT_TAIL = 32
 
 _PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _CHECKED = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif"}
@@ -42,12 +45,13 @@ def missing_end_marker(fmt: Optional[str], tail: bytes) -> Optional[str]:
         present or ``fmt`` is not checked.
     """
     kind = _CHECKED.get(fmt or "")
+    # rfind: the marker is almost always at the very end, so search from there
     if kind == "jpeg":
-        if b"\xff\xd9" in tail:
+        if tail.rfind(b"\xff\xd9") >= 0:
             return None
         return f"truncated: no JPEG end-of-image marker (FF D9) in the last {len(tail)} bytes"
     if kind == "png":
-        if _PNG_IEND in tail:
+        if tail.rfind(_PNG_IEND) >= 0:
             return None
         return f"truncated: no PNG IEND chunk in the last {len(tail)} bytes"
     if kind == "gif":

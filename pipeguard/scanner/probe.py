@@ -1,4 +1,4 @@
-"""The per-file reader: one file in, one plain record (a dict) out. Never raises.
+"""The per-file reader: one file in, one row (a tuple in :data:`COLUMNS` order) out. Never raises.
 
 A plain scan reads what ``Image.open`` reads (the header: format, mode, size), the
 frame count and EXIF orientation where the header already holds them, and the file's
@@ -14,18 +14,27 @@ nor its header (a Pillow format's signature) marks as an image: ``notes.txt``, a
 PDF, an empty ``labels.csv``. Such files are counted from one 16-byte read, not
 scanned. A file that is an image by extension or by header and still fails (a
 truncated GIF, a text file saved as ``.jpg``, a decompression bomb) is ``unreadable``.
+
+Speed: this is the whole cost of a plain scan, so each file gets one ``open``, one
+``seek`` to learn its size, Pillow's own header reads on that same file object, and,
+for the formats with an end marker, a positional read of the last few bytes (which
+leaves the file position alone); the row is built as a tuple, and what a folder's
+files share (class, hidden folder) is worked out once per folder (see
+:func:`probe_part`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+import warnings
+from typing import Any, Iterable, Optional
 
 from PIL import Image, UnidentifiedImageError
 
 from ..adapters import _pil_mode  # mode -> (band count, dtype): the one table pipeguard keeps
-from .end_marker import TAIL_BYTES, checked_formats, missing_end_marker
+from .end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
+from .walk import Run
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
 # (tests/test_scan_probe.py asserts they stay equal).
@@ -33,17 +42,30 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
 
 COLUMNS = ("path", "status", "format", "mode", "channels", "height", "width", "bytes", "error",
            "violations", "class", "n_frames", "orientation", "fix", "hidden", "warnings")
-_TEMPLATE = dict.fromkeys(COLUMNS)
-_TEMPLATE.update(violations=(), warnings=(), hidden=False)
+# An explicit buffer size also spares the isatty() system call ``open`` makes to choose
+# one; 4 KiB holds a typical header, and Pillow reads longer segments past the buffer.
+READ_BUFFER = 4096
 _END_CHECKED = checked_formats()
 _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
+_NO_HEADER = (None, None, None, None, None, None, None, ())  # format ... orientation, warnings
 _sniffers: list = []
 
 
 def is_image_name(name: str) -> bool:
     """Whether torchvision's ``ImageFolder`` would load a file of this name (case-insensitive)."""
     return name.lower().endswith(IMG_EXTENSIONS)
+
+
+def class_of(rel: str) -> Optional[str]:
+    """The ``ImageFolder`` class of a relative path: its first part, when it has two or more."""
+    cut = rel.find("/")
+    return sys.intern(rel[:cut]) if cut > 0 else None  # one string per class, not per file
+
+
+def is_hidden(rel: str) -> bool:
+    """Whether the file or any folder on its path is hidden (a name starting with ``.``)."""
+    return rel[:1] == "." or "/." in rel
 
 
 def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str, Any]:
@@ -60,98 +82,153 @@ def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str,
         size (EXIF orientation is not applied, as ``ImageFolder`` does not apply it);
         ``channels`` is the mode's band count (what ``pil_to_tensor`` gives).
     """
-    rec = _TEMPLATE.copy()
     name = path if rel is None else rel
-    rec["path"] = name
-    parts = name.split("/")
-    if rel is not None and len(parts) > 1:
-        rec["class"] = sys.intern(parts[0])  # one string per class, not per file
-    rec["hidden"] = name[:1] == "." or "/." in name
+    cls = None if rel is None else class_of(rel)
+    return dict(zip(COLUMNS, probe_row(path, name, cls, is_hidden(name), deep)))
+
+
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[tuple]:
+    """Probe the files of ``part`` (runs from :func:`~pipeguard.scanner.walk.walk_runs`), in order.
+
+    Python warnings raised while reading a file (``Corrupt EXIF data``,
+    ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
+    being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress).
+
+    Returns:
+        One row per file, each a tuple in :data:`COLUMNS` order.
+    """
+    rows: list[tuple] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for folder, prefix, names in part:
+            cls = class_of(prefix)  # the same for every file of the folder
+            hidden = is_hidden(prefix)
+            for name in names:
+                if on_start is not None:
+                    on_start(len(rows))
+                row = probe_row(folder + name, prefix + name, cls, hidden or name.startswith("."), deep)
+                if caught:
+                    row = _with_warnings(row, caught)
+                rows.append(row)
+    return rows
+
+
+def _with_warnings(row: tuple, caught: list) -> tuple:
+    found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
+                          if not issubclass(w.category, Image.DecompressionBombWarning))  # noted already
+    caught.clear()
+    return row[:-1] + (row[-1] + tuple(found),)  # warnings is the last column
+
+
+def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> tuple:
+    """One file's row, in :data:`COLUMNS` order; never raises.
+
+    Args:
+        path: the file to read.
+        name: the path to report (``path`` column).
+        cls: its ``class`` column; hidden: its ``hidden`` column.
+        deep: also decode the first frame fully.
+    """
     image_ext = is_image_name(name)
     failed = "unreadable" if image_ext else "not-image"  # until the header says image
+    size = None
     try:
-        f = open(path, "rb")
+        f = open(path, "rb", buffering=READ_BUFFER)
     except OSError as exc:
-        rec["status"], rec["error"] = failed, _open_error(path, exc)
-        return rec
+        return _row(name, cls, hidden, size, failed, _open_error(path, exc))
     with f:
         try:
-            size = rec["bytes"] = f.seek(0, 2)
-            f.seek(0)
+            size = f.seek(0, 2)
             if size == 0:
-                rec["status"], rec["error"] = failed, "empty file (0 bytes)"
-                return rec
-            if not image_ext and not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
-                rec["status"] = "not-image"  # counted, not scanned: no image format claims it
-                return rec
-            f.seek(size - TAIL_BYTES if size > TAIL_BYTES else 0)
-            tail = f.read(TAIL_BYTES)  # one small read, before Pillow owns the file position
-            f.seek(0)
+                return _row(name, cls, hidden, size, failed, "empty file (0 bytes)")
+            if not image_ext:
+                f.seek(0)
+                if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
+                    return _row(name, cls, hidden, size, "not-image", None)  # counted, not scanned
         except OSError as exc:
-            rec["status"], rec["error"] = failed, f"cannot read: {exc.strerror or exc}"
-            return rec
-        _read_image(f, rec, image_ext, deep, tail)
-    return rec
+            return _row(name, cls, hidden, size, failed, f"cannot read: {exc.strerror or exc}")
+        status, error, fmt, mode, channels, h, w, n_frames, orientation, notes = _read_image(f, size, image_ext, deep)
+    return (name, status, fmt, mode, channels, h, w, size, error, (), cls, n_frames, orientation, None, hidden, notes)
 
 
-def _read_image(f: Any, rec: dict, image_ext: bool, deep: bool, tail: bytes) -> None:
+def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
+         error: Optional[str]) -> tuple:
+    """The row of a file with no header (not opened, empty, not an image)."""
+    return (name, status, None, None, None, None, None, size, error, (), cls, None, None, None, hidden, ())
+
+
+def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
+    """What the end marker of a checked format says (see :mod:`.end_marker`), from the file's tail."""
+    if missing_end_marker(fmt, _read_tail(f, size, SHORT_TAIL)) is None:
+        return None
+    return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES))
+
+
+if hasattr(os, "pread"):
+    def _read_tail(f: Any, size: int, n: int) -> bytes:
+        # a positional read leaves the file position (and the buffer) where Pillow has them
+        return os.pread(f.fileno(), n, max(0, size - n))
+else:  # pragma: no cover - Windows
+    def _read_tail(f: Any, size: int, n: int) -> bytes:
+        at = f.tell()
+        f.seek(max(0, size - n))
+        tail = f.read(n)
+        f.seek(at)
+        return tail
+
+
+def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
+    """``(status, error, format, mode, channels, height, width, n_frames, orientation, warnings)``."""
     failed = "unreadable"  # by extension or by header, this is an image
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
-        rec["status"], rec["error"] = failed, f"decompression bomb, not decoded: {exc}"
-        return
+        return (failed, f"decompression bomb, not decoded: {exc}") + _NO_HEADER
     except UnidentifiedImageError:
         # a header that only looked like an image (sniffed) is still not one
-        rec["status"] = failed if image_ext else "not-image"
-        rec["error"] = "not an image Pillow can identify"
-        return
+        return (failed if image_ext else "not-image", "not an image Pillow can identify") + _NO_HEADER
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
-        rec["status"], rec["error"] = failed, f"cannot open: {_describe(exc)}"
-        return
+        return (failed, f"cannot open: {_describe(exc)}") + _NO_HEADER
+    # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
     notes: list[str] = []
-    with im:
+    channels = n_frames = orientation = None
+    try:
+        fmt, mode = im.format, im.mode
+        w, h = im.size
+    except Exception as exc:
+        return (failed, f"cannot read the header: {_describe(exc)}") + _NO_HEADER
+    try:
+        channels = _pil_mode(mode)[0]
+    except Exception as exc:
+        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+    if w <= 0 or h <= 0:
+        return (failed, f"image has no pixels ({w}×{h})", fmt, mode, channels, h, w, None, None, ())
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
+        notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
+                     "decoding it raises DecompressionBombWarning")
+    try:
+        n_frames = getattr(im, "n_frames", 1)
+    except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
+        notes.append(f"frame count unreadable: {_describe(exc)}")
+    orientation = _orientation(im, notes)
+    try:
+        problem = _truncation(f, size, fmt) if fmt in _END_CHECKED else None
+    except OSError as exc:
+        return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
+    if deep:
         try:
-            fmt, mode = im.format, im.mode
-            w, h = im.size
+            im.load()  # the current frame is the first: n_frames seeks back after counting
         except Exception as exc:
-            rec["status"], rec["error"] = failed, f"cannot read the header: {_describe(exc)}"
-            return
-        rec["format"], rec["mode"], rec["width"], rec["height"] = fmt, mode, w, h
-        try:
-            rec["channels"] = _pil_mode(mode)[0]
-        except Exception as exc:
-            notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
-        if w <= 0 or h <= 0:
-            rec["status"], rec["error"] = failed, f"image has no pixels ({w}×{h})"
-            return
-        limit = Image.MAX_IMAGE_PIXELS
-        if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
-            notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
-                         "decoding it raises DecompressionBombWarning")
-        try:
-            rec["n_frames"] = getattr(im, "n_frames", 1)
-        except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
-            notes.append(f"frame count unreadable: {_describe(exc)}")
-        rec["orientation"] = _orientation(im, notes)
-        problem = missing_end_marker(fmt, tail) if fmt in _END_CHECKED else None
-        if deep:
-            try:
-                im.load()  # the current frame is the first: n_frames seeks back after counting
-            except Exception as exc:
-                problem = f"decode failed: {_describe(exc)}"
-            else:
-                if problem is not None:  # decodes anyway: keep the finding, not the verdict
-                    notes.append(problem + " (but the image decodes)")
-                    problem = None
-                if rec["orientation"] is None and "exif" in im.info:  # a PNG eXIf after IDAT
-                    rec["orientation"] = _orientation(im, notes)
-    if problem is not None:
-        rec["status"], rec["error"] = failed, problem
-    else:
-        rec["status"] = "ok"
-    if notes:
-        rec["warnings"] = tuple(notes)
+            problem = f"decode failed: {_describe(exc)}"
+        else:
+            if problem is not None:  # decodes anyway: keep the finding, not the verdict
+                notes.append(problem + " (but the image decodes)")
+                problem = None
+            if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
+                orientation = _orientation(im, notes)
+    status = "ok" if problem is None else failed
+    return (status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes) if notes else ())
 
 
 def _orientation(im: Any, notes: list[str]) -> Optional[int]:
@@ -207,39 +284,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def failure_record(path: str, rel: Optional[str], error: str) -> dict[str, Any]:
-    """The record for a file whose probe never returned (it hung or killed its worker)."""
-    rec = _TEMPLATE.copy()
+def failure_row(path: str, rel: Optional[str], error: str) -> tuple:
+    """The row of a file whose probe never returned (it hung or killed its worker)."""
     name = path if rel is None else rel
-    parts = name.split("/")
-    rec.update(path=name, status="unreadable", error=error, hidden=name[:1] == "." or "/." in name)
-    if rel is not None and len(parts) > 1:
-        rec["class"] = sys.intern(parts[0])
     try:
-        rec["bytes"] = os.path.getsize(path)
+        size = os.path.getsize(path)
     except OSError:
-        pass
-    return rec
-
-
-def probe_many(items: Any, deep: bool = False, on_start: Any = None) -> Any:
-    """Probe ``(rel, path)`` pairs in order, yielding records as tuples in :data:`COLUMNS` order.
-
-    Python warnings raised while reading a file (``Corrupt EXIF data``,
-    ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
-    being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress).
-    """
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for i, (rel, path) in enumerate(items):
-            if on_start is not None:
-                on_start(i)
-            rec = probe(path, rel, deep)
-            if caught:
-                found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
-                                      if not issubclass(w.category, Image.DecompressionBombWarning))
-                rec["warnings"] = tuple(rec["warnings"]) + tuple(found)  # the bomb is noted already
-                caught.clear()
-            yield tuple(rec.values())
+        size = None
+    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error)

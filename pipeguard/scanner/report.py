@@ -34,20 +34,23 @@ def build_frame(rows: list[tuple]) -> Any:
     Counts are nullable ``Int64``; text columns hold ``None`` where a value is missing;
     ``violations`` and ``warnings`` hold tuples of text.
     """
+    import numpy as np
     import pandas as pd
 
     columns = list(map(list, zip(*rows))) if rows else [[] for _ in COLUMNS]
     data = {}
     for name, values in zip(COLUMNS, columns):
         if name in INT_COLUMNS:
-            data[name] = pd.array(values, dtype="Int64")
+            # through float64, because numpy turns None into NaN in C where pandas checks
+            # each value; exact, as every count, size and byte count is below 2**53
+            data[name] = pd.array(np.array(values, dtype=np.float64), dtype="Int64")
         elif name == "hidden":
             data[name] = pd.array(values, dtype=bool)
         elif name in ("path", "status"):
             data[name] = pd.Series(values, dtype="str")
         else:
             data[name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again
 
 
 @dataclass

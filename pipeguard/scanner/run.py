@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
 from .infer import infer_contract
-from .probe import probe_many
+from .probe import probe_part
 from .report import ScanReport, build_frame
-from .schema import find_violations, fix_text
-from .walk import WalkStats, walk
+from .schema import check_frame, fix_text
+from .walk import Run, WalkStats, parts, walk_runs
 
 log = logging.getLogger(__name__)
 
 SERIAL_BELOW = 512        # a plain scan of fewer files is not worth starting workers for
-PLAIN_CHUNK, DEEP_CHUNK = 64, 4
-PROGRESS_EVERY = 64
+PLAIN_CHUNK, DEEP_CHUNK = 128, 4  # files per part: the unit of work, of a message, of progress
 
 
 def default_workers() -> int:
@@ -50,7 +49,8 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
             one worker (or under 512 files) runs in this process.
         follow_symlinks: descend into symlinked folders (symlinked files are always read).
         time_limit: seconds one file may take in a worker; ``None`` for no limit.
-        progress: called as ``progress(files_done, last_path)`` every few dozen files.
+        progress: called as ``progress(files_done, last_path)`` every few dozen files
+            (after each part).
 
     Returns:
         A :class:`ScanReport`.
@@ -70,12 +70,11 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
     workers = default_workers() if workers is None else max(1, int(workers))
 
     stats = WalkStats()
-    records = _records(walk(root, follow_symlinks, stats), deep, workers, time_limit)
     rows: list[tuple] = []
-    for rows_done, row in enumerate(records, 1):
-        rows.append(row)
-        if progress is not None and rows_done % PROGRESS_EVERY == 0:
-            progress(rows_done, row[0])
+    for batch in _probed(walk_runs(root, follow_symlinks, stats), deep, workers, time_limit):
+        rows.extend(batch)  # nothing here per file: rows arrive as one list per part
+        if progress is not None and batch:
+            progress(len(rows), batch[-1][0])
     if progress is not None:
         progress(len(rows), rows[-1][0] if rows else "")
     frame = build_frame(rows)
@@ -87,8 +86,8 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
     else:
         used, notes = infer_contract(frame)
         source = "inferred" if used is not None else None
-    violations = find_violations(frame, used)
-    _apply_verdict(frame, violations, used)
+    violations, failing = check_frame(frame, used)
+    _apply_verdict(frame, failing, used)
     return ScanReport(root=os.fspath(path), contract=used, contract_source=source, frame=frame,
                       violations=violations, deep=deep, elapsed=time.perf_counter() - started,
                       inferred_notes=notes, walk=stats)
@@ -106,47 +105,52 @@ def _resolve_contract(contract: Any) -> Any:
     raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
-def _records(items: Iterator[tuple[str, str]], deep: bool, workers: int,
-             time_limit: Optional[float]) -> Iterator[tuple]:
+def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[tuple]]:
+    """Rows of every file, in path order, as one list per part."""
     if not deep:
         if workers == 1:
-            return probe_many(items, False)
-        head = list(itertools.islice(items, SERIAL_BELOW))
-        if len(head) < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
-            return probe_many(head, False)
-        items = itertools.chain(head, items)
+            return _in_process(runs)
+        head, files = [], 0
+        for run in runs:
+            head.append(run)
+            files += len(run[2])
+            if files >= SERIAL_BELOW:
+                break
+        if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
+            return _in_process(iter(head))
+        runs = itertools.chain(head, runs)
     from .workers import SupervisedPool
 
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
                           chunk=DEEP_CHUNK if deep else PLAIN_CHUNK)
-    return pool.map(items)
+    return pool.map(runs)
 
 
-def _apply_verdict(frame: Any, violations: Any, contract: Any) -> None:
+def _in_process(runs: Iterator[Run]) -> Iterator[list[tuple]]:
+    return (probe_part(part) for part in parts(runs, PLAIN_CHUNK))
+
+
+def _apply_verdict(frame: Any, failing: dict[int, tuple[str, ...]], contract: Any) -> None:
     """Mark failing rows ``violation``, with their messages (the foundation's wording) and fix.
 
     Messages come from :func:`pipeguard.checking.check_info`, so a scan row reads exactly
     like ``contract.check(image)``; they are computed once per distinct
     ``(mode, channels, height, width, checks)``, not once per file.
     """
-    if violations.empty:
+    if not failing:
         return
     from ..checking import check_info
     from ..sample import SampleInfo
 
-    by_path: dict[str, list[str]] = {}
-    for p, check in zip(violations["path"].tolist(), violations["check"].tolist()):
-        by_path.setdefault(p, []).append(check)
     statuses = frame["status"].tolist()
     texts = frame["violations"].tolist()
     fixes = frame["fix"].tolist()
-    modes, chans, heights, widths = (frame[c].tolist() for c in ("mode", "channels", "height", "width"))
-    cache: dict[tuple, tuple[list[str], Optional[str]]] = {}
-    for i, p in enumerate(frame["path"].tolist()):
-        checks = by_path.get(p)
-        if checks is None:
-            continue
-        key = (modes[i], _int(chans[i]), _int(heights[i]), _int(widths[i]), tuple(checks))
+    modes = frame["mode"].tolist()
+    chans, heights, widths = (frame[c].to_numpy(dtype=object, na_value=None).tolist()
+                              for c in ("channels", "height", "width"))
+    cache: dict[tuple, tuple[tuple[str, ...], Optional[str]]] = {}
+    for i, checks in failing.items():  # the failing rows only
+        key = (modes[i], chans[i], heights[i], widths[i], checks)
         found = cache.get(key)
         if found is None:
             fix = [f for f in (fix_text(c, contract) for c in checks) if f]
@@ -157,10 +161,6 @@ def _apply_verdict(frame: Any, violations: Any, contract: Any) -> None:
     frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype="str")
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
     frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
-
-
-def _int(value: Any) -> Optional[int]:
-    return int(value) if isinstance(value, int) else None  # pd.NA and None alike
 
 
 def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: Optional[int],

@@ -2,10 +2,11 @@
 
 Only rows that were read (``status == "ok"``) are validated: an unreadable file has no
 channels or size to check. The contract's ``dtype`` and ``value_range`` describe
-tensors, not files, and are not checked here. Lazy validation collects every failing
-row in one pass; the failure cases become the violations table, one row per failing
-check: ``path, check, expected, actual`` (``check`` is ``channels``, ``size`` or
-``numel``; values are text such as ``"3"`` or ``"64x64"``, height × width).
+tensors, not files, and are not checked here. Lazy validation collects every failure
+in one pass (over the distinct combinations of values, mapped back to rows); the
+failure cases become the violations table, one row per failing check: ``path, check,
+expected, actual`` (``check`` is ``channels``, ``size`` or ``numel``; values are text
+such as ``"3"`` or ``"64x64"``, height × width).
 """
 
 from __future__ import annotations
@@ -35,38 +36,73 @@ def contract_schema(contract: Any) -> Any:
     return pa.DataFrameSchema(columns, name=contract.name or "contract", strict=False, coerce=False)
 
 
-def find_violations(frame: Any, contract: Any) -> Any:
-    """Validate the readable rows of ``frame`` against ``contract``; return the violations table."""
+def check_frame(frame: Any, contract: Any) -> tuple[Any, dict[int, tuple[str, ...]]]:
+    """Validate the readable rows of ``frame`` against ``contract``.
+
+    Every check compares one column with a constant, so a row fails exactly the checks
+    that its combination of checked values (``channels``, ``height``, ``width``,
+    ``numel``) fails: the schema validates each distinct combination once (a folder has
+    few), and the verdicts are mapped back to every row.
+
+    Returns:
+        ``(violations table, {row position in frame: failed checks})``, both in frame order.
+    """
+    import numpy as np
     import pandas as pd
     from pandera.errors import SchemaErrors
 
-    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in VIOLATION_COLUMNS})
     if contract is None:
-        return empty
+        return _no_violations(), {}
     schema = contract_schema(contract)
     if not schema.columns:
-        return empty
-    readable = frame.loc[frame["status"] == "ok", ["path", "channels", "height", "width"]]
+        return _no_violations(), {}
+    readable = frame.loc[frame["status"].to_numpy() == "ok", ["path", "channels", "height", "width"]]
     if "numel" in schema.columns:
         readable = readable.assign(numel=readable["channels"] * readable["height"] * readable["width"])
+    columns = list(schema.columns)  # the checked ones: rows alike in these fare alike
+    distinct = readable[columns].drop_duplicates()
     try:
-        schema.validate(readable, lazy=True)
-        return empty
+        schema.validate(distinct, lazy=True)
+        return _no_violations(), {}
     except SchemaErrors as errors:
         cases = errors.failure_cases
     cases = cases[cases["column"].isin(list(_CHECK_OF_COLUMN)) & cases["index"].notna()]
-    failed = set(zip(cases["index"].astype(int).tolist(), cases["column"].map(_CHECK_OF_COLUMN).tolist()))
-    # one pass over the failing rows, in frame (path) order; no per-row pandas access
-    position = {label: k for k, label in enumerate(readable.index.tolist())}
-    paths = readable["path"].tolist()
-    values = {c: readable[c].tolist() for c in readable.columns if c != "path"}
-    rows = []
-    for i in sorted({i for i, _ in failed}):
-        k = position[i]
-        for check in ("channels", "size", "numel"):
-            if (i, check) in failed:
-                rows.append((paths[k], check, _expected(contract, check), _actual(values, k, check)))
-    return pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS)).astype("str")
+    failures = list(zip(cases["index"].astype(int).tolist(), cases["column"].tolist()))  # (label in distinct, column)
+    failed = {(label, _CHECK_OF_COLUMN[column]) for label, column in failures}
+    # per failing combination: its (check, expected, actual) rows, in check order
+    key_of = dict(zip(distinct.index.tolist(), _keys(distinct, columns)))
+    verdicts: dict[tuple, tuple[tuple[str, ...], list[tuple[str, str, str]]]] = {}  # key -> (checks, cells)
+    for label in sorted({label for label, _ in failed}):
+        values = dict(zip(columns, key_of[label]))
+        checks = tuple(check for check in ("channels", "size", "numel") if (label, check) in failed)
+        verdicts[key_of[label]] = checks, [(c, _expected(contract, c), _actual(values, c)) for c in checks]
+    # only rows holding a failing value can fail: visit just those one by one
+    suspect = np.zeros(len(readable), dtype=bool)
+    for column in {column for _, column in failures}:
+        bad = {key_of[label][columns.index(column)] for label, c in failures if c == column}
+        suspect |= readable[column].isin([v for v in bad if v is not None]).to_numpy()
+        if None in bad:
+            suspect |= readable[column].isna().to_numpy()
+    suspects = readable[suspect]
+    rows, failing = [], {}
+    for position, path, key in zip(suspects.index.tolist(), suspects["path"].tolist(), _keys(suspects, columns)):
+        found = verdicts.get(key)
+        if found is not None:
+            failing[position], cells = found
+            for cell in cells:
+                rows.append((path, *cell))
+    return pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS), dtype="str"), failing
+
+
+def _no_violations() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in VIOLATION_COLUMNS})
+
+
+def _keys(table: Any, columns: list[str]) -> Any:
+    """Each row's values of ``columns`` as a tuple, ``None`` where missing (hashable, unlike ``pd.NA``)."""
+    return zip(*(table[c].to_numpy(dtype=object, na_value=None).tolist() for c in columns))
 
 
 def _expected(contract: Any, check: str) -> str:
@@ -78,17 +114,15 @@ def _expected(contract: Any, check: str) -> str:
 
 
 def _text(value: Any) -> str:
-    import pandas as pd
-
-    return "unknown" if value is None or value is pd.NA else str(int(value))
+    return "unknown" if value is None else str(int(value))
 
 
-def _actual(values: dict, k: int, check: str) -> str:
+def _actual(values: dict, check: str) -> str:
     if check == "channels":
-        return _text(values["channels"][k])
+        return _text(values["channels"])
     if check == "size":
-        return f"{_text(values['height'][k])}x{_text(values['width'][k])}"
-    return _text(values["numel"][k])
+        return f"{_text(values['height'])}x{_text(values['width'])}"
+    return _text(values["numel"])
 
 
 def fix_text(check: str, contract: Any) -> Optional[str]:

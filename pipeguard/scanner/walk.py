@@ -6,6 +6,11 @@ whole tree: each directory is listed once, its entries sorted with a ``/`` appen
 to directory names, and walked depth-first. Memory holds one directory listing per
 level, never the whole tree.
 
+Files come out in *runs*: ``(folder, prefix, names)``, consecutive files of one
+directory, so what is the same for all of them (the folder path, the class, whether
+the folder is hidden) is worked out once per directory, not once per file, and a run
+crosses a process boundary as a list of bare names.
+
 Symlinks: a symlink to a file is always a file (``open`` follows it, as torchvision's
 loader does; a broken one is still yielded, so it becomes a row). A symlink to a
 directory is descended only with ``follow_symlinks=True``; cycles are cut by
@@ -14,12 +19,19 @@ remembering each directory's ``(st_dev, st_ino)``.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Iterator
 
 log = logging.getLogger(__name__)
+
+# (folder, prefix, names): ``folder`` is the directory's path ending in a separator,
+# ``prefix`` its POSIX path relative to the root ("" or "cats/"), ``names`` file names
+# in path order; a file's path is ``folder + name``, its relative path ``prefix + name``.
+Run = tuple[str, str, list[str]]
 
 
 @dataclass
@@ -33,7 +45,7 @@ class WalkStats:
 
 def walk(root: str | os.PathLike[str], follow_symlinks: bool = False,
          stats: WalkStats | None = None) -> Iterator[tuple[str, str]]:
-    """Yield ``(relative_posix_path, absolute_path)`` for every file under ``root``.
+    """Yield ``(relative_posix_path, path)`` for every file under ``root``.
 
     Args:
         root: the folder to walk.
@@ -41,6 +53,15 @@ def walk(root: str | os.PathLike[str], follow_symlinks: bool = False,
             always yielded).
         stats: filled in with what was skipped, if given.
     """
+    for folder, prefix, names in walk_runs(root, follow_symlinks, stats):
+        for name in names:
+            yield prefix + name, folder + name
+
+
+def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
+              stats: WalkStats | None = None) -> Iterator[Run]:
+    """Like :func:`walk`, but yield :data:`Run` tuples: the files of one directory
+    between two of its subdirectories (in path order), together."""
     stats = stats if stats is not None else WalkStats()
     root = os.fspath(root)
     try:
@@ -48,41 +69,84 @@ def walk(root: str | os.PathLike[str], follow_symlinks: bool = False,
         seen = {(st.st_dev, st.st_ino)}
     except OSError:
         seen = set()
-    yield from _walk_dir(root, "", follow_symlinks, seen, stats)
+    yield from _walk_dir(os.path.join(root, ""), "", follow_symlinks, seen, stats)
 
 
-def _walk_dir(path: str, rel: str, follow: bool, seen: set, stats: WalkStats) -> Iterator[tuple[str, str]]:
+def _walk_dir(folder: str, prefix: str, follow: bool, seen: set, stats: WalkStats) -> Iterator[Run]:
+    files: list[str] = []
+    dirs: list[tuple[str, os.DirEntry]] = []
     try:
-        with os.scandir(path) as it:
-            entries = []
+        with os.scandir(folder) as it:
             for entry in it:
                 try:
-                    is_dir = entry.is_dir(follow_symlinks=True)
+                    is_dir = entry.is_dir(follow_symlinks=True)  # no stat unless it is a link
                 except OSError:  # e.g. a symlink loop: treat as a (broken) file
                     is_dir = False
-                entries.append((entry.name + "/" if is_dir else entry.name, entry.name, is_dir, entry))
+                if is_dir:
+                    dirs.append((entry.name + "/", entry))  # sorts as its paths do
+                else:
+                    files.append(entry.name)
     except OSError as exc:
-        stats.unreadable_dirs.append((rel or ".", exc.strerror or str(exc)))
-        log.warning("cannot list %s: %s", path, exc)
+        stats.unreadable_dirs.append((prefix[:-1] or ".", exc.strerror or str(exc)))
+        log.warning("cannot list %s: %s", folder, exc)
         return
-    entries.sort(key=lambda e: e[0])
-    for _, name, is_dir, entry in entries:
-        child_rel = f"{rel}/{name}" if rel else name
-        if not is_dir:
-            yield child_rel, entry.path
+    files.sort()
+    dirs.sort(key=itemgetter(0))
+    done = 0  # files[:done] are yielded
+    for key, entry in dirs:
+        before = bisect.bisect_left(files, key, done)  # the files that sort before this folder
+        if before > done:
+            yield folder, prefix, files[done:before]
+            done = before
+        rel = prefix + key[:-1]
+        if entry.is_symlink() and not follow:
+            stats.skipped_dir_links.append(rel)
             continue
-        if entry.is_symlink():
-            if not follow:
-                stats.skipped_dir_links.append(child_rel)
-                continue
         try:
             st = entry.stat(follow_symlinks=True)
-            key = (st.st_dev, st.st_ino)
+            ident = (st.st_dev, st.st_ino)
         except OSError as exc:
-            stats.unreadable_dirs.append((child_rel, exc.strerror or str(exc)))
+            stats.unreadable_dirs.append((rel, exc.strerror or str(exc)))
             continue
-        if key in seen:  # a link back to an ancestor (or a second route to a followed folder)
-            stats.cycles.append(child_rel)
+        if ident in seen:  # a link back to an ancestor (or a second route to a followed folder)
+            stats.cycles.append(rel)
             continue
-        seen.add(key)  # kept: a folder reached twice through links is scanned once
-        yield from _walk_dir(entry.path, child_rel, follow, seen, stats)
+        seen.add(ident)  # kept: a folder reached twice through links is scanned once
+        yield from _walk_dir(entry.path + os.sep, rel + "/", follow, seen, stats)
+    if done < len(files):
+        yield folder, prefix, files[done:] if done else files
+
+def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
+    """Group runs into parts of at most ``size`` files (a long run is cut, short ones are
+    packed together), the unit a worker probes and the scan reports progress by."""
+    part: list[Run] = []
+    room = size
+    for folder, prefix, names in runs:
+        start = 0
+        while start < len(names):
+            piece = names[start:start + room]
+            part.append((folder, prefix, piece))
+            start += len(piece)
+            room -= len(piece)
+            if room == 0:
+                yield part
+                part, room = [], size
+    if part:
+        yield part
+
+
+def split_part(part: list[Run], index: int) -> tuple[list[Run], tuple[str, str], list[Run]]:
+    """``(files before, (rel, path) of the file at index, files after)`` of a part."""
+    for k, (folder, prefix, names) in enumerate(part):
+        if index < len(names):
+            name = names[index]
+            before = part[:k] + ([(folder, prefix, names[:index])] if index else [])
+            after = ([(folder, prefix, names[index + 1:])] if index + 1 < len(names) else []) + part[k + 1:]
+            return before, (prefix + name, folder + name), after
+        index -= len(names)
+    raise IndexError("part index out of range")
+
+
+def part_size(part: list[Run]) -> int:
+    """The number of files in a part."""
+    return sum(len(names) for _, _, names in part)

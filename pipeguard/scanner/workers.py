@@ -8,10 +8,13 @@ limit is killed; a worker that dies (segfault, out-of-memory kill) is noticed th
 its sentinel. Either way the file it was on becomes an ``unreadable`` row, the rest of
 its task is re-queued, and a fresh worker takes the slot.
 
-Paths go out in chunks (one message per chunk, records back as tuples), at most two
-chunks in flight per worker and at most ``MAX_PENDING`` finished chunks waiting behind
-a slow one, so the walk stays a stream and memory stays flat. Results come back in
-submission order.
+Files go out in parts (one message per part: folder, prefix and bare file names; see
+:func:`~pipeguard.scanner.walk.parts`) and come back as one list of row tuples per
+part, so the parent does nothing per file but store the list. At most ``IN_FLIGHT``
+parts are queued per worker (the parent shares the cores with its workers, so a short
+queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
+finished parts wait behind a slow one, so the walk stays a stream and memory stays
+flat. Results come back in submission order.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
-from .probe import failure_record, probe_many
+from .probe import failure_row, probe_part
+from .walk import Run, part_size, parts, split_part
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 2           # chunks queued per worker: one running, one waiting
+IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
 DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
 
@@ -82,7 +86,7 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
             return
         tid, items = task
         progress[base] = tid
-        out = list(probe_many(items, deep, started))
+        out = probe_part(items, deep, started)
         progress[base + 2] = 0.0
         conn.send((tid, out))
 
@@ -106,7 +110,7 @@ class _Slot:
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
-        self.inflight: deque = deque()  # (tid, items, seq, offset), oldest first
+        self.inflight: deque = deque()  # (tid, part, seq, offset), oldest first
 
 
 class SupervisedPool:
@@ -116,7 +120,7 @@ class SupervisedPool:
         workers: number of worker processes.
         deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe.probe`).
         time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
-        chunk: files per message.
+        chunk: files per message (per part).
     """
 
     def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
@@ -162,10 +166,11 @@ class SupervisedPool:
         self._slots = [None] * self.workers
 
     # -- the run -------------------------------------------------------------------------
-    def map(self, items: Iterable[tuple[str, str]]) -> Iterator[tuple]:
-        """Yield one record tuple per ``(rel, path)`` in ``items``, in the same order."""
-        source = iter(items)
-        requeue: deque = deque()      # (items, seq, offset) to send before new chunks
+    def map(self, runs: Iterable[Run]) -> Iterator[list[tuple]]:
+        """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
+        in the same order, as lists of row tuples (one list per part)."""
+        source = parts(iter(runs), self.chunk)
+        requeue: deque = deque()      # (part, seq, offset) to send before new parts
         chunks: dict[int, list] = {}  # seq -> its records so far (None where missing)
         missing: dict[int, int] = {}
         next_seq = emit_seq = 0
@@ -181,12 +186,13 @@ class SupervisedPool:
                         if requeue:
                             part, seq, offset = requeue.popleft()
                         elif not exhausted and next_seq - emit_seq < MAX_PENDING:
-                            part = [x for _, x in zip(range(self.chunk), source)]
-                            if not part:
+                            part = next(source, None)
+                            if part is None:
                                 exhausted = True
                                 break
                             seq, offset = next_seq, 0
-                            chunks[seq], missing[seq] = [None] * len(part), len(part)
+                            n = part_size(part)
+                            chunks[seq], missing[seq] = [None] * n, n
                             next_seq += 1
                         else:
                             break
@@ -204,7 +210,7 @@ class SupervisedPool:
                 # 2. hand out what is complete, in order
                 while emit_seq in missing and missing[emit_seq] == 0:
                     del missing[emit_seq]
-                    yield from chunks.pop(emit_seq)
+                    yield chunks.pop(emit_seq)
                     emit_seq += 1
                 busy = [s for s in self._slots if s.inflight]
                 if not busy:
@@ -238,6 +244,9 @@ class SupervisedPool:
 
     def _store(self, seq: int, offset: int, records: list, chunks: dict, missing: dict) -> None:
         target = chunks[seq]
+        if len(records) == len(target) == missing[seq]:  # the usual case: a whole part, first try
+            chunks[seq], missing[seq] = records, 0
+            return
         for k, rec in enumerate(records):
             if target[offset + k] is None:
                 missing[seq] -= 1
@@ -278,15 +287,14 @@ class SupervisedPool:
         index = int(self._progress[base + 1])
         back = []
         for tid, part, seq, offset in slot.inflight:
-            if running and tid == running_tid and 0 <= index < len(part):
-                rel, path = part[index]
+            if running and tid == running_tid and 0 <= index < part_size(part):
+                before, (rel, path), after = split_part(part, index)
                 log.warning("%s %s", rel, why)
-                self._store(seq, offset + index, [tuple(failure_record(path, rel, why).values())],
-                            chunks, missing)
-                if index:
-                    back.append((part[:index], seq, offset))
-                if index + 1 < len(part):
-                    back.append((part[index + 1:], seq, offset + index + 1))
+                self._store(seq, offset + index, [failure_row(path, rel, why)], chunks, missing)
+                if before:
+                    back.append((before, seq, offset))
+                if after:
+                    back.append((after, seq, offset + index + 1))
             else:
                 back.append((part, seq, offset))
         slot.inflight.clear()
