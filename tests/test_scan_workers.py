@@ -89,3 +89,73 @@ def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
     names = [f"{i:02d}.txt" for i in range(20)]
     rows = _rows(SupervisedPool(2, chunk=1), _files(tmp_path, names))
     assert [r[0] for r in rows] == names
+
+
+def _pid_rows(monkeypatch, delay=0.0):
+    """Patch the probe so each row's ``error`` names the process that read the file."""
+    real = probe_module.probe_row
+
+    def tagged(path, rel, *args):
+        if delay:
+            time.sleep(delay)
+        row = real(path, rel, *args)
+        return row[:8] + (str(os.getpid()),) + row[9:]
+
+    monkeypatch.setattr(probe_module, "probe_row", tagged)
+
+
+def test_parent_probes_beside_its_workers_in_order(tmp_path, monkeypatch):
+    _pid_rows(monkeypatch, delay=0.01)  # slow enough that the worker joins in before the end
+    names = [f"{i:03d}.txt" for i in range(60)]
+    pool = SupervisedPool(2, chunk=4, in_parent=True)
+    assert pool.workers == 1  # one worker process: the parent is the second
+    rows = _rows(pool, _files(tmp_path, names, per_run=7))
+    assert [r[0] for r in rows] == names
+    assert all(r[1] == "not-image" for r in rows)
+    readers = {r[8] for r in rows}
+    assert str(os.getpid()) in readers and len(readers) == 2
+
+
+def test_a_worker_crash_still_becomes_a_row_when_the_parent_probes_too(tmp_path, monkeypatch):
+    parent = os.getpid()
+    real = probe_module.probe_row
+
+    def evil(path, rel, *args):
+        if os.getpid() != parent:  # the parent reads headers only: no crash there
+            time.sleep(0.01)
+            if rel.startswith("segv"):
+                os.kill(os.getpid(), signal.SIGSEGV)
+        return real(path, rel, *args)
+
+    monkeypatch.setattr(probe_module, "probe_row", evil)
+    names = [f"{i:02d}.txt" for i in range(40)]
+    for k in range(0, 40, 4):  # one in every part, so the worker meets some of them
+        names[k] = f"segv{k:02d}.txt"
+    pool = SupervisedPool(2, chunk=4, in_parent=True, time_limit=5)
+    rows = [dict(zip(COLUMNS, r)) for r in _rows(pool, _files(tmp_path, names))]
+    assert [r["path"] for r in rows] == names
+    crashed = [r["path"] for r in rows if r["error"] == "crashed its worker (SIGSEGV)"]
+    assert crashed and all(p.startswith("segv") for p in crashed) and pool.restarts == len(crashed)
+    assert all(r["status"] == "not-image" for r in rows if r["path"] not in crashed)
+
+
+def test_deep_never_probes_in_the_parent():
+    with pytest.raises(ValueError, match="deep"):
+        SupervisedPool(2, deep=True, in_parent=True)
+
+
+def test_work_is_cut_into_slices_in_order():
+    from pipeguard.scanner.workers import _Work
+
+    runs = [("/d/", "", ["a", "b", "c"]), ("/e/", "e/", ["d", "e"])]
+    chunks, missing = {}, {}
+    work = _Work(iter([runs]), chunks, missing, lookahead=10)
+    first = work.take(0, 2)
+    assert first == ([("/d/", "", ["a", "b"])], 0, 0)
+    assert work.exhausted and work.files == 3  # the lookahead walked to the end
+    assert work.take(0, 0) is None  # a worker with enough queued gets nothing
+    second = work.take(0, 2)
+    assert second == ([("/d/", "", ["c"]), ("/e/", "e/", ["d"])], 0, 2)
+    assert work.files == 1 and not work.done
+    assert work.take(0) == ([("/e/", "e/", ["e"])], 0, 4) and work.done
+    assert missing == {0: 5} and chunks == {0: [None] * 5}

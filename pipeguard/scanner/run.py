@@ -106,7 +106,13 @@ def _resolve_contract(contract: Any) -> Any:
 
 
 def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[tuple]]:
-    """Rows of every file, in path order, as one list per part."""
+    """Rows of every file, in path order, as one list per part.
+
+    A plain scan's parent probes parts too, beside ``workers - 1`` worker processes: on
+    a machine with ``workers`` cores a parent that only fed and collected would be a
+    third process competing for them. It reads headers only, as a one-worker scan does
+    in process; ``--deep`` keeps every file in a worker, under the time limit.
+    """
     if not deep:
         if workers == 1:
             return _in_process(runs)
@@ -122,7 +128,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     from .workers import SupervisedPool
 
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
-                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK)
+                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep)
     return pool.map(runs)
 
 

@@ -15,6 +15,14 @@ parts are queued per worker (the parent shares the cores with its workers, so a 
 queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
 finished parts wait behind a slow one, so the walk stays a stream and memory stays
 flat. Results come back in submission order.
+
+A plain scan (headers only) may let the parent probe parts too (``in_parent=True``),
+beside ``workers - 1`` worker processes: on a machine with as many cores as workers,
+a parent that only fed and collected would be one process more than there are cores.
+It takes a part whenever its workers are fed, and once the walk is done (the files left
+are known from a short lookahead) it shares the rest out evenly, probing its share in
+slices, so that it and the workers finish together. ``--deep`` never does this: a file
+that hangs or crashes must do so in a worker, under the time limit.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from .walk import Run, part_size, parts, split_part
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
+LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
+PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
 MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
 DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
 
@@ -104,6 +114,70 @@ def _death(process: Any) -> str:
     return f"its worker exited with status {code}"
 
 
+def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
+    """A part's first ``k`` files and the rest, as two parts."""
+    head: list[Run] = []
+    for j, (folder, prefix, names) in enumerate(part):
+        if k < len(names):
+            if k:
+                head.append((folder, prefix, names[:k]))
+            return head, [(folder, prefix, names[k:])] + part[j + 1:]
+        head.append((folder, prefix, names))
+        k -= len(names)
+    return head, []
+
+
+class _Work:
+    """Parts walked and not yet handed out, in order, each as ``(part, seq, offset)``.
+
+    Up to ``lookahead`` files are walked ahead, so that once the walk is done the files
+    left are known and the end of the scan can be shared out evenly. At most
+    ``MAX_PENDING`` parts are walked past the oldest one not yet handed back.
+    """
+
+    def __init__(self, source: Iterator[list[Run]], chunks: dict, missing: dict, lookahead: int) -> None:
+        self._source = source
+        self._chunks, self._missing = chunks, missing
+        self._lookahead = lookahead
+        self._ahead: deque = deque()
+        self.files = 0       # in self._ahead
+        self.exhausted = False
+        self._next_seq = 0
+
+    @property
+    def done(self) -> bool:
+        return self.exhausted and not self._ahead
+
+    def _pull(self, emit_seq: int) -> None:
+        while not self.exhausted and self._next_seq - emit_seq < MAX_PENDING and (
+                not self._ahead or self.files < self._lookahead):
+            part = next(self._source, None)
+            if part is None:
+                self.exhausted = True
+                return
+            n = part_size(part)
+            seq = self._next_seq
+            self._chunks[seq], self._missing[seq] = [None] * n, n
+            self._next_seq += 1
+            self._ahead.append((part, seq, 0))
+            self.files += n
+
+    def take(self, emit_seq: int, limit: Optional[int] = None) -> Optional[tuple[list[Run], int, int]]:
+        """The next ``(part, seq, offset)``, cut to at most ``limit`` files; ``None`` if
+        there is none now (or ``limit`` is 0)."""
+        self._pull(emit_seq)
+        if not self._ahead or limit == 0:
+            return None
+        part, seq, offset = self._ahead.popleft()
+        n = part_size(part)
+        if limit is not None and limit < n:
+            part, rest = _cut(part, limit)
+            self._ahead.appendleft((rest, seq, offset + limit))
+            n = limit
+        self.files -= n
+        return part, seq, offset
+
+
 class _Slot:
     __slots__ = ("process", "conn", "inflight")
 
@@ -117,15 +191,21 @@ class SupervisedPool:
     """Probe files in ``workers`` processes with a per-file time limit.
 
     Args:
-        workers: number of worker processes.
+        workers: number of processes probing, the parent included when ``in_parent``.
         deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe.probe`).
         time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
+            Files the parent probes have none: only for header reads.
         chunk: files per message (per part).
+        in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
+            (a plain scan only: ``ValueError`` with ``deep``).
     """
 
     def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
-                 chunk: int = 64) -> None:
-        self.workers = max(1, int(workers))
+                 chunk: int = 64, in_parent: bool = False) -> None:
+        if in_parent and deep:
+            raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
+        self.in_parent = in_parent and int(workers) > 1
+        self.workers = max(1, int(workers) - self.in_parent)
         self.deep = deep
         self.time_limit = time_limit
         self.chunk = max(1, int(chunk))
@@ -169,13 +249,13 @@ class SupervisedPool:
     def map(self, runs: Iterable[Run]) -> Iterator[list[tuple]]:
         """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
         in the same order, as lists of row tuples (one list per part)."""
-        source = parts(iter(runs), self.chunk)
-        requeue: deque = deque()      # (part, seq, offset) to send before new parts
         chunks: dict[int, list] = {}  # seq -> its records so far (None where missing)
         missing: dict[int, int] = {}
-        next_seq = emit_seq = 0
+        work = _Work(parts(iter(runs), self.chunk), chunks, missing,
+                     LOOKAHEAD * self.chunk if self.in_parent else 0)
+        requeue: deque = deque()      # (part, seq, offset) to send before new parts
+        emit_seq = 0
         next_tid = 0
-        exhausted = False
         try:
             for i in range(self.workers):
                 self._start(i)
@@ -184,22 +264,16 @@ class SupervisedPool:
                 for i, slot in enumerate(self._slots):
                     while len(slot.inflight) < IN_FLIGHT:
                         if requeue:
-                            part, seq, offset = requeue.popleft()
-                        elif not exhausted and next_seq - emit_seq < MAX_PENDING:
-                            part = next(source, None)
-                            if part is None:
-                                exhausted = True
-                                break
-                            seq, offset = next_seq, 0
-                            n = part_size(part)
-                            chunks[seq], missing[seq] = [None] * n, n
-                            next_seq += 1
+                            item = requeue.popleft()
                         else:
-                            break
+                            item = work.take(emit_seq, self._share(slot, work))
+                            if item is None:
+                                break
+                        part, seq, offset = item
                         try:
                             slot.conn.send((next_tid, part))
                         except OSError:
-                            requeue.appendleft((part, seq, offset))
+                            requeue.appendleft(item)
                             slot.process.join(1.0)
                             self._drain(slot, chunks, missing)
                             self._lost(i, _death(slot.process), chunks, missing, requeue)
@@ -212,14 +286,23 @@ class SupervisedPool:
                     del missing[emit_seq]
                     yield chunks.pop(emit_seq)
                     emit_seq += 1
+                # 3. a plain scan's parent probes a part too, between feeding and collecting;
+                # at the end in slices, so that it and the workers finish together
+                probed = False
+                if self.in_parent:
+                    item = work.take(emit_seq, PARENT_SLICE if work.exhausted else None)
+                    if item is not None:
+                        part, seq, offset = item
+                        self._store(seq, offset, probe_part(part), chunks, missing)
+                        probed = True
                 busy = [s for s in self._slots if s.inflight]
                 if not busy:
-                    if exhausted and not requeue:
+                    if work.done and not requeue and not missing:
                         return
-                    continue  # pragma: no cover - feeding pauses only while a chunk is in flight
-                # 3. wait for results, deaths, or the next time-limit check
+                    continue
+                # 4. wait for results, deaths, or the next time-limit check
                 waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
-                ready = set(wait(waitables, timeout=self._poll_interval()))
+                ready = set(wait(waitables, timeout=0 if probed else self._poll_interval()))
                 for i, slot in enumerate(self._slots):
                     if not slot.inflight:
                         continue
@@ -236,6 +319,26 @@ class SupervisedPool:
                 self._check_time(chunks, missing, requeue)
         finally:
             self._stop_all()
+
+    def _share(self, slot: _Slot, work: "_Work") -> Optional[int]:
+        """How many files to send ``slot`` now: a whole part (``None``) until the walk is
+        done; then, when the parent probes too, what evens out the work left between the
+        parent and the workers (0: the parent does the rest faster itself)."""
+        if not (self.in_parent and work.exhausted):
+            return None
+        queued = {id(s): self._outstanding(i) for i, s in enumerate(self._slots)}
+        even = (work.files + sum(queued.values())) / (len(queued) + 1)
+        give = int(even - queued[id(slot)])
+        return give if give >= PARENT_SLICE // 2 else 0
+
+    def _outstanding(self, i: int) -> int:
+        """Files sent to worker ``i`` and not yet probed (as far as its progress slot shows)."""
+        slot = self._slots[i]
+        left = sum(part_size(part) for _, part, _, _ in slot.inflight)
+        base = 3 * i
+        if slot.inflight and self._progress[base + 2] != 0.0 and int(self._progress[base]) == slot.inflight[0][0]:
+            left -= int(self._progress[base + 1])
+        return left
 
     def _poll_interval(self) -> Optional[float]:
         if self.time_limit is None:
