@@ -20,16 +20,47 @@ class RawSample(NamedTuple):
     mode: Optional[str] = None    # PIL only
 
 
+class TypeRegistry:
+    """Functions keyed by type, found along the class hierarchy, cached per concrete type.
+
+    ``install`` (optional) runs before each uncached lookup, so built-in entries can be
+    registered on first use (and types of libraries imported later still get found).
+    The same mechanism serves ``inspect``'s readers and ``EnsureChannels``' kernels.
+    """
+
+    def __init__(self, install: Optional[Callable[[], None]] = None) -> None:
+        self._entries: dict[type, Callable] = {}
+        self._resolved: dict[type, Optional[Callable]] = {}
+        self._install = install
+
+    def register(self, cls: type, fn: Callable) -> None:
+        self._entries[cls] = fn
+        self._resolved.clear()
+
+    def setdefault(self, cls: type, fn: Callable) -> None:
+        if cls not in self._entries:
+            self.register(cls, fn)
+
+    def lookup(self, x: Any) -> Optional[Callable]:
+        cls = type(x)
+        try:
+            return self._resolved[cls]
+        except KeyError:
+            pass
+        if self._install is not None:
+            self._install()
+        found = next((self._entries[k] for k in cls.__mro__ if k in self._entries), None)
+        self._resolved[cls] = found
+        return found
+
+
 Reader = Callable[[Any], RawSample]
-_READERS: dict[type, Reader] = {}
-_RESOLVED: dict[type, Optional[Reader]] = {}
 _builtin_state = {"core": False, "torchvision": False}
 
 
 def register(cls: type, reader: Reader) -> None:
     """Register ``reader`` for ``cls`` and its subclasses."""
-    _READERS[cls] = reader
-    _RESOLVED.clear()
+    _READERS.register(cls, reader)
 
 
 def supported_types() -> list[str]:
@@ -44,15 +75,7 @@ def type_name(x: Any) -> str:
 
 
 def reader_for(x: Any) -> Optional[Reader]:
-    cls = type(x)
-    try:
-        return _RESOLVED[cls]
-    except KeyError:
-        pass
-    _install_builtin()
-    found = next((_READERS[k] for k in cls.__mro__ if k in _READERS), None)
-    _RESOLVED[cls] = found
-    return found
+    return _READERS.lookup(x)
 
 
 # -- built-in readers ---------------------------------------------------------------
@@ -117,3 +140,6 @@ def _install_builtin() -> None:
     if not _builtin_state["torchvision"] and "torchvision.tv_tensors" in sys.modules:
         register(sys.modules["torchvision.tv_tensors"].Image, _read_tv_image)
         _builtin_state["torchvision"] = True
+
+
+_READERS = TypeRegistry(install=_install_builtin)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence, Union
 
+from .adapters import TypeRegistry
 from .checking import check_info, violation_error
 from .contract import Contract
 from .explanation import Diagnosis, Hypothesis
@@ -304,17 +305,18 @@ def numpy_to_channels(a: Any, num_channels: int, background: Background = (255, 
 # -- dispatch ---------------------------------------------------------------------------
 
 Kernel = Callable[[Any, int, Background], Any]
-_KERNELS: dict[type, Kernel] = {}
-_RESOLVED: dict[type, Optional[Kernel]] = {}
+_installed = False
 
 
 def register_kernel(cls: type, kernel: Kernel) -> None:
     """Use ``kernel(x, num_channels, background)`` for ``cls`` and its subclasses."""
-    _KERNELS[cls] = kernel
-    _RESOLVED.clear()
+    _KERNELS.register(cls, kernel)
 
 
 def _install_builtin() -> None:
+    global _installed
+    if _installed:
+        return
     import numpy as np
     import torch
     from PIL import Image
@@ -324,20 +326,15 @@ def _install_builtin() -> None:
                         (torch.Tensor, tensor_to_channels), (tv_tensors.Image, tv_tensor_to_channels),
                         (tv_tensors.Video, tv_tensor_to_channels)):
         _KERNELS.setdefault(cls, kernel)
+    _installed = True
+
+
+_KERNELS = TypeRegistry(install=_install_builtin)
 
 
 def kernel_for(x: Any) -> Optional[Kernel]:
     """The kernel for ``type(x)``, looked up along its class hierarchy (cached); ``None`` if none."""
-    cls = type(x)
-    try:
-        return _RESOLVED[cls]
-    except KeyError:
-        pass
-    if not _KERNELS:
-        _install_builtin()
-    found = next((_KERNELS[k] for k in cls.__mro__ if k in _KERNELS), None)
-    _RESOLVED[cls] = found
-    return found
+    return _KERNELS.lookup(x)
 
 
 def to_channels(x: Any, num_channels: int, background: Background = (255, 255, 255)) -> Any:
