@@ -22,7 +22,6 @@ from .violations import ContractViolation, Reason, Violation
 logger = logging.getLogger("pipeguard.dataset")
 
 ON_ERROR = ("raise", "skip", "fix")
-SIZE_POLICIES = ("resize", "center_crop", "pad", "raise")
 
 # Attributes that live on the wrapper; every other attribute is the wrapped dataset's.
 _OWN = frozenset({"dataset", "contract", "on_error", "image_key", "source_fn", "size_policy",
@@ -96,6 +95,8 @@ class GuardedDataset(Dataset):
             raise TypeError(f"contract should be a pipeguard.Contract, but got {type(contract).__name__}")
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error should be one of {', '.join(map(repr, ON_ERROR))}, but got {on_error!r}")
+        from .transforms import SIZE_POLICIES  # EnsureSize's policies; imported here, not with the module
+
         if size_policy not in SIZE_POLICIES:
             raise ValueError(f"size_policy should be one of {', '.join(map(repr, SIZE_POLICIES))}, "
                              f"but got {size_policy!r}")

@@ -206,7 +206,7 @@ class EnsureChannels(_SampleTransform):
             raise err.with_context(stage=self._stage()) from None
 
 
-_POLICIES = ("resize", "center_crop", "pad", "raise")
+SIZE_POLICIES = ("resize", "center_crop", "pad", "raise")
 
 
 def _target_size(size: Any) -> tuple[int, int]:
@@ -265,8 +265,8 @@ class EnsureSize(_SampleTransform):
                  antialias: Optional[bool] = True, fill: Union[int, float, Sequence[float]] = 0) -> None:
         super().__init__()
         self.size = _target_size(size)
-        if policy not in _POLICIES:
-            raise ValueError(f"policy should be one of {', '.join(map(repr, _POLICIES))}, but got {policy!r}")
+        if policy not in SIZE_POLICIES:
+            raise ValueError(f"policy should be one of {', '.join(map(repr, SIZE_POLICIES))}, but got {policy!r}")
         self.policy = policy
         self.interpolation = interpolation
         self.antialias = antialias
