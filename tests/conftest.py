@@ -3,7 +3,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torchvision import tv_tensors
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -21,6 +23,16 @@ def make_image(mode: str, size=(32, 24)) -> Image.Image:
     rgb[..., 1] = np.linspace(0, 255, h, dtype=np.uint8)[:, None]
     rgb[..., 2] = 128
     return Image.fromarray(rgb, "RGB").convert(mode)
+
+
+# One conforming [3, 224, 224] sample per input type, built fresh on each call.
+CONFORMING_RGB224 = {
+    "pil": lambda: make_image("RGB", (224, 224)),
+    "numpy": lambda: np.zeros((224, 224, 3), np.uint8),
+    "tensor": lambda: torch.zeros(3, 224, 224),
+    "tv_image": lambda: tv_tensors.Image(torch.zeros(3, 224, 224)),
+    "batch": lambda: torch.zeros(4, 3, 224, 224),
+}
 
 
 @pytest.fixture

@@ -6,18 +6,11 @@ from torchvision import tv_tensors
 
 import pipeguard as pg
 from pipeguard import Reason
-from conftest import make_image
+from conftest import CONFORMING_RGB224 as CONFORMING, make_image
 
 RGB224 = pg.Contract(channels=3, size=(224, 224), name="imagenet")
 
-# The same conforming sample in every input type.
-CONFORMING = {
-    "pil": lambda: make_image("RGB", (224, 224)),
-    "numpy": lambda: np.zeros((224, 224, 3), np.uint8),
-    "tensor": lambda: torch.zeros(3, 224, 224),
-    "tv_image": lambda: tv_tensors.Image(torch.zeros(3, 224, 224)),
-    "batch": lambda: torch.zeros(4, 3, 224, 224),
-}
+# The same grayscale sample in every input type.
 GRAYSCALE = {
     "pil": lambda: make_image("L", (224, 224)),
     "numpy": lambda: np.zeros((224, 224), np.uint8),

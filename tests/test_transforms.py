@@ -14,7 +14,7 @@ from torchvision.datasets import FakeData
 from torchvision.transforms import v2
 
 import pipeguard as pg
-from conftest import PIL_MODES, make_image
+from conftest import CONFORMING_RGB224 as CONFORMING, PIL_MODES, make_image
 from pipeguard import Reason
 
 RGB224 = pg.Contract(channels=3, size=(224, 224), name="imagenet")
@@ -61,15 +61,6 @@ def test_not_jit_scriptable_with_a_clear_error():
 
 
 # -- Validate -----------------------------------------------------------------------------
-
-CONFORMING = {
-    "pil": lambda: make_image("RGB", (224, 224)),
-    "numpy": lambda: np.zeros((224, 224, 3), np.uint8),
-    "tensor": lambda: torch.zeros(3, 224, 224),
-    "tv_image": lambda: tv_tensors.Image(torch.zeros(3, 224, 224)),
-    "batch": lambda: torch.zeros(4, 3, 224, 224),
-}
-
 
 @pytest.mark.parametrize("kind", sorted(CONFORMING))
 def test_validate_returns_the_same_object(kind):
