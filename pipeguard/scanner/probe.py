@@ -18,7 +18,9 @@ truncated GIF, a text file saved as ``.jpg``, a decompression bomb) is ``unreada
 Speed: this is the whole cost of a plain scan, so each file gets one ``open``, one
 ``seek`` to learn its size, Pillow's own header reads on that same file object, and,
 for the formats with an end marker, a positional read of the last few bytes (which
-leaves the file position alone); the row is built as a tuple, and what a folder's
+leaves the file position alone). A plain JPEG (most files of most folders) skips
+Pillow's parser: :mod:`.jpeg_header` walks its markers from one read and answers as
+Pillow would, or defers to Pillow. The row is built as a tuple, and what a folder's
 files share (class, hidden folder) is worked out once per folder (see
 :func:`probe_part`).
 """
@@ -34,6 +36,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ..adapters import _pil_mode  # mode -> (band count, dtype): the one table pipeguard keeps
 from .end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
+from .file_read import read_at
+from .jpeg_header import read_jpeg_header
 from .walk import Run
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
@@ -164,22 +168,25 @@ def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
     return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES))
 
 
-if hasattr(os, "pread"):
-    def _read_tail(f: Any, size: int, n: int) -> bytes:
-        # a positional read leaves the file position (and the buffer) where Pillow has them
-        return os.pread(f.fileno(), n, max(0, size - n))
-else:  # pragma: no cover - Windows
-    def _read_tail(f: Any, size: int, n: int) -> bytes:
-        at = f.tell()
-        f.seek(max(0, size - n))
-        tail = f.read(n)
-        f.seek(at)
-        return tail
+def _read_tail(f: Any, size: int, n: int) -> bytes:
+    return read_at(f, max(0, size - n), n)
 
 
 def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
     """``(status, error, format, mode, channels, height, width, n_frames, orientation, warnings)``."""
     failed = "unreadable"  # by extension or by header, this is an image
+    if not deep:
+        try:
+            plain = read_jpeg_header(f, size)  # most files of most folders, at a fraction of the cost
+        except OSError:
+            plain = None  # Pillow reads it again and words the error
+        if plain is not None:
+            mode, w, h = plain
+            try:
+                problem = _truncation(f, size, "JPEG")
+            except OSError as exc:
+                return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
+            return ("ok" if problem is None else failed, problem, "JPEG", mode, _pil_mode(mode)[0], h, w, 1, None, ())
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
