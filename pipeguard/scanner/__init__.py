@@ -2,11 +2,12 @@
 
 ``scan(path, contract=None, deep=False, workers=None) -> ScanReport``. Submodules,
 one job each: ``walk`` (file discovery), ``probe`` (one file's header, in any
-process), ``jpeg_header`` (plain JPEG headers without Pillow's parser),
-``file_read`` (positional reads), ``end_marker`` (truncation from the tail), ``workers`` (the supervised
-pool: time limits, crashes), ``schema`` (the contract as a pandera schema),
-``infer`` (the dominant contract), ``report`` (the table and its summary), ``run``
-(``scan`` itself). pandas and pandera load only when a scan finishes, so worker
+process), ``jpeg_header`` (plain JPEG headers without Pillow's parser), ``file_read``
+(positional reads), ``end_marker`` (truncation from the tail), ``raw_extent``
+(truncation of uncompressed pixel data, from the header), ``workers`` (the supervised
+pool: time limits, crashes), ``schema`` (the contract as a pandera schema), ``infer``
+(the dominant contract), ``report`` (the table and its summary), ``run`` (``scan``
+itself). pandas and pandera load only when a scan finishes, so worker
 processes import Pillow alone.
 """
 

@@ -18,7 +18,8 @@ truncated GIF, a text file saved as ``.jpg``, a decompression bomb) is ``unreada
 Speed: this is the whole cost of a plain scan, so each file gets one ``open``, one
 ``seek`` to learn its size, Pillow's own header reads on that same file object, and,
 for the formats with an end marker, a positional read of the last few bytes (which
-leaves the file position alone). A plain JPEG (most files of most folders) skips
+leaves the file position alone); uncompressed formats are checked for truncation from
+the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most folders) skips
 Pillow's parser: :mod:`.jpeg_header` walks its markers from one read and answers as
 Pillow would, or defers to Pillow. The row is built as a tuple, and what a folder's
 files share (class, hidden folder) is worked out once per folder (see
@@ -38,6 +39,7 @@ from ..adapters import _pil_mode  # mode -> (band count, dtype): the one table p
 from .end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
 from .file_read import read_at
 from .jpeg_header import read_jpeg_header
+from .raw_extent import missing_pixel_data
 from .walk import Run
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
@@ -220,7 +222,8 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
         notes.append(f"frame count unreadable: {_describe(exc)}")
     orientation = _orientation(im, notes)
     try:
-        problem = _truncation(f, size, fmt) if fmt in _END_CHECKED else None
+        problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
+                   else missing_pixel_data(im.tile, size))  # uncompressed formats: from the header
     except OSError as exc:
         return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
     if deep:
