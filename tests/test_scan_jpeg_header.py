@@ -7,6 +7,8 @@ with the walk and the row without it must be equal.
 import io
 import os
 import struct
+import subprocess
+import sys
 import tempfile
 from unittest import mock
 
@@ -176,4 +178,59 @@ def test_damaged_headers_get_pillows_answer_or_none(seed, data):
         with open(path, "wb") as f:
             f.write(bytes(buf))
         fast, slow = _rows(path)
+    assert fast == slow
+
+
+def _claimed_by_fli(data: bytes, exif: bool = False) -> bytes:
+    """``data`` with a first APP3 segment whose length (0x11AF) and zero bytes spell an FLI header."""
+    body = bytearray(0x11AF - 2)  # file bytes 6 on: frames, width, height, depth
+    body[0:8] = struct.pack("<HHHH", 1, 48, 32, 8)
+    extra = _segment(0xE1, b"Exif\x00\x00II*\x00\x08\x00\x00\x00") if exif else b""
+    return _after_soi(data, _segment(0xE3, bytes(body)) + extra)
+
+
+def test_a_format_pillow_tries_before_jpeg_gets_the_file_first(tmp_path, monkeypatch):
+    # once every plugin is loaded (Image.init(), which the probe calls to sniff a file
+    # without an image extension), FLI comes before JPEG: Pillow opens this file as FLI
+    Image.init()
+    order = [fmt for fmt in Image.ID if fmt != "JPEG"]
+    order.insert(order.index("FLI") + 1, "JPEG")
+    monkeypatch.setattr(Image, "ID", order)
+    path = tmp_path / "x.jpg"
+    path.write_bytes(_claimed_by_fli(_jpeg()))
+    fast, slow = _rows(str(path))
+    assert slow[0][2] == "FLI"
+    assert fast == slow
+
+
+def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
+    # a walked JPEG never reached Image.open, so Pillow's preinit() (BMP, GIF, JPEG first)
+    # did not run; the next unnamed file's sniffing ran Image.init() instead, FLI went
+    # ahead of JPEG, and a later file the walk leaves to Pillow came out FLI: a fresh
+    # process is the only clean plugin registry
+    (tmp_path / "a.jpg").write_bytes(_jpeg())
+    (tmp_path / "b.txt").write_text("notes\n")
+    (tmp_path / "c.jpg").write_bytes(_claimed_by_fli(_jpeg(), exif=True))
+    script = (
+        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner import probe\n"
+        "part = [(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
+        "if sys.argv[2] == 'slow':\n"
+        "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size: None):\n"
+        "        print(probe.probe_part(part))\n"
+        "else:\n"
+        "    print(probe.probe_part(part))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rows = [subprocess.run([sys.executable, "-c", script, str(tmp_path) + os.sep, how], cwd=root,
+                           capture_output=True, text=True, check=True).stdout for how in ("fast", "slow")]
+    assert "'JPEG'" in rows[1] and "'FLI'" not in rows[1]
+    assert rows[0] == rows[1]
+
+
+def test_a_pixel_limit_of_zero_is_left_to_pillow(tmp_path, monkeypatch):
+    # Pillow treats any limit but None as a limit: with 0, every image is a bomb
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 0)
+    assert _header(_jpeg()) is None
+    path = tmp_path / "x.jpg"
+    path.write_bytes(_jpeg())
+    fast, slow = _rows(str(path))
     assert fast == slow

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import struct
 import warnings
 
 import pytest
@@ -82,3 +83,60 @@ def test_flagged_corpus_files_are_the_ones_that_do_not_decode(pillow_corpus):
             flagged.append(name)
             assert m["probe_status"] in ("open_error", "load_error"), name
     assert "shortfile.bmp" in flagged
+
+
+def test_an_avif_file_is_not_judged_by_its_decoded_size(tmp_path):
+    # AVIF's tile is Pillow's own buffer (raw pixels at offset 0), not the file: every
+    # AVIF bigger than a few pixels was reported truncated though it decodes
+    from PIL import features
+    assert missing_pixel_data([("raw", (0, 0, 224, 224), 0, "RGB")], 339) is None
+    if not features.check("avif"):
+        pytest.skip("Pillow built without AVIF")
+    data = encoded(make_image("RGB", (224, 224)), "AVIF")
+    assert _decodes(data)
+    with Image.open(io.BytesIO(data)) as im:
+        assert missing_pixel_data(im.tile, len(data)) is None
+    row = _row(tmp_path, "AVIF", data)
+    assert row["status"] == "ok" and row["error"] is None, row
+
+
+def _with_strip_offsets_as_rational(data: bytes) -> bytes:
+    """A little-endian TIFF whose StripOffsets entry is retyped RATIONAL (pointing at byte 8)."""
+    data = bytearray(data)
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        at = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, at)[0] == 273:
+            struct.pack_into("<HHII", data, at, 273, 5, 1, 8)
+    return bytes(data)
+
+
+def test_a_damaged_number_in_the_header_is_not_judged_and_does_not_raise(tmp_path):
+    # a TIFF tag retyped RATIONAL gives a Fraction offset: formatting the message raised
+    # TypeError out of the probe (which must never raise)
+    from fractions import Fraction
+    assert missing_pixel_data([("raw", (0, 0, 4, 4), Fraction(10**6, 3), ("L", 0, 1))], 100) is None
+    data = _with_strip_offsets_as_rational(encoded(make_image("L", (4, 4)), "TIFF"))
+    with Image.open(io.BytesIO(data)) as im:
+        assert not isinstance(im.tile[0].offset, int)
+        assert missing_pixel_data(im.tile, len(data)) is None
+    row = _row(tmp_path, "TIFF", data)
+    assert not (row["error"] or "").startswith("truncated"), row
+
+
+def test_a_multipage_tiff_cut_after_its_first_page_is_judged_by_that_page(tmp_path):
+    # counting frames fails on the cut page and leaves the image there; the row (and
+    # --deep's decode) must still describe frame 0, which ImageFolder loads and which decodes
+    frames = [Image.new("L", (20, 20), c) for c in (10, 100, 200)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    data = buf.getvalue()[:700]
+    assert _decodes(data)
+    path = tmp_path / "pages.tif"
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain, deep = probe(str(path), path.name), probe(str(path), path.name, deep=True)
+    for row in (plain, deep):
+        assert row["status"] == "ok" and row["error"] is None, row
+        assert any(w.startswith("frame count unreadable") for w in row["warnings"])

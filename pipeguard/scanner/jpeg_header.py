@@ -9,11 +9,12 @@ application segments, from one 4 KiB read.
 
 It answers only where Pillow's answer is certain and needs nothing else from the
 file: a well-formed marker sequence from ``SOI`` to ``SOS``, one 8-bit frame of 1, 3 or
-4 components, and no segment whose content Pillow acts on beyond ``info`` (EXIF and
-XMP carry the orientation and EXIF warnings; ``MPF`` makes an MPO; a Photoshop
-block). Anything else (fill bytes, short segments, other markers, a size over
-``Image.MAX_IMAGE_PIXELS``, a header cut short) returns ``None``, and the caller asks
-Pillow. ``tests/test_scan_jpeg_header.py`` holds it to Pillow's answer on generated
+4 components, no segment whose content Pillow acts on beyond ``info`` (EXIF and XMP
+carry the orientation and EXIF warnings; ``MPF`` makes an MPO; a Photoshop block), and
+no format that ``Image.open`` tries before JPEG claiming the file. Anything else (fill
+bytes, short segments, other markers, a size over ``Image.MAX_IMAGE_PIXELS``, a header
+cut short) returns ``None``, and the caller asks Pillow.
+``tests/test_scan_jpeg_header.py`` holds it to Pillow's answer on generated
 files, on the Pillow corpus, and on randomly damaged headers.
 """
 
@@ -45,7 +46,7 @@ def read_jpeg_header(f: Any, size: int) -> Optional[tuple[str, int, int]]:
         size: the file's length in bytes.
     """
     window = read_at(f, 0, HEAD_BYTES)
-    if window[:3] != b"\xff\xd8\xff":
+    if window[:3] != b"\xff\xd8\xff" or _claimed_before_jpeg(window[:16]):
         return None
     base, pos = 0, 2  # window holds the file from ``base``; ``pos`` is the next marker
     found = None
@@ -87,9 +88,44 @@ def read_jpeg_header(f: Any, size: int) -> Optional[tuple[str, int, int]]:
         return None
     mode, w, h = found
     limit = Image.MAX_IMAGE_PIXELS
-    if w <= 0 or h <= 0 or (limit and w * h > limit):
+    if w <= 0 or h <= 0 or (limit is not None and w * h > limit):  # Pillow checks any limit but None, 0 too
         return None  # Pillow refuses, warns or raises: its words, not ours
     return found
+
+
+# formats without a signature that ``Image.open`` tries on any file: each needs a text
+# header (IM, IMT) or a 0x1C first byte (IPTC), so none opens a file that starts FF D8 FF
+_NO_SIGNATURE_BUT_NOT_JPEG = frozenset(("IM", "IMT", "IPTC"))
+
+
+def _claimed_before_jpeg(prefix: bytes) -> bool:
+    """Whether a format ``Image.open`` tries before JPEG might take this file.
+
+    ``Image.open`` tries formats in registration order. When every plugin is loaded
+    before ``Image.open`` first runs (``Image.init()`` first, as the probe's sniffing of
+    unnamed files or a user's code may do), FLI and AVIF, among others, come before
+    JPEG, and a JPEG whose first segment's length and bytes spell FLI's magic opens as
+    an FLI animation. ``preinit()`` first, as ``Image.open`` does, so that the walk
+    leaves Pillow's registration order as Pillow itself would.
+    """
+    Image.preinit()
+    try:
+        before = Image.ID[:Image.ID.index("JPEG")]
+    except ValueError:
+        return True
+    for fmt in before:
+        try:
+            accept = Image.OPEN[fmt][1]
+            if accept is None:
+                if fmt not in _NO_SIGNATURE_BUT_NOT_JPEG:
+                    return True
+                continue
+            result = accept(prefix)
+        except Exception:
+            return True
+        if result and not isinstance(result, str):  # a string is only a warning for later
+            return True
+    return False
 
 
 def _frame(body: bytes) -> Optional[tuple[str, int, int]]:

@@ -216,14 +216,17 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
     if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
         notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
                      "decoding it raises DecompressionBombWarning")
+    # the first frame's (what ImageFolder loads), read before counting frames can move the image
+    orientation = _orientation(im, notes)
+    tiles = im.tile
     try:
         n_frames = getattr(im, "n_frames", 1)
     except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
         notes.append(f"frame count unreadable: {_describe(exc)}")
-    orientation = _orientation(im, notes)
+        _back_to_first_frame(im)  # a failed count can leave it on a later frame
     try:
         problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
-                   else missing_pixel_data(im.tile, size))  # uncompressed formats: from the header
+                   else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
     except OSError as exc:
         return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
     if deep:
@@ -239,6 +242,14 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
                 orientation = _orientation(im, notes)
     status = "ok" if problem is None else failed
     return (status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes) if notes else ())
+
+
+def _back_to_first_frame(im: Any) -> None:
+    try:
+        if im.tell() != 0:
+            im.seek(0)
+    except Exception:  # the decode (--deep) then reports what it finds
+        pass
 
 
 def _orientation(im: Any, notes: list[str]) -> Optional[int]:

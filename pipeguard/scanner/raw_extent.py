@@ -34,7 +34,8 @@ def missing_pixel_data(tiles: Any, size: int) -> Optional[str]:
 
     Returns:
         ``"truncated: ..."`` with the bytes needed and present, or ``None`` when the file
-        is long enough, or any block is compressed or in a raw mode not known here.
+        is long enough, or any block is compressed, in a raw mode not known here, or not
+        in the file (offset 0: a decoded buffer, as AVIF's) or laid out with other than ints.
     """
     need = 0
     try:
@@ -43,7 +44,11 @@ def missing_pixel_data(tiles: Any, size: int) -> Optional[str]:
                 return None
             rawmode, stride = (args, 0) if isinstance(args, str) else (args[0], args[1] if len(args) > 1 else 0)
             bits = RAW_BITS.get(rawmode)
-            if bits is None or stride < 0:
+            if bits is None or not all(type(v) is int for v in (x0, y0, x1, y1, offset, stride)):
+                return None  # numbers read from a damaged header (a TIFF rational offset): no judgment
+            if stride < 0 or offset <= 0:
+                # at offset 0 the pixels are not the file's: AVIF (and FTEX, DDS) decode into
+                # a buffer of their own and describe that; real pixel data follows a header
                 return None
             row = ((x1 - x0) * bits + 7) // 8
             if y1 <= y0 or row <= 0:
