@@ -72,8 +72,10 @@ def make_mixed(root: Path, n: int, exif: bool = False) -> list[str]:
         key = (w, h, mode, fmt, i % 7)  # a few distinct contents per kind keep generation quick
         if key not in cache:
             buf = io.BytesIO()
-            options = {"quality": 90, **({"exif": camera_exif()} if exif else {})} if fmt == "JPEG" else {
-                "compress_level": 1}
+            if fmt == "JPEG":
+                options = {"quality": 90, **({"exif": camera_exif()} if exif else {})}
+            else:
+                options = {"compress_level": 1}
             _image(rng, w, h, mode).save(buf, fmt, **options)
             cache[key] = buf.getvalue()
         data = cache[key]

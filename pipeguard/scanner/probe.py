@@ -19,10 +19,10 @@ Speed: this is the whole cost of a plain scan, so each file gets one ``open``, o
 ``seek`` to learn its size, Pillow's own header reads on that same file object, and,
 for the formats with an end marker, a positional read of the last few bytes (which
 leaves the file position alone); uncompressed formats are checked for truncation from
-the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most folders) skips
-Pillow's parser: :mod:`.jpeg_header` walks its markers from one read and answers as
-Pillow would, or defers to Pillow. The row is built as a tuple, and what a folder's
-files share (class, hidden folder) is worked out once per folder (see
+the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most
+folders) skips Pillow's parser: :mod:`.jpeg_header` walks its markers from one read
+and answers as Pillow would, or defers to Pillow. The row is built as a tuple, and
+what a folder's files share (class, hidden folder) is worked out once per folder (see
 :func:`probe_part`).
 """
 
