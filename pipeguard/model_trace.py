@@ -365,19 +365,23 @@ class _Recorder:
         exception = None if isinstance(exc, _Stop) else f"{type(exc).__name__}: {_first_line(exc)}"
         after = self.rows[-1].path if self.rows else None
         if frame is None:
-            return LayerError("", "?", finding.kind, finding.summary, finding.expected, finding.actual,
-                              finding.arithmetic, finding.fix, None, True, after, exception, finding.diagnosis,
-                              self.failed_call)
+            return _layer_error(finding, "", "?", None, True, after, exception, self.failed_call)
         module = frame.module
         is_layer = isinstance(exc, _Stop) or (
             not frame.called_child and type(module).__module__.startswith("torch.nn."))
         if is_layer:
             self.add_row(frame, (), failed=True)
-        return LayerError(frame.path, type(module).__name__, finding.kind, finding.summary,
-                          finding.expected, finding.actual, finding.arithmetic, finding.fix,
-                          frame.inputs[0] if (is_layer and frame.inputs) else None,
-                          not is_layer, after, exception, finding.diagnosis,
-                          None if is_layer else self.failed_call)
+        return _layer_error(finding, frame.path, type(module).__name__,
+                            frame.inputs[0] if (is_layer and frame.inputs) else None,
+                            not is_layer, after, exception, None if is_layer else self.failed_call)
+
+
+def _layer_error(finding: Finding, path: str, layer: str, input_shape: Optional[Shape], in_forward: bool,
+                 after: Optional[str], exception: Optional[str], call: Optional[str]) -> LayerError:
+    """A :class:`LayerError`: the finding's fields, and where the failure happened."""
+    return LayerError(path, layer, finding.kind, finding.summary, finding.expected, finding.actual,
+                      finding.arithmetic, finding.fix, input_shape, in_forward, after, exception,
+                      finding.diagnosis, call)
 
 
 def _first_line(exc: BaseException) -> str:

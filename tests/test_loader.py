@@ -188,6 +188,16 @@ def _concatenated(samples):
     return torch.cat([image for image, _ in samples]), torch.tensor([label for _, label in samples])
 
 
+def _collate_violation(folder, tree, contract, collate_fn):
+    """The violation a loader over the four conforming samples raises, with ``collate_fn``."""
+    ok = sorted(tree.indices(folder, ["ok_0.png", "ok_1.png", "ok_2.jpg", "ok_3.png"]))
+    loader = pg.GuardedDataLoader(pg.GuardedDataset(folder, contract, on_error="skip"), batch_size=4,
+                                  sampler=ok, collate_fn=collate_fn)
+    with pytest.raises(pg.ContractViolation) as info:
+        list(loader)
+    return info.value
+
+
 @pytest.mark.parametrize("collate_fn, reason, text", [
     (_concatenated, Reason.RANK, "is [12, 16, 16] (3 dimensions), not an [N, C, H, W] batch"),
     (_channels_last, Reason.LAYOUT, "channels-last NHWC tensor [4, 16, 16, 3]"),
@@ -195,12 +205,7 @@ def _concatenated(samples):
     (_unsqueezed, Reason.RANK, "is [4, 1, 3, 16, 16] (5 dimensions), not an [N, C, H, W] batch"),
 ])
 def test_a_collate_that_breaks_the_batch_is_caught(folder, tree, collate_fn, reason, text):
-    ok = sorted(tree.indices(folder, ["ok_0.png", "ok_1.png", "ok_2.jpg", "ok_3.png"]))
-    loader = pg.GuardedDataLoader(pg.GuardedDataset(folder, CONTRACT, on_error="skip"), batch_size=4,
-                                  sampler=ok, collate_fn=collate_fn)
-    with pytest.raises(pg.ContractViolation) as info:
-        list(loader)
-    err = info.value
+    err = _collate_violation(folder, tree, CONTRACT, collate_fn)
     assert err.stage == "collate" and err.reasons[0] is reason and err.index is None
     assert str(err).startswith("the batch of 4 samples does not meet contract 'tiny'")
     assert text in str(err)
@@ -221,12 +226,7 @@ def test_flat_contract_checks_elements_per_row(folder, tree):
         images, labels = _flatten(samples)
         return torch.cat([images, images], 1), labels
 
-    ok = sorted(tree.indices(folder, ["ok_0.png", "ok_1.png", "ok_2.jpg", "ok_3.png"]))
-    loader = pg.GuardedDataLoader(pg.GuardedDataset(folder, too_long, on_error="skip"), batch_size=4,
-                                  sampler=ok, collate_fn=doubled)
-    with pytest.raises(pg.ContractViolation) as info:
-        list(loader)
-    err = info.value
+    err = _collate_violation(folder, tree, too_long, doubled)
     assert err.reasons == [Reason.NUMEL] and err.stage == "collate"
     assert "is [4, 1536]: 1,536 elements per row, not the 768 expected" in str(err)
     assert err.diagnosis.best is not None
