@@ -52,7 +52,7 @@ _LUMA = (0.299, 0.587, 0.114)
 
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
-_TARGET_MODE = {1: "L", 3: "RGB"}
+TARGET_MODE = {1: "L", 3: "RGB"}  # channels -> the PIL mode EnsureChannels makes
 _CONVERTIBLE = "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA)"
 
 
@@ -117,7 +117,7 @@ def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 
     Raises:
         ContractViolation: the mode has no conversion (reason ``CHANNELS``).
     """
-    target = _TARGET_MODE[num_channels]
+    target = TARGET_MODE[num_channels]
     mode = img.mode
     if mode == target:
         return img
@@ -277,7 +277,6 @@ def numpy_to_channels(a: Any, num_channels: int, background: Background = (255, 
         ContractViolation: a channel count other than 1 to 4, a flat or channels-first array.
     """
     import numpy as np
-    import torch
 
     if a.ndim == 2:
         return a if num_channels == 1 else np.stack([a, a, a], axis=-1)
@@ -294,12 +293,23 @@ def numpy_to_channels(a: Any, num_channels: int, background: Background = (255, 
         raise _refuse(a, num_channels, Violation(
             Reason.CHANNELS, num_channels, a.shape[-1], f"has dtype {a.dtype}, which has no pixel scale"))
     # Convert through torch on a channels-first view: one implementation of the math.
-    native = np.require(a, dtype=a.dtype.newbyteorder("="), requirements=["W"])
     try:
-        out = tensor_to_channels(torch.from_numpy(native).movedim(-1, -3), num_channels, background)
+        return numpy_through_tensor(a, lambda t: tensor_to_channels(t, num_channels, background))
     except ContractViolation:
         raise _refuse(a, num_channels) from None
-    return np.ascontiguousarray(out.movedim(-3, -1).numpy())
+
+
+def numpy_through_tensor(a: Any, fn: Callable[[Any], Any]) -> Any:
+    """Apply ``fn``, a function of ``[..., C, H, W]`` tensors, to an ``HW``/``HWC``/``NHWC``
+    array, and return the result in the array's own layout (a new contiguous array)."""
+    import numpy as np
+    import torch
+
+    native = np.require(a, dtype=a.dtype.newbyteorder("="), requirements=["W"])  # torch reads native order
+    t = torch.from_numpy(native)
+    out = fn(t.unsqueeze(0) if a.ndim == 2 else t.movedim(-1, -3))
+    out = out.squeeze(0) if a.ndim == 2 else out.movedim(-3, -1)
+    return np.ascontiguousarray(out.numpy())
 
 
 # -- dispatch ---------------------------------------------------------------------------

@@ -12,7 +12,6 @@ iterator, in the main process, unpacks the envelope: it raises the
 from __future__ import annotations
 
 import collections
-import logging
 from typing import Any, Callable, Hashable, Optional
 
 from torch.utils.data import DataLoader, get_worker_info
@@ -20,11 +19,9 @@ from torch.utils.data._utils.collate import default_collate, default_convert
 
 from .batch_check import batch_error, collate_failure
 from .dataset import GuardedDataset, StreamFailure
-from .skip_ledger import LoaderReport, SkipLedger
+from .skip_ledger import LoaderReport, SkipLedger, warn_once
 from .skipped import Skipped
 from .violations import ContractViolation
-
-logger = logging.getLogger("pipeguard.loader")
 
 _warned_sources: set = set()  # per process: pg.collate warns once per source
 
@@ -54,10 +51,7 @@ def collate(batch: list, *, collate_fn: Optional[Callable[[list], Any]] = None) 
     """
     kept, records = _split(batch)
     for record in records:
-        key = record.source or record.index
-        if key not in _warned_sources:
-            _warned_sources.add(key)
-            logger.warning("skipped %s", record.message)
+        warn_once(record, _warned_sources)
     if not kept:
         return None
     return (collate_fn or default_collate)(kept)

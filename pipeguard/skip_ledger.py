@@ -53,6 +53,14 @@ class LoaderReport:
         return "\n".join(lines)
 
 
+def warn_once(record: Skipped, warned: set) -> None:
+    """Log a skipped sample as a warning, once per source file (or index) in ``warned``."""
+    key = record.source or record.index
+    if key not in warned:
+        warned.add(key)
+        logger.warning("skipped %s", record.message)
+
+
 def _by_count(counter: collections.Counter) -> dict:
     return {(k.value if isinstance(k, Reason) else str(k)): n for k, n in counter.most_common()}
 
@@ -107,10 +115,7 @@ class SkipLedger:
             record = record.with_epoch(epoch)
             self.skipped.append(record)
             self._epoch_skipped.append(record)
-            key = record.source or record.index
-            if key not in self._warned:
-                self._warned.add(key)
-                logger.warning("skipped %s", record.message)
+            warn_once(record, self._warned)
         if records:
             self._check_limits(epoch, expected_total)
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-_TARGET_MODE = {1: "L", 3: "RGB"}
-
 
 def replaces_default_loader(dataset: Any) -> bool:
     """Whether ``dataset`` is a ``DatasetFolder`` that loads with torchvision's own PIL loader."""
@@ -33,10 +31,12 @@ def load_converted(path: str, channels: int) -> tuple[Any, bool]:
     """
     from PIL import Image
 
+    from .channel_conversion import TARGET_MODE
+
     with open(path, "rb") as f:
         img = Image.open(f)
         img.load()  # decode while the file is open, as pil_loader does
-    if img.mode == _TARGET_MODE[channels]:
+    if img.mode == TARGET_MODE[channels]:
         return img, False
     from .transforms import EnsureChannels
 

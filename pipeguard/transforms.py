@@ -27,7 +27,7 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import InterpolationMode, Transform
 from torchvision.transforms.v2 import functional as F
 
-from .channel_conversion import check_num_channels, normalize_background, to_channels
+from .channel_conversion import check_num_channels, normalize_background, numpy_through_tensor, to_channels
 from .checking import check, check_info, violation_error
 from .contract import Contract
 from .sample import inspect
@@ -316,12 +316,7 @@ class EnsureSize(_SampleTransform):
         info = inspect(a)
         if info.layout not in ("HW", "HWC", "NHWC"):
             raise self._layout_error(a)
-        native = np.require(a, dtype=a.dtype.newbyteorder("="), requirements=["W"])
-        t = torch.from_numpy(native)
-        t = t.unsqueeze(0) if a.ndim == 2 else t.movedim(-1, -3)
-        out = self._geometry(t, params)
-        out = out.squeeze(0) if a.ndim == 2 else out.movedim(-3, -1)
-        return np.ascontiguousarray(out.numpy())
+        return numpy_through_tensor(a, lambda t: self._geometry(t, params))
 
     def _refuse(self, x: Any) -> Any:
         contract = Contract(size=self.size)
