@@ -17,37 +17,34 @@ __version__ = "0.1.0"
 # A library logs, the application decides where it goes (no "No handlers" fallback to stderr).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# public name -> module that defines it (no module may share a public function's name:
-# importing pipeguard.x would shadow the function x on the package)
+# public name -> the subpackage that exports it (no subpackage may share a public function's
+# name: importing pipeguard.x would shadow the function x on the package)
 _EXPORTS = {
-    "Contract": "contract",
-    "ContractFileError": "contract_file",
-    "ContractViolation": "violations",
-    "Dims": "violations",
-    "Reason": "violations",
-    "Violation": "violations",
-    "SampleInfo": "sample",
-    "inspect": "sample",
-    "Diagnosis": "explanation",
-    "Hypothesis": "explanation",
-    "explain": "explanation",
-    # transforms (validator and conversion steps for torchvision chains)
+    "Contract": "core",
+    "ContractFieldError": "core",
+    "ContractFileError": "core",
+    "ContractViolation": "core",
+    "Reason": "core",
+    "Violation": "core",
+    "SampleInfo": "core",
+    "inspect": "core",
+    "Dims": "diagnosis",
+    "Diagnosis": "diagnosis",
+    "Hypothesis": "diagnosis",
+    "explain": "diagnosis",
     "Validate": "transforms",
     "EnsureChannels": "transforms",
     "EnsureSize": "transforms",
-    "trace": "pipeline_trace",
-    "TransformTrace": "pipeline_trace",
-    # datasets and loaders
-    "GuardedDataset": "dataset",
-    "GuardedDataLoader": "loader",
-    "Skipped": "skipped",
-    "collate": "loader",
-    # folder scanning
+    "trace": "transforms",
+    "TransformTrace": "transforms",
+    "GuardedDataset": "data",
+    "GuardedDataLoader": "data",
+    "Skipped": "data",
+    "collate": "data",
     "scan": "scanner",
     "ScanReport": "scanner",
-    # model side
-    "trace_model": "model_trace",
-    "ModelTrace": "model_trace",
+    "trace_model": "model",
+    "ModelTrace": "model",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,9 +8,8 @@ import struct
 import zlib
 from pathlib import Path
 
-from PIL import Image
-
 from conftest import make_image
+from PIL import Image
 
 SIDE = 16  # the conforming size of the planted folder: 16×16 RGB
 

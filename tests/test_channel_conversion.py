@@ -5,14 +5,19 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import PIL_MODES, make_image
 from PIL import Image, ImageCms
 from torchvision import tv_tensors
 
 import pipeguard as pg
-from conftest import PIL_MODES, make_image
 from pipeguard import Reason
-from pipeguard.channel_conversion import (normalize_background, numpy_to_channels, pil_to_channels,
-                                          tensor_to_channels, to_channels)
+from pipeguard.transforms._channels import (
+    normalize_background,
+    numpy_to_channels,
+    pil_to_channels,
+    tensor_to_channels,
+    to_channels,
+)
 
 WHITE, BLACK, BLUE = (255, 255, 255), (0, 0, 0), (0, 0, 255)
 

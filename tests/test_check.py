@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import CONFORMING_RGB224 as CONFORMING
+from conftest import make_image
 from PIL import Image
 from torchvision import tv_tensors
 
 import pipeguard as pg
 from pipeguard import Reason
-from conftest import CONFORMING_RGB224 as CONFORMING, make_image
 
 RGB224 = pg.Contract(channels=3, size=(224, 224), name="imagenet")
 

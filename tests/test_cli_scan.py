@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import FIXTURES, make_image
+from scan_folders import SIDE, build
 
 import pipeguard as pg
-from conftest import FIXTURES, make_image
-from pipeguard.scanner.probe import COLUMNS
-from scan_folders import SIDE, build
+from pipeguard.scanner._probe import COLUMNS
 
 
 def run(*args, cwd=None):

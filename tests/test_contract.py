@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import pipeguard as pg
-from pipeguard.contract import ContractFieldError
+from pipeguard import ContractFieldError
 
 
 def test_derives_shape_and_numel():

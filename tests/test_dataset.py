@@ -4,6 +4,14 @@ from collections import namedtuple
 
 import pytest
 import torch
+from imagefolder_support import (
+    CHANNEL_PROBLEMS,
+    SIDE,
+    SIZE_PROBLEMS,
+    UNREADABLE,
+    build_tree,
+    raw_loader,
+)
 from PIL import Image
 from torch.utils.data import ConcatDataset, Dataset, IterableDataset, Subset
 from torchvision.datasets import ImageFolder
@@ -11,7 +19,6 @@ from torchvision.transforms import v2
 
 import pipeguard as pg
 from pipeguard import Reason
-from imagefolder_support import CHANNEL_PROBLEMS, SIDE, SIZE_PROBLEMS, UNREADABLE, build_tree, raw_loader
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE), name="tiny")
 TRANSFORM = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from conftest import FIXTURES, PIL_MODES, make_image
 from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as F
 
 import pipeguard as pg
-from conftest import FIXTURES, PIL_MODES, make_image
 
 
 @pytest.mark.parametrize("mode", sorted(PIL_MODES))

@@ -5,6 +5,14 @@ import warnings
 
 import pytest
 import torch
+from imagefolder_support import (
+    CHANNEL_PROBLEMS,
+    SIDE,
+    SIZE_PROBLEMS,
+    UNREADABLE,
+    build_tree,
+    raw_loader,
+)
 from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.data._utils.collate import default_collate
 from torchvision.datasets import ImageFolder
@@ -12,7 +20,6 @@ from torchvision.transforms import v2
 
 import pipeguard as pg
 from pipeguard import Reason
-from imagefolder_support import CHANNEL_PROBLEMS, SIDE, SIZE_PROBLEMS, UNREADABLE, build_tree, raw_loader
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE), name="tiny")
 TRANSFORM = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])

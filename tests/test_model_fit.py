@@ -2,10 +2,10 @@ import pytest
 import torch
 from torch import nn
 from torchvision import models
+from trace_models import LeNet, PooledCNN
 
 import pipeguard as pg
-from pipeguard.model_fit import probe, smallest_square
-from trace_models import LeNet, PooledCNN
+from pipeguard.model._fit import probe, smallest_square
 
 
 def test_from_model_finds_the_smallest_square_input_a_flatten_fed_linear_accepts():

@@ -7,10 +7,17 @@ import pytest
 import torch
 from torch import nn
 from torchvision import models
+from trace_models import (
+    LeNet,
+    PooledCNN,
+    Residual,
+    ValueDependent,
+    over_dilated,
+    unpadded_stack,
+)
 
 import pipeguard as pg
-from pipeguard.layer_arithmetic import Window
-from trace_models import LeNet, PooledCNN, Residual, ValueDependent, over_dilated, unpadded_stack
+from pipeguard.model._layer_arithmetic import Window
 
 
 def meta_forward(layer, shape):

@@ -3,13 +3,13 @@
 import numpy as np
 import torch
 import torchvision.transforms as v1
+from conftest import make_image
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 import pipeguard as pg
-from conftest import make_image
 from pipeguard import Reason
-from pipeguard.pipeline_trace import flatten_steps
+from pipeguard.transforms._trace import flatten_steps
 
 FLOAT224 = pg.Contract(channels=3, size=(224, 224), dtype="float32", name="imagenet")
 

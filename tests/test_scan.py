@@ -5,12 +5,12 @@ import io
 import json
 
 import pytest
+from scan_folders import SIDE, build
 
 import pipeguard as pg
-from scan_folders import SIDE, build
-from pipeguard.scanner import run
-from pipeguard.scanner.probe import COLUMNS
-from pipeguard.scanner.schema import contract_schema
+from pipeguard.scanner import _run as run
+from pipeguard.scanner._probe import COLUMNS
+from pipeguard.scanner._schema import contract_schema
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
 DESIGN_KEYS = ["path", "status", "format", "mode", "channels", "height", "width", "bytes", "error", "violations"]
@@ -200,8 +200,8 @@ def test_progress_is_reported(planted):
 def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
     # the schema validates each distinct (channels, height, width) once; every row must
     # still get exactly the verdict a row-by-row check gives, unknown channels included
-    from pipeguard.scanner.report import build_frame
-    from pipeguard.scanner.schema import check_frame
+    from pipeguard.scanner._report import build_frame
+    from pipeguard.scanner._schema import check_frame
 
     combos = [(3, 8, 8), (None, 8, 8), (None, 4, 8), (1, 8, 8), (3, 4, 4), (1, 4, 4), (4, 8, 4)]
     rows = []

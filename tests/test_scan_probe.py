@@ -1,11 +1,19 @@
 import pytest
-from PIL import Image
-
 from conftest import make_image
-from scan_folders import (SIDE, cut, encoded, gif_claiming, multi_frame_gif, png_bytes, png_claiming,
-                          with_orientation)
-from pipeguard.scanner import end_marker
-from pipeguard.scanner.probe import COLUMNS, IMG_EXTENSIONS, probe, probe_part
+from PIL import Image
+from scan_folders import (
+    SIDE,
+    cut,
+    encoded,
+    gif_claiming,
+    multi_frame_gif,
+    png_bytes,
+    png_claiming,
+    with_orientation,
+)
+
+from pipeguard.scanner import _end_marker as end_marker
+from pipeguard.scanner._probe import COLUMNS, IMG_EXTENSIONS, probe, probe_part
 
 
 def _probe(tmp_path, name, data, deep=False):
@@ -107,7 +115,7 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
     def boom(self):
         import sys
 
-        if sys._getframe(1).f_globals["__name__"] == "pipeguard.scanner.probe":  # Pillow's own use works
+        if sys._getframe(1).f_globals["__name__"] == "pipeguard.scanner._probe":  # Pillow's own use works
             raise SyntaxError("bad frame table")
         return 1
 
@@ -120,7 +128,7 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
 def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     import warnings
 
-    from pipeguard.scanner import probe as probe_module
+    from pipeguard.scanner import _probe as probe_module
 
     real = probe_module.probe_row
 
@@ -165,7 +173,8 @@ def test_unreadable_and_missing_files(tmp_path):
 
 def test_a_marker_found_in_the_short_tail_is_found_in_the_whole_window():
     # the probe reads SHORT_TAIL bytes first and trusts a marker found there
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     pieces = st.sampled_from([b"\x00", b"\xff", b"\xd9", b"\x3b", b"IEND", b"\xaeB`\x82", b"\x00\x00\x00\x00", b"x"])
 

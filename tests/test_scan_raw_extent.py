@@ -6,12 +6,12 @@ import struct
 import warnings
 
 import pytest
-from PIL import Image
-
 from conftest import make_image
+from PIL import Image
 from scan_folders import encoded
-from pipeguard.scanner.probe import probe
-from pipeguard.scanner.raw_extent import missing_pixel_data
+
+from pipeguard.scanner._probe import probe
+from pipeguard.scanner._raw_extent import missing_pixel_data
 
 RAW = [("BMP", "1"), ("BMP", "P"), ("BMP", "RGB"), ("BMP", "RGBA"), ("PPM", "1"), ("PPM", "L"), ("PPM", "RGB"),
        ("PPM", "I;16"), ("TGA", "L"), ("TGA", "RGBA"), ("TIFF", "1"), ("TIFF", "LA"), ("TIFF", "CMYK"),

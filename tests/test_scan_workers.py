@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from pipeguard.scanner import probe as probe_module
-from pipeguard.scanner.probe import COLUMNS
-from pipeguard.scanner.workers import SupervisedPool
+from pipeguard.scanner import _probe as probe_module
+from pipeguard.scanner._probe import COLUMNS
+from pipeguard.scanner._workers import SupervisedPool
 
 pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
                                 reason="the patched probe reaches workers through fork")
@@ -66,7 +66,7 @@ def test_empty_input(tmp_path):
 
 
 def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatch):
-    from pipeguard.scanner import workers
+    from pipeguard.scanner import _workers as workers
 
     monkeypatch.setattr(workers, "_worker_main", lambda *args: os._exit(7))
     runs = _files(tmp_path, ["a.txt", "b.txt"])
@@ -75,7 +75,7 @@ def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatc
 
 
 def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
-    from pipeguard.scanner import workers
+    from pipeguard.scanner import _workers as workers
 
     real = probe_module.probe_row
 
@@ -145,7 +145,7 @@ def test_deep_never_probes_in_the_parent():
 
 
 def test_work_is_cut_into_slices_in_order():
-    from pipeguard.scanner.workers import _Work
+    from pipeguard.scanner._workers import _Work
 
     runs = [("/d/", "", ["a", "b", "c"]), ("/e/", "e/", ["d", "e"])]
     chunks, missing = {}, {}

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision.transforms as v1
+from conftest import CONFORMING_RGB224 as CONFORMING
+from conftest import PIL_MODES, make_image
 from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import tv_tensors
@@ -14,7 +16,6 @@ from torchvision.datasets import FakeData
 from torchvision.transforms import v2
 
 import pipeguard as pg
-from conftest import CONFORMING_RGB224 as CONFORMING, PIL_MODES, make_image
 from pipeguard import Reason
 
 RGB224 = pg.Contract(channels=3, size=(224, 224), name="imagenet")

@@ -2,10 +2,10 @@ import pickle
 
 import pytest
 import torch
+from conftest import make_image
 
 import pipeguard as pg
 from pipeguard import Reason
-from conftest import make_image
 
 IMAGENET = pg.Contract(channels=3, size=(224, 224), name="imagenet")
 

@@ -12,9 +12,9 @@ import click
 
 # subcommand -> "module:attribute" of its click command
 SUBCOMMANDS = {
-    "scan": "pipeguard.cli.scan:scan_command",
-    "explain": "pipeguard.cli.explain:explain_command",
-    "trace": "pipeguard.cli.trace:trace_command",
+    "scan": "pipeguard.cli._scan:scan_command",
+    "explain": "pipeguard.cli._explain:explain_command",
+    "trace": "pipeguard.cli._trace:trace_command",
 }
 
 

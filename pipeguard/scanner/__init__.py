@@ -20,11 +20,11 @@ __all__ = ["ScanReport", "scan"]
 
 def __getattr__(name: str) -> Any:
     if name == "scan":
-        from .run import scan
+        from ._run import scan
 
         return scan
     if name == "ScanReport":
-        from .report import ScanReport
+        from ._report import ScanReport
 
         return ScanReport
     raise AttributeError(f"module 'pipeguard.scanner' has no attribute {name!r}")

@@ -1,0 +1,131 @@
+"""``pipeguard scan``: check every file in an image folder against a contract.
+
+Exit status: 0 every file conforms (``not-image`` files aside), 1 a file violates the
+contract or cannot be read, 2 a usage or input error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ._params import SizeParam
+
+
+class _OneLineErrors(click.Command):
+    """Usage errors as a single ``Error: ...`` line, without the usage block."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.ctx = None
+            raise
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    click.echo(f"Error: {message}", err=True)
+    return click.exceptions.Exit(2)
+
+
+@click.command("scan", cls=_OneLineErrors)
+@click.argument("directory", metavar="DIR")
+@click.option("--channels", type=click.IntRange(min=1), help="Channels every image must have (mode band count).")
+@click.option("--size", type=SizeParam(), help="Height x width every image must have, e.g. 224x224.")
+@click.option("--contract", "contract_file", metavar="FILE",
+              help="A contract file (TOML, JSON or pyproject.toml); --channels/--size override its fields.")
+@click.option("--deep", is_flag=True, help="Also decode every image (in worker processes, with a time limit).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@click.option("--timeout", "time_limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds one file may take in a worker before it is reported as hung.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="table for people; json or csv for every row.")
+@click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
+@click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
+@click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
+def scan_command(directory, channels, size, contract_file, deep, workers, time_limit, fmt, output,
+                 follow_symlinks, write_contract) -> None:
+    """Check every file under DIR against a contract, from file headers.
+
+    Without --channels, --size or --contract, the channels and size shared by most
+    images become the contract and the rest are reported against it.
+
+    \b
+    Examples:
+        pipeguard scan data/train --channels 3 --size 224x224
+        pipeguard scan data/ --format json --output scan.json
+        pipeguard scan data/ --deep --workers 4
+    """
+    from ..core import ContractFieldError, ContractFileError
+
+    root = Path(directory)
+    if not root.exists():
+        raise _fail(f"no such folder: {directory}")
+    if not root.is_dir():
+        raise _fail(f"not a folder: {directory}")
+    try:
+        contract = _contract(contract_file, channels, size)
+    except (ContractFileError, ContractFieldError) as exc:
+        raise _fail(str(exc))
+
+    from ..scanner import scan
+    from ._scan_render import Progress, render_table, write_rows
+
+    progress = Progress() if sys.stderr.isatty() else None
+    try:
+        report = scan(root, contract=contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
+                      time_limit=time_limit, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+    if write_contract:
+        if report.contract is None:
+            notes = "; ".join(f"{k}: {v}" for k, v in report.inferred_notes.items())
+            raise _fail(f"no contract to write to {write_contract} ({notes or 'nothing was inferred'})")
+        try:
+            report.contract.save(write_contract)
+        except OSError as exc:
+            raise _fail(f"cannot write {write_contract}: {exc.strerror or exc}")
+    # file names that are not valid UTF-8 reach us as surrogates: write their bytes back as they were
+    try:
+        sys.stdout.reconfigure(errors="surrogateescape")
+    except (AttributeError, ValueError):
+        pass
+    try:
+        if output:
+            with open(output, "w", encoding="utf-8", errors="surrogateescape", newline="") as stream:
+                _write(report, fmt, stream, render_table, write_rows)
+        else:
+            _write(report, fmt, sys.stdout, render_table, write_rows)
+            sys.stdout.flush()
+    except BrokenPipeError:  # `pipeguard scan ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        raise _fail(f"cannot write {output or 'the report'}: {exc.strerror or exc}")
+    sys.exit(report.exit_code)
+
+
+def _write(report, fmt, stream, render_table, write_rows) -> None:
+    if fmt == "table":
+        render_table(report, stream)
+    else:
+        write_rows(report, fmt, stream)
+
+
+def _contract(contract_file, channels, size):
+    from ..core._contract import Contract
+
+    base = Contract.load(contract_file).to_dict() if contract_file else {}
+    if channels is None and size is None:
+        return Contract(**base) if base else None
+    if channels is not None:
+        base["channels"] = channels
+    if size is not None:
+        base["size"] = size
+    if "channels" in base and "size" in base:
+        base.pop("numel", None)  # derived again from the overridden fields
+    return Contract(**base)

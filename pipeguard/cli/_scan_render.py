@@ -1,0 +1,159 @@
+"""The people-facing rendering of a scan: a progress line while scanning, then the summary.
+
+Pure text from :meth:`ScanReport.summary` and the table; no scanning logic here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from ..diagnosis import _numbers as numbers
+
+STATUS_ORDER = ("ok", "violation", "unreadable", "not-image")
+FIX_HINT = {
+    "channels": "add pipeguard.{fix} to the transform (before ToImage/ToTensor), or GuardedDataset(..., on_error='fix')",
+    "size": "add pipeguard.{fix} to the transform (or Resize)",
+}
+
+
+class Progress:
+    """A one-line counter on a terminal's stderr: files scanned, rate, last path.
+
+    Redraws at most ten times a second; ``close()`` erases it.
+    """
+
+    def __init__(self, stream: TextIO = sys.stderr, label: str = "scanning") -> None:
+        self.stream = stream
+        self.label = label
+        self.start = time.perf_counter()
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, done: int, path: str) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        text = f"{self.label}: {done:,} files  {rate:,.0f}/s  {path}"[:100]
+        self.stream.write("\r" + text.ljust(self.width))
+        self.width = len(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+
+
+def _counts(d: dict, limit: int = 8, sep: str = " ") -> str:
+    items = list(d.items())
+    text = ", ".join(f"{k}{sep}{v:,}" for k, v in items[:limit])
+    if len(items) > limit:
+        text += f", … ({len(items) - limit} more)"
+    return text or "-"
+
+
+def _contract_line(s: dict, report: Any) -> list[str]:
+    c = s["contract"]
+    if c is None or c.get("source") is None:
+        lines = ["contract   none: nothing to check against (give --channels/--size or --contract)"]
+        for field, why in ((c or {}).get("open") or {}).items():
+            lines.append(f"           {field} not inferred: {why}")
+        return lines
+    contract = report.contract
+    what = numbers.shape(contract.shape) if contract.shape else (
+        f"channels {contract.channels}" if contract.channels else
+        f"size {contract.height}x{contract.width}" if contract.size else f"numel {contract.numel:,}")
+    if contract.numel and contract.shape:
+        what += f" ({contract.numel:,} elements)"
+    name = f"'{contract.name}' " if contract.name and c["source"] == "given" else ""
+    lines = [f"contract   {name}{what}, {c['source']}"]
+    for field, why in (c.get("open") or {}).items():
+        lines.append(f"           {field} left open: {why}")
+    return lines
+
+
+def render_table(report: Any, stream: TextIO) -> None:
+    """Write the summary a person reads: counts, distributions, errors, violations, fixes."""
+    s = report.summary()
+    w = stream.write
+    mode = "deep scan (decoded)" if s["deep"] else "header scan"
+    w(f"pipeguard scan {s['root']}: {numbers.plural(s['files'], 'file')}, {mode}, {report.elapsed:.2f} s\n")
+    for line in _contract_line(s, report):
+        w(line + "\n")
+    st = s["status"]
+    parts = ", ".join(f"{st[k]:,} {k}" for k in STATUS_ORDER if st[k])
+    hidden = f"  ({s['hidden']:,} hidden)" if s["hidden"] else ""
+    w(f"files      {parts or 'none'}{hidden}\n")
+    if s["classes"]:
+        w(f"classes    {_counts(s['classes'], sep=': ')}\n")
+    if s["formats"]:
+        w(f"formats    {_counts(s['formats'], sep=': ')}\n")
+        w(f"modes      {_counts(s['modes'], limit=12, sep=': ')}\n")
+        w(f"channels   {_counts(s['channels'], sep=': ')}\n")
+        top = _counts(s["top_sizes"], limit=5, sep=": ")
+        w(f"sizes      {_counts(s['sizes'], sep=': ')}   (longer side; most common HxW {top})\n")
+    extras = []
+    if s["multi_frame"]:
+        extras.append(f"{s['multi_frame']:,} multi-frame (only the first frame is loaded)")
+    if s["exif_rotated"]:
+        extras.append(f"{s['exif_rotated']:,} with EXIF rotation (ImageFolder does not apply it)")
+    if s["warnings"]:
+        extras.append(f"{s['warnings']:,} with warnings (see the warnings column)")
+    if extras:
+        w(f"notes      {'; '.join(extras)}\n")
+    for link in s["skipped_dir_links"][:3]:
+        w(f"skipped    symlinked folder {link} (use --follow-symlinks)\n")
+    for d in s["unreadable_dirs"][:3]:
+        w(f"skipped    folder {d['path']}: {d['error']}\n")
+
+    if s["errors"]:
+        w(f"\nunreadable: {numbers.plural(st['unreadable'], 'file')}\n")
+        errors = report.frame.set_index("path")["error"]
+        for kind, e in s["errors"].items():
+            w(f"  {kind} ({e['count']:,})\n")
+            for p in e["paths"]:
+                detail = errors.get(p)
+                redundant = not detail or detail == kind or (detail.startswith(kind + " (") and detail.endswith(")"))
+                w(f"    {p}" + ("" if redundant else f"  {detail}") + "\n")
+            if e["count"] > len(e["paths"]):
+                w(f"    … and {e['count'] - len(e['paths']):,} more\n")
+    if s["violations"]:
+        w(f"\nviolations: {numbers.plural(st['violation'], 'file')}\n")
+        for check, v in s["violations"].items():
+            got = ", ".join(f"{a} ({n:,})" for a, n in list(v["actual"].items())[:6])
+            w(f"  {check}: {numbers.plural(v['count'], 'file')}, expected {v['expected']}, got {got}\n")
+            for p in v["paths"]:
+                w(f"    {p}\n")
+            if v["count"] > len(v["paths"]):
+                w(f"    … and {v['count'] - len(v['paths']):,} more\n")
+            if v["fix"]:
+                w(f"    fix: {FIX_HINT[check].format(fix=v['fix'])}\n")
+    w("\n" + verdict(report) + "\n")
+
+
+def verdict(report: Any) -> str:
+    """The closing line: what the exit status means for this scan."""
+    st = report.counts
+    if report.exit_code == 0 and not st["ok"]:
+        return f"nothing to check: no image files found ({numbers.plural(st['not-image'], 'other file')})"
+    if report.exit_code == 0:
+        skipped = f" ({st['not-image']:,} not-image files ignored)" if st["not-image"] else ""
+        checked = "conform to the contract" if report.contract is not None else "are readable"
+        return f"ok: all {st['ok']:,} images {checked}{skipped}"
+    parts = []
+    if st["violation"]:
+        parts.append(f"{numbers.plural(st['violation'], 'file')} violate{'s' if st['violation'] == 1 else ''} the contract")
+    if st["unreadable"]:
+        parts.append(f"{st['unreadable']:,} cannot be read")
+    return "exit 1: " + ", ".join(parts)
+
+
+def write_rows(report: Any, fmt: str, stream: TextIO) -> None:
+    if fmt == "json":
+        report.to_json(stream)
+    else:
+        report.to_csv(stream)

@@ -1,0 +1,112 @@
+"""Reading a contract from a model: what its first layer wants as input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Union
+
+logger = logging.getLogger(__name__)
+
+_PASS_THROUGH = ("Flatten", "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Unflatten")
+
+
+def first_layer(model: Any) -> Optional[Any]:
+    """The first ``Conv1d/2d/3d`` or ``Linear`` in definition order, skipping containers
+    and shape-neutral layers; ``None`` when another kind of layer comes first."""
+    import torch.nn as nn
+
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+            return module
+        if next(module.children(), None) is not None:
+            continue  # a container: look inside
+        if type(module).__name__ in _PASS_THROUGH or isinstance(module, (nn.ReLU, nn.Identity)):
+            continue
+        return None
+    return None
+
+
+def contract_from_model(model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> Any:
+    """A :class:`~pipeguard.Contract` from the model's first layer.
+
+    ``channels`` comes from a first ``Conv1d/2d/3d`` (``in_channels``); ``numel`` from
+    a first ``Linear`` (``in_features``), optionally behind a ``Flatten``. ``dtype`` is
+    the layer's weight dtype. ``size`` may be given, or is read from a model that fixes
+    it (``image_size``, as torchvision's ViT does). For a ``Conv2d``-first model a given
+    size is checked with :func:`pipeguard.trace_model`; without one, a model whose
+    ``Linear`` after a flatten accepts only some sizes gets the smallest square size
+    that fits it (found by tracing on the meta device).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+        ValueError: the model gives no hint of its input, ``size`` contradicts it, or
+            no square size fits its flatten-fed ``Linear``.
+    """
+    import torch.nn as nn
+
+    from ..core._contract import Contract, dtype_name
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"Contract.from_model() should get a torch.nn.Module, but got {type(model).__name__}")
+    layer = first_layer(model)
+    name = type(model).__name__
+    if size is None and isinstance(getattr(model, "image_size", None), int):
+        size = model.image_size
+    if layer is None:
+        raise ValueError(
+            f"cannot read a contract from {name}: its first layer is not a Conv or Linear "
+            "(lazy layers and custom first layers give no input size); "
+            "declare it instead, e.g. Contract(channels=3, size=(224, 224))")
+    dtype = dtype_name(layer.weight.dtype) if getattr(layer, "weight", None) is not None else None
+    if isinstance(layer, nn.Linear):
+        if layer.in_features == 0:
+            raise ValueError(f"cannot read a contract from {name}: its first Linear is lazy (in_features=0)")
+        try:
+            return Contract(numel=layer.in_features, size=size, dtype=dtype, name=name)
+        except ValueError as exc:
+            raise ValueError(f"{name}'s first layer takes {layer.in_features:,} features, "
+                             f"which does not fit size={size}: {exc}") from None
+    if layer.in_channels == 0:
+        raise ValueError(f"cannot read a contract from {name}: its first conv is lazy (in_channels=0)")
+    if isinstance(layer, nn.Conv2d):
+        size = _image_size(model, layer, size, name)
+    return Contract(channels=layer.in_channels, size=size if isinstance(layer, nn.Conv2d) else None,
+                    dtype=dtype, name=name)
+
+
+def _image_size(model: Any, conv: Any, size: Any, name: str) -> Optional[tuple[int, int]]:
+    """The input size for a Conv2d-first model: ``size`` checked by a trace, or, when not
+    given, the smallest square size that makes a flatten-fed ``Linear`` fit.
+
+    A model that accepts any size (global pooling, no Linear) gets no size. A trace that
+    fails for a reason other than shapes (a dtype, custom inputs) leaves the size as given.
+    """
+    import torch.nn as nn
+
+    from ..core._contract import _size
+    from ._fit import smallest_square
+    from ._trace import trace_model
+
+    dtype = conv.weight.dtype if getattr(conv, "weight", None) is not None else None
+    if size is not None:
+        h, w = _size(size)
+        trace = trace_model(model, (1, conv.in_channels, h, w), dtype=dtype)
+        if trace.error is not None and trace.error.is_shape_error:
+            raise ValueError(f"{name} does not accept {h}×{w} inputs: {trace.error}")
+        if trace.error is not None:
+            logger.info("could not trace %s at %d×%d: %s", name, h, w, trace.error.headline)
+        return (h, w)
+    if not any(isinstance(m, nn.Linear) for m in model.modules()):
+        return None
+    fit = smallest_square(model, conv.in_channels, dtype)
+    if fit.side is not None:
+        return (fit.side, fit.side) if fit.pinned else None
+    if fit.pinned and fit.below is not None and fit.above is not None:
+        lo, hi = fit.below, fit.above
+        raise ValueError(
+            f"no square input size fits {name}: at {lo.side}×{lo.side} {lo.trace.error.headline}; "
+            f"at {hi.side}×{hi.side} {hi.trace.error.headline}. Pass size=(height, width) for a "
+            "non-square input, or fix the layer (see pipeguard.trace_model)")
+    if fit.last is not None and fit.last.trace.error is not None:
+        logger.info("found no input size for %s: %s", name, fit.last.trace.error.headline)
+    return None

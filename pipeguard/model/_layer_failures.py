@@ -1,0 +1,413 @@
+"""Why a layer cannot take its input, with numbers: the checks ``trace_model`` runs before
+each layer, and readings of the shape errors torch raises where no check applies.
+
+A check receives the layer, the shape it is about to get and the shapes seen so far
+(``history``: ``(where, shape)`` pairs, the model input first), and returns a
+:class:`Finding` or ``None``. Findings say what the layer is and what it receives
+("``Linear(in_features=2000) receives 5120 = 20×16×16 features``"), the arithmetic,
+and the fix (the right ``in_features``, the padding that keeps the size,
+``pipeguard.EnsureChannels(3)`` on the data side).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from ..diagnosis import _numbers as numbers
+from ..diagnosis._explanation import Diagnosis, explain
+from ..diagnosis._numbers import isqrt_exact
+from ._layer_arithmetic import Window, windows
+
+Shape = tuple[int, ...]
+History = Sequence[tuple[str, Shape]]
+
+# kinds that mean "this input has the wrong shape for this model" (the rest: anything else)
+SHAPE_KINDS = frozenset({"in-features", "in-channels", "num-features", "rank", "shrink",
+                         "normalized-shape", "view", "broadcast", "assertion", "shape"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What is wrong with one layer call, before the trace adds where it happened.
+
+    ``kind`` is a stable code (``"in-features"``, ``"in-channels"``, ``"num-features"``,
+    ``"rank"``, ``"shrink"``, ``"normalized-shape"``, ``"view"``, ``"broadcast"``,
+    ``"assertion"``, ``"shape"``, ``"dtype"``, ``"exception"``); ``summary`` names the layer and what
+    it receives; ``expected``/``actual`` are shapes or element counts.
+    """
+
+    kind: str
+    summary: str
+    expected: Any = None
+    actual: Any = None
+    arithmetic: str = ""
+    fix: str = ""
+    diagnosis: Optional[Diagnosis] = None
+
+
+# -- formatting helpers ------------------------------------------------------------
+
+def _compact(dims: Sequence[int]) -> str:
+    """``(20, 16, 16)`` -> ``'20×16×16'`` (the voice of the headline)."""
+    return "×".join(str(d) for d in dims)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, (tuple, list)) and value and all(v == value[0] for v in value):
+        return value[0]
+    return tuple(value) if isinstance(value, list) else value
+
+
+def layer_repr(layer: Any, fields: Sequence[str], defaults: Optional[dict] = None) -> str:
+    """``Conv2d(kernel_size=3, dilation=8)``: the named fields, squares as one number,
+    fields equal to their default left out."""
+    defaults = defaults or {}
+    parts = []
+    for name in fields:
+        value = _scalar(getattr(layer, name, None))
+        if value is None or defaults.get(name, object()) == value:
+            continue
+        parts.append(f"{name}={list(value) if isinstance(value, tuple) else value}")
+    return f"{type(layer).__name__}({', '.join(parts)})"
+
+
+def map_source(history: History, features: int, batch: Optional[int]) -> Optional[tuple[str, Shape]]:
+    """The latest spatial map (rank ≥ 3) in ``history`` that flattens to ``features`` per sample."""
+    for where, shape in reversed(history):
+        if shape is None or len(shape) < 3 or (batch is not None and shape[0] != batch):
+            continue
+        if math.prod(shape[1:]) == features:
+            return where, shape
+    return None
+
+
+def _the(where: str) -> str:
+    if where == "input":
+        return "the model input"
+    return f"the result of {where}" if where.endswith("()") else f"the output of `{where}`"
+
+
+# -- checks before a layer runs ----------------------------------------------------
+
+def check_layer(layer: Any, x_shape: Shape, history: History, dtype: Any = None) -> Optional[Finding]:
+    """What stops ``layer`` from taking an input of ``x_shape`` (and ``dtype``), or ``None``."""
+    import torch.nn as nn
+
+    if x_shape is None:
+        return None
+    if not getattr(type(layer).forward, "__module__", "").startswith("torch.nn."):
+        return None  # a subclass with its own forward (LayerNorm2d permutes first): torch decides
+    weight = getattr(layer, "weight", None)
+    if isinstance(weight, nn.parameter.UninitializedParameter):
+        return None  # a lazy layer sizes itself from this very input
+    if dtype is not None and isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)) and weight is not None \
+            and weight.dtype != dtype:
+        return _dtype(layer, weight.dtype, dtype)
+    if isinstance(layer, nn.Linear):
+        return _linear(layer, x_shape, history)
+    if isinstance(layer, nn.modules.conv._ConvNd):
+        return _conv(layer, x_shape, history)
+    if isinstance(layer, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)):
+        return _pool(layer, x_shape)
+    if isinstance(layer, nn.modules.batchnorm._NormBase) and layer.num_features:
+        return _norm_channels(layer, x_shape, "num_features", layer.num_features, history)
+    if isinstance(layer, nn.GroupNorm):
+        return _norm_channels(layer, x_shape, "num_channels", layer.num_channels, history)
+    if isinstance(layer, nn.LayerNorm):
+        return _layer_norm(layer, x_shape)
+    return None
+
+
+def _dtype(layer: Any, want: Any, got: Any) -> Finding:
+    name = lambda d: str(d).removeprefix("torch.")  # noqa: E731
+    if got.is_floating_point:
+        fix = f"cast the input with x.to(torch.{name(want)}), or the model with model.to(torch.{name(got)})"
+    else:
+        fix = (f"convert the images to floats: v2.ToDtype(torch.{name(want)}, scale=True) "
+               "(or ToTensor(), which also scales to [0, 1])")
+    return Finding("dtype", f"{type(layer).__name__} has {name(want)} weights, receives {name(got)} input",
+                   expected=name(want), actual=name(got), fix=fix)
+
+
+def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
+    want, got = layer.in_features, x[-1] if x else 0
+    if not x or got == want:
+        return None
+    head = f"Linear(in_features={want})"
+    if len(x) >= 3:
+        diag = explain((x[0], want), x) if math.prod(x[1:]) == want else explain(want, got)
+        return Finding(
+            "in-features", f"{head} receives {numbers.shape(x)}, whose last dimension is {got}",
+            expected=want, actual=x, diagnosis=diag,
+            arithmetic=(f"{want} = {_compact(x[1:])}: the map is not flattened" if math.prod(x[1:]) == want
+                        else f"a Linear acts on the last dimension ({got}), not on {want}"),
+            fix=("add nn.Flatten() (or x.flatten(1)) before this layer" if math.prod(x[1:]) == want
+                 else f"set in_features={got}, or flatten/reshape the input first"))
+    batch = x[0] if len(x) == 2 else None
+    source = map_source(history, got, batch)
+    if source is None:
+        return Finding("in-features", f"{head} receives {got} features",
+                       expected=want, actual=x, diagnosis=explain(want, got), fix=f"set in_features={got}")
+    where, src = source
+    c, spatial = src[1], src[2:]
+    diag = explain((batch or 1, want), src if batch is not None else (1, *src[1:]))
+    need = _needed_map(want, c, len(spatial))
+    arithmetic = f"{got} = {_compact(src[1:])} features: {_the(where)} {numbers.shape(src)}, flattened"
+    fix = f"set in_features={got}"
+    summary = f"{head} receives {got} = {_compact(src[1:])} features"
+    if need is not None:
+        arithmetic += f"; {want} = {c}×{_compact(need)} would need a {_compact(need)} map"
+        fix += (f" (for this {_compact(spatial)} map), or change the padding/stride/pooling or the "
+                f"input size so the map is {_compact(need)}")
+    else:
+        arithmetic += f"; {want} is not {c} × a square map"
+        reading = _image_reading(want) if where == "input" and len(spatial) == 2 else None
+        if reading is not None:
+            c2, side = reading
+            arithmetic += f", but {want} = {c2}×{side}×{side}: {c2}-channel {side}×{side} images"
+            steps = ([f"pipeguard.EnsureChannels({c2})"] if c2 != c else []) + \
+                [f"pipeguard.EnsureSize(({side}, {side}))"]
+            fix = f"feed {c2}-channel {side}×{side} images ({', '.join(steps)}), or {fix}"
+    return Finding("in-features", summary, expected=want, actual=src, arithmetic=arithmetic,
+                   fix=fix, diagnosis=diag)
+
+
+def _needed_map(features: int, channels: int, rank: int) -> Optional[tuple[int, ...]]:
+    if channels <= 0 or features % channels:
+        return None
+    per = features // channels
+    if rank == 1:
+        return (per,)
+    if rank == 2:
+        side = isqrt_exact(per)
+        return (side, side) if side else None
+    side = round(per ** (1 / rank))
+    return (side,) * rank if side ** rank == per else None
+
+
+def _image_reading(features: int) -> Optional[tuple[int, int]]:
+    """``784`` -> ``(1, 28)``: ``features`` as a square image of 1, 3 or 4 channels."""
+    for c in (1, 3, 4):
+        side = isqrt_exact(features // c) if features % c == 0 else None
+        if side and side > 1:
+            return c, side
+    return None
+
+
+def _dims_text(rank: int) -> str:
+    return {1: "[N, C, L]", 2: "[N, C, H, W]", 3: "[N, C, D, H, W]"}[rank]
+
+
+def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
+    import torch.nn as nn
+
+    d = len(layer.kernel_size)
+    name = type(layer).__name__
+    if len(x) not in (d + 1, d + 2):
+        return Finding(
+            "rank", f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
+            f"receives {len(x)}-D {numbers.shape(x)}",
+            expected=d + 2, actual=x,
+            fix=(f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
+                 if len(x) < d + 1 else "remove the extra dimensions (x.squeeze(...)) or fold them into the batch"))
+    got, want = x[-(d + 1)], layer.in_channels
+    if got != want:
+        head = f"{name}(in_channels={want})"
+        summary = f"{head} receives {numbers.plural(got, 'channel')}"
+        expected = x[:-(d + 1)] + (want,) + x[-d:]
+        diag = explain(expected, x)
+        first = len(history) <= 1 or all(w == "input" for w, _ in history)
+        if first or (history and history[-1][1] == x and history[-1][0] == "input"):
+            fix = (f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
+                   + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
+        else:
+            prev = history[-1][0] if history else "the previous layer"
+            fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
+        return Finding("in-channels", summary, expected=expected, actual=x, diagnosis=diag,
+                       arithmetic=f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}",
+                       fix=fix)
+    if isinstance(layer, nn.modules.conv._ConvTransposeNd):
+        return None
+    return _shrink(layer, x[-d:], windows(layer, d),
+                   layer_repr(layer, ("kernel_size", "stride", "padding", "dilation"),
+                              {"stride": 1, "padding": 0, "dilation": 1}))
+
+
+def _pool(layer: Any, x: Shape) -> Optional[Finding]:
+    name = type(layer).__name__
+    d = int(name[-2]) if name[-2].isdigit() else 2
+    if len(x) not in (d + 1, d + 2):
+        return Finding("rank", f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
+                               f"receives {len(x)}-D {numbers.shape(x)}", expected=d + 2, actual=x)
+    ws = windows(layer, d)
+    return _shrink(layer, x[-d:], ws,
+                   layer_repr(layer, ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+                              {"padding": 0, "dilation": 1, "ceil_mode": False,
+                               "stride": _scalar(getattr(layer, "kernel_size", None))}),
+                   pooling=True)
+
+
+def _shrink(layer: Any, sizes: Shape, ws: Optional[list[Window]], head: str,
+            pooling: bool = False) -> Optional[Finding]:
+    if not ws:
+        return None
+    outs = tuple(w.out(s) for w, s in zip(ws, sizes))
+    if min(outs) >= 1:
+        return None
+    bad = [(i, w, s) for i, (w, s) in enumerate(zip(ws, sizes)) if w.out(s) < 1]
+    spans = tuple(w.span for w in ws)
+    axes = "HW" if len(ws) == 2 else ("L" if len(ws) == 1 else "DHW")
+    same = len({(w, s) for _, w, s in bad}) == 1 and len(bad) == len(ws)
+    formulas = ([f"out = {bad[0][1].formula(bad[0][2])}" + (" per side" if len(ws) > 1 else "")] if same else
+                [f"{axes[i]}: out = {w.formula(s)}" for i, w, s in bad])
+    out_text = "×".join(f"−{-o}" if o < 0 else str(o) for o in outs)
+    if pooling:
+        summary = f"{head} would shrink the {_compact(sizes)} map to {out_text}"
+    else:
+        summary = f"{head} spans {_compact(spans)} pixels, more than the {_compact(sizes)} map it receives"
+        if any(w.padding for w in ws):
+            summary = summary.replace("it receives", f"it receives padded by {_compact([w.padding for w in ws])}")
+    fixes = []
+    w0 = bad[0][1]
+    s0 = bad[0][2]
+    if pooling:
+        ceil = Window(w0.kernel, w0.stride, w0.padding, w0.dilation, True)
+        if not w0.ceil_mode and ceil.out(s0) >= 1:
+            fixes.append("ceil_mode=True keeps a partial window")
+        fixes.append("remove this pooling (or pool less earlier), or feed larger inputs")
+    else:
+        keep = [w.keeping_padding() for w in ws]
+        if all(w.stride == 1 for w in ws) and all(p is not None for p in keep):
+            fixes.append(f"padding={_scalar(keep)} keeps the size ({_compact(sizes)} in, {_compact(sizes)} out)")
+        elif all(w.stride == 1 for w in ws):
+            fixes.append("padding='same' keeps the size")
+        else:
+            fixes.append(f"padding={_scalar([w.minimum_padding(s) for w, s in zip(ws, sizes)])} at least lets it run")
+        if any(w.dilation > 1 for w in ws):
+            dil = min(w.largest_dilation(s) for w, s in zip(ws, sizes))
+            if dil >= 1:
+                fixes.append(f"dilation={dil} or less fits the map")
+        fixes.append("or feed larger inputs")
+    return Finding("shrink", summary, expected=spans, actual=tuple(sizes),
+                   arithmetic="; ".join(formulas), fix="; ".join(fixes))
+
+
+def _norm_channels(layer: Any, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
+    name = type(layer).__name__
+    rank = {"1d": (2, 3), "2d": (4, 3), "3d": (5, 4)}.get(name[-2:].lower())
+    if rank is not None and len(x) not in rank:
+        return Finding("rank", f"{name} expects a {rank[0]}-D input, receives {len(x)}-D {numbers.shape(x)}",
+                       expected=rank[0], actual=x)
+    axis = 1 if len(x) >= 2 and (rank is None or len(x) == rank[0]) else 0
+    got = x[axis]
+    if got == want:
+        return None
+    prev = history[-1][0] if history else "the previous layer"
+    return Finding("num-features", f"{name}({field}={want}) receives {numbers.plural(got, 'channel')}",
+                   expected=want, actual=x,
+                   arithmetic=f"{numbers.shape(x)} has {got} at axis {axis}, the layer normalises {want}",
+                   fix=f"set {field}={got}, or make `{prev}` output {want} channels")
+
+
+def _layer_norm(layer: Any, x: Shape) -> Optional[Finding]:
+    want = tuple(layer.normalized_shape)
+    got = tuple(x[-len(want):]) if len(x) >= len(want) else tuple(x)
+    if got == want:
+        return None
+    return Finding("normalized-shape",
+                   f"LayerNorm(normalized_shape={list(want)}) receives {numbers.shape(x)}, whose trailing "
+                   f"dimensions are {numbers.shape(got)}",
+                   expected=want, actual=x, fix=f"set normalized_shape={list(got)}")
+
+
+# -- torch's own messages ------------------------------------------------------------
+
+_VIEW = re.compile(r"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")
+_MATMUL = (re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)"),
+           re.compile(r"a and b must have same reduction dim, but got \[(\d+), (\d+)\] X \[(\d+), (\d+)\]"))
+_CONV_CHANNELS = re.compile(r"expected input\[([\d, ]+)\] to have (\d+) channels, but got (\d+) channels")
+_BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) "
+                        r"at non-singleton dimension (\d+)")
+_BROADCAST_META = re.compile(r"Attempting to broadcast a dimension of length (\d+) at (-?\d+)!.*?"
+                             r"broadcastable to \[([\d, ]+)\]", re.DOTALL)
+_EXPECTED_GOT = re.compile(r"[Ee]xpected (\d+),? but got (\d+)")
+_SHRINK = re.compile(r"Kernel size can't be greater than actual input size|Output size is too small")
+
+
+def explain_exception(exc: BaseException, history: History) -> Finding:
+    """A :class:`Finding` for an exception torch (or model code) raised, explained where
+    the message carries numbers."""
+    text = str(exc).strip() or type(exc).__name__
+    first_line = text.splitlines()[0]
+    m = _VIEW.search(text)
+    if m:
+        return _view(m, history, first_line)
+    for pattern in _MATMUL:
+        m = pattern.search(text)
+        if m:
+            rows, got, want, _ = (int(g) for g in m.groups())
+            source = map_source(history, got, rows)
+            actual = source[1] if source else (rows, got)
+            note = f" = {_compact(source[1][1:])} features ({_the(source[0])}, flattened)" if source else " features"
+            return Finding("in-features", f"a matrix multiply (F.linear or @) expects {want} features, "
+                                          f"receives {got}{note}",
+                           expected=want, actual=actual, diagnosis=explain((rows, want), actual),
+                           fix=f"size the weight for {got} input features, or resize the map before the flatten")
+    m = _CONV_CHANNELS.search(text)
+    if m:
+        shape = tuple(int(v) for v in m.group(1).split(","))
+        want, got = int(m.group(2)), int(m.group(3))
+        expected = shape[:1] + (want,) + shape[2:]
+        return Finding("in-channels", f"a convolution expects {want} channels, receives {got}",
+                       expected=expected, actual=shape, diagnosis=explain(expected, shape),
+                       fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
+    m = _BROADCAST.search(text)
+    meta = _BROADCAST_META.search(text)
+    if m or meta:
+        if m:
+            a, b, dim = (int(g) for g in m.groups())
+        else:  # the meta kernel's wording: length b at a negative axis of the expected shape
+            b, axis = int(meta.group(1)), int(meta.group(2))
+            target = [int(v) for v in meta.group(3).split(",")]
+            dim = axis % len(target)
+            a = target[dim]
+        return Finding("broadcast", f"two tensors disagree at dimension {dim}: {a} vs {b}",
+                       expected=a, actual=b,
+                       fix="check the branch that changes this dimension (a residual add needs a downsample "
+                           "or a 1×1 conv when channels or size change)")
+    if _SHRINK.search(text):
+        return Finding("shrink", first_line, fix="add padding, reduce stride/pooling, or feed larger inputs")
+    if isinstance(exc, AssertionError):
+        m = _EXPECTED_GOT.search(text)
+        fix = (f"the model expects {m.group(1)} where the input gives {m.group(2)}: resize the data "
+               "(pipeguard.EnsureSize) or build the model for this size" if m else "")
+        return Finding("assertion", f"assertion failed: {first_line}", fix=fix,
+                       expected=int(m.group(1)) if m else None, actual=int(m.group(2)) if m else None)
+    return Finding("exception", f"{type(exc).__name__}: {first_line}")
+
+
+def _view(m: re.Match, history: History, first_line: str) -> Finding:
+    dims = [int(v) for v in m.group(1).replace(" ", "").split(",") if v]
+    size = int(m.group(2))
+    source = next(((w, s) for w, s in reversed(history) if s is not None and math.prod(s) == size), None)
+    actual: Any = source[1] if source else size
+    known = math.prod(d for d in dims if d != -1) or 1
+    expected: Any
+    if -1 in dims and source is not None and dims.index(-1) == 0 and len(dims) >= 2:
+        expected = (source[1][0], *dims[1:])
+    elif -1 in dims:
+        expected = known  # rows of this many elements; their number is free
+    else:
+        expected = tuple(dims)
+    note = f" = {_compact(source[1])} ({_the(source[0])})" if source and len(source[1]) > 1 else ""
+    diag = explain(expected, actual)
+    fix = ("reshape with x.flatten(1) (or x.view(x.size(0), -1)) instead of a fixed size, and size the next "
+           "layer for it" if -1 in dims or len(dims) == 2 else "check the fixed sizes of this reshape")
+    return Finding("view", f"view/reshape to {numbers.shape(dims)} fails on {size} elements{note}",
+                   expected=expected, actual=actual, diagnosis=diag,
+                   arithmetic=f"{size} is not a multiple of {known}" if size % known else
+                   f"{size} = {size // known} × {known}, not the batch the model was given",
+                   fix=fix)

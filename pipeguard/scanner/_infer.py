@@ -1,0 +1,58 @@
+"""The dominant contract of a folder, when none is given.
+
+The channel count and the size that more than half of the readable images share
+become the contract; a field no value dominates is left open (and said so), so a
+folder of mixed sizes is not drowned in size "violations" against a minority size.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..diagnosis._numbers import plural
+
+MIN_SHARE = 0.5
+
+
+def infer_contract(frame: Any, min_share: float = MIN_SHARE) -> tuple[Optional[Any], dict[str, str]]:
+    """Infer a contract from the readable rows of a scan table.
+
+    Args:
+        frame: the scan table (``status``, ``channels``, ``height``, ``width`` columns).
+        min_share: a value must be held by more than this share of readable images.
+
+    Returns:
+        ``(contract or None, notes)``; ``notes`` maps each field left open to why.
+    """
+    from ..core._contract import Contract
+
+    readable = frame[frame["status"] == "ok"]
+    n = len(readable)
+    if n == 0:
+        return None, {"contract": "no readable image to infer a contract from"}
+    notes: dict[str, str] = {}
+    channels = _dominant(readable["channels"].dropna().astype(int).tolist(), n, min_share)
+    if channels[0] is None:
+        notes["channels"] = _why(channels[1], n, lambda c: plural(c, "channel"))
+    hw = [(int(h), int(w)) for h, w in zip(readable["height"], readable["width"])]
+    size = _dominant(hw, n, min_share)
+    if size[0] is None:
+        notes["size"] = _why(size[1], n, lambda s: f"{s[0]}x{s[1]}")
+    if channels[0] is None and size[0] is None:
+        return None, notes
+    return Contract(channels=channels[0], size=size[0], name="inferred"), notes
+
+
+def _dominant(values: list, n: int, min_share: float) -> tuple[Any, list[tuple[Any, int]]]:
+    counts: dict[Any, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # ties: the smaller value, stably
+    if ranked and ranked[0][1] > min_share * n:
+        return ranked[0][0], ranked
+    return None, ranked
+
+
+def _why(ranked: list[tuple[Any, int]], n: int, label: Any) -> str:
+    top = ", ".join(f"{label(v)}: {c}" for v, c in ranked[:3])
+    return f"no value is held by more than half of the {n} readable images ({top})"

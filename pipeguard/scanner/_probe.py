@@ -1,0 +1,317 @@
+"""The per-file reader: one file in, one row (a tuple in :data:`COLUMNS` order) out. Never raises.
+
+A plain scan reads what ``Image.open`` reads (the header: format, mode, size), the
+frame count and EXIF orientation where the header already holds them, and the file's
+last bytes for the end marker. It never decodes pixels. ``deep=True`` also decodes
+the first frame, as ``ImageFolder``'s loader would.
+
+Runs in worker processes, so it imports only Pillow and pipeguard's small modules.
+Statuses set here: ``"ok"`` (readable; the contract is checked later over the whole
+table), ``"unreadable"`` and ``"not-image"``.
+
+``not-image`` is a file that neither its extension (torchvision's ``IMG_EXTENSIONS``)
+nor its header (a Pillow format's signature) marks as an image: ``notes.txt``, a
+PDF, an empty ``labels.csv``. Such files are counted from one 16-byte read, not
+scanned. A file that is an image by extension or by header and still fails (a
+truncated GIF, a text file saved as ``.jpg``, a decompression bomb) is ``unreadable``.
+
+Speed: this is the whole cost of a plain scan, so each file gets one ``open``, one
+``seek`` to learn its size, Pillow's own header reads on that same file object, and,
+for the formats with an end marker, a positional read of the last few bytes (which
+leaves the file position alone); uncompressed formats are checked for truncation from
+the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most
+folders) skips Pillow's parser: :mod:`.jpeg_header` walks its markers from one read
+and answers as Pillow would, or defers to Pillow. The row is built as a tuple, and
+what a folder's files share (class, hidden folder) is worked out once per folder (see
+:func:`probe_part`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any, Iterable, Optional
+
+from PIL import Image, UnidentifiedImageError
+
+from ..core._registry import (
+    _pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
+)
+from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
+from ._file_read import read_at
+from ._jpeg_header import read_jpeg_header
+from ._raw_extent import missing_pixel_data
+from ._walk import Run
+
+# torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
+# (tests/test_scan_probe.py asserts they stay equal).
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+COLUMNS = ("path", "status", "format", "mode", "channels", "height", "width", "bytes", "error",
+           "violations", "class", "n_frames", "orientation", "fix", "hidden", "warnings")
+# An explicit buffer size also spares the isatty() system call ``open`` makes to choose
+# one; 4 KiB holds a typical header, and Pillow reads longer segments past the buffer.
+READ_BUFFER = 4096
+_END_CHECKED = checked_formats()
+_ORIENTATION = 0x0112
+_EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
+_NO_HEADER = (None, None, None, None, None, None, None, ())  # format ... orientation, warnings
+_sniffers: list = []
+
+
+def is_image_name(name: str) -> bool:
+    """Whether torchvision's ``ImageFolder`` would load a file of this name (case-insensitive)."""
+    return name.lower().endswith(IMG_EXTENSIONS)
+
+
+def class_of(rel: str) -> Optional[str]:
+    """The ``ImageFolder`` class of a relative path: its first part, when it has two or more."""
+    cut = rel.find("/")
+    return sys.intern(rel[:cut]) if cut > 0 else None  # one string per class, not per file
+
+
+def is_hidden(rel: str) -> bool:
+    """Whether the file or any folder on its path is hidden (a name starting with ``.``)."""
+    return rel[:1] == "." or "/." in rel
+
+
+def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str, Any]:
+    """Read one file's header into a record; never raises.
+
+    Args:
+        path: the file to read.
+        rel: the path to report (relative to the scanned folder, ``/``-separated);
+            defaults to ``path``. Its first part is the ``class`` when it has two or more.
+        deep: also decode the first frame fully.
+
+    Returns:
+        A dict with the keys of :data:`COLUMNS`. ``height``/``width`` are the stored
+        size (EXIF orientation is not applied, as ``ImageFolder`` does not apply it);
+        ``channels`` is the mode's band count (what ``pil_to_tensor`` gives).
+    """
+    name = path if rel is None else rel
+    cls = None if rel is None else class_of(rel)
+    return dict(zip(COLUMNS, probe_row(path, name, cls, is_hidden(name), deep)))
+
+
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[tuple]:
+    """Probe the files of ``part`` (runs from :func:`~pipeguard.scanner.walk.walk_runs`), in order.
+
+    Python warnings raised while reading a file (``Corrupt EXIF data``,
+    ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
+    being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress).
+
+    Returns:
+        One row per file, each a tuple in :data:`COLUMNS` order.
+    """
+    rows: list[tuple] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for folder, prefix, names in part:
+            cls = class_of(prefix)  # the same for every file of the folder
+            hidden = is_hidden(prefix)
+            for name in names:
+                if on_start is not None:
+                    on_start(len(rows))
+                row = probe_row(folder + name, prefix + name, cls, hidden or name.startswith("."), deep)
+                if caught:
+                    row = _with_warnings(row, caught)
+                rows.append(row)
+    return rows
+
+
+def _with_warnings(row: tuple, caught: list) -> tuple:
+    found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
+                          if not issubclass(w.category, Image.DecompressionBombWarning))  # noted already
+    caught.clear()
+    return row[:-1] + (row[-1] + tuple(found),)  # warnings is the last column
+
+
+def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> tuple:
+    """One file's row, in :data:`COLUMNS` order; never raises.
+
+    Args:
+        path: the file to read.
+        name: the path to report (``path`` column).
+        cls: its ``class`` column; hidden: its ``hidden`` column.
+        deep: also decode the first frame fully.
+    """
+    image_ext = is_image_name(name)
+    failed = "unreadable" if image_ext else "not-image"  # until the header says image
+    size = None
+    try:
+        f = open(path, "rb", buffering=READ_BUFFER)
+    except OSError as exc:
+        return _row(name, cls, hidden, size, failed, _open_error(path, exc))
+    with f:
+        try:
+            size = f.seek(0, 2)
+            if size == 0:
+                return _row(name, cls, hidden, size, failed, "empty file (0 bytes)")
+            if not image_ext:
+                f.seek(0)
+                if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
+                    return _row(name, cls, hidden, size, "not-image", None)  # counted, not scanned
+        except OSError as exc:
+            return _row(name, cls, hidden, size, failed, f"cannot read: {exc.strerror or exc}")
+        status, error, fmt, mode, channels, h, w, n_frames, orientation, notes = _read_image(f, size, image_ext, deep)
+    return (name, status, fmt, mode, channels, h, w, size, error, (), cls, n_frames, orientation, None, hidden, notes)
+
+
+def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
+         error: Optional[str]) -> tuple:
+    """The row of a file with no header (not opened, empty, not an image)."""
+    return (name, status, None, None, None, None, None, size, error, (), cls, None, None, None, hidden, ())
+
+
+def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
+    """What the end marker of a checked format says (see :mod:`.end_marker`), from the file's tail."""
+    if missing_end_marker(fmt, _read_tail(f, size, SHORT_TAIL)) is None:
+        return None
+    return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES))
+
+
+def _read_tail(f: Any, size: int, n: int) -> bytes:
+    return read_at(f, max(0, size - n), n)
+
+
+def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
+    """``(status, error, format, mode, channels, height, width, n_frames, orientation, warnings)``."""
+    failed = "unreadable"  # by extension or by header, this is an image
+    if not deep:
+        try:
+            plain = read_jpeg_header(f, size)  # most files of most folders, at a fraction of the cost
+        except OSError:
+            plain = None  # Pillow reads it again and words the error
+        if plain is not None:
+            mode, w, h = plain
+            try:
+                problem = _truncation(f, size, "JPEG")
+            except OSError as exc:
+                return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
+            return ("ok" if problem is None else failed, problem, "JPEG", mode, _pil_mode(mode)[0], h, w, 1, None, ())
+    try:
+        im = Image.open(f)
+    except Image.DecompressionBombError as exc:  # not an OSError: caught by name
+        return (failed, f"decompression bomb, not decoded: {exc}") + _NO_HEADER
+    except UnidentifiedImageError:
+        # a header that only looked like an image (sniffed) is still not one
+        return (failed if image_ext else "not-image", "not an image Pillow can identify") + _NO_HEADER
+    except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
+        return (failed, f"cannot open: {_describe(exc)}") + _NO_HEADER
+    # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
+    notes: list[str] = []
+    channels = n_frames = orientation = None
+    try:
+        fmt, mode = im.format, im.mode
+        w, h = im.size
+    except Exception as exc:
+        return (failed, f"cannot read the header: {_describe(exc)}") + _NO_HEADER
+    try:
+        channels = _pil_mode(mode)[0]
+    except Exception as exc:
+        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+    if w <= 0 or h <= 0:
+        return (failed, f"image has no pixels ({w}×{h})", fmt, mode, channels, h, w, None, None, ())
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
+        notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
+                     "decoding it raises DecompressionBombWarning")
+    # the first frame's (what ImageFolder loads), read before counting frames can move the image
+    orientation = _orientation(im, notes)
+    tiles = im.tile
+    try:
+        n_frames = getattr(im, "n_frames", 1)
+    except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
+        notes.append(f"frame count unreadable: {_describe(exc)}")
+        _back_to_first_frame(im)  # a failed count can leave it on a later frame
+    try:
+        problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
+                   else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
+    except OSError as exc:
+        return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
+    if deep:
+        try:
+            im.load()  # the current frame is the first: n_frames seeks back after counting
+        except Exception as exc:
+            problem = f"decode failed: {_describe(exc)}"
+        else:
+            if problem is not None:  # decodes anyway: keep the finding, not the verdict
+                notes.append(problem + " (but the image decodes)")
+                problem = None
+            if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
+                orientation = _orientation(im, notes)
+    status = "ok" if problem is None else failed
+    return (status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes) if notes else ())
+
+
+def _back_to_first_frame(im: Any) -> None:
+    try:
+        if im.tell() != 0:
+            im.seek(0)
+    except Exception:  # the decode (--deep) then reports what it finds
+        pass
+
+
+def _orientation(im: Any, notes: list[str]) -> Optional[int]:
+    """EXIF orientation (1-8) where the header holds it; ``None`` when absent.
+
+    Calls the base ``Image.getexif``: ``PngImageFile.getexif`` would decode the whole
+    image to look for an ``eXIf`` chunk after the pixel data.
+    """
+    try:
+        tags = getattr(im, "tag_v2", None)
+        if tags is not None:  # TIFF: the tag is in the IFD already parsed
+            value = tags.get(_ORIENTATION)
+        elif not _EXIF_KEYS.isdisjoint(im.info):
+            value = Image.Image.getexif(im).get(_ORIENTATION)
+        else:
+            return None
+        return None if value is None else int(value)
+    except Exception as exc:
+        notes.append(f"EXIF unreadable: {_describe(exc)}")
+        return None
+
+
+def _sniff(head: bytes, ext: str) -> bool:
+    """Whether some Pillow format claims a file from its first bytes (or its extension,
+    for the few formats without a signature, such as TGA)."""
+    if not _sniffers:
+        Image.init()
+        _sniffers.extend((fmt, accept) for fmt, (_, accept) in Image.OPEN.items() if accept is not None)
+    for _, accept in _sniffers:
+        try:
+            if accept(head):
+                return True
+        except Exception:
+            continue
+    fmt = Image.registered_extensions().get(ext)
+    return fmt in Image.OPEN and Image.OPEN[fmt][1] is None
+
+
+def _open_error(path: str, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"broken symlink (target {target!r} does not exist)"
+    if isinstance(exc, IsADirectoryError):
+        return "a directory, not a file"
+    return f"cannot open: {exc.strerror or exc}"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def failure_row(path: str, rel: Optional[str], error: str) -> tuple:
+    """The row of a file whose probe never returned (it hung or killed its worker)."""
+    name = path if rel is None else rel
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = None
+    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error)

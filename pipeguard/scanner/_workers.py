@@ -1,0 +1,426 @@
+"""A supervised pool of probe workers: a file that hangs or crashes its worker is a row.
+
+``concurrent.futures.ProcessPoolExecutor`` loses every pending task when one worker
+dies (``BrokenProcessPool``) and cannot stop a task that hangs. This pool keeps one
+pipe per worker and a shared progress slot per worker (task id, file index, start
+time), so the parent always knows which file a worker is on. A worker past the time
+limit is killed; a worker that dies (segfault, out-of-memory kill) is noticed through
+its sentinel. Either way the file it was on becomes an ``unreadable`` row, the rest of
+its task is re-queued, and a fresh worker takes the slot.
+
+Files go out in parts (one message per part: folder, prefix and bare file names; see
+:func:`~pipeguard.scanner.walk.parts`) and come back as one list of row tuples per
+part, so the parent does nothing per file but store the list. At most ``IN_FLIGHT``
+parts are queued per worker (the parent shares the cores with its workers, so a short
+queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
+finished parts wait behind a slow one, so the walk stays a stream and memory stays
+flat. Results come back in submission order.
+
+A plain scan (headers only) may let the parent probe parts too (``in_parent=True``),
+beside ``workers - 1`` worker processes: on a machine with as many cores as workers,
+a parent that only fed and collected would be one process more than there are cores.
+It takes a part whenever its workers are fed, and once the walk is done (the files left
+are known from a short lookahead) it shares the rest out evenly, probing its share in
+slices, so that it and the workers finish together. ``--deep`` never does this: a file
+that hangs or crashes must do so in a worker, under the time limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Any, Iterable, Iterator, Optional
+
+from ._probe import failure_row, probe_part
+from ._walk import Run, part_size, parts, split_part
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
+LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
+PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
+MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
+DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
+
+
+def _context() -> Any:
+    # fork starts a worker in milliseconds and a killed worker is replaced as fast;
+    # the workers run only Pillow, never torch, so fork's usual hazards do not apply.
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    import faulthandler
+
+    faulthandler.disable()  # a crash is reported as the file's row, not as a traceback dump
+    try:  # C decoders (libtiff) chatter on fd 2; the row carries what matters
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+    try:  # a crashing decoder must not leave a core file behind
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    if deep:
+        try:
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            cap = DEEP_MEMORY_CAP if hard == resource.RLIM_INFINITY else min(DEEP_MEMORY_CAP, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        except (ImportError, ValueError, OSError):
+            pass
+    base = 3 * slot
+
+    def started(i: int) -> None:
+        progress[base + 1] = i
+        progress[base + 2] = time.monotonic()
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        tid, items = task
+        progress[base] = tid
+        out = probe_part(items, deep, started)
+        progress[base + 2] = 0.0
+        conn.send((tid, out))
+
+
+def _death(process: Any) -> str:
+    """Why a worker is gone, as the error of the file it was reading."""
+    code = process.exitcode
+    if code is None:
+        return "its worker stopped answering"
+    if code < 0:
+        try:
+            return f"crashed its worker ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"crashed its worker (signal {-code})"
+    return f"its worker exited with status {code}"
+
+
+def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
+    """A part's first ``k`` files and the rest, as two parts."""
+    head: list[Run] = []
+    for j, (folder, prefix, names) in enumerate(part):
+        if k < len(names):
+            if k:
+                head.append((folder, prefix, names[:k]))
+            return head, [(folder, prefix, names[k:])] + part[j + 1:]
+        head.append((folder, prefix, names))
+        k -= len(names)
+    return head, []
+
+
+class _Work:
+    """Parts walked and not yet handed out, in order, each as ``(part, seq, offset)``.
+
+    Up to ``lookahead`` files are walked ahead, so that once the walk is done the files
+    left are known and the end of the scan can be shared out evenly. At most
+    ``MAX_PENDING`` parts are walked past the oldest one not yet handed back.
+    """
+
+    def __init__(self, source: Iterator[list[Run]], chunks: dict, missing: dict, lookahead: int) -> None:
+        self._source = source
+        self._chunks, self._missing = chunks, missing
+        self._lookahead = lookahead
+        self._ahead: deque = deque()
+        self.files = 0       # in self._ahead
+        self.exhausted = False
+        self._next_seq = 0
+
+    @property
+    def done(self) -> bool:
+        return self.exhausted and not self._ahead
+
+    def _pull(self, emit_seq: int) -> None:
+        while not self.exhausted and self._next_seq - emit_seq < MAX_PENDING and (
+                not self._ahead or self.files < self._lookahead):
+            part = next(self._source, None)
+            if part is None:
+                self.exhausted = True
+                return
+            n = part_size(part)
+            seq = self._next_seq
+            self._chunks[seq], self._missing[seq] = [None] * n, n
+            self._next_seq += 1
+            self._ahead.append((part, seq, 0))
+            self.files += n
+
+    def take(self, emit_seq: int, limit: Optional[int] = None) -> Optional[tuple[list[Run], int, int]]:
+        """The next ``(part, seq, offset)``, cut to at most ``limit`` files; ``None`` if
+        there is none now (or ``limit`` is 0)."""
+        self._pull(emit_seq)
+        if not self._ahead or limit == 0:
+            return None
+        part, seq, offset = self._ahead.popleft()
+        n = part_size(part)
+        if limit is not None and limit < n:
+            part, rest = _cut(part, limit)
+            self._ahead.appendleft((rest, seq, offset + limit))
+            n = limit
+        self.files -= n
+        return part, seq, offset
+
+
+class _Slot:
+    __slots__ = ("process", "conn", "inflight")
+
+    def __init__(self, process: Any, conn: Any) -> None:
+        self.process = process
+        self.conn = conn
+        self.inflight: deque = deque()  # (tid, part, seq, offset), oldest first
+
+
+class SupervisedPool:
+    """Probe files in ``workers`` processes with a per-file time limit.
+
+    Args:
+        workers: number of processes probing, the parent included when ``in_parent``.
+        deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe.probe`).
+        time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
+            Files the parent probes have none: only for header reads.
+        chunk: files per message (per part).
+        in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
+            (a plain scan only: ``ValueError`` with ``deep``).
+    """
+
+    def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
+                 chunk: int = 64, in_parent: bool = False) -> None:
+        if in_parent and deep:
+            raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
+        self.in_parent = in_parent and int(workers) > 1
+        self.workers = max(1, int(workers) - self.in_parent)
+        self.deep = deep
+        self.time_limit = time_limit
+        self.chunk = max(1, int(chunk))
+        self.restarts = 0
+        self._idle_deaths = 0  # deaths with no file to blame, since the last result
+        self._ctx = _context()
+        self._progress = self._ctx.RawArray("d", 3 * self.workers)
+        self._slots: list[Optional[_Slot]] = [None] * self.workers
+
+    # -- worker life cycle -------------------------------------------------------------
+    def _start(self, i: int) -> _Slot:
+        parent, child = self._ctx.Pipe()
+        self._progress[3 * i + 2] = 0.0
+        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep),
+                              daemon=True, name=f"pipeguard-scan-{i}")
+        p.start()
+        child.close()
+        slot = self._slots[i] = _Slot(p, parent)
+        return slot
+
+    def _stop_all(self) -> None:
+        for slot in self._slots:
+            if slot is None:
+                continue
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 2.0
+        for slot in self._slots:
+            if slot is None:
+                continue
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+        self._slots = [None] * self.workers
+
+    # -- the run -------------------------------------------------------------------------
+    def map(self, runs: Iterable[Run]) -> Iterator[list[tuple]]:
+        """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
+        in the same order, as lists of row tuples (one list per part)."""
+        chunks: dict[int, list] = {}  # seq -> its records so far (None where missing)
+        missing: dict[int, int] = {}
+        work = _Work(parts(iter(runs), self.chunk), chunks, missing,
+                     LOOKAHEAD * self.chunk if self.in_parent else 0)
+        requeue: deque = deque()      # (part, seq, offset) to send before new parts
+        emit_seq = 0
+        next_tid = 0
+        try:
+            for i in range(self.workers):
+                self._start(i)
+            while True:
+                # 1. keep every worker fed
+                for i, slot in enumerate(self._slots):
+                    while len(slot.inflight) < IN_FLIGHT:
+                        if requeue:
+                            item = requeue.popleft()
+                        else:
+                            item = work.take(emit_seq, self._share(slot, work))
+                            if item is None:
+                                break
+                        part, seq, offset = item
+                        try:
+                            slot.conn.send((next_tid, part))
+                        except OSError:
+                            requeue.appendleft(item)
+                            slot.process.join(1.0)
+                            self._drain(slot, chunks, missing)
+                            self._lost(i, _death(slot.process), chunks, missing, requeue)
+                            slot = self._slots[i]
+                            continue
+                        slot.inflight.append((next_tid, part, seq, offset))
+                        next_tid += 1
+                # 2. hand out what is complete, in order
+                while emit_seq in missing and missing[emit_seq] == 0:
+                    del missing[emit_seq]
+                    yield chunks.pop(emit_seq)
+                    emit_seq += 1
+                # 3. a plain scan's parent probes a part too, between feeding and collecting;
+                # at the end in slices, so that it and the workers finish together
+                probed = False
+                if self.in_parent:
+                    item = work.take(emit_seq, PARENT_SLICE if work.exhausted else None)
+                    if item is not None:
+                        part, seq, offset = item
+                        self._store(seq, offset, probe_part(part), chunks, missing)
+                        probed = True
+                busy = [s for s in self._slots if s.inflight]
+                if not busy:
+                    if work.done and not requeue and not missing:
+                        return
+                    continue
+                # 4. wait for results, deaths, or the next time-limit check
+                waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
+                ready = set(wait(waitables, timeout=0 if probed else self._poll_interval()))
+                for i, slot in enumerate(self._slots):
+                    if not slot.inflight:
+                        continue
+                    gone = slot.process.sentinel in ready
+                    if slot.conn in ready and not self._receive(i, chunks, missing, requeue):
+                        slot.process.join(1.0)  # end of file on the pipe: the worker is exiting
+                        gone = True
+                    if gone and not slot.process.is_alive():
+                        self._drain(slot, chunks, missing)
+                        if slot.inflight:
+                            self._lost(i, _death(slot.process), chunks, missing, requeue)
+                        else:
+                            self._start(i)
+                self._check_time(chunks, missing, requeue)
+        finally:
+            self._stop_all()
+
+    def _share(self, slot: _Slot, work: "_Work") -> Optional[int]:
+        """How many files to send ``slot`` now: a whole part (``None``) until the walk is
+        done; then, when the parent probes too, what evens out the work left between the
+        parent and the workers (0: the parent does the rest faster itself)."""
+        if not (self.in_parent and work.exhausted):
+            return None
+        queued = {id(s): self._outstanding(i) for i, s in enumerate(self._slots)}
+        even = (work.files + sum(queued.values())) / (len(queued) + 1)
+        give = int(even - queued[id(slot)])
+        return give if give >= PARENT_SLICE // 2 else 0
+
+    def _outstanding(self, i: int) -> int:
+        """Files sent to worker ``i`` and not yet probed (as far as its progress slot shows)."""
+        slot = self._slots[i]
+        left = sum(part_size(part) for _, part, _, _ in slot.inflight)
+        base = 3 * i
+        if slot.inflight and self._progress[base + 2] != 0.0 and int(self._progress[base]) == slot.inflight[0][0]:
+            left -= int(self._progress[base + 1])
+        return left
+
+    def _poll_interval(self) -> Optional[float]:
+        if self.time_limit is None:
+            return None
+        return max(0.05, min(1.0, self.time_limit / 4))
+
+    def _store(self, seq: int, offset: int, records: list, chunks: dict, missing: dict) -> None:
+        target = chunks[seq]
+        if len(records) == len(target) == missing[seq]:  # the usual case: a whole part, first try
+            chunks[seq], missing[seq] = records, 0
+            return
+        for k, rec in enumerate(records):
+            if target[offset + k] is None:
+                missing[seq] -= 1
+            target[offset + k] = rec
+
+    def _receive(self, i: int, chunks: dict, missing: dict, requeue: deque) -> bool:
+        slot = self._slots[i]
+        try:
+            tid, records = slot.conn.recv()
+        except (EOFError, OSError):
+            return False  # the sentinel reports the death
+        self._complete(slot, tid, records, chunks, missing)
+        self._idle_deaths = 0
+        return True
+
+    def _complete(self, slot: _Slot, tid: int, records: list, chunks: dict, missing: dict) -> None:
+        for k, (t, part, seq, offset) in enumerate(slot.inflight):
+            if t == tid:
+                del slot.inflight[k]
+                self._store(seq, offset, records, chunks, missing)
+                return
+
+    def _drain(self, slot: _Slot, chunks: dict, missing: dict) -> None:
+        """Collect results a dead worker sent before it died."""
+        try:
+            while slot.conn.poll():
+                tid, records = slot.conn.recv()
+                self._complete(slot, tid, records, chunks, missing)
+        except (EOFError, OSError):
+            pass
+
+    def _lost(self, i: int, why: str, chunks: dict, missing: dict, requeue: deque) -> None:
+        """Worker ``i`` is gone (or killed): the file it was on becomes a row, the rest go back."""
+        slot = self._slots[i]
+        base = 3 * i
+        running_tid = int(self._progress[base])
+        running = self._progress[base + 2] != 0.0
+        index = int(self._progress[base + 1])
+        back = []
+        for tid, part, seq, offset in slot.inflight:
+            if running and tid == running_tid and 0 <= index < part_size(part):
+                before, (rel, path), after = split_part(part, index)
+                log.warning("%s %s", rel, why)
+                self._store(seq, offset + index, [failure_row(path, rel, why)], chunks, missing)
+                if before:
+                    back.append((before, seq, offset))
+                if after:
+                    back.append((after, seq, offset + index + 1))
+            else:
+                back.append((part, seq, offset))
+        slot.inflight.clear()
+        requeue.extendleft(reversed(back))
+        if not running:
+            self._idle_deaths += 1
+            if self._idle_deaths > 2 * self.workers + 2:  # not a file's fault: do not loop forever
+                raise RuntimeError(f"scan workers keep dying before reading a file (last: {why})")
+        if slot.process.is_alive():
+            slot.process.kill()
+        slot.process.join()
+        slot.conn.close()
+        self.restarts += 1
+        self._start(i)
+
+    def _check_time(self, chunks: dict, missing: dict, requeue: deque) -> None:
+        if self.time_limit is None:
+            return
+        now = time.monotonic()
+        for i, slot in enumerate(self._slots):
+            start = self._progress[3 * i + 2]
+            if slot.inflight and start and now - start > self.time_limit:
+                slot.process.kill()
+                slot.process.join()
+                self._drain(slot, chunks, missing)
+                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", chunks, missing, requeue)
