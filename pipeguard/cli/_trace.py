@@ -100,15 +100,15 @@ def trace_command(target: str, input_shape, dtype: str, fmt: str) -> None:
     Example:
         pipeguard trace torchvision.models:resnet18 --input 1,3,224,224
     """
-    from ..core._contract import ContractFieldError, dtype_name
-    from ..model._trace import trace_model
+    from ..diagnosis._numbers import dtype_name
+    from ..model import trace_model
 
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     if any(d == 0 for d in shape):
         raise click.BadParameter(f"should be positive sizes, but got {list(shape)}", param_hint="--input")
     try:
         dtype = dtype_name(dtype)
-    except (ContractFieldError, ValueError) as exc:
+    except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--dtype") from None
     model = load_model(target)
     result = trace_model(model, shape, dtype=dtype)

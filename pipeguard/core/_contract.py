@@ -5,58 +5,21 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from ..diagnosis import _numbers as numbers
-from ._errors import ContractFieldError
+from ._errors import ContractFieldError, ContractFileError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._errors import Violation
 
 
-def _positive_int(field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            import numpy as np  # numpy integers are fine, floats are not
-            if isinstance(value, np.integer):
-                value = int(value)
-        except ImportError:  # pragma: no cover
-            pass
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ContractFieldError(field, f"should be a positive integer, but got {value!r}")
-    if value < 1:
-        raise ContractFieldError(field, f"should be a positive integer, but got {value}")
-    return value
-
-
-def _size(value: Any) -> tuple[int, int]:
-    if isinstance(value, str):
-        parts = value.lower().replace("×", "x").split("x")
-        try:
-            value = tuple(int(p) for p in parts)
-        except ValueError:
-            raise ContractFieldError("size", f"should be 'HxW', but got {value!r}") from None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
-        raise ContractFieldError("size", f"should be (height, width), but got {value!r}")
-    h = _positive_int("size", value[0])
-    w = _positive_int("size", value[1])
-    return (h, w)
-
-
-def dtype_name(value: Any) -> str:
-    """The canonical torch name of a dtype given as ``torch.float32``, ``'float32'``,
-    ``'torch.float32'``, ``'float'`` or a numpy dtype; ``ValueError`` if torch has none."""
-    import torch
-
-    if isinstance(value, torch.dtype):
-        return str(value).removeprefix("torch.")
-    text = str(getattr(value, "name", value)).removeprefix("torch.")
-    candidate = getattr(torch, text, None) if text.isidentifier() else None
-    if not isinstance(candidate, torch.dtype):
-        raise ContractFieldError("dtype", f"should be a torch dtype name such as 'float32', but got {value!r}")
-    return str(candidate).removeprefix("torch.")
+def _field(field: str, parse: Callable[[Any], Any], value: Any) -> Any:
+    """``parse(value)``, its ``ValueError`` re-raised as a :class:`ContractFieldError` naming ``field``."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ContractFieldError(field, str(exc)) from None
 
 
 def _value_range(value: Any) -> tuple[float, float]:
@@ -103,9 +66,9 @@ class Contract:
 
     def __post_init__(self) -> None:
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        channels = None if self.channels is None else _positive_int("channels", self.channels)
-        size = None if self.size is None else _size(self.size)
-        numel = None if self.numel is None else _positive_int("numel", self.numel)
+        channels = None if self.channels is None else _field("channels", numbers.positive_int, self.channels)
+        size = None if self.size is None else _field("size", numbers.height_width, self.size)
+        numel = None if self.numel is None else _field("numel", numbers.positive_int, self.numel)
         if self.name is not None and not isinstance(self.name, str):
             raise ContractFieldError("name", f"should be a string, but got {self.name!r}")
         if channels is not None and size is not None:
@@ -125,7 +88,7 @@ class Contract:
         put("channels", channels)
         put("size", size)
         put("numel", numel)
-        put("dtype", None if self.dtype is None else dtype_name(self.dtype))
+        put("dtype", None if self.dtype is None else _field("dtype", numbers.dtype_name, self.dtype))
         put("value_range", None if self.value_range is None else _value_range(self.value_range))
 
     # -- derived views -------------------------------------------------------------
@@ -181,26 +144,40 @@ class Contract:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Contract":
-        from ._contract_file import from_mapping
+        from ._contract_file import checked_table
 
-        return from_mapping(data, origin="<dict>")
+        return cls._from_table(checked_table(data, "<dict>"), "<dict>")
 
     def save(self, path: Union[str, os.PathLike]) -> None:
         """Write as TOML, or JSON when the file name ends in ``.json``."""
-        from ._contract_file import save
+        from ._contract_file import write_table
 
-        save(self, path)
+        write_table(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Contract":
         """Read a TOML or JSON contract, or the ``[tool.pipeguard]`` table of a pyproject.toml."""
-        from ._contract_file import load
+        from ._contract_file import read_table
 
-        return load(path)
+        return cls._from_table(*read_table(path))
+
+    @classmethod
+    def _from_table(cls, data: dict[str, Any], origin: str) -> "Contract":
+        try:
+            return cls(**data)
+        except ContractFieldError as exc:
+            raise ContractFileError(origin, str(exc).split(": ", 1)[-1], key=exc.field) from None
 
     @classmethod
     def from_model(cls, model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> "Contract":
-        """Read what a model's first layer expects (see :func:`pipeguard.model_contract.contract_from_model`)."""
-        from ..model._from_model import contract_from_model
+        """Read what a model's first layer expects (see :func:`pipeguard.model._from_model.input_fields`)."""
+        from ..model._from_model import input_fields
 
-        return contract_from_model(model, size=size)
+        fields = input_fields(model, size=size)
+        try:
+            return cls(**fields)
+        except ValueError as exc:
+            if fields.get("numel") is None:
+                raise
+            raise ValueError(f"{fields['name']}'s first layer takes {fields['numel']:,} features, "
+                             f"which does not fit size={size}: {exc}") from None

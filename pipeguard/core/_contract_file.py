@@ -8,25 +8,23 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._contract import Contract
-from ._errors import ContractFieldError, ContractFileError
+from ._errors import ContractFileError
 
 KEYS = ("name", "channels", "size", "numel", "dtype", "value_range")
 
 
-def from_mapping(data: Mapping[str, Any], origin: str) -> Contract:
+def checked_table(data: Any, origin: str) -> dict[str, Any]:
+    """``data`` as contract fields, or a :class:`ContractFileError` for a non-table or an unknown key."""
     if not isinstance(data, Mapping):
         raise ContractFileError(origin, f"should hold a table of contract fields, but got {type(data).__name__}")
     unknown = [k for k in data if k not in KEYS]
     if unknown:
         raise ContractFileError(origin, f"unknown key; known keys are {', '.join(KEYS)}", key=unknown[0])
-    try:
-        return Contract(**dict(data))
-    except ContractFieldError as exc:
-        raise ContractFileError(origin, str(exc).split(": ", 1)[-1], key=exc.field) from None
+    return dict(data)
 
 
-def load(path: str | os.PathLike[str]) -> Contract:
+def read_table(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    """The contract fields a file holds, and where they came from (for error messages)."""
     path = Path(path)
     origin = str(path)
     try:
@@ -50,7 +48,7 @@ def load(path: str | os.PathLike[str]) -> Contract:
             if table is None:
                 raise ContractFileError(origin, "has no [tool.pipeguard] table")
             data, origin = table, f"{origin} [tool.pipeguard]"
-    return from_mapping(data, origin)
+    return checked_table(data, origin), origin
 
 
 def _toml_value(value: Any) -> str:
@@ -63,14 +61,14 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
-def to_toml(contract: Contract) -> str:
-    return "".join(f"{k} = {_toml_value(v)}\n" for k, v in contract.to_dict().items())
+def to_toml(fields: Mapping[str, Any]) -> str:
+    return "".join(f"{k} = {_toml_value(v)}\n" for k, v in fields.items())
 
 
-def save(contract: Contract, path: str | os.PathLike[str]) -> None:
+def write_table(fields: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     path = Path(path)
     if path.suffix.lower() == ".json":
-        text = json.dumps(contract.to_dict(), indent=2) + "\n"
+        text = json.dumps(dict(fields), indent=2) + "\n"
     else:
-        text = to_toml(contract)
+        text = to_toml(fields)
     path.write_text(text, encoding="utf-8")

@@ -1,8 +1,10 @@
-"""Number and shape formatting shared by every message pipeguard writes."""
+"""Numbers, shapes, sizes and dtypes: how every message writes them and every layer reads them."""
 
 from __future__ import annotations
 
 import math
+import operator
+import re
 from fractions import Fraction
 from typing import Iterable, Optional, Sequence
 
@@ -58,3 +60,48 @@ def isqrt_exact(n: int) -> Optional[int]:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def positive_int(value: object) -> int:
+    """``value`` as an int (numpy integers too, never a bool or a float); ``ValueError`` unless >= 1."""
+    if not isinstance(value, bool):
+        try:
+            value = operator.index(value)
+        except TypeError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"should be a positive integer, but got {value!r}")
+    return value
+
+
+def height_width(value: object) -> tuple[int, int]:
+    """The one reading of a size: ``224``, ``(224, 160)``, ``'224x160'``, ``'224×160'`` or
+    ``'224,160'`` -> ``(height, width)``; ``ValueError`` ("should be ..., but got ...") otherwise."""
+    if isinstance(value, str):
+        parts = re.split(r"\s*[x×,]\s*", value.strip().lower())
+        if not all(p.isdigit() for p in parts) or len(parts) > 2:
+            raise ValueError(f"should be 'HxW' such as '224x224', but got {value!r}")
+        value = tuple(int(p) for p in parts)
+        value = value[0] if len(value) == 1 else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
+        raise ValueError(f"should be (height, width) or one int, but got {value!r}")
+    try:
+        return (positive_int(value[0]), positive_int(value[1]))
+    except ValueError:
+        raise ValueError(f"should be (height, width) of positive integers, but got {value!r}") from None
+
+
+def dtype_name(value: object) -> str:
+    """The canonical torch name of a dtype given as ``torch.float32``, ``'float32'``,
+    ``'torch.float32'``, ``'float'`` or a numpy dtype; ``ValueError`` if torch has none."""
+    import torch
+
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    text = str(getattr(value, "name", value)).removeprefix("torch.")
+    candidate = getattr(torch, text, None) if text.isidentifier() else None
+    if not isinstance(candidate, torch.dtype):
+        raise ValueError(f"should be a torch dtype name such as 'float32', but got {value!r}")
+    return str(candidate).removeprefix("torch.")

@@ -26,8 +26,8 @@ def first_layer(model: Any) -> Optional[Any]:
     return None
 
 
-def contract_from_model(model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> Any:
-    """A :class:`~pipeguard.Contract` from the model's first layer.
+def input_fields(model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> dict[str, Any]:
+    """The fields of a :class:`~pipeguard.Contract` read from the model's first layer.
 
     ``channels`` comes from a first ``Conv1d/2d/3d`` (``in_channels``); ``numel`` from
     a first ``Linear`` (``in_features``), optionally behind a ``Flatten``. ``dtype`` is
@@ -44,7 +44,7 @@ def contract_from_model(model: Any, size: Optional[Union[int, tuple[int, int]]] 
     """
     import torch.nn as nn
 
-    from ..core._contract import Contract, dtype_name
+    from ..diagnosis._numbers import dtype_name
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"Contract.from_model() should get a torch.nn.Module, but got {type(model).__name__}")
@@ -61,17 +61,13 @@ def contract_from_model(model: Any, size: Optional[Union[int, tuple[int, int]]] 
     if isinstance(layer, nn.Linear):
         if layer.in_features == 0:
             raise ValueError(f"cannot read a contract from {name}: its first Linear is lazy (in_features=0)")
-        try:
-            return Contract(numel=layer.in_features, size=size, dtype=dtype, name=name)
-        except ValueError as exc:
-            raise ValueError(f"{name}'s first layer takes {layer.in_features:,} features, "
-                             f"which does not fit size={size}: {exc}") from None
+        return dict(numel=layer.in_features, size=size, dtype=dtype, name=name)
     if layer.in_channels == 0:
         raise ValueError(f"cannot read a contract from {name}: its first conv is lazy (in_channels=0)")
     if isinstance(layer, nn.Conv2d):
         size = _image_size(model, layer, size, name)
-    return Contract(channels=layer.in_channels, size=size if isinstance(layer, nn.Conv2d) else None,
-                    dtype=dtype, name=name)
+    return dict(channels=layer.in_channels, size=size if isinstance(layer, nn.Conv2d) else None,
+                dtype=dtype, name=name)
 
 
 def _image_size(model: Any, conv: Any, size: Any, name: str) -> Optional[tuple[int, int]]:
@@ -83,13 +79,13 @@ def _image_size(model: Any, conv: Any, size: Any, name: str) -> Optional[tuple[i
     """
     import torch.nn as nn
 
-    from ..core._contract import _size
+    from ..diagnosis._numbers import height_width
     from ._fit import smallest_square
     from ._trace import trace_model
 
     dtype = conv.weight.dtype if getattr(conv, "weight", None) is not None else None
     if size is not None:
-        h, w = _size(size)
+        h, w = height_width(size)
         trace = trace_model(model, (1, conv.in_channels, h, w), dtype=dtype)
         if trace.error is not None and trace.error.is_shape_error:
             raise ValueError(f"{name} does not accept {h}×{w} inputs: {trace.error}")

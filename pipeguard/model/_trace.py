@@ -546,7 +546,7 @@ def trace_shapes(model: Any, input_shape: Sequence[int], dtype: Any = None) -> M
     shape = _shape(input_shape)
     dtype = torch.float32 if dtype is None else dtype
     if not isinstance(dtype, torch.dtype):
-        from ..core._contract import dtype_name
+        from ..diagnosis._numbers import dtype_name
 
         dtype = getattr(torch, dtype_name(dtype))
     name = type(model).__name__
