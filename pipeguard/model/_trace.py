@@ -22,6 +22,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._explanation import Diagnosis
+from ..diagnosis._text import first_line, table
 from ._layer_failures import SHAPE_KINDS, Finding, check_layer, explain_exception
 
 logger = logging.getLogger(__name__)
@@ -249,11 +250,7 @@ def _render(trace: ModelTrace) -> str:
     body = [(str(r.index), r.path or "(model)", r.layer, _shapes_text(r.input_shapes),
              "FAILED" if r.failed else _shapes_text(r.output_shapes), numbers.count(r.params))
             for r in trace.rows]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    right = {0, 5}
-    for row in [header, *body]:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
+    lines += table(header, body, right={0, 5})
     calls = numbers.plural(len(trace.rows), "layer call")
     if trace.ok:
         lines.append(f"output {numbers.shape(trace.output_shape)}; {calls}, "
@@ -362,7 +359,7 @@ class _Recorder:
         """The :class:`LayerError` for an exception that escaped the forward pass."""
         frame = self.stack[-1] if self.stack else None
         finding = exc.finding if isinstance(exc, _Stop) else explain_exception(exc, self.history)
-        exception = None if isinstance(exc, _Stop) else f"{type(exc).__name__}: {_first_line(exc)}"
+        exception = None if isinstance(exc, _Stop) else f"{type(exc).__name__}: {first_line(exc)}"
         after = self.rows[-1].path if self.rows else None
         if frame is None:
             return _layer_error(finding, "", "?", None, True, after, exception, self.failed_call)
@@ -382,11 +379,6 @@ def _layer_error(finding: Finding, path: str, layer: str, input_shape: Optional[
     return LayerError(path, layer, finding.kind, finding.summary, finding.expected, finding.actual,
                       finding.arithmetic, finding.fix, input_shape, in_forward, after, exception,
                       finding.diagnosis, call)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def _meta_copy(model: Any) -> Any:
@@ -561,7 +553,7 @@ def trace_shapes(model: Any, input_shape: Sequence[int], dtype: Any = None) -> M
         rows, error, out, params, exc = _run(meta, shape, dtype, "meta", model)
         if error is None or _meta_is_final(exc):
             return ModelTrace(name, shape, dtype_text, "meta", tuple(rows), error, out, params)
-        fallback = f"{type(exc).__name__}: {_first_line(exc)}"
+        fallback = f"{type(exc).__name__}: {first_line(exc)}"
         logger.info("tracing %s on meta failed (%s); tracing with real CPU tensors", name, fallback)
     runnable = _cpu_model(model)
     device = "cpu"

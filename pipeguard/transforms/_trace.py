@@ -23,6 +23,7 @@ from typing import Any, Iterator, Optional
 
 from ..core._errors import Reason, Violation
 from ..diagnosis import _numbers as numbers
+from ..diagnosis._text import table
 
 _TABLE_REPR_WIDTH = 60
 
@@ -132,10 +133,8 @@ class TransformTrace:
 
     def __str__(self) -> str:
         header = ("step", "transform", "output", "mode", "shape", "dtype", "contract")
-        table = [header] + [_cells(r, self.contract is not None) for r in self.rows]
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        text = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
-        return "\n".join(text + self.verdict())
+        rows = [_cells(r, self.contract is not None) for r in self.rows]
+        return "\n".join(table(header, rows) + self.verdict())
 
 
 def _cells(row: TraceRow, checked: bool) -> tuple[str, ...]:

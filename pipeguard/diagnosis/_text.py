@@ -1,0 +1,20 @@
+"""Text shapes every message shares: an exception's first line, an aligned table."""
+
+from __future__ import annotations
+
+from typing import Collection, Sequence
+
+
+def first_line(exc: BaseException | str, default: str = "") -> str:
+    """The first non-blank line of an exception's message (or of a text); ``default`` when empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else default
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()) -> list[str]:
+    """Rows as aligned lines: columns two spaces apart, those in ``right`` right-aligned,
+    trailing blanks stripped; the header is the first line."""
+    body = [tuple(header), *(tuple(r) for r in rows)]
+    widths = [max(len(row[i]) for row in body) for i in range(len(header))]
+    return ["  ".join(c.rjust(w) if i in right else c.ljust(w)
+                      for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in body]
