@@ -1,0 +1,71 @@
+"""A read-only file over bytes that live elsewhere: an archive member read in place, or a
+decompressed member held in memory. Pillow reads it like any file; :func:`read_at` reads
+its tail without moving the position."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Callable
+
+Fetch = Callable[[int, int], bytes]  # (offset, n) -> up to n bytes from offset
+
+
+class RangeFile(io.RawIOBase):
+    """``size`` bytes that ``fetch(offset, n)`` returns, as a seekable raw file.
+
+    Args:
+        fetch: returns up to ``n`` bytes from ``offset`` (fewer only at the end of the data
+            actually present, e.g. a member cut short by a truncated archive).
+        size: the length the container declares.
+        name: what ``repr`` and Pillow's messages show.
+    """
+
+    def __init__(self, fetch: Fetch, size: int, name: str = "") -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._size = size
+        self._pos = 0
+        self.name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), self._size - self._pos))
+        data = self._fetch(self._pos, n) if n else b""
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise OSError(22, "negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        n = max(0, min(n, self._size - offset))
+        return self._fetch(offset, n) if n else b""
+
+
+def in_place(fd: int, start: int, size: int, name: str = "") -> RangeFile:
+    """``size`` bytes of the open file ``fd`` from ``start`` (an uncompressed member), read with pread."""
+    return RangeFile(lambda offset, n: os.pread(fd, n, start + offset), size, name)
+
+
+def in_memory(data: bytes, name: str = "") -> RangeFile:
+    """A member decompressed into memory (gzip tar, deflated zip): one member at a time."""
+    view = memoryview(data)
+    return RangeFile(lambda offset, n: bytes(view[offset:offset + n]), len(data), name)
+
+
+def buffered(raw: RangeFile, buffer_size: int) -> io.BufferedReader:
+    return io.BufferedReader(raw, buffer_size=buffer_size)

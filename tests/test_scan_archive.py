@@ -1,0 +1,115 @@
+"""Archive members listed and read in place (the scanner's view of .tar / .tar.gz / .zip)."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import zipfile
+import zlib
+
+import pytest
+from archive_support import planted_members, write_tar, write_zip
+
+from pipeguard.scanner._archive import (
+    ArchiveError,
+    list_members,
+    opened,
+    streamed_members,
+)
+from pipeguard.scanner._file_read import read_at
+
+
+def _read_all(path):
+    members = list_members(str(path)).members
+    with opened(str(path)) as archive:
+        return {m.name: (archive.open(m).read() if m.error is None else m.error) for m in members}
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip-stored", "zip-deflated"])
+def test_members_read_back_exactly(tmp_path, kind):
+    planted = planted_members()
+    path = tmp_path / ("shard.tar" if kind == "tar" else "shard.zip")
+    if kind == "tar":
+        write_tar(path, planted)
+    else:
+        write_zip(path, planted, zipfile.ZIP_STORED if kind == "zip-stored" else zipfile.ZIP_DEFLATED)
+    got = _read_all(path)
+    assert list(got) == list(planted)  # archive order
+    assert got == {name: data for name, (data, _) in planted.items()}
+
+
+def test_uncompressed_members_are_read_in_place(tmp_path):
+    planted = planted_members()
+    write_tar(tmp_path / "a.tar", planted)
+    members = list_members(str(tmp_path / "a.tar")).members
+    assert all(m.offset is not None for m in members)
+    with opened(str(tmp_path / "a.tar")) as archive:
+        f = archive.open(members[0])
+        data = planted[members[0].name][0]
+        assert read_at(f, len(data) - 2, 10) == data[-2:]  # the tail, without moving the position
+        assert f.tell() == 0 and f.read(3) == data[:3]
+
+
+def test_compressed_tar_streams_its_members(tmp_path):
+    planted = planted_members()
+    write_tar(tmp_path / "a.tar.gz", planted, mode="w:gz")
+    assert list_members(str(tmp_path / "a.tar.gz")) is None
+    got = {m.name: f.read() for m, f in streamed_members(str(tmp_path / "a.tar.gz"))}
+    assert got == {name: data for name, (data, _) in planted.items()}
+
+
+def test_random_bytes_are_no_archive(tmp_path):
+    for name in ("junk.tar", "junk.zip"):
+        (tmp_path / name).write_bytes(os.urandom(3000))
+        with pytest.raises(ArchiveError):
+            list_members(str(tmp_path / name))
+
+
+def test_a_truncated_tar_flags_the_member_it_cuts(tmp_path):
+    planted = planted_members()
+    write_tar(tmp_path / "a.tar", planted)
+    data = (tmp_path / "a.tar").read_bytes()
+    members = list_members(str(tmp_path / "a.tar")).members
+    last = members[-1]
+    (tmp_path / "cut.tar").write_bytes(data[: last.offset + last.size // 2])
+    cut, damage = list_members(str(tmp_path / "cut.tar"))
+    assert damage is None and [m.name for m in cut] == [m.name for m in members]
+    assert cut[-1].error and "truncated archive" in cut[-1].error
+    assert all(m.error is None for m in cut[:-1])
+
+
+def test_links_and_damaged_zip_members_are_their_own_rows(tmp_path):
+    path = tmp_path / "links.tar"
+    with tarfile.open(path, "w") as tf:
+        info = tarfile.TarInfo("link.jpg")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "elsewhere.jpg"
+        tf.addfile(info)
+    (member,), _ = list_members(str(path))
+    assert member.error and "link" in member.error
+    planted = planted_members()
+    write_zip(tmp_path / "d.zip", planted, zipfile.ZIP_DEFLATED)
+    raw = bytearray((tmp_path / "d.zip").read_bytes())
+    members = list_members(str(tmp_path / "d.zip")).members
+    with zipfile.ZipFile(tmp_path / "d.zip") as zf:
+        info = zf.getinfo("000000.jpg")
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    raw[start + 10] ^= 0xFF  # corrupt the deflated data of one member
+    (tmp_path / "d.zip").write_bytes(bytes(raw))
+    with opened(str(tmp_path / "d.zip")) as archive:
+        with pytest.raises((zipfile.BadZipFile, zlib.error)):
+            archive.open(members[0]).read()
+        assert archive.open(members[2]).read() == planted[members[2].name][0]
+
+
+def test_damage_after_some_members_keeps_them_and_says_why(tmp_path):
+    planted = planted_members()
+    write_tar(tmp_path / "a.tar", planted)
+    data = bytearray((tmp_path / "a.tar").read_bytes())
+    members = list_members(str(tmp_path / "a.tar")).members
+    third_header = members[2].offset - 512
+    data[third_header:third_header + 512] = os.urandom(512)  # a header with a wrong checksum
+    (tmp_path / "b.tar").write_bytes(bytes(data))
+    listing = list_members(str(tmp_path / "b.tar"))
+    assert [m.name for m in listing.members] == [m.name for m in members[:2]]
+    assert listing.damage and "damaged tar archive" in listing.damage
