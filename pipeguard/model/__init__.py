@@ -5,6 +5,7 @@ May import ``diagnosis`` only: ``core`` calls into it, never the other way round
 
 from __future__ import annotations
 
-from ._trace import ModelTrace, trace_model
+from ._results import ModelTrace
+from ._trace import trace_model
 
 __all__ = ["ModelTrace", "trace_model"]

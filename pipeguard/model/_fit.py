@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ._trace import ModelTrace, trace_shapes
+from ._forward_pass import trace_shapes
+from ._results import ModelTrace
 
 MAX_SIDE = 4096
 _VIEW = re.compile(r"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")
