@@ -7,6 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pipeguard.cli import main
+from pipeguard.model import FindingKind
 
 TESTS = Path(__file__).resolve().parent
 
@@ -37,7 +38,7 @@ def test_json_output_and_a_model_given_by_file_path():
     result = run(str(TESTS / "trace_models.py") + ":LeNet", "--input", "2,1,28,28", "--format", "json")
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
-    assert data["ok"] is False and data["error"]["kind"] == "view" and data["error"]["after"] == "conv2"
+    assert data["ok"] is False and data["error"]["kind"] == FindingKind.VIEW.value and data["error"]["after"] == "conv2"
     assert [row["path"] for row in data["rows"]] == ["conv1", "conv2"]
 
 

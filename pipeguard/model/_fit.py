@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ._forward_pass import trace_shapes
+from ._layer_failures import FindingKind
 from ._results import ModelTrace
 
 MAX_SIDE = 4096
@@ -66,13 +67,13 @@ def probe(model: Any, channels: int, side: int, dtype: Any = None, batch: int = 
         if out and len(out) >= 1 and out[0] != batch:  # a fixed view(-1, F) folded samples together
             return Probe(side, _sign(out[0] - batch), None, trace)
         return Probe(side, 0, _linear_features(model, trace), trace)
-    if error.kind == "shrink":
+    if error.kind is FindingKind.SHRINK:
         return Probe(side, -1, None, trace)
-    if error.kind == "in-features" and isinstance(error.expected, int):
+    if error.kind is FindingKind.IN_FEATURES and isinstance(error.expected, int):
         got = math.prod(error.actual[1:]) if isinstance(error.actual, tuple) and len(error.actual) > 1 else None
         if got is not None:
             return Probe(side, _sign(got - error.expected), got, trace)
-    if error.kind == "view" and error.exception:
+    if error.kind is FindingKind.VIEW and error.exception:
         m = _VIEW.search(error.exception)
         if m:
             dims = [int(v) for v in m.group(1).replace(" ", "").split(",") if v]

@@ -11,6 +11,7 @@ and the fix (the right ``in_features``, the padding that keeps the size,
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from dataclasses import dataclass
@@ -24,22 +25,44 @@ from ._layer_arithmetic import Window, windows
 Shape = tuple[int, ...]
 History = Sequence[tuple[str, Shape]]
 
-# kinds that mean "this input has the wrong shape for this model" (the rest: anything else)
-SHAPE_KINDS = frozenset({"in-features", "in-channels", "num-features", "rank", "shrink",
-                         "normalized-shape", "view", "broadcast", "assertion", "shape"})
+class FindingKind(str, enum.Enum):
+    """Why a layer cannot take its input: the code a :class:`Finding` (and the trace's
+    ``LayerError``) carries. Branch and group by this, never by the summary text.
+
+    Defined here, where findings are made, rather than with the reason codes in
+    ``core._errors``: ``model`` may not import ``core``.
+    """
+
+    IN_FEATURES = "in-features"              # a Linear (or matmul) receives another feature count
+    IN_CHANNELS = "in-channels"              # a convolution receives another channel count
+    NUM_FEATURES = "num-features"            # a norm layer receives another channel count
+    RANK = "rank"                            # a number of dimensions the layer cannot take
+    SHRINK = "shrink"                        # a window larger than the map it slides over
+    NORMALIZED_SHAPE = "normalized-shape"    # a LayerNorm's trailing dimensions disagree
+    VIEW = "view"                            # a view/reshape that does not fit the element count
+    BROADCAST = "broadcast"                  # two tensors disagree at one dimension
+    ASSERTION = "assertion"                  # the model's own assert on the input
+    DTYPE = "dtype"                          # the input's dtype is not the weights'
+    EXCEPTION = "exception"                  # anything else the forward pass raised
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_shape(self) -> bool:
+        """The input's shape is what the model rejects (not a dtype, device or code error)."""
+        return self not in (FindingKind.DTYPE, FindingKind.EXCEPTION)
 
 
 @dataclass(frozen=True)
 class Finding:
     """What is wrong with one layer call, before the trace adds where it happened.
 
-    ``kind`` is a stable code (``"in-features"``, ``"in-channels"``, ``"num-features"``,
-    ``"rank"``, ``"shrink"``, ``"normalized-shape"``, ``"view"``, ``"broadcast"``,
-    ``"assertion"``, ``"shape"``, ``"dtype"``, ``"exception"``); ``summary`` names the layer and what
-    it receives; ``expected``/``actual`` are shapes or element counts.
+    ``kind`` is a :class:`FindingKind`; ``summary`` names the layer and what it receives;
+    ``expected``/``actual`` are shapes or element counts.
     """
 
-    kind: str
+    kind: FindingKind
     summary: str
     expected: Any = None
     actual: Any = None
@@ -128,7 +151,7 @@ def _dtype(layer: Any, want: Any, got: Any) -> Finding:
     else:
         fix = (f"convert the images to floats: v2.ToDtype(torch.{name(want)}, scale=True) "
                "(or ToTensor(), which also scales to [0, 1])")
-    return Finding("dtype", f"{type(layer).__name__} has {name(want)} weights, receives {name(got)} input",
+    return Finding(FindingKind.DTYPE, f"{type(layer).__name__} has {name(want)} weights, receives {name(got)} input",
                    expected=name(want), actual=name(got), fix=fix)
 
 
@@ -140,7 +163,7 @@ def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
     if len(x) >= 3:
         diag = explain((x[0], want), x) if math.prod(x[1:]) == want else explain(want, got)
         return Finding(
-            "in-features", f"{head} receives {numbers.shape(x)}, whose last dimension is {got}",
+            FindingKind.IN_FEATURES, f"{head} receives {numbers.shape(x)}, whose last dimension is {got}",
             expected=want, actual=x, diagnosis=diag,
             arithmetic=(f"{want} = {_compact(x[1:])}: the map is not flattened" if math.prod(x[1:]) == want
                         else f"a Linear acts on the last dimension ({got}), not on {want}"),
@@ -149,7 +172,7 @@ def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
     batch = x[0] if len(x) == 2 else None
     source = map_source(history, got, batch)
     if source is None:
-        return Finding("in-features", f"{head} receives {got} features",
+        return Finding(FindingKind.IN_FEATURES, f"{head} receives {got} features",
                        expected=want, actual=x, diagnosis=explain(want, got), fix=f"set in_features={got}")
     where, src = source
     c, spatial = src[1], src[2:]
@@ -171,7 +194,7 @@ def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
             steps = ([f"pipeguard.EnsureChannels({c2})"] if c2 != c else []) + \
                 [f"pipeguard.EnsureSize(({side}, {side}))"]
             fix = f"feed {c2}-channel {side}×{side} images ({', '.join(steps)}), or {fix}"
-    return Finding("in-features", summary, expected=want, actual=src, arithmetic=arithmetic,
+    return Finding(FindingKind.IN_FEATURES, summary, expected=want, actual=src, arithmetic=arithmetic,
                    fix=fix, diagnosis=diag)
 
 
@@ -208,7 +231,7 @@ def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
     name = type(layer).__name__
     if len(x) not in (d + 1, d + 2):
         return Finding(
-            "rank", f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
+            FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
             f"receives {len(x)}-D {numbers.shape(x)}",
             expected=d + 2, actual=x,
             fix=(f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
@@ -226,7 +249,7 @@ def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
         else:
             prev = history[-1][0] if history else "the previous layer"
             fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
-        return Finding("in-channels", summary, expected=expected, actual=x, diagnosis=diag,
+        return Finding(FindingKind.IN_CHANNELS, summary, expected=expected, actual=x, diagnosis=diag,
                        arithmetic=f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}",
                        fix=fix)
     if isinstance(layer, nn.modules.conv._ConvTransposeNd):
@@ -240,7 +263,7 @@ def _pool(layer: Any, x: Shape) -> Optional[Finding]:
     name = type(layer).__name__
     d = int(name[-2]) if name[-2].isdigit() else 2
     if len(x) not in (d + 1, d + 2):
-        return Finding("rank", f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
+        return Finding(FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
                                f"receives {len(x)}-D {numbers.shape(x)}", expected=d + 2, actual=x)
     ws = windows(layer, d)
     return _shrink(layer, x[-d:], ws,
@@ -291,7 +314,7 @@ def _shrink(layer: Any, sizes: Shape, ws: Optional[list[Window]], head: str,
             if dil >= 1:
                 fixes.append(f"dilation={dil} or less fits the map")
         fixes.append("or feed larger inputs")
-    return Finding("shrink", summary, expected=spans, actual=tuple(sizes),
+    return Finding(FindingKind.SHRINK, summary, expected=spans, actual=tuple(sizes),
                    arithmetic="; ".join(formulas), fix="; ".join(fixes))
 
 
@@ -299,14 +322,14 @@ def _norm_channels(layer: Any, x: Shape, field: str, want: int, history: History
     name = type(layer).__name__
     rank = {"1d": (2, 3), "2d": (4, 3), "3d": (5, 4)}.get(name[-2:].lower())
     if rank is not None and len(x) not in rank:
-        return Finding("rank", f"{name} expects a {rank[0]}-D input, receives {len(x)}-D {numbers.shape(x)}",
+        return Finding(FindingKind.RANK, f"{name} expects a {rank[0]}-D input, receives {len(x)}-D {numbers.shape(x)}",
                        expected=rank[0], actual=x)
     axis = 1 if len(x) >= 2 and (rank is None or len(x) == rank[0]) else 0
     got = x[axis]
     if got == want:
         return None
     prev = history[-1][0] if history else "the previous layer"
-    return Finding("num-features", f"{name}({field}={want}) receives {numbers.plural(got, 'channel')}",
+    return Finding(FindingKind.NUM_FEATURES, f"{name}({field}={want}) receives {numbers.plural(got, 'channel')}",
                    expected=want, actual=x,
                    arithmetic=f"{numbers.shape(x)} has {got} at axis {axis}, the layer normalises {want}",
                    fix=f"set {field}={got}, or make `{prev}` output {want} channels")
@@ -317,7 +340,7 @@ def _layer_norm(layer: Any, x: Shape) -> Optional[Finding]:
     got = tuple(x[-len(want):]) if len(x) >= len(want) else tuple(x)
     if got == want:
         return None
-    return Finding("normalized-shape",
+    return Finding(FindingKind.NORMALIZED_SHAPE,
                    f"LayerNorm(normalized_shape={list(want)}) receives {numbers.shape(x)}, whose trailing "
                    f"dimensions are {numbers.shape(got)}",
                    expected=want, actual=x, fix=f"set normalized_shape={list(got)}")
@@ -352,7 +375,7 @@ def explain_exception(exc: BaseException, history: History) -> Finding:
             source = map_source(history, got, rows)
             actual = source[1] if source else (rows, got)
             note = f" = {_compact(source[1][1:])} features ({_the(source[0])}, flattened)" if source else " features"
-            return Finding("in-features", f"a matrix multiply (F.linear or @) expects {want} features, "
+            return Finding(FindingKind.IN_FEATURES, f"a matrix multiply (F.linear or @) expects {want} features, "
                                           f"receives {got}{note}",
                            expected=want, actual=actual, diagnosis=explain((rows, want), actual),
                            fix=f"size the weight for {got} input features, or resize the map before the flatten")
@@ -361,7 +384,7 @@ def explain_exception(exc: BaseException, history: History) -> Finding:
         shape = tuple(int(v) for v in m.group(1).split(","))
         want, got = int(m.group(2)), int(m.group(3))
         expected = shape[:1] + (want,) + shape[2:]
-        return Finding("in-channels", f"a convolution expects {want} channels, receives {got}",
+        return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
                        expected=expected, actual=shape, diagnosis=explain(expected, shape),
                        fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
     m = _BROADCAST.search(text)
@@ -374,19 +397,19 @@ def explain_exception(exc: BaseException, history: History) -> Finding:
             target = [int(v) for v in meta.group(3).split(",")]
             dim = axis % len(target)
             a = target[dim]
-        return Finding("broadcast", f"two tensors disagree at dimension {dim}: {a} vs {b}",
+        return Finding(FindingKind.BROADCAST, f"two tensors disagree at dimension {dim}: {a} vs {b}",
                        expected=a, actual=b,
                        fix="check the branch that changes this dimension (a residual add needs a downsample "
                            "or a 1×1 conv when channels or size change)")
     if _SHRINK.search(text):
-        return Finding("shrink", first_line, fix="add padding, reduce stride/pooling, or feed larger inputs")
+        return Finding(FindingKind.SHRINK, first_line, fix="add padding, reduce stride/pooling, or feed larger inputs")
     if isinstance(exc, AssertionError):
         m = _EXPECTED_GOT.search(text)
         fix = (f"the model expects {m.group(1)} where the input gives {m.group(2)}: resize the data "
                "(pipeguard.EnsureSize) or build the model for this size" if m else "")
-        return Finding("assertion", f"assertion failed: {first_line}", fix=fix,
+        return Finding(FindingKind.ASSERTION, f"assertion failed: {first_line}", fix=fix,
                        expected=int(m.group(1)) if m else None, actual=int(m.group(2)) if m else None)
-    return Finding("exception", f"{type(exc).__name__}: {first_line}")
+    return Finding(FindingKind.EXCEPTION, f"{type(exc).__name__}: {first_line}")
 
 
 def _view(m: re.Match, history: History, first_line: str) -> Finding:
@@ -406,7 +429,7 @@ def _view(m: re.Match, history: History, first_line: str) -> Finding:
     diag = explain(expected, actual)
     fix = ("reshape with x.flatten(1) (or x.view(x.size(0), -1)) instead of a fixed size, and size the next "
            "layer for it" if -1 in dims or len(dims) == 2 else "check the fixed sizes of this reshape")
-    return Finding("view", f"view/reshape to {numbers.shape(dims)} fails on {size} elements{note}",
+    return Finding(FindingKind.VIEW, f"view/reshape to {numbers.shape(dims)} fails on {size} elements{note}",
                    expected=expected, actual=actual, diagnosis=diag,
                    arithmetic=f"{size} is not a multiple of {known}" if size % known else
                    f"{size} = {size // known} × {known}, not the batch the model was given",

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence, Union
 
 from ..diagnosis import _numbers as numbers
-from ..diagnosis._explanation import Diagnosis
+from ..diagnosis._explanation import Diagnosis, HypothesisKind
 from ..diagnosis._text import table
-from ._layer_failures import SHAPE_KINDS
+from ._layer_failures import FindingKind
 
 Shape = tuple[int, ...]
 
@@ -62,9 +62,8 @@ class LayerError:
     Attributes:
         path: the failing module (``""`` for the model's own ``forward``).
         layer: its class name.
-        kind: a stable code: ``"in-features"``, ``"in-channels"``, ``"num-features"``,
-            ``"rank"``, ``"shrink"``, ``"normalized-shape"``, ``"view"``, ``"broadcast"``,
-            ``"assertion"``, ``"shape"``, ``"dtype"`` or ``"exception"``.
+        kind: a :class:`FindingKind` (``FindingKind.IN_FEATURES`` ...); ``to_dict()``
+            gives its text (``"in-features"``).
         summary: the layer and what it receives, e.g.
             ``"Linear(in_features=2000) receives 5120 = 20×16×16 features"``.
         expected, actual: shapes or element counts.
@@ -81,7 +80,7 @@ class LayerError:
 
     path: str
     layer: str
-    kind: str
+    kind: FindingKind
     summary: str
     expected: Any = None
     actual: Any = None
@@ -110,7 +109,7 @@ class LayerError:
     @property
     def is_shape_error(self) -> bool:
         """The input's shape is what the model rejects (not a dtype, device or code error)."""
-        return self.kind in SHAPE_KINDS
+        return self.kind.is_shape
 
     def __str__(self) -> str:
         try:
@@ -127,8 +126,9 @@ class LayerError:
         if self.call:
             lines.append(f"  call      {self.call}")
         best = self.diagnosis.best if self.diagnosis is not None else None
-        duplicate = self.kind == "in-features" and self.arithmetic and best is not None and best.kind == "feature-map"
-        if best is not None and best.kind != "ratio" and not duplicate:
+        duplicate = (self.kind is FindingKind.IN_FEATURES and self.arithmetic and best is not None
+                     and best.kind is HypothesisKind.FEATURE_MAP)
+        if best is not None and best.kind is not HypothesisKind.RATIO and not duplicate:
             lines.append(f"  likely    {best.summary}" + (f": {best.arithmetic}" if best.arithmetic else ""))
         fix = self.fix or (best.fix if best is not None else "")
         if fix:
@@ -139,7 +139,7 @@ class LayerError:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "layer": self.layer, "kind": self.kind, "summary": self.summary,
+        return {"path": self.path, "layer": self.layer, "kind": self.kind.value, "summary": self.summary,
                 "headline": self.headline, "expected": _jsonable(self.expected),
                 "actual": _jsonable(self.actual), "arithmetic": self.arithmetic, "fix": self.fix,
                 "input_shape": _list(self.input_shape), "in_forward": self.in_forward,

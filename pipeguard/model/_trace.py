@@ -11,9 +11,13 @@ from typing import Any, Sequence
 
 from ._fit import smallest_square
 from ._forward_pass import trace_shapes
+from ._layer_failures import FindingKind
 from ._results import ModelTrace
 
 logger = logging.getLogger(__name__)
+
+# failures another input size can cure
+_MAP_SIZE_KINDS = frozenset({FindingKind.IN_FEATURES, FindingKind.SHRINK, FindingKind.VIEW})
 
 
 def trace_model(model: Any, input_shape: Sequence[int], dtype: Any = None) -> ModelTrace:
@@ -45,11 +49,11 @@ def trace_model(model: Any, input_shape: Sequence[int], dtype: Any = None) -> Mo
 def _with_size_hint(model: Any, trace: ModelTrace) -> ModelTrace:
     """For an image model that breaks on the map size, name the smallest square input that fits."""
     error, shape = trace.error, trace.input_shape
-    if error is None or error.kind not in ("in-features", "shrink", "view") or len(shape) != 4:
+    if error is None or error.kind not in _MAP_SIZE_KINDS or len(shape) != 4:
         return trace
     if trace.device != "meta":
         return trace  # probing would run the model for real, many times
-    if error.kind == "in-features" and not (error.input_shape is not None and len(error.input_shape) == 2):
+    if error.kind is FindingKind.IN_FEATURES and not (error.input_shape is not None and len(error.input_shape) == 2):
         return trace  # an unflattened map: no input size cures that
     try:
         fit = smallest_square(model, shape[1], trace.dtype)
