@@ -250,13 +250,9 @@ def trace_shapes(model: Any, input_shape: Sequence[int], dtype: Any = None) -> M
         raise TypeError("trace_model() should get an eager nn.Module, but got a TorchScript module "
                         "(it supports no forward hooks); trace the module before scripting it")
     shape = _shape(input_shape)
-    dtype = torch.float32 if dtype is None else dtype
-    if not isinstance(dtype, torch.dtype):
-        from ..diagnosis._numbers import dtype_name
-
-        dtype = getattr(torch, dtype_name(dtype))
+    dtype_text = numbers.dtype_name(torch.float32 if dtype is None else dtype)
+    dtype = getattr(torch, dtype_text)
     name = type(model).__name__
-    dtype_text = str(dtype).removeprefix("torch.")
 
     fallback = None
     try:

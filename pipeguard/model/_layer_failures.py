@@ -20,6 +20,7 @@ from typing import Any, Optional, Sequence
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._explanation import Diagnosis, explain
 from ..diagnosis._numbers import isqrt_exact
+from ..diagnosis._text import first_line
 from ._layer_arithmetic import Window, windows
 
 Shape = tuple[int, ...]
@@ -145,14 +146,14 @@ def check_layer(layer: Any, x_shape: Shape, history: History, dtype: Any = None)
 
 
 def _dtype(layer: Any, want: Any, got: Any) -> Finding:
-    name = lambda d: str(d).removeprefix("torch.")  # noqa: E731
+    weights, data = numbers.dtype_name(want), numbers.dtype_name(got)
     if got.is_floating_point:
-        fix = f"cast the input with x.to(torch.{name(want)}), or the model with model.to(torch.{name(got)})"
+        fix = f"cast the input with x.to(torch.{weights}), or the model with model.to(torch.{data})"
     else:
-        fix = (f"convert the images to floats: v2.ToDtype(torch.{name(want)}, scale=True) "
+        fix = (f"convert the images to floats: v2.ToDtype(torch.{weights}, scale=True) "
                "(or ToTensor(), which also scales to [0, 1])")
-    return Finding(FindingKind.DTYPE, f"{type(layer).__name__} has {name(want)} weights, receives {name(got)} input",
-                   expected=name(want), actual=name(got), fix=fix)
+    return Finding(FindingKind.DTYPE, f"{type(layer).__name__} has {weights} weights, receives {data} input",
+                   expected=weights, actual=data, fix=fix)
 
 
 def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
@@ -363,11 +364,11 @@ _SHRINK = re.compile(r"Kernel size can't be greater than actual input size|Outpu
 def explain_exception(exc: BaseException, history: History) -> Finding:
     """A :class:`Finding` for an exception torch (or model code) raised, explained where
     the message carries numbers."""
-    text = str(exc).strip() or type(exc).__name__
-    first_line = text.splitlines()[0]
+    text = str(exc)
+    line = first_line(exc, default=type(exc).__name__)
     m = _VIEW.search(text)
     if m:
-        return _view(m, history, first_line)
+        return _view(m, history)
     for pattern in _MATMUL:
         m = pattern.search(text)
         if m:
@@ -402,17 +403,17 @@ def explain_exception(exc: BaseException, history: History) -> Finding:
                        fix="check the branch that changes this dimension (a residual add needs a downsample "
                            "or a 1×1 conv when channels or size change)")
     if _SHRINK.search(text):
-        return Finding(FindingKind.SHRINK, first_line, fix="add padding, reduce stride/pooling, or feed larger inputs")
+        return Finding(FindingKind.SHRINK, line, fix="add padding, reduce stride/pooling, or feed larger inputs")
     if isinstance(exc, AssertionError):
         m = _EXPECTED_GOT.search(text)
         fix = (f"the model expects {m.group(1)} where the input gives {m.group(2)}: resize the data "
                "(pipeguard.EnsureSize) or build the model for this size" if m else "")
-        return Finding(FindingKind.ASSERTION, f"assertion failed: {first_line}", fix=fix,
+        return Finding(FindingKind.ASSERTION, f"assertion failed: {line}", fix=fix,
                        expected=int(m.group(1)) if m else None, actual=int(m.group(2)) if m else None)
-    return Finding(FindingKind.EXCEPTION, f"{type(exc).__name__}: {first_line}")
+    return Finding(FindingKind.EXCEPTION, f"{type(exc).__name__}: {line}")
 
 
-def _view(m: re.Match, history: History, first_line: str) -> Finding:
+def _view(m: re.Match, history: History) -> Finding:
     dims = [int(v) for v in m.group(1).replace(" ", "").split(",") if v]
     size = int(m.group(2))
     source = next(((w, s) for w, s in reversed(history) if s is not None and math.prod(s) == size), None)
