@@ -11,11 +11,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ._forward_pass import trace_shapes
 from ._layer_failures import FindingKind
 from ._results import ModelTrace
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    from torch import nn
+
+    from ._forward_pass import DType
 
 MAX_SIDE = 4096
 _VIEW = re.compile(r"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")
@@ -58,7 +63,7 @@ def _sign(n: int) -> int:
     return (n > 0) - (n < 0)
 
 
-def probe(model: Any, channels: int, side: int, dtype: Any = None, batch: int = 1) -> Probe:
+def probe(model: nn.Module, channels: int, side: int, dtype: DType = None, batch: int = 1) -> Probe:
     """Trace ``model`` on a ``[batch, channels, side, side]`` input and read the verdict."""
     trace = trace_shapes(model, (batch, channels, side, side), dtype=dtype)
     error = trace.error
@@ -83,7 +88,7 @@ def probe(model: Any, channels: int, side: int, dtype: Any = None, batch: int = 
     return Probe(side, None, None, trace)
 
 
-def _linear_features(model: Any, trace: ModelTrace) -> Optional[int]:
+def _linear_features(model: nn.Module, trace: ModelTrace) -> Optional[int]:
     """Features received by the first ``Linear`` that follows a spatial map, if any."""
     from torch import nn
 
@@ -97,7 +102,7 @@ def _linear_features(model: Any, trace: ModelTrace) -> Optional[int]:
     return None
 
 
-def smallest_square(model: Any, channels: int, dtype: Any = None, max_side: int = MAX_SIDE) -> Fit:
+def smallest_square(model: nn.Module, channels: int, dtype: DType = None, max_side: int = MAX_SIDE) -> Fit:
     """The smallest square side a model accepts, and whether its size is pinned.
 
     Doubles the side from 1 until a probe fits or overshoots, bisects down to the

@@ -17,12 +17,18 @@ import copy
 import logging
 import operator
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._text import first_line
 from ._layer_failures import Finding, check_layer, explain_exception
 from ._results import LayerError, LayerRow, ModelTrace, Shape
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    import torch
+    from torch import nn
+
+    DType = Optional[Union[torch.dtype, str]]  # a torch dtype or its name ('float32')
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ class _Stop(Exception):
 
 @dataclass
 class _Frame:
-    module: Any
+    module: nn.Module
     path: str
     inputs: tuple[Shape, ...]
     called_child: bool = False
@@ -66,7 +72,7 @@ def _tensor_shapes(value: Any) -> list[Shape]:
     return [tuple(t.shape) for t in _tensors(value)]
 
 
-def _param_count(module: Any) -> int:
+def _param_count(module: nn.Module) -> int:
     total = 0
     for p in module.parameters():
         try:
@@ -79,7 +85,7 @@ def _param_count(module: Any) -> int:
 class _Recorder:
     """Forward pre-hooks and hooks on every module of the model being traced."""
 
-    def __init__(self, model: Any, input_shape: Shape) -> None:
+    def __init__(self, model: nn.Module, input_shape: Shape) -> None:
         self.paths = {id(m): path for path, m in model.named_modules()}
         self.stack: list[_Frame] = []
         self.rows: list[LayerRow] = []
@@ -95,7 +101,7 @@ class _Recorder:
         for h in self.handles:
             h.remove()
 
-    def pre(self, module: Any, args: tuple, kwargs: dict) -> None:
+    def pre(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         if self.stack:
             self.stack[-1].called_child = True
         tensors = _tensors((args, kwargs))
@@ -106,7 +112,7 @@ class _Recorder:
         if finding is not None:
             raise _Stop(finding)
 
-    def post(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+    def post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
         frame = self.stack.pop()
         if frame.called_child:
             return
@@ -148,7 +154,7 @@ def _layer_error(finding: Finding, path: str, layer: str, input_shape: Optional[
                       finding.diagnosis, call)
 
 
-def _meta_copy(model: Any) -> Any:
+def _meta_copy(model: nn.Module) -> nn.Module:
     """A deep copy of ``model`` whose parameters and buffers are meta tensors.
 
     The copy is made with a pre-filled ``deepcopy`` memo, so no weight is ever copied.
@@ -196,7 +202,7 @@ def _function_mode(recorder: "_Recorder") -> Any:
     return _Functions()
 
 
-def _run(model: Any, input_shape: Shape, dtype: Any, device: str, original: Any) -> tuple:
+def _run(model: nn.Module, input_shape: Shape, dtype: torch.dtype, device: str, original: nn.Module) -> tuple:
     """Run ``model`` under hooks; returns (rows, error, output_shape, unique params, raw exception)."""
     import torch
 
@@ -230,7 +236,7 @@ def _meta_is_final(exc: BaseException) -> bool:
                 or any(v in text for v in _VAGUE_ON_META))
 
 
-def _cpu_model(model: Any) -> Any:
+def _cpu_model(model: nn.Module) -> nn.Module:
     """A real copy to run on CPU, or the model itself when it cannot be copied."""
     try:
         return copy.deepcopy(model)
@@ -239,7 +245,7 @@ def _cpu_model(model: Any) -> Any:
         return model
 
 
-def trace_shapes(model: Any, input_shape: Sequence[int], dtype: Any = None) -> ModelTrace:
+def trace_shapes(model: nn.Module, input_shape: Sequence[int], dtype: DType = None) -> ModelTrace:
     """:func:`trace_model` without the input-size hint (one forward pass, nothing more)."""
     import torch
     from torch import nn

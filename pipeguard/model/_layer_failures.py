@@ -15,13 +15,17 @@ import enum
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._explanation import Diagnosis, explain
 from ..diagnosis._numbers import isqrt_exact
 from ..diagnosis._text import first_line
 from ._layer_arithmetic import Window, windows
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    import torch
+    from torch import nn
 
 Shape = tuple[int, ...]
 History = Sequence[tuple[str, Shape]]
@@ -85,7 +89,7 @@ def _scalar(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def layer_repr(layer: Any, fields: Sequence[str], defaults: Optional[dict] = None) -> str:
+def layer_repr(layer: nn.Module, fields: Sequence[str], defaults: Optional[dict] = None) -> str:
     """``Conv2d(kernel_size=3, dilation=8)``: the named fields, squares as one number,
     fields equal to their default left out."""
     defaults = defaults or {}
@@ -116,7 +120,8 @@ def _the(where: str) -> str:
 
 # -- checks before a layer runs ----------------------------------------------------
 
-def check_layer(layer: Any, x_shape: Shape, history: History, dtype: Any = None) -> Optional[Finding]:
+def check_layer(layer: nn.Module, x_shape: Optional[Shape], history: History,
+                dtype: Optional[torch.dtype] = None) -> Optional[Finding]:
     """What stops ``layer`` from taking an input of ``x_shape`` (and ``dtype``), or ``None``."""
     import torch.nn as nn
 
@@ -145,7 +150,7 @@ def check_layer(layer: Any, x_shape: Shape, history: History, dtype: Any = None)
     return None
 
 
-def _dtype(layer: Any, want: Any, got: Any) -> Finding:
+def _dtype(layer: nn.Module, want: torch.dtype, got: torch.dtype) -> Finding:
     weights, data = numbers.dtype_name(want), numbers.dtype_name(got)
     if got.is_floating_point:
         fix = f"cast the input with x.to(torch.{weights}), or the model with model.to(torch.{data})"
@@ -156,7 +161,7 @@ def _dtype(layer: Any, want: Any, got: Any) -> Finding:
                    expected=weights, actual=data, fix=fix)
 
 
-def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
+def _linear(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     want, got = layer.in_features, x[-1] if x else 0
     if not x or got == want:
         return None
@@ -225,7 +230,7 @@ def _dims_text(rank: int) -> str:
     return {1: "[N, C, L]", 2: "[N, C, H, W]", 3: "[N, C, D, H, W]"}[rank]
 
 
-def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
+def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     import torch.nn as nn
 
     d = len(layer.kernel_size)
@@ -260,7 +265,7 @@ def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
                               {"stride": 1, "padding": 0, "dilation": 1}))
 
 
-def _pool(layer: Any, x: Shape) -> Optional[Finding]:
+def _pool(layer: nn.Module, x: Shape) -> Optional[Finding]:
     name = type(layer).__name__
     d = int(name[-2]) if name[-2].isdigit() else 2
     if len(x) not in (d + 1, d + 2):
@@ -274,7 +279,7 @@ def _pool(layer: Any, x: Shape) -> Optional[Finding]:
                    pooling=True)
 
 
-def _shrink(layer: Any, sizes: Shape, ws: Optional[list[Window]], head: str,
+def _shrink(layer: nn.Module, sizes: Shape, ws: Optional[list[Window]], head: str,
             pooling: bool = False) -> Optional[Finding]:
     if not ws:
         return None
@@ -319,7 +324,7 @@ def _shrink(layer: Any, sizes: Shape, ws: Optional[list[Window]], head: str,
                    arithmetic="; ".join(formulas), fix="; ".join(fixes))
 
 
-def _norm_channels(layer: Any, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
+def _norm_channels(layer: nn.Module, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
     name = type(layer).__name__
     rank = {"1d": (2, 3), "2d": (4, 3), "3d": (5, 4)}.get(name[-2:].lower())
     if rank is not None and len(x) not in rank:
@@ -336,7 +341,7 @@ def _norm_channels(layer: Any, x: Shape, field: str, want: int, history: History
                    fix=f"set {field}={got}, or make `{prev}` output {want} channels")
 
 
-def _layer_norm(layer: Any, x: Shape) -> Optional[Finding]:
+def _layer_norm(layer: nn.Module, x: Shape) -> Optional[Finding]:
     want = tuple(layer.normalized_shape)
     got = tuple(x[-len(want):]) if len(x) >= len(want) else tuple(x)
     if got == want:

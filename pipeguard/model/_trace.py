@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ._fit import smallest_square
 from ._forward_pass import trace_shapes
 from ._layer_failures import FindingKind
 from ._results import ModelTrace
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    from torch import nn
+
+    from ._forward_pass import DType
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +25,7 @@ logger = logging.getLogger(__name__)
 _MAP_SIZE_KINDS = frozenset({FindingKind.IN_FEATURES, FindingKind.SHRINK, FindingKind.VIEW})
 
 
-def trace_model(model: Any, input_shape: Sequence[int], dtype: Any = None) -> ModelTrace:
+def trace_model(model: nn.Module, input_shape: Sequence[int], dtype: DType = None) -> ModelTrace:
     """Trace the shape through every layer of ``model`` for an input of ``input_shape``.
 
     Args:
@@ -46,7 +51,7 @@ def trace_model(model: Any, input_shape: Sequence[int], dtype: Any = None) -> Mo
     return _with_size_hint(model, trace_shapes(model, input_shape, dtype))
 
 
-def _with_size_hint(model: Any, trace: ModelTrace) -> ModelTrace:
+def _with_size_hint(model: nn.Module, trace: ModelTrace) -> ModelTrace:
     """For an image model that breaks on the map size, name the smallest square input that fits."""
     error, shape = trace.error, trace.input_shape
     if error is None or error.kind not in _MAP_SIZE_KINDS or len(shape) != 4:
