@@ -10,6 +10,7 @@ flattened before pooling. Every hypothesis states the arithmetic that supports i
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence, Union
@@ -371,29 +372,10 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
     D, A = _per_sample_counts(e, a, er, ar)
     if not D or not A or D == A:
         return
-    for c, s_exp in _image_readings(D):
-        for c2, s_act in _image_readings(A):
-            if c2 == c and s_exp != s_act:
-                yield Hypothesis(
-                    HypothesisKind.SIZE, 0.7 + _side_bonus(s_exp, s_act) - (0.05 if c == 4 else 0),
-                    f"{s_act}×{s_act} images where {s_exp}×{s_exp} are expected",
-                    f"{count(A)} = {times((c, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    f"resize the images to {s_exp}×{s_exp} (pipeguard.EnsureSize(({s_exp}, {s_exp}))), "
-                    f"or size the layer for {count(A)} inputs")
-            elif c2 != c and s_exp == s_act:
-                yield Hypothesis(
-                    HypothesisKind.CHANNELS, 0.82 + _side_bonus(s_exp),
-                    f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected",
-                    f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    _channels_fix(c))
-            elif c2 != c and c in (1, 3) and c2 in (1, 3):
-                # e.g. CIFAR (3×32×32) fed to an MNIST-sized layer (1×28×28)
-                yield Hypothesis(
-                    HypothesisKind.CHANNELS_AND_SIZE, 0.55 + _side_bonus(s_exp, s_act),
-                    f"{c2}-channel {s_act}×{s_act} images where {c}-channel {s_exp}×{s_exp} are expected",
-                    f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    f"{_channels_fix(c)} and pipeguard.EnsureSize(({s_exp}, {s_exp})), "
-                    f"or size the layer for {count(A)} inputs")
+    for (c, s_exp), (c2, s_act) in itertools.product(_image_readings(D), _image_readings(A)):
+        found = _square_images(D, A, (c, s_exp), (c2, s_act))
+        if found is not None:
+            yield found
     for c, c2 in ((3, 1), (1, 3), (3, 4), (4, 3), (4, 1), (1, 4)):
         if D % c == 0 and A * c == D * c2:
             px = D // c
@@ -405,6 +387,30 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
                 f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected",
                 f"{count(A)} = {c2} × {px_txt} pixels; {count(D)} = {c} × {px_txt}",
                 _channels_fix(c))
+
+
+def _square_images(D: int, A: int, want: tuple[int, int], got: tuple[int, int]) -> Optional[Hypothesis]:
+    """``D`` read as ``want`` (channels, side) images and ``A`` as ``got``: which change it is."""
+    (c, s_exp), (c2, s_act) = want, got
+    arithmetic = f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}"
+    if c2 == c and s_exp != s_act:
+        return Hypothesis(
+            HypothesisKind.SIZE, 0.7 + _side_bonus(s_exp, s_act) - (0.05 if c == 4 else 0),
+            f"{s_act}×{s_act} images where {s_exp}×{s_exp} are expected", arithmetic,
+            f"resize the images to {s_exp}×{s_exp} (pipeguard.EnsureSize(({s_exp}, {s_exp}))), "
+            f"or size the layer for {count(A)} inputs")
+    if c2 != c and s_exp == s_act:
+        return Hypothesis(
+            HypothesisKind.CHANNELS, 0.82 + _side_bonus(s_exp),
+            f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected", arithmetic,
+            _channels_fix(c))
+    if c2 != c and c in (1, 3) and c2 in (1, 3):  # e.g. CIFAR (3×32×32) fed to an MNIST-sized layer (1×28×28)
+        return Hypothesis(
+            HypothesisKind.CHANNELS_AND_SIZE, 0.55 + _side_bonus(s_exp, s_act),
+            f"{c2}-channel {s_act}×{s_act} images where {c}-channel {s_exp}×{s_exp} are expected", arithmetic,
+            f"{_channels_fix(c)} and pipeguard.EnsureSize(({s_exp}, {s_exp})), "
+            f"or size the layer for {count(A)} inputs")
+    return None
 
 
 def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
@@ -423,35 +429,30 @@ def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothes
             f"{count(A)} = {times((c, h, w))}{fits}",
             f"set in_features={A}" + (f", or change padding/stride/pooling so the map is {side}×{side}"
                                       if side else ""))
-    for big, small, grew in ((A, D, True), (D, A, False)):
-        if big % small == 0:
-            side = isqrt_exact(big // small)
-            if side and side > 1:
-                if grew:
-                    yield Hypothesis(
-                        HypothesisKind.UNPOOLED, 0.6 - (0.1 if side > 16 else 0),
-                        f"a {count(small)}-channel {side}×{side} feature map flattened where "
-                        f"{count(small)} features are expected",
-                        f"{count(big)} = {times((small, side, side))}",
-                        "add global pooling (nn.AdaptiveAvgPool2d(1)) before the flatten, "
-                        f"or size the Linear for in_features={big}")
-                else:
-                    yield Hypothesis(
-                        HypothesisKind.UNPOOLED, 0.45,
-                        f"a map pooled to 1×1 where a {side}×{side} map ({count(big)} values) is expected",
-                        f"{count(big)} = {times((small, side, side))}",
-                        f"size the Linear for in_features={small}")
-    shown = 0
-    for c in _common_channel_counts(D, A):
+    yield from _unpooled(D, A)
+    for shown, c in enumerate(_common_channel_counts(D, A)[:3]):
         s_exp, s_act = isqrt_exact(D // c), isqrt_exact(A // c)
         yield Hypothesis(
             HypothesisKind.FEATURE_MAP, 0.5 - 0.02 * shown,
             f"a {c}×{s_act}×{s_act} feature map where the layer was sized for {c}×{s_exp}×{s_exp}",
             f"{count(A)} = {times((c, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
             f"set in_features={A} (or change the padding/stride/pooling so the map is {s_exp}×{s_exp})")
-        shown += 1
-        if shown == 3:
-            break
+
+
+def _unpooled(D: int, A: int) -> Iterator[Hypothesis]:
+    """A map flattened without global pooling (``A`` = ``D`` × side²), or pooled where it should not be."""
+    if A % D == 0 and (side := isqrt_exact(A // D)) and side > 1:
+        yield Hypothesis(
+            HypothesisKind.UNPOOLED, 0.6 - (0.1 if side > 16 else 0),
+            f"a {count(D)}-channel {side}×{side} feature map flattened where {count(D)} features are expected",
+            f"{count(A)} = {times((D, side, side))}",
+            f"add global pooling (nn.AdaptiveAvgPool2d(1)) before the flatten, or size the Linear for in_features={A}")
+    if D % A == 0 and (side := isqrt_exact(D // A)) and side > 1:
+        yield Hypothesis(
+            HypothesisKind.UNPOOLED, 0.45,
+            f"a map pooled to 1×1 where a {side}×{side} map ({count(D)} values) is expected",
+            f"{count(D)} = {times((A, side, side))}",
+            f"size the Linear for in_features={A}")
 
 
 def _common_channel_counts(D: int, A: int) -> list[int]:

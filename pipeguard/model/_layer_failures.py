@@ -299,29 +299,32 @@ def _shrink(layer: nn.Module, sizes: Shape, ws: Optional[list[Window]], head: st
         summary = f"{head} spans {_compact(spans)} pixels, more than the {_compact(sizes)} map it receives"
         if any(w.padding for w in ws):
             summary = summary.replace("it receives", f"it receives padded by {_compact([w.padding for w in ws])}")
-    fixes = []
-    w0 = bad[0][1]
-    s0 = bad[0][2]
-    if pooling:
-        ceil = Window(w0.kernel, w0.stride, w0.padding, w0.dilation, True)
-        if not w0.ceil_mode and ceil.out(s0) >= 1:
-            fixes.append("ceil_mode=True keeps a partial window")
-        fixes.append("remove this pooling (or pool less earlier), or feed larger inputs")
-    else:
-        keep = [w.keeping_padding() for w in ws]
-        if all(w.stride == 1 for w in ws) and all(p is not None for p in keep):
-            fixes.append(f"padding={_scalar(keep)} keeps the size ({_compact(sizes)} in, {_compact(sizes)} out)")
-        elif all(w.stride == 1 for w in ws):
-            fixes.append("padding='same' keeps the size")
-        else:
-            fixes.append(f"padding={_scalar([w.minimum_padding(s) for w, s in zip(ws, sizes)])} at least lets it run")
-        if any(w.dilation > 1 for w in ws):
-            dil = min(w.largest_dilation(s) for w, s in zip(ws, sizes))
-            if dil >= 1:
-                fixes.append(f"dilation={dil} or less fits the map")
-        fixes.append("or feed larger inputs")
+    fixes = _pool_fixes(bad[0][1], bad[0][2]) if pooling else _conv_fixes(ws, sizes)
     return Finding(FindingKind.SHRINK, summary, expected=spans, actual=tuple(sizes),
                    arithmetic="; ".join(formulas), fix="; ".join(fixes))
+
+
+def _pool_fixes(w: Window, size: int) -> list[str]:
+    """What lets a pooling window fit a ``size``-pixel side."""
+    fixes = []
+    if not w.ceil_mode and Window(w.kernel, w.stride, w.padding, w.dilation, True).out(size) >= 1:
+        fixes.append("ceil_mode=True keeps a partial window")
+    return fixes + ["remove this pooling (or pool less earlier), or feed larger inputs"]
+
+
+def _conv_fixes(ws: list[Window], sizes: Shape) -> list[str]:
+    """What lets a convolution's windows fit a map of ``sizes``: padding, dilation, a larger input."""
+    keep = [w.keeping_padding() for w in ws]
+    if all(w.stride == 1 for w in ws) and all(p is not None for p in keep):
+        fixes = [f"padding={_scalar(keep)} keeps the size ({_compact(sizes)} in, {_compact(sizes)} out)"]
+    elif all(w.stride == 1 for w in ws):
+        fixes = ["padding='same' keeps the size"]
+    else:
+        fixes = [f"padding={_scalar([w.minimum_padding(s) for w, s in zip(ws, sizes)])} at least lets it run"]
+    dilation = min(w.largest_dilation(s) for w, s in zip(ws, sizes)) if any(w.dilation > 1 for w in ws) else 0
+    if dilation >= 1:
+        fixes.append(f"dilation={dilation} or less fits the map")
+    return fixes + ["or feed larger inputs"]
 
 
 def _norm_channels(layer: nn.Module, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
@@ -370,55 +373,75 @@ def explain_exception(exc: BaseException, history: History) -> Finding:
     """A :class:`Finding` for an exception torch (or model code) raised, explained where
     the message carries numbers."""
     text = str(exc)
+    for read in (_view, _matmul, _conv_channels, _broadcast):
+        found = read(text, history)
+        if found is not None:
+            return found
     line = first_line(exc, default=type(exc).__name__)
-    m = _VIEW.search(text)
-    if m:
-        return _view(m, history)
-    for pattern in _MATMUL:
-        m = pattern.search(text)
-        if m:
-            rows, got, want, _ = (int(g) for g in m.groups())
-            source = map_source(history, got, rows)
-            actual = source[1] if source else (rows, got)
-            note = f" = {_compact(source[1][1:])} features ({_the(source[0])}, flattened)" if source else " features"
-            return Finding(FindingKind.IN_FEATURES, f"a matrix multiply (F.linear or @) expects {want} features, "
-                                          f"receives {got}{note}",
-                           expected=want, actual=actual, diagnosis=explain((rows, want), actual),
-                           fix=f"size the weight for {got} input features, or resize the map before the flatten")
-    m = _CONV_CHANNELS.search(text)
-    if m:
-        shape = tuple(int(v) for v in m.group(1).split(","))
-        want, got = int(m.group(2)), int(m.group(3))
-        expected = shape[:1] + (want,) + shape[2:]
-        return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
-                       expected=expected, actual=shape, diagnosis=explain(expected, shape),
-                       fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
-    m = _BROADCAST.search(text)
-    meta = _BROADCAST_META.search(text)
-    if m or meta:
-        if m:
-            a, b, dim = (int(g) for g in m.groups())
-        else:  # the meta kernel's wording: length b at a negative axis of the expected shape
-            b, axis = int(meta.group(1)), int(meta.group(2))
-            target = [int(v) for v in meta.group(3).split(",")]
-            dim = axis % len(target)
-            a = target[dim]
-        return Finding(FindingKind.BROADCAST, f"two tensors disagree at dimension {dim}: {a} vs {b}",
-                       expected=a, actual=b,
-                       fix="check the branch that changes this dimension (a residual add needs a downsample "
-                           "or a 1×1 conv when channels or size change)")
     if _SHRINK.search(text):
         return Finding(FindingKind.SHRINK, line, fix="add padding, reduce stride/pooling, or feed larger inputs")
     if isinstance(exc, AssertionError):
-        m = _EXPECTED_GOT.search(text)
-        fix = (f"the model expects {m.group(1)} where the input gives {m.group(2)}: resize the data "
-               "(pipeguard.EnsureSize) or build the model for this size" if m else "")
-        return Finding(FindingKind.ASSERTION, f"assertion failed: {line}", fix=fix,
-                       expected=int(m.group(1)) if m else None, actual=int(m.group(2)) if m else None)
+        return _assertion(text, line)
     return Finding(FindingKind.EXCEPTION, f"{type(exc).__name__}: {line}")
 
 
-def _view(m: re.Match, history: History) -> Finding:
+def _matmul(text: str, history: History) -> Optional[Finding]:
+    m = next(filter(None, (pattern.search(text) for pattern in _MATMUL)), None)
+    if m is None:
+        return None
+    rows, got, want, _ = (int(g) for g in m.groups())
+    source = map_source(history, got, rows)
+    actual = source[1] if source else (rows, got)
+    note = f" = {_compact(source[1][1:])} features ({_the(source[0])}, flattened)" if source else " features"
+    return Finding(FindingKind.IN_FEATURES,
+                   f"a matrix multiply (F.linear or @) expects {want} features, receives {got}{note}",
+                   expected=want, actual=actual, diagnosis=explain((rows, want), actual),
+                   fix=f"size the weight for {got} input features, or resize the map before the flatten")
+
+
+def _conv_channels(text: str, history: History) -> Optional[Finding]:
+    m = _CONV_CHANNELS.search(text)
+    if m is None:
+        return None
+    shape = tuple(int(v) for v in m.group(1).split(","))
+    want, got = int(m.group(2)), int(m.group(3))
+    expected = shape[:1] + (want,) + shape[2:]
+    return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
+                   expected=expected, actual=shape, diagnosis=explain(expected, shape),
+                   fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
+
+
+def _broadcast(text: str, history: History) -> Optional[Finding]:
+    m, meta = _BROADCAST.search(text), _BROADCAST_META.search(text)
+    if m:
+        a, b, dim = (int(g) for g in m.groups())
+    elif meta:  # the meta kernel's wording: length b at a negative axis of the expected shape
+        b, axis = int(meta.group(1)), int(meta.group(2))
+        target = [int(v) for v in meta.group(3).split(",")]
+        dim = axis % len(target)
+        a = target[dim]
+    else:
+        return None
+    return Finding(FindingKind.BROADCAST, f"two tensors disagree at dimension {dim}: {a} vs {b}",
+                   expected=a, actual=b,
+                   fix="check the branch that changes this dimension (a residual add needs a downsample "
+                       "or a 1×1 conv when channels or size change)")
+
+
+def _assertion(text: str, line: str) -> Finding:
+    m = _EXPECTED_GOT.search(text)
+    if m is None:
+        return Finding(FindingKind.ASSERTION, f"assertion failed: {line}")
+    want, got = int(m.group(1)), int(m.group(2))
+    return Finding(FindingKind.ASSERTION, f"assertion failed: {line}", expected=want, actual=got,
+                   fix=f"the model expects {want} where the input gives {got}: resize the data "
+                       "(pipeguard.EnsureSize) or build the model for this size")
+
+
+def _view(text: str, history: History) -> Optional[Finding]:
+    m = _VIEW.search(text)
+    if m is None:
+        return None
     dims = [int(v) for v in m.group(1).replace(" ", "").split(",") if v]
     size = int(m.group(2))
     source = next(((w, s) for w, s in reversed(history) if s is not None and math.prod(s) == size), None)
