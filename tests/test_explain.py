@@ -96,8 +96,7 @@ sides = st.one_of(st.integers(min_value=0, max_value=10**9), shapes)
 @given(sides, sides)
 def test_explain_always_returns_a_diagnosis(expected, actual):
     d = pg.explain(expected, actual)
-    assert isinstance(d, pg.Diagnosis)
-    assert isinstance(str(d), str)
+    assert str(d).startswith("expected  ")              # rendered, not the could-not-format fallback
     if d.expected.numel != d.actual.numel:
         assert d.hypotheses, "differing counts always get at least the ratio hypothesis"
     assert [h.score for h in d.hypotheses] == sorted((h.score for h in d.hypotheses), reverse=True)
@@ -118,10 +117,10 @@ dtypes = st.sampled_from([torch.float32, torch.uint8, torch.bool, torch.int64, t
 def test_check_never_raises_for_arbitrary_tensors(contract, shape, dtype):
     x = torch.zeros(shape, dtype=dtype)
     found = contract.check(x)
-    assert isinstance(found, list)
     if found:
         with pytest.raises(pg.ContractViolation) as info:
             contract.validate(x)
-        assert isinstance(str(info.value), str)
+        assert info.value.violations == found
+        assert str(info.value).startswith("sample does not meet contract\n  expected  ")
     else:
         assert contract.validate(x) is x
