@@ -1,36 +1,56 @@
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
 
 import pipeguard as pg
+from pipeguard.cli import main
+
+ENTRY_POINT = Path(sys.executable).with_name("pipeguard")   # the console script pyproject installs
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "pipeguard", *args], capture_output=True, text=True, timeout=120)
+def explain(*args):
+    """``pipeguard ARGS`` in this process: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
 
 
-def test_explain_prints_the_diagnosis_and_exits_zero():
-    result = run("explain", "--expected", "64,3,32,32", "--actual", "49152")
+def test_the_installed_command_prints_the_diagnosis_and_exits_zero():
+    result = subprocess.run([str(ENTRY_POINT), "explain", "--expected", "64,3,32,32", "--actual", "49152"],
+                            capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(pg.explain((64, 3, 32, 32), 49152))
-    assert "a batch of 16, not 64" in result.stdout
+
+
+def test_explain_prints_the_diagnosis():
+    code, out, err = explain("explain", "--expected", "64,3,32,32", "--actual", "49152")
+    assert code == 0, err
+    assert out.strip() == str(pg.explain((64, 3, 32, 32), 49152))
+    assert "a batch of 16, not 64" in out
 
 
 def test_explain_accepts_other_shape_spellings():
-    result = run("explain", "-e", "[3, 224, 224]", "-a", "224x224x3")
-    assert result.returncode == 0
-    assert "channels-last" in result.stdout
+    code, out, err = explain("explain", "-e", "[3, 224, 224]", "-a", "224x224x3")
+    assert code == 0, err
+    assert "channels-last" in out
 
 
-def test_explain_usage_errors_exit_two():
-    assert run("explain", "--expected", "64,3,32,32").returncode == 2
-    bad = run("explain", "--expected", "64,three", "--actual", "5")
-    assert bad.returncode == 2
-    assert "64,three" in bad.stderr
-    for malformed in ("1,x", "1,,3", "-1,3", ""):
-        assert run("explain", "--expected", malformed, "--actual", "5").returncode == 2, malformed
+@pytest.mark.parametrize("malformed", ["64,three", "1,x", "1,,3", "-1,3", ""])
+def test_a_malformed_shape_exits_two(malformed):
+    code, out, err = explain("explain", "--expected", malformed, "--actual", "5")
+    assert code == 2 and out == "" and "--expected" in err
+    assert f"but got {malformed!r}" in err and "Traceback" not in err
+
+
+def test_a_missing_side_exits_two():
+    code, out, err = explain("explain", "--expected", "64,3,32,32")
+    assert code == 2 and "--actual" in err
 
 
 def test_help():
-    result = run("--help")
-    assert result.returncode == 0 and "explain" in result.stdout
-    assert run("explain", "--help").returncode == 0
+    code, out, _ = explain("--help")
+    assert code == 0 and "explain" in out
+    code, out, _ = explain("explain", "--help")
+    assert code == 0 and "--expected" in out

@@ -17,6 +17,8 @@ from trace_models import (
 )
 
 import pipeguard as pg
+from pipeguard.diagnosis import HypothesisKind
+from pipeguard.model import FindingKind
 from pipeguard.model._layer_arithmetic import Window
 
 
@@ -31,7 +33,7 @@ def test_linear_sized_for_a_smaller_map():
     trace = pg.trace_model(PooledCNN(), (1, 3, 64, 64))
     assert not trace.ok and trace.output_shape is None
     err = trace.error
-    assert (err.path, err.layer, err.kind) == ("fc", "Linear", "in-features")
+    assert (err.path, err.layer) == ("fc", "Linear") and err.kind is FindingKind.IN_FEATURES
     assert err.headline == "fc: Linear(in_features=2000) receives 5120 = 20×16×16 features"
     assert err.expected == 2000 and err.actual == (1, 20, 16, 16)
     assert err.input_shape == (1, 5120)
@@ -54,9 +56,9 @@ def test_one_channel_batch_into_three_channel_conv():
     trace = pg.trace_model(PooledCNN(), (8, 1, 40, 40))
     err = trace.error
     assert err.headline == "conv1: Conv2d(in_channels=3) receives 1 channel"
-    assert err.kind == "in-channels" and err.actual == (8, 1, 40, 40) and err.expected == (8, 3, 40, 40)
+    assert err.kind is FindingKind.IN_CHANNELS and err.actual == (8, 1, 40, 40) and err.expected == (8, 3, 40, 40)
     assert "pipeguard.EnsureChannels(3)" in err.fix
-    assert err.diagnosis.best.kind == "channels"
+    assert err.diagnosis.best.kind is HypothesisKind.CHANNELS
     assert len(trace.rows) == 1 and trace.rows[0].failed
 
 
@@ -70,7 +72,7 @@ def test_channel_mismatch_deeper_in_the_model_points_at_the_previous_layer():
 def test_over_dilated_conv():
     trace = pg.trace_model(over_dilated(), (1, 3, 12, 12))
     err = trace.error
-    assert (err.path, err.kind) == ("2", "shrink")
+    assert err.path == "2" and err.kind is FindingKind.SHRINK
     assert err.summary == "Conv2d(kernel_size=3, dilation=8) spans 17×17 pixels, more than the 10×10 map it receives"
     assert err.arithmetic == "out = ⌊(10 + 2·0 − 8·(3−1) − 1)/1⌋ + 1 = −6 per side"
     assert "padding=8 keeps the size" in err.fix and "dilation=4 or less" in err.fix
@@ -98,7 +100,7 @@ def test_pooling_below_one_pixel_and_non_square_maps():
     assert trace.error.summary == "MaxPool2d(kernel_size=2) would shrink the 1×1 map to 0×0"
     assert "ceil_mode=True" in trace.error.fix
     wide = pg.trace_model(nn.Sequential(nn.Conv2d(3, 4, (3, 7))), (1, 3, 32, 5))
-    assert wide.error.kind == "shrink" and wide.error.arithmetic.startswith("W: out = ⌊(5 + 2·0 − 1·(7−1) − 1)/1⌋")
+    assert wide.error.kind is FindingKind.SHRINK and wide.error.arithmetic.startswith("W: out = ⌊(5 + 2·0 − 1·(7−1) − 1)/1⌋")
 
 
 def test_window_arithmetic_matches_torch():
@@ -125,14 +127,14 @@ def test_window_arithmetic_matches_torch():
 def test_other_layer_checks():
     unflattened = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4 * 6 * 6, 10))
     err = pg.trace_model(unflattened, (1, 3, 8, 8)).error
-    assert err.kind == "in-features" and "last dimension is 6" in err.summary
+    assert err.kind is FindingKind.IN_FEATURES and "last dimension is 6" in err.summary
     assert "nn.Flatten()" in err.fix
     bn = pg.trace_model(nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(16)), (1, 3, 8, 8)).error
     assert bn.headline == "1: BatchNorm2d(num_features=16) receives 8 channels"
     flat = pg.trace_model(nn.Sequential(nn.Flatten(), nn.Conv2d(3, 4, 3)), (1, 3, 8, 8)).error
-    assert flat.kind == "rank" and "receives 2-D [1, 192]" in flat.summary
+    assert flat.kind is FindingKind.RANK and "receives 2-D [1, 192]" in flat.summary
     ln = pg.trace_model(nn.Sequential(nn.Linear(8, 6), nn.LayerNorm(8)), (2, 8)).error
-    assert ln.kind == "normalized-shape" and ln.fix == "set normalized_shape=[6]"
+    assert ln.kind is FindingKind.NORMALIZED_SHAPE and ln.fix == "set normalized_shape=[6]"
 
 
 # -- forward code, not only Sequential -------------------------------------------------
@@ -146,7 +148,7 @@ def test_functional_forward_traces_and_explains_a_fixed_view():
     err = pg.trace_model(LeNet(), (4, 1, 28, 28)).error
     assert err.in_forward and (err.path, err.layer, err.after) == ("", "LeNet", "conv2")
     assert err.where == "LeNet.forward, after conv2"
-    assert err.kind == "view"
+    assert err.kind is FindingKind.VIEW
     assert "shape '[-1, 400]' is invalid for input of size 1024" in err.exception
     assert err.call == "view on [4, 16, 4, 4]"       # the pooled map, seen through the functional call
     assert "1024 elements = 4×16×4×4" in err.summary
@@ -159,7 +161,7 @@ def test_failure_in_a_submodule_forward_names_it():
     model = nn.Sequential(nn.Conv2d(3, 8, 1), Residual())
     err = pg.trace_model(model, (1, 3, 8, 8)).error
     assert err.in_forward and (err.path, err.layer, err.after) == ("1", "Residual", "1.bn")
-    assert err.kind == "broadcast" and "16 vs 8" in err.summary
+    assert err.kind is FindingKind.BROADCAST and "16 vs 8" in err.summary
     assert err.where == "1 (Residual.forward, after 1.bn)"
 
 
@@ -206,7 +208,7 @@ def test_vit_b_16_fixes_its_image_size():
     bad = pg.trace_model(vit, (1, 3, 112, 112))
     err = bad.error
     assert not bad.rows and err.in_forward and err.layer == "VisionTransformer"
-    assert err.kind == "assertion" and "Expected 224 but got 112" in err.summary
+    assert err.kind is FindingKind.ASSERTION and "Expected 224 but got 112" in err.summary
     assert "expects 224" in err.fix
 
 
@@ -216,7 +218,9 @@ def test_trace_is_data_and_renders_an_aligned_table():
     trace = pg.trace_model(PooledCNN(), (1, 3, 64, 64))
     assert dataclasses.is_dataclass(trace) and dataclasses.is_dataclass(trace.error)
     assert all(dataclasses.is_dataclass(r) for r in trace.rows)
-    data = json.loads(json.dumps(trace.to_dict()))
+    raw = trace.to_dict()
+    assert type(raw["error"]["kind"]) is str and raw["error"]["kind"] == FindingKind.IN_FEATURES.value
+    data = json.loads(json.dumps(raw))
     assert data["ok"] is False and data["error"]["path"] == "fc" and len(data["rows"]) == 5
     lines = str(trace).splitlines()
     header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("#"))
@@ -259,7 +263,7 @@ def test_bad_arguments():
 def test_dtype_mismatch_is_named_even_where_meta_kernels_do_not_check():
     err = pg.trace_model(nn.Sequential(nn.Conv2d(3, 4, 3)), (1, 3, 8, 8), dtype=torch.uint8).error
     assert err.headline == "0: Conv2d has float32 weights, receives uint8 input"
-    assert err.kind == "dtype" and not err.is_shape_error and "ToDtype(torch.float32, scale=True)" in err.fix
+    assert err.kind is FindingKind.DTYPE and not err.is_shape_error and not FindingKind.EXCEPTION.is_shape and "ToDtype(torch.float32, scale=True)" in err.fix
     half = pg.trace_model(nn.Sequential(nn.Flatten(), nn.Linear(3, 4).half()), (1, 3)).error
     assert half.headline == "1: Linear has float16 weights, receives float32 input"
 
@@ -319,6 +323,6 @@ def test_functional_conv_with_the_wrong_channels_is_explained():
     trace = pg.trace_model(_FunctionalConv(), (2, 1, 16, 16))
     err = trace.error
     assert trace.device == "cpu"           # the meta kernel only says "Invalid channel dimensions"
-    assert err.in_forward and err.kind == "in-channels" and err.call == "conv2d on [2, 1, 16, 16] and [8, 3, 3, 3]"
+    assert err.in_forward and err.kind is FindingKind.IN_CHANNELS and err.call == "conv2d on [2, 1, 16, 16] and [8, 3, 3, 3]"
     assert err.summary == "a convolution expects 3 channels, receives 1"
-    assert err.diagnosis.best.kind == "channels" and "EnsureChannels(3)" in err.fix
+    assert err.diagnosis.best.kind is HypothesisKind.CHANNELS and "EnsureChannels(3)" in err.fix

@@ -6,7 +6,7 @@ import math
 from typing import Any, Optional
 
 from ..diagnosis._dims import Dims
-from ..diagnosis._explanation import Diagnosis, Hypothesis, explain
+from ..diagnosis._explanation import Diagnosis, Hypothesis, HypothesisKind, explain
 from ._errors import Reason, Violation
 from ._inspect import SampleInfo
 
@@ -46,36 +46,37 @@ def _from_violation(v: Violation, contract: Any, info: Optional[SampleInfo]) -> 
         fix = (f"add pipeguard.EnsureChannels({v.expected}) before ToImage()/ToTensor(), "
                "or GuardedDataset(..., on_error='fix')") if v.expected in (1, 3) else \
             f"the model wants {v.expected} channels: check the data source or the first layer"
-        return Hypothesis("channels", 1.0, f"a {what} where {v.expected} channels are expected",
+        return Hypothesis(HypothesisKind.CHANNELS, 1.0, f"a {what} where {v.expected} channels are expected",
                           "", fix)
     if v.reason is Reason.SIZE:
         (h, w), (H, W) = v.actual, v.expected
-        return Hypothesis("size", 0.99, f"a {h}×{w} image where {H}×{W} is expected", "",
+        return Hypothesis(HypothesisKind.SIZE, 0.99, f"a {h}×{w} image where {H}×{W} is expected", "",
                           f"add pipeguard.EnsureSize(({H}, {W})) (or Resize(({H}, {W}))) to the transform")
     if v.reason is Reason.LAYOUT:
         if info is not None and info.is_tensor:
             order = "(0, 3, 1, 2)" if info.batch else "(2, 0, 1)"
-            return Hypothesis("layout", 1.0, "channels-last data where channels-first is expected", "",
+            return Hypothesis(HypothesisKind.LAYOUT, 1.0, "channels-last data where channels-first is expected", "",
                               f"x.permute{order}; ToImage()/ToTensor() convert HWC arrays for you")
-        return Hypothesis("layout", 1.0, "a channels-first array where HWC is expected", "",
+        return Hypothesis(HypothesisKind.LAYOUT, 1.0, "a channels-first array where HWC is expected", "",
                           "np.transpose(x, (1, 2, 0)) before ToImage()/ToTensor()")
     if v.reason is Reason.DTYPE:
         fix = (f"add v2.ToDtype(torch.{v.expected}, scale=True)" if str(v.expected).startswith(("float", "bfloat"))
                else f"x.to(torch.{v.expected})")
-        return Hypothesis("dtype", 0.97, f"{v.actual} values where {v.expected} is expected", "", fix)
+        return Hypothesis(HypothesisKind.DTYPE, 0.97, f"{v.actual} values where {v.expected} is expected", "", fix)
     if v.reason is Reason.RANGE:
         lo, hi = v.actual
         if hi > 1.5 and v.expected[1] <= 1.0:
-            return Hypothesis("range", 0.96, "unscaled 0–255 pixel values",
+            return Hypothesis(HypothesisKind.RANGE, 0.96, "unscaled 0–255 pixel values",
                               f"max {hi:g} > {v.expected[1]:g}",
                               "scale with v2.ToDtype(torch.float32, scale=True) or ToTensor()")
-        return Hypothesis("range", 0.9, f"values in [{lo:g}, {hi:g}] outside [{v.expected[0]:g}, {v.expected[1]:g}]",
+        return Hypothesis(HypothesisKind.RANGE, 0.9,
+                          f"values in [{lo:g}, {hi:g}] outside [{v.expected[0]:g}, {v.expected[1]:g}]",
                           "", "check the normalization (Normalize mean/std) against the contract's range")
     if v.reason is Reason.TYPE:
-        return Hypothesis("type", 1.0, f"a {v.actual} where an image or tensor is expected", "",
+        return Hypothesis(HypothesisKind.TYPE, 1.0, f"a {v.actual} where an image or tensor is expected", "",
                           "make the dataset/transform return a PIL image, numpy array or tensor")
     if v.reason is Reason.RANK:
-        return Hypothesis("rank", 0.95, f"a {v.actual}-D sample where 1 to 4 dimensions are expected", "",
+        return Hypothesis(HypothesisKind.RANK, 0.95, f"a {v.actual}-D sample where 1 to 4 dimensions are expected", "",
                           "check for a stray unsqueeze or a batch of batches")
     return None
 

@@ -9,6 +9,8 @@ flattened before pooling. Every hypothesis states the arithmetic that supports i
 
 from __future__ import annotations
 
+import enum
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence, Union
@@ -23,20 +25,54 @@ _CHANNEL_NAMES = {1: "grayscale or palette", 2: "grayscale + alpha", 3: "RGB", 4
 _MAX_SHOWN = 5
 
 
+class HypothesisKind(str, enum.Enum):
+    """What a :class:`Hypothesis` says went wrong. Branch and group by this, never by text.
+
+    Defined here, in the bottom layer where hypotheses are made, rather than with the
+    reason codes in ``core._errors``: ``diagnosis`` imports nothing else of pipeguard.
+    The first group comes from the arithmetic of :func:`explain`; the second from a
+    contract's violations (``core``'s diagnosis of a sample).
+    """
+
+    BATCH = "batch"                      # a batch of another size
+    BATCH_DIM = "batch-dim"              # a missing or extra leading dimension
+    CHANNELS = "channels"
+    SIZE = "size"                        # height × width
+    CHANNELS_AND_SIZE = "channels+size"
+    POOLING = "pooling"                  # a map downsampled (or not) by a power of two
+    LAYOUT = "layout"                    # channels-last vs channels-first
+    PERMUTE = "permute"                  # the same dimensions in another order
+    FLATTEN = "flatten"                  # flattened where unflattened is expected, or the reverse
+    UNPOOLED = "unpooled"                # a map flattened without (or with) global pooling
+    FEATURE_MAP = "feature-map"          # a Linear sized for another feature map
+    RESHAPE = "reshape"                  # the same element count, another shape
+    EMPTY = "empty"                      # one side holds no elements
+    RATIO = "ratio"                      # no reading: only the ratio of the counts
+    DTYPE = "dtype"
+    RANGE = "range"                      # values outside the expected range
+    TYPE = "type"                        # not an image or tensor at all
+    RANK = "rank"                        # a number of dimensions no image has
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """One explanation: what probably happened, the arithmetic behind it, and a fix.
 
-    ``kind`` is a stable code (``"batch"``, ``"channels"``, ``"size"``, ``"pooling"``,
-    ``"layout"``, ``"batch-dim"``, ``"flatten"``, ``"unpooled"``, ``"dtype"``, ...);
-    ``score`` in (0, 1] ranks hypotheses.
+    ``kind`` is a :class:`HypothesisKind` (its text, e.g. ``"batch"``, is accepted and
+    converted); ``score`` in (0, 1] ranks hypotheses.
     """
 
-    kind: str
+    kind: HypothesisKind
     score: float
     summary: str
     arithmetic: str = ""
     fix: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", HypothesisKind(self.kind))  # an unknown code is a ValueError
 
     def __str__(self) -> str:
         text = self.summary + (f": {self.arithmetic}" if self.arithmetic else "")
@@ -56,7 +92,7 @@ class Diagnosis:
         return self.hypotheses[0] if self.hypotheses else None
 
     @property
-    def kinds(self) -> list[str]:
+    def kinds(self) -> list[HypothesisKind]:
         return [h.kind for h in self.hypotheses]
 
     def __str__(self) -> str:
@@ -157,34 +193,34 @@ def _same_count(e: Dims, a: Dims) -> Iterator[Hypothesis]:
     if len(es) in (3, 4) and len(as_) == len(es) and as_ == es[:-3] + (es[-2], es[-1], es[-3]):
         order = "(2, 0, 1)" if len(es) == 3 else "(0, 3, 1, 2)"
         yield Hypothesis(
-            "layout", 0.97, "channels-last (HWC) data where channels-first (CHW) is expected",
+            HypothesisKind.LAYOUT, 0.97, "channels-last (HWC) data where channels-first (CHW) is expected",
             f"{numbers.shape(as_)} is {numbers.shape(es)} with the channel axis moved last",
             f"convert with x.permute{order}, or let ToImage()/ToTensor() convert HWC arrays and PIL images")
     elif sorted(es) == sorted(as_):
         perm = _permutation(as_, es)
         yield Hypothesis(
-            "permute", 0.8, "the same dimensions in another order",
+            HypothesisKind.PERMUTE, 0.8, "the same dimensions in another order",
             f"{numbers.shape(as_)} → {numbers.shape(es)} by permute{tuple(perm)}",
             f"x.permute{tuple(perm)}")
     stripped_e, stripped_a = _strip_ones(es), _strip_ones(as_)
     if stripped_e == stripped_a and len(es) != len(as_):
         if len(es) > len(as_):
-            yield Hypothesis("batch-dim", 0.93, "a missing batch dimension",
+            yield Hypothesis(HypothesisKind.BATCH_DIM, 0.93, "a missing batch dimension",
                              f"{numbers.shape(as_)} lacks the leading 1 of {numbers.shape(es)}",
                              "x.unsqueeze(0) for a single sample, or batch samples with a DataLoader")
         else:
-            yield Hypothesis("batch-dim", 0.93, "an extra dimension of size 1",
+            yield Hypothesis(HypothesisKind.BATCH_DIM, 0.93, "an extra dimension of size 1",
                              f"{numbers.shape(as_)} has a 1 that {numbers.shape(es)} lacks",
                              "x.squeeze(0), or check for a double unsqueeze or a batch of batches")
     if len(es) == 2 and len(as_) == 4 and es[0] == as_[0]:
-        yield Hypothesis("flatten", 0.9, "an unflattened feature map where flat features are expected",
+        yield Hypothesis(HypothesisKind.FLATTEN, 0.9, "an unflattened feature map where flat features are expected",
                          f"{numbers.shape(as_)} holds {times(as_[1:])} = {count(es[1])} values per row",
                          "add nn.Flatten() (or x.flatten(1)) before the Linear layer")
     if len(es) == 4 and len(as_) == 2 and es[0] == as_[0]:
-        yield Hypothesis("flatten", 0.85, "a flattened batch where images are expected",
+        yield Hypothesis(HypothesisKind.FLATTEN, 0.85, "a flattened batch where images are expected",
                          f"{count(as_[1])} = {times(es[1:])}",
                          f"x.view(-1, {', '.join(map(str, es[1:]))})")
-    yield Hypothesis("reshape", 0.3, "the same elements in a different shape",
+    yield Hypothesis(HypothesisKind.RESHAPE, 0.3, "the same elements in a different shape",
                      f"both hold {count(e.numel)} elements",
                      f"x.reshape{tuple(es)} if the element order is right")
 
@@ -208,7 +244,7 @@ def _different_count(e: Dims, a: Dims) -> Iterator[Hypothesis]:
     E, A = e.numel, a.numel
     if E == 0 or A == 0:
         empty = "actual" if A == 0 else "expected"
-        yield Hypothesis("empty", 0.9, f"the {empty} side holds no elements",
+        yield Hypothesis(HypothesisKind.EMPTY, 0.9, f"the {empty} side holds no elements",
                          f"{count(A)} vs {count(E)}", "look for an empty batch, an empty crop or a size of 0")
         return
     er, ar = _roles(e), _roles(a)
@@ -218,7 +254,8 @@ def _different_count(e: Dims, a: Dims) -> Iterator[Hypothesis]:
     else:
         yield from _per_sample_images(e, a, er, ar)
         yield from _feature_maps(e, a, er, ar)
-    yield Hypothesis("ratio", 0.05, f"{count(A)} elements where {count(E)} are expected ({numbers.ratio(A, E)})",
+    yield Hypothesis(HypothesisKind.RATIO, 0.05,
+                     f"{count(A)} elements where {count(E)} are expected ({numbers.ratio(A, E)})",
                      f"{count(A)} = {_factor_text(A)}; {count(E)} = {_factor_text(E)}")
 
 
@@ -237,16 +274,16 @@ def _batch(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
                    f"reshape with x.view(-1, {', '.join(map(str, rest))}) instead of a fixed batch size"
                    if n < er.batch else "check the batch size, or a reshape that merges samples")
             if n == 1 and a.shape is not None and len(a.shape) == len(rest):
-                yield Hypothesis("batch-dim", 0.9, "a single sample without its batch dimension",
+                yield Hypothesis(HypothesisKind.BATCH_DIM, 0.9, "a single sample without its batch dimension",
                                  f"{count(A)} = {times(rest)}", "x.unsqueeze(0)")
             else:
-                yield Hypothesis("batch", score, f"a batch of {n}, not {er.batch}",
+                yield Hypothesis(HypothesisKind.BATCH, score, f"a batch of {n}, not {er.batch}",
                                  f"{count(A)} = {times((n, *rest))}", fix)
     elif E and A % E == 0 and A // E > 1:
         k = A // E
         what = numbers.shape(e.shape) if e.shape else f"{count(E)} elements"
         typical_batch = k >= 8 and k & (k - 1) == 0   # 8, 16, 32, 64 ... are what people pick
-        yield Hypothesis("batch", 0.86 if typical_batch else 0.55, f"{k} samples where one is expected",
+        yield Hypothesis(HypothesisKind.BATCH, 0.86 if typical_batch else 0.55, f"{k} samples where one is expected",
                          f"{count(A)} = {k} × {what}",
                          "flatten with x.flatten(1) (keeps the batch), not x.view(-1); or index one sample")
 
@@ -272,30 +309,31 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
         if c2 != C and A * C == E * c2:
             exact = ar.channels == c2 and (ar.height, ar.width) == (H, W)
             yield Hypothesis(
-                "channels", 0.95 if exact else (0.88 if {c2, C} <= {1, 3, 4} else 0.7),
+                HypothesisKind.CHANNELS, 0.95 if exact else (0.88 if {c2, C} <= {1, 3, 4} else 0.7),
                 f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {C} are expected",
                 f"{count(A)} = {times((*lead_txt, c2, H, W))}, {count(E)} = {times((*lead_txt, C, H, W))}",
                 f"convert the images: {_channels_fix(C)}")
     if A % (lead * C) == 0:
         hw = A // (lead * C)
         if ar.height is not None and ar.channels == C and ar.height * ar.width == hw:
-            yield Hypothesis("size", 0.95, f"{ar.height}×{ar.width} images where {H}×{W} are expected",
+            yield Hypothesis(HypothesisKind.SIZE, 0.95, f"{ar.height}×{ar.width} images where {H}×{W} are expected",
                              f"{count(A)} = {times((*lead_txt, C, ar.height, ar.width))}",
                              f"resize: pipeguard.EnsureSize(({H}, {W}))")
         for k in (2, 4, 8, 16, 32):
             if H % k == 0 and W % k == 0 and hw * k * k == H * W:
-                yield Hypothesis("pooling", 0.72 - 0.03 * math.log2(k),
+                yield Hypothesis(HypothesisKind.POOLING, 0.72 - 0.03 * math.log2(k),
                                  f"a {H // k}×{W // k} map where {H}×{W} is expected: downsampled by {k}",
                                  f"{count(A)} = {times((*lead_txt, C, H // k, W // k))}",
                                  "remove a pooling/stride-2 layer, or size the next layer for the smaller map")
             if hw == H * W * k * k:
-                yield Hypothesis("pooling", 0.68 - 0.03 * math.log2(k),
+                yield Hypothesis(HypothesisKind.POOLING, 0.68 - 0.03 * math.log2(k),
                                  f"a {H * k}×{W * k} map where {H}×{W} is expected: {k}× larger per side",
                                  f"{count(A)} = {times((*lead_txt, C, H * k, W * k))}",
                                  f"add a pooling by {k}, or resize to {H}×{W}")
         side = isqrt_exact(hw)
         if side and side != H:
-            yield Hypothesis("size", 0.74 + _side_bonus(side), f"{side}×{side} images where {H}×{W} are expected",
+            yield Hypothesis(HypothesisKind.SIZE, 0.74 + _side_bonus(side),
+                             f"{side}×{side} images where {H}×{W} are expected",
                              f"{count(A)} = {times((*lead_txt, C, side, side))}",
                              f"resize: pipeguard.EnsureSize(({H}, {W}))")
     for c2 in (1, 3, 4):
@@ -303,7 +341,7 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
             side = isqrt_exact(A // (lead * c2))
             if side and side != H:
                 yield Hypothesis(
-                    "channels+size", 0.55 + _side_bonus(side),
+                    HypothesisKind.CHANNELS_AND_SIZE, 0.55 + _side_bonus(side),
                     f"{c2}-channel {side}×{side} images where {C}-channel {H}×{W} are expected",
                     f"{count(A)} = {times((*lead_txt, c2, side, side))}",
                     f"{_channels_fix(C)} and pipeguard.EnsureSize(({H}, {W}))")
@@ -334,29 +372,10 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
     D, A = _per_sample_counts(e, a, er, ar)
     if not D or not A or D == A:
         return
-    for c, s_exp in _image_readings(D):
-        for c2, s_act in _image_readings(A):
-            if c2 == c and s_exp != s_act:
-                yield Hypothesis(
-                    "size", 0.7 + _side_bonus(s_exp, s_act) - (0.05 if c == 4 else 0),
-                    f"{s_act}×{s_act} images where {s_exp}×{s_exp} are expected",
-                    f"{count(A)} = {times((c, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    f"resize the images to {s_exp}×{s_exp} (pipeguard.EnsureSize(({s_exp}, {s_exp}))), "
-                    f"or size the layer for {count(A)} inputs")
-            elif c2 != c and s_exp == s_act:
-                yield Hypothesis(
-                    "channels", 0.82 + _side_bonus(s_exp),
-                    f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected",
-                    f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    _channels_fix(c))
-            elif c2 != c and c in (1, 3) and c2 in (1, 3):
-                # e.g. CIFAR (3×32×32) fed to an MNIST-sized layer (1×28×28)
-                yield Hypothesis(
-                    "channels+size", 0.55 + _side_bonus(s_exp, s_act),
-                    f"{c2}-channel {s_act}×{s_act} images where {c}-channel {s_exp}×{s_exp} are expected",
-                    f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
-                    f"{_channels_fix(c)} and pipeguard.EnsureSize(({s_exp}, {s_exp})), "
-                    f"or size the layer for {count(A)} inputs")
+    for (c, s_exp), (c2, s_act) in itertools.product(_image_readings(D), _image_readings(A)):
+        found = _square_images(D, A, (c, s_exp), (c2, s_act))
+        if found is not None:
+            yield found
     for c, c2 in ((3, 1), (1, 3), (3, 4), (4, 3), (4, 1), (1, 4)):
         if D % c == 0 and A * c == D * c2:
             px = D // c
@@ -364,10 +383,34 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
             px_txt = f"{side}×{side}" if side else f"{count(px)}"
             score = 0.8 if {c, c2} == {1, 3} else 0.6
             yield Hypothesis(
-                "channels", score,
+                HypothesisKind.CHANNELS, score,
                 f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected",
                 f"{count(A)} = {c2} × {px_txt} pixels; {count(D)} = {c} × {px_txt}",
                 _channels_fix(c))
+
+
+def _square_images(D: int, A: int, want: tuple[int, int], got: tuple[int, int]) -> Optional[Hypothesis]:
+    """``D`` read as ``want`` (channels, side) images and ``A`` as ``got``: which change it is."""
+    (c, s_exp), (c2, s_act) = want, got
+    arithmetic = f"{count(A)} = {times((c2, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}"
+    if c2 == c and s_exp != s_act:
+        return Hypothesis(
+            HypothesisKind.SIZE, 0.7 + _side_bonus(s_exp, s_act) - (0.05 if c == 4 else 0),
+            f"{s_act}×{s_act} images where {s_exp}×{s_exp} are expected", arithmetic,
+            f"resize the images to {s_exp}×{s_exp} (pipeguard.EnsureSize(({s_exp}, {s_exp}))), "
+            f"or size the layer for {count(A)} inputs")
+    if c2 != c and s_exp == s_act:
+        return Hypothesis(
+            HypothesisKind.CHANNELS, 0.82 + _side_bonus(s_exp),
+            f"{numbers.plural(c2, 'channel')}{_channel_note(c2)} where {c} are expected", arithmetic,
+            _channels_fix(c))
+    if c2 != c and c in (1, 3) and c2 in (1, 3):  # e.g. CIFAR (3×32×32) fed to an MNIST-sized layer (1×28×28)
+        return Hypothesis(
+            HypothesisKind.CHANNELS_AND_SIZE, 0.55 + _side_bonus(s_exp, s_act),
+            f"{c2}-channel {s_act}×{s_act} images where {c}-channel {s_exp}×{s_exp} are expected", arithmetic,
+            f"{_channels_fix(c)} and pipeguard.EnsureSize(({s_exp}, {s_exp})), "
+            f"or size the layer for {count(A)} inputs")
+    return None
 
 
 def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
@@ -381,40 +424,35 @@ def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothes
         side = isqrt_exact(D // c) if D % c == 0 else None
         fits = f"; {count(D)} would need a {c}×{side}×{side} map" if side else ""
         yield Hypothesis(
-            "feature-map", 0.93,
+            HypothesisKind.FEATURE_MAP, 0.93,
             f"a {c}×{h}×{w} feature map ({count(A)} values) where {count(D)} features are expected",
             f"{count(A)} = {times((c, h, w))}{fits}",
             f"set in_features={A}" + (f", or change padding/stride/pooling so the map is {side}×{side}"
                                       if side else ""))
-    for big, small, grew in ((A, D, True), (D, A, False)):
-        if big % small == 0:
-            side = isqrt_exact(big // small)
-            if side and side > 1:
-                if grew:
-                    yield Hypothesis(
-                        "unpooled", 0.6 - (0.1 if side > 16 else 0),
-                        f"a {count(small)}-channel {side}×{side} feature map flattened where "
-                        f"{count(small)} features are expected",
-                        f"{count(big)} = {times((small, side, side))}",
-                        "add global pooling (nn.AdaptiveAvgPool2d(1)) before the flatten, "
-                        f"or size the Linear for in_features={big}")
-                else:
-                    yield Hypothesis(
-                        "unpooled", 0.45,
-                        f"a map pooled to 1×1 where a {side}×{side} map ({count(big)} values) is expected",
-                        f"{count(big)} = {times((small, side, side))}",
-                        f"size the Linear for in_features={small}")
-    shown = 0
-    for c in _common_channel_counts(D, A):
+    yield from _unpooled(D, A)
+    for shown, c in enumerate(_common_channel_counts(D, A)[:3]):
         s_exp, s_act = isqrt_exact(D // c), isqrt_exact(A // c)
         yield Hypothesis(
-            "feature-map", 0.5 - 0.02 * shown,
+            HypothesisKind.FEATURE_MAP, 0.5 - 0.02 * shown,
             f"a {c}×{s_act}×{s_act} feature map where the layer was sized for {c}×{s_exp}×{s_exp}",
             f"{count(A)} = {times((c, s_act, s_act))}; {count(D)} = {times((c, s_exp, s_exp))}",
             f"set in_features={A} (or change the padding/stride/pooling so the map is {s_exp}×{s_exp})")
-        shown += 1
-        if shown == 3:
-            break
+
+
+def _unpooled(D: int, A: int) -> Iterator[Hypothesis]:
+    """A map flattened without global pooling (``A`` = ``D`` × side²), or pooled where it should not be."""
+    if A % D == 0 and (side := isqrt_exact(A // D)) and side > 1:
+        yield Hypothesis(
+            HypothesisKind.UNPOOLED, 0.6 - (0.1 if side > 16 else 0),
+            f"a {count(D)}-channel {side}×{side} feature map flattened where {count(D)} features are expected",
+            f"{count(A)} = {times((D, side, side))}",
+            f"add global pooling (nn.AdaptiveAvgPool2d(1)) before the flatten, or size the Linear for in_features={A}")
+    if D % A == 0 and (side := isqrt_exact(D // A)) and side > 1:
+        yield Hypothesis(
+            HypothesisKind.UNPOOLED, 0.45,
+            f"a map pooled to 1×1 where a {side}×{side} map ({count(D)} values) is expected",
+            f"{count(D)} = {times((A, side, side))}",
+            f"size the Linear for in_features={A}")
 
 
 def _common_channel_counts(D: int, A: int) -> list[int]:

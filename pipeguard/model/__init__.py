@@ -1,10 +1,14 @@
 """The model side: ``trace_model`` (layer-by-layer shapes on the meta device), why a layer
 breaks (layer arithmetic, failures), and the input a model expects (``Contract.from_model``).
-May import ``diagnosis`` only: ``core`` calls into it, never the other way round.
+May import ``diagnosis`` only: ``core`` calls into it, never the other way round. So the
+code of a layer failure, ``FindingKind`` (``ModelTrace.error.kind``), is defined here, in
+``_layer_failures``, not with the reason codes in ``core._errors``.
 """
 
 from __future__ import annotations
 
-from ._trace import ModelTrace, trace_model
+from ._layer_failures import FindingKind
+from ._results import ModelTrace
+from ._trace import trace_model
 
-__all__ = ["ModelTrace", "trace_model"]
+__all__ = ["FindingKind", "ModelTrace", "trace_model"]

@@ -11,9 +11,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
-from ._trace import ModelTrace, trace_shapes
+from ._forward_pass import trace_shapes
+from ._layer_failures import FindingKind
+from ._results import ModelTrace
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    from torch import nn
+
+    from ._forward_pass import DType
 
 MAX_SIDE = 4096
 _VIEW = re.compile(r"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")
@@ -56,7 +63,7 @@ def _sign(n: int) -> int:
     return (n > 0) - (n < 0)
 
 
-def probe(model: Any, channels: int, side: int, dtype: Any = None, batch: int = 1) -> Probe:
+def probe(model: nn.Module, channels: int, side: int, dtype: DType = None, batch: int = 1) -> Probe:
     """Trace ``model`` on a ``[batch, channels, side, side]`` input and read the verdict."""
     trace = trace_shapes(model, (batch, channels, side, side), dtype=dtype)
     error = trace.error
@@ -65,13 +72,13 @@ def probe(model: Any, channels: int, side: int, dtype: Any = None, batch: int = 
         if out and len(out) >= 1 and out[0] != batch:  # a fixed view(-1, F) folded samples together
             return Probe(side, _sign(out[0] - batch), None, trace)
         return Probe(side, 0, _linear_features(model, trace), trace)
-    if error.kind == "shrink":
+    if error.kind is FindingKind.SHRINK:
         return Probe(side, -1, None, trace)
-    if error.kind == "in-features" and isinstance(error.expected, int):
+    if error.kind is FindingKind.IN_FEATURES and isinstance(error.expected, int):
         got = math.prod(error.actual[1:]) if isinstance(error.actual, tuple) and len(error.actual) > 1 else None
         if got is not None:
             return Probe(side, _sign(got - error.expected), got, trace)
-    if error.kind == "view" and error.exception:
+    if error.kind is FindingKind.VIEW and error.exception:
         m = _VIEW.search(error.exception)
         if m:
             dims = [int(v) for v in m.group(1).replace(" ", "").split(",") if v]
@@ -81,7 +88,7 @@ def probe(model: Any, channels: int, side: int, dtype: Any = None, batch: int = 
     return Probe(side, None, None, trace)
 
 
-def _linear_features(model: Any, trace: ModelTrace) -> Optional[int]:
+def _linear_features(model: nn.Module, trace: ModelTrace) -> Optional[int]:
     """Features received by the first ``Linear`` that follows a spatial map, if any."""
     from torch import nn
 
@@ -95,7 +102,7 @@ def _linear_features(model: Any, trace: ModelTrace) -> Optional[int]:
     return None
 
 
-def smallest_square(model: Any, channels: int, dtype: Any = None, max_side: int = MAX_SIDE) -> Fit:
+def smallest_square(model: nn.Module, channels: int, dtype: DType = None, max_side: int = MAX_SIDE) -> Fit:
     """The smallest square side a model accepts, and whether its size is pinned.
 
     Doubles the side from 1 until a probe fits or overshoots, bisects down to the

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    from torch import nn
 
 logger = logging.getLogger(__name__)
+
+Size = Union[int, tuple[int, int]]  # one side, or (height, width)
 
 _PASS_THROUGH = ("Flatten", "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Unflatten")
 
 
-def first_layer(model: Any) -> Optional[Any]:
+def first_layer(model: nn.Module) -> Optional[nn.Module]:
     """The first ``Conv1d/2d/3d`` or ``Linear`` in definition order, skipping containers
     and shape-neutral layers; ``None`` when another kind of layer comes first."""
     import torch.nn as nn
@@ -26,7 +31,7 @@ def first_layer(model: Any) -> Optional[Any]:
     return None
 
 
-def input_fields(model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> dict[str, Any]:
+def input_fields(model: nn.Module, size: Optional[Size] = None) -> dict[str, Any]:
     """The fields of a :class:`~pipeguard.Contract` read from the model's first layer.
 
     ``channels`` comes from a first ``Conv1d/2d/3d`` (``in_channels``); ``numel`` from
@@ -70,7 +75,7 @@ def input_fields(model: Any, size: Optional[Union[int, tuple[int, int]]] = None)
                 dtype=dtype, name=name)
 
 
-def _image_size(model: Any, conv: Any, size: Any, name: str) -> Optional[tuple[int, int]]:
+def _image_size(model: nn.Module, conv: nn.Conv2d, size: Optional[Size], name: str) -> Optional[tuple[int, int]]:
     """The input size for a Conv2d-first model: ``size`` checked by a trace, or, when not
     given, the smallest square size that makes a flatten-fed ``Linear`` fit.
 

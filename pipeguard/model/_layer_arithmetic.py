@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def _tuple(value: Any, n: int) -> tuple:
     return (value,) * n
 
 
-def windows(layer: Any, dims: int, input_sizes: Sequence[int] = ()) -> Optional[list[Window]]:
+def windows(layer: nn.Module, dims: int, input_sizes: Sequence[int] = ()) -> Optional[list[Window]]:
     """One :class:`Window` per spatial dimension of a ``ConvNd``, ``MaxPoolNd`` or ``AvgPoolNd``.
 
     ``padding='same'`` resolves to the padding that keeps the size and ``'valid'`` to 0.

@@ -11,35 +11,63 @@ and the fix (the right ``in_features``, the padding that keeps the size,
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._explanation import Diagnosis, explain
 from ..diagnosis._numbers import isqrt_exact
+from ..diagnosis._text import first_line
 from ._layer_arithmetic import Window, windows
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    import torch
+    from torch import nn
 
 Shape = tuple[int, ...]
 History = Sequence[tuple[str, Shape]]
 
-# kinds that mean "this input has the wrong shape for this model" (the rest: anything else)
-SHAPE_KINDS = frozenset({"in-features", "in-channels", "num-features", "rank", "shrink",
-                         "normalized-shape", "view", "broadcast", "assertion", "shape"})
+class FindingKind(str, enum.Enum):
+    """Why a layer cannot take its input: the code a :class:`Finding` (and the trace's
+    ``LayerError``) carries. Branch and group by this, never by the summary text.
+
+    Defined here, where findings are made, rather than with the reason codes in
+    ``core._errors``: ``model`` may not import ``core``.
+    """
+
+    IN_FEATURES = "in-features"              # a Linear (or matmul) receives another feature count
+    IN_CHANNELS = "in-channels"              # a convolution receives another channel count
+    NUM_FEATURES = "num-features"            # a norm layer receives another channel count
+    RANK = "rank"                            # a number of dimensions the layer cannot take
+    SHRINK = "shrink"                        # a window larger than the map it slides over
+    NORMALIZED_SHAPE = "normalized-shape"    # a LayerNorm's trailing dimensions disagree
+    VIEW = "view"                            # a view/reshape that does not fit the element count
+    BROADCAST = "broadcast"                  # two tensors disagree at one dimension
+    ASSERTION = "assertion"                  # the model's own assert on the input
+    DTYPE = "dtype"                          # the input's dtype is not the weights'
+    EXCEPTION = "exception"                  # anything else the forward pass raised
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_shape(self) -> bool:
+        """The input's shape is what the model rejects (not a dtype, device or code error)."""
+        return self not in (FindingKind.DTYPE, FindingKind.EXCEPTION)
 
 
 @dataclass(frozen=True)
 class Finding:
     """What is wrong with one layer call, before the trace adds where it happened.
 
-    ``kind`` is a stable code (``"in-features"``, ``"in-channels"``, ``"num-features"``,
-    ``"rank"``, ``"shrink"``, ``"normalized-shape"``, ``"view"``, ``"broadcast"``,
-    ``"assertion"``, ``"shape"``, ``"dtype"``, ``"exception"``); ``summary`` names the layer and what
-    it receives; ``expected``/``actual`` are shapes or element counts.
+    ``kind`` is a :class:`FindingKind`; ``summary`` names the layer and what it receives;
+    ``expected``/``actual`` are shapes or element counts.
     """
 
-    kind: str
+    kind: FindingKind
     summary: str
     expected: Any = None
     actual: Any = None
@@ -61,7 +89,7 @@ def _scalar(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def layer_repr(layer: Any, fields: Sequence[str], defaults: Optional[dict] = None) -> str:
+def layer_repr(layer: nn.Module, fields: Sequence[str], defaults: Optional[dict] = None) -> str:
     """``Conv2d(kernel_size=3, dilation=8)``: the named fields, squares as one number,
     fields equal to their default left out."""
     defaults = defaults or {}
@@ -92,7 +120,8 @@ def _the(where: str) -> str:
 
 # -- checks before a layer runs ----------------------------------------------------
 
-def check_layer(layer: Any, x_shape: Shape, history: History, dtype: Any = None) -> Optional[Finding]:
+def check_layer(layer: nn.Module, x_shape: Optional[Shape], history: History,
+                dtype: Optional[torch.dtype] = None) -> Optional[Finding]:
     """What stops ``layer`` from taking an input of ``x_shape`` (and ``dtype``), or ``None``."""
     import torch.nn as nn
 
@@ -121,18 +150,18 @@ def check_layer(layer: Any, x_shape: Shape, history: History, dtype: Any = None)
     return None
 
 
-def _dtype(layer: Any, want: Any, got: Any) -> Finding:
-    name = lambda d: str(d).removeprefix("torch.")  # noqa: E731
+def _dtype(layer: nn.Module, want: torch.dtype, got: torch.dtype) -> Finding:
+    weights, data = numbers.dtype_name(want), numbers.dtype_name(got)
     if got.is_floating_point:
-        fix = f"cast the input with x.to(torch.{name(want)}), or the model with model.to(torch.{name(got)})"
+        fix = f"cast the input with x.to(torch.{weights}), or the model with model.to(torch.{data})"
     else:
-        fix = (f"convert the images to floats: v2.ToDtype(torch.{name(want)}, scale=True) "
+        fix = (f"convert the images to floats: v2.ToDtype(torch.{weights}, scale=True) "
                "(or ToTensor(), which also scales to [0, 1])")
-    return Finding("dtype", f"{type(layer).__name__} has {name(want)} weights, receives {name(got)} input",
-                   expected=name(want), actual=name(got), fix=fix)
+    return Finding(FindingKind.DTYPE, f"{type(layer).__name__} has {weights} weights, receives {data} input",
+                   expected=weights, actual=data, fix=fix)
 
 
-def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
+def _linear(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     want, got = layer.in_features, x[-1] if x else 0
     if not x or got == want:
         return None
@@ -140,7 +169,7 @@ def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
     if len(x) >= 3:
         diag = explain((x[0], want), x) if math.prod(x[1:]) == want else explain(want, got)
         return Finding(
-            "in-features", f"{head} receives {numbers.shape(x)}, whose last dimension is {got}",
+            FindingKind.IN_FEATURES, f"{head} receives {numbers.shape(x)}, whose last dimension is {got}",
             expected=want, actual=x, diagnosis=diag,
             arithmetic=(f"{want} = {_compact(x[1:])}: the map is not flattened" if math.prod(x[1:]) == want
                         else f"a Linear acts on the last dimension ({got}), not on {want}"),
@@ -149,7 +178,7 @@ def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
     batch = x[0] if len(x) == 2 else None
     source = map_source(history, got, batch)
     if source is None:
-        return Finding("in-features", f"{head} receives {got} features",
+        return Finding(FindingKind.IN_FEATURES, f"{head} receives {got} features",
                        expected=want, actual=x, diagnosis=explain(want, got), fix=f"set in_features={got}")
     where, src = source
     c, spatial = src[1], src[2:]
@@ -171,7 +200,7 @@ def _linear(layer: Any, x: Shape, history: History) -> Optional[Finding]:
             steps = ([f"pipeguard.EnsureChannels({c2})"] if c2 != c else []) + \
                 [f"pipeguard.EnsureSize(({side}, {side}))"]
             fix = f"feed {c2}-channel {side}×{side} images ({', '.join(steps)}), or {fix}"
-    return Finding("in-features", summary, expected=want, actual=src, arithmetic=arithmetic,
+    return Finding(FindingKind.IN_FEATURES, summary, expected=want, actual=src, arithmetic=arithmetic,
                    fix=fix, diagnosis=diag)
 
 
@@ -201,14 +230,14 @@ def _dims_text(rank: int) -> str:
     return {1: "[N, C, L]", 2: "[N, C, H, W]", 3: "[N, C, D, H, W]"}[rank]
 
 
-def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
+def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     import torch.nn as nn
 
     d = len(layer.kernel_size)
     name = type(layer).__name__
     if len(x) not in (d + 1, d + 2):
         return Finding(
-            "rank", f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
+            FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
             f"receives {len(x)}-D {numbers.shape(x)}",
             expected=d + 2, actual=x,
             fix=(f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
@@ -226,7 +255,7 @@ def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
         else:
             prev = history[-1][0] if history else "the previous layer"
             fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
-        return Finding("in-channels", summary, expected=expected, actual=x, diagnosis=diag,
+        return Finding(FindingKind.IN_CHANNELS, summary, expected=expected, actual=x, diagnosis=diag,
                        arithmetic=f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}",
                        fix=fix)
     if isinstance(layer, nn.modules.conv._ConvTransposeNd):
@@ -236,11 +265,11 @@ def _conv(layer: Any, x: Shape, history: History) -> Optional[Finding]:
                               {"stride": 1, "padding": 0, "dilation": 1}))
 
 
-def _pool(layer: Any, x: Shape) -> Optional[Finding]:
+def _pool(layer: nn.Module, x: Shape) -> Optional[Finding]:
     name = type(layer).__name__
     d = int(name[-2]) if name[-2].isdigit() else 2
     if len(x) not in (d + 1, d + 2):
-        return Finding("rank", f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
+        return Finding(FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
                                f"receives {len(x)}-D {numbers.shape(x)}", expected=d + 2, actual=x)
     ws = windows(layer, d)
     return _shrink(layer, x[-d:], ws,
@@ -250,7 +279,7 @@ def _pool(layer: Any, x: Shape) -> Optional[Finding]:
                    pooling=True)
 
 
-def _shrink(layer: Any, sizes: Shape, ws: Optional[list[Window]], head: str,
+def _shrink(layer: nn.Module, sizes: Shape, ws: Optional[list[Window]], head: str,
             pooling: bool = False) -> Optional[Finding]:
     if not ws:
         return None
@@ -270,54 +299,57 @@ def _shrink(layer: Any, sizes: Shape, ws: Optional[list[Window]], head: str,
         summary = f"{head} spans {_compact(spans)} pixels, more than the {_compact(sizes)} map it receives"
         if any(w.padding for w in ws):
             summary = summary.replace("it receives", f"it receives padded by {_compact([w.padding for w in ws])}")
-    fixes = []
-    w0 = bad[0][1]
-    s0 = bad[0][2]
-    if pooling:
-        ceil = Window(w0.kernel, w0.stride, w0.padding, w0.dilation, True)
-        if not w0.ceil_mode and ceil.out(s0) >= 1:
-            fixes.append("ceil_mode=True keeps a partial window")
-        fixes.append("remove this pooling (or pool less earlier), or feed larger inputs")
-    else:
-        keep = [w.keeping_padding() for w in ws]
-        if all(w.stride == 1 for w in ws) and all(p is not None for p in keep):
-            fixes.append(f"padding={_scalar(keep)} keeps the size ({_compact(sizes)} in, {_compact(sizes)} out)")
-        elif all(w.stride == 1 for w in ws):
-            fixes.append("padding='same' keeps the size")
-        else:
-            fixes.append(f"padding={_scalar([w.minimum_padding(s) for w, s in zip(ws, sizes)])} at least lets it run")
-        if any(w.dilation > 1 for w in ws):
-            dil = min(w.largest_dilation(s) for w, s in zip(ws, sizes))
-            if dil >= 1:
-                fixes.append(f"dilation={dil} or less fits the map")
-        fixes.append("or feed larger inputs")
-    return Finding("shrink", summary, expected=spans, actual=tuple(sizes),
+    fixes = _pool_fixes(bad[0][1], bad[0][2]) if pooling else _conv_fixes(ws, sizes)
+    return Finding(FindingKind.SHRINK, summary, expected=spans, actual=tuple(sizes),
                    arithmetic="; ".join(formulas), fix="; ".join(fixes))
 
 
-def _norm_channels(layer: Any, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
+def _pool_fixes(w: Window, size: int) -> list[str]:
+    """What lets a pooling window fit a ``size``-pixel side."""
+    fixes = []
+    if not w.ceil_mode and Window(w.kernel, w.stride, w.padding, w.dilation, True).out(size) >= 1:
+        fixes.append("ceil_mode=True keeps a partial window")
+    return fixes + ["remove this pooling (or pool less earlier), or feed larger inputs"]
+
+
+def _conv_fixes(ws: list[Window], sizes: Shape) -> list[str]:
+    """What lets a convolution's windows fit a map of ``sizes``: padding, dilation, a larger input."""
+    keep = [w.keeping_padding() for w in ws]
+    if all(w.stride == 1 for w in ws) and all(p is not None for p in keep):
+        fixes = [f"padding={_scalar(keep)} keeps the size ({_compact(sizes)} in, {_compact(sizes)} out)"]
+    elif all(w.stride == 1 for w in ws):
+        fixes = ["padding='same' keeps the size"]
+    else:
+        fixes = [f"padding={_scalar([w.minimum_padding(s) for w, s in zip(ws, sizes)])} at least lets it run"]
+    dilation = min(w.largest_dilation(s) for w, s in zip(ws, sizes)) if any(w.dilation > 1 for w in ws) else 0
+    if dilation >= 1:
+        fixes.append(f"dilation={dilation} or less fits the map")
+    return fixes + ["or feed larger inputs"]
+
+
+def _norm_channels(layer: nn.Module, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
     name = type(layer).__name__
     rank = {"1d": (2, 3), "2d": (4, 3), "3d": (5, 4)}.get(name[-2:].lower())
     if rank is not None and len(x) not in rank:
-        return Finding("rank", f"{name} expects a {rank[0]}-D input, receives {len(x)}-D {numbers.shape(x)}",
+        return Finding(FindingKind.RANK, f"{name} expects a {rank[0]}-D input, receives {len(x)}-D {numbers.shape(x)}",
                        expected=rank[0], actual=x)
     axis = 1 if len(x) >= 2 and (rank is None or len(x) == rank[0]) else 0
     got = x[axis]
     if got == want:
         return None
     prev = history[-1][0] if history else "the previous layer"
-    return Finding("num-features", f"{name}({field}={want}) receives {numbers.plural(got, 'channel')}",
+    return Finding(FindingKind.NUM_FEATURES, f"{name}({field}={want}) receives {numbers.plural(got, 'channel')}",
                    expected=want, actual=x,
                    arithmetic=f"{numbers.shape(x)} has {got} at axis {axis}, the layer normalises {want}",
                    fix=f"set {field}={got}, or make `{prev}` output {want} channels")
 
 
-def _layer_norm(layer: Any, x: Shape) -> Optional[Finding]:
+def _layer_norm(layer: nn.Module, x: Shape) -> Optional[Finding]:
     want = tuple(layer.normalized_shape)
     got = tuple(x[-len(want):]) if len(x) >= len(want) else tuple(x)
     if got == want:
         return None
-    return Finding("normalized-shape",
+    return Finding(FindingKind.NORMALIZED_SHAPE,
                    f"LayerNorm(normalized_shape={list(want)}) receives {numbers.shape(x)}, whose trailing "
                    f"dimensions are {numbers.shape(got)}",
                    expected=want, actual=x, fix=f"set normalized_shape={list(got)}")
@@ -340,56 +372,76 @@ _SHRINK = re.compile(r"Kernel size can't be greater than actual input size|Outpu
 def explain_exception(exc: BaseException, history: History) -> Finding:
     """A :class:`Finding` for an exception torch (or model code) raised, explained where
     the message carries numbers."""
-    text = str(exc).strip() or type(exc).__name__
-    first_line = text.splitlines()[0]
-    m = _VIEW.search(text)
-    if m:
-        return _view(m, history, first_line)
-    for pattern in _MATMUL:
-        m = pattern.search(text)
-        if m:
-            rows, got, want, _ = (int(g) for g in m.groups())
-            source = map_source(history, got, rows)
-            actual = source[1] if source else (rows, got)
-            note = f" = {_compact(source[1][1:])} features ({_the(source[0])}, flattened)" if source else " features"
-            return Finding("in-features", f"a matrix multiply (F.linear or @) expects {want} features, "
-                                          f"receives {got}{note}",
-                           expected=want, actual=actual, diagnosis=explain((rows, want), actual),
-                           fix=f"size the weight for {got} input features, or resize the map before the flatten")
-    m = _CONV_CHANNELS.search(text)
-    if m:
-        shape = tuple(int(v) for v in m.group(1).split(","))
-        want, got = int(m.group(2)), int(m.group(3))
-        expected = shape[:1] + (want,) + shape[2:]
-        return Finding("in-channels", f"a convolution expects {want} channels, receives {got}",
-                       expected=expected, actual=shape, diagnosis=explain(expected, shape),
-                       fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
-    m = _BROADCAST.search(text)
-    meta = _BROADCAST_META.search(text)
-    if m or meta:
-        if m:
-            a, b, dim = (int(g) for g in m.groups())
-        else:  # the meta kernel's wording: length b at a negative axis of the expected shape
-            b, axis = int(meta.group(1)), int(meta.group(2))
-            target = [int(v) for v in meta.group(3).split(",")]
-            dim = axis % len(target)
-            a = target[dim]
-        return Finding("broadcast", f"two tensors disagree at dimension {dim}: {a} vs {b}",
-                       expected=a, actual=b,
-                       fix="check the branch that changes this dimension (a residual add needs a downsample "
-                           "or a 1×1 conv when channels or size change)")
+    text = str(exc)
+    for read in (_view, _matmul, _conv_channels, _broadcast):
+        found = read(text, history)
+        if found is not None:
+            return found
+    line = first_line(exc, default=type(exc).__name__)
     if _SHRINK.search(text):
-        return Finding("shrink", first_line, fix="add padding, reduce stride/pooling, or feed larger inputs")
+        return Finding(FindingKind.SHRINK, line, fix="add padding, reduce stride/pooling, or feed larger inputs")
     if isinstance(exc, AssertionError):
-        m = _EXPECTED_GOT.search(text)
-        fix = (f"the model expects {m.group(1)} where the input gives {m.group(2)}: resize the data "
-               "(pipeguard.EnsureSize) or build the model for this size" if m else "")
-        return Finding("assertion", f"assertion failed: {first_line}", fix=fix,
-                       expected=int(m.group(1)) if m else None, actual=int(m.group(2)) if m else None)
-    return Finding("exception", f"{type(exc).__name__}: {first_line}")
+        return _assertion(text, line)
+    return Finding(FindingKind.EXCEPTION, f"{type(exc).__name__}: {line}")
 
 
-def _view(m: re.Match, history: History, first_line: str) -> Finding:
+def _matmul(text: str, history: History) -> Optional[Finding]:
+    m = next(filter(None, (pattern.search(text) for pattern in _MATMUL)), None)
+    if m is None:
+        return None
+    rows, got, want, _ = (int(g) for g in m.groups())
+    source = map_source(history, got, rows)
+    actual = source[1] if source else (rows, got)
+    note = f" = {_compact(source[1][1:])} features ({_the(source[0])}, flattened)" if source else " features"
+    return Finding(FindingKind.IN_FEATURES,
+                   f"a matrix multiply (F.linear or @) expects {want} features, receives {got}{note}",
+                   expected=want, actual=actual, diagnosis=explain((rows, want), actual),
+                   fix=f"size the weight for {got} input features, or resize the map before the flatten")
+
+
+def _conv_channels(text: str, history: History) -> Optional[Finding]:
+    m = _CONV_CHANNELS.search(text)
+    if m is None:
+        return None
+    shape = tuple(int(v) for v in m.group(1).split(","))
+    want, got = int(m.group(2)), int(m.group(3))
+    expected = shape[:1] + (want,) + shape[2:]
+    return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
+                   expected=expected, actual=shape, diagnosis=explain(expected, shape),
+                   fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
+
+
+def _broadcast(text: str, history: History) -> Optional[Finding]:
+    m, meta = _BROADCAST.search(text), _BROADCAST_META.search(text)
+    if m:
+        a, b, dim = (int(g) for g in m.groups())
+    elif meta:  # the meta kernel's wording: length b at a negative axis of the expected shape
+        b, axis = int(meta.group(1)), int(meta.group(2))
+        target = [int(v) for v in meta.group(3).split(",")]
+        dim = axis % len(target)
+        a = target[dim]
+    else:
+        return None
+    return Finding(FindingKind.BROADCAST, f"two tensors disagree at dimension {dim}: {a} vs {b}",
+                   expected=a, actual=b,
+                   fix="check the branch that changes this dimension (a residual add needs a downsample "
+                       "or a 1×1 conv when channels or size change)")
+
+
+def _assertion(text: str, line: str) -> Finding:
+    m = _EXPECTED_GOT.search(text)
+    if m is None:
+        return Finding(FindingKind.ASSERTION, f"assertion failed: {line}")
+    want, got = int(m.group(1)), int(m.group(2))
+    return Finding(FindingKind.ASSERTION, f"assertion failed: {line}", expected=want, actual=got,
+                   fix=f"the model expects {want} where the input gives {got}: resize the data "
+                       "(pipeguard.EnsureSize) or build the model for this size")
+
+
+def _view(text: str, history: History) -> Optional[Finding]:
+    m = _VIEW.search(text)
+    if m is None:
+        return None
     dims = [int(v) for v in m.group(1).replace(" ", "").split(",") if v]
     size = int(m.group(2))
     source = next(((w, s) for w, s in reversed(history) if s is not None and math.prod(s) == size), None)
@@ -406,7 +458,7 @@ def _view(m: re.Match, history: History, first_line: str) -> Finding:
     diag = explain(expected, actual)
     fix = ("reshape with x.flatten(1) (or x.view(x.size(0), -1)) instead of a fixed size, and size the next "
            "layer for it" if -1 in dims or len(dims) == 2 else "check the fixed sizes of this reshape")
-    return Finding("view", f"view/reshape to {numbers.shape(dims)} fails on {size} elements{note}",
+    return Finding(FindingKind.VIEW, f"view/reshape to {numbers.shape(dims)} fails on {size} elements{note}",
                    expected=expected, actual=actual, diagnosis=diag,
                    arithmetic=f"{size} is not a multiple of {known}" if size % known else
                    f"{size} = {size // known} × {known}, not the batch the model was given",
