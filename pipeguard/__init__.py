@@ -31,6 +31,7 @@ _EXPORTS = {
     "Dims": "diagnosis",
     "Diagnosis": "diagnosis",
     "Hypothesis": "diagnosis",
+    "HypothesisKind": "diagnosis",
     "explain": "diagnosis",
     "Validate": "transforms",
     "EnsureChannels": "transforms",
@@ -45,6 +46,7 @@ _EXPORTS = {
     "ScanReport": "scanner",
     "trace_model": "model",
     "ModelTrace": "model",
+    "FindingKind": "model",
 }
 
 __all__ = sorted(_EXPORTS)
