@@ -90,6 +90,7 @@ def _render(report: Any, summary: dict, groups: list, shown: dict, side: int) ->
     expected_channels = getattr(contract, "channels", None)
     return env.get_template("report.html.j2").render(
         report=report, summary=summary, groups=groups, previews=shown, side=side,
+        fixed_channels=_channels_wanted(contract),
         contract=summary.get("contract"), open_fields=(summary.get("contract") or {}).get("open", {}),
         size_chart=size_chart(report.frame, size),
         channel_chart=bar_chart("channels", summary["channels"],
