@@ -14,7 +14,8 @@ from typing import Any, Optional
 
 MAX_POINTS = 300   # distinct sizes drawn (the most common); the caption counts the rest
 MAX_BARS = 12      # bars drawn; the rest are summed into one "other" bar
-WIDTH, HEIGHT = 440, 320
+WIDTH, HEIGHT = 400, 300      # the size scatter
+BAR_WIDTH = 340
 LEFT, BOTTOM, TOP, RIGHT = 56, 44, 16, 16
 
 
@@ -84,9 +85,9 @@ class Bar:
 class BarChart:
     title: str
     bars: list[Bar]
-    width: int = WIDTH
+    width: int = BAR_WIDTH
     height: int = 0
-    label_width: int = 64
+    label_width: int = 56
 
 
 def bar_chart(title: str, counts: dict[str, int], expected: Optional[str] = None) -> BarChart:
