@@ -8,10 +8,11 @@ TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
 .PHONY: scan test fixtures bench clean-venv
 
-# The main job: scan the bundled sample folder against a 3-channel 64×64 contract.
+# The main job: scan the bundled sample folder against a 3-channel 64×64 contract
+# (the table on stdout, the page with the problem images in fixtures-report.html).
 # Exit 1 means "violations found", which is the point of the demo, so it is not a make error.
 scan: $(STAMP)
-	@$(BIN)/pipeguard scan fixtures/ --channels 3 --size 64x64; status=$$?; \
+	@$(BIN)/pipeguard scan fixtures/ --channels 3 --size 64x64 --html fixtures-report.html; status=$$?; \
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 
 test: $(STAMP)

@@ -14,8 +14,11 @@ cache, and prints files/s and the ratio to the baseline for:
 then the same for a copy of the folder whose JPEGs all carry a camera's EXIF block
 (those headers are read by Pillow, not by pipeguard's JPEG marker walk: the slow end);
 then the peak memory of a scan of a folder of tiny files (100,000 by default), in a
-child process so the figure is the scan's own. Goals (issue 6): 1 worker ≥ 0.8× the
-bare loop; all cores ≥ 1.3× on 2 cores; deep ≥ 1.7× the decode loop; < 200 MB.
+child process so the figure is the scan's own. Then the cost of ``--html``
+(``report.to_html``) on a copy with 5% planted problems (grayscale, RGBA, 16-bit, CMYK,
+truncated), as a share of that folder's scan time. Goals (issue 6): 1 worker ≥ 0.8× the
+bare loop; all cores ≥ 1.3× on 2 cores; deep ≥ 1.7× the decode loop; < 200 MB; --html < 20%
+of the scan (issue 16).
 Timings are the best of several repeats; the machine may be shared, so compare
 ratios from the same run.
 """
@@ -149,6 +152,63 @@ def best_of(fns: dict, repeats: int) -> dict:
     return {k: min(v) for k, v in times.items()}
 
 
+def make_planted(root: Path, n: int, share: float = 0.05) -> Path:
+    """The mixed folder with ``share`` of its files replaced by problems a person should see:
+    grayscale, RGBA with a transparent background, 16-bit PNG, CMYK JPEG, truncated JPEG."""
+    marker = root.with_name(root.name + ".complete")
+    if marker.is_file() and marker.read_text() == str(n):
+        return root
+    import shutil
+
+    source = root.with_name(root.name.replace("planted", "mixed"))
+    make_mixed(source, n)
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(source, root)
+    rng = random.Random(16)
+    paths = _list(root)
+    for i, p in enumerate(rng.sample(paths, int(len(paths) * share))):
+        img = _image(rng, *rng.choice(SIZES), "RGB")
+        os.remove(p)
+        stem = os.path.splitext(p)[0]
+        kind = i % 5
+        if kind == 0:
+            img.convert("L").save(stem + ".jpg", quality=90)
+        elif kind == 1:
+            rgba = img.convert("RGBA")
+            rgba.putalpha(Image.fromarray((np.arange(img.width) % 64 < 32).astype(np.uint8)[None].repeat(img.height, 0) * 255))
+            rgba.save(stem + ".png", compress_level=1)
+        elif kind == 2:
+            Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 257).save(stem + ".png", compress_level=1)
+        elif kind == 3:
+            img.convert("CMYK").save(stem + ".jpg", quality=90)
+        else:
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=90)
+            Path(stem + ".jpg").write_bytes(buf.getvalue()[: buf.tell() // 2])
+    marker.write_text(str(n))
+    return root
+
+
+def bench_html(folder: Path, cores: int, repeats: int) -> None:
+    """The cost of ``--html`` (``report.to_html``) beside the scan it reports on."""
+    import tempfile
+
+    import pipeguard as pg
+
+    contract = pg.Contract(channels=3)
+    report = pg.scan(folder, contract=contract, workers=cores)
+    out = Path(tempfile.mkdtemp()) / "report.html"
+    report.to_html(out)  # warm: Jinja2 import and template compile are part of the first run only
+    t = best_of({"scan": lambda: pg.scan(folder, contract=contract, workers=cores),
+                 "html": lambda: report.to_html(out)}, repeats)
+    c = report.counts
+    print(f"\n--html on {len(report.frame):,} files with planted problems ({c['violation']:,} violation, "
+          f"{c['unreadable']:,} unreadable), {cores} workers:")
+    print(f"  scan {t['scan']:.2f} s; to_html {t['html']:.2f} s = {t['html'] / t['scan']:.0%} of the scan "
+          f"(goal < 20%); page {out.stat().st_size / 1e6:.1f} MB")
+
+
 MEMORY_CHILD = """
 import json, resource, sys, time
 import pipeguard as pg
@@ -167,12 +227,17 @@ def main() -> None:
     parser.add_argument("--tiny", type=int, default=100_000, help="tiny files for the memory run (0 to skip)")
     parser.add_argument("--root", type=Path, default=Path("/tmp/pipeguard-bench"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--html-only", action="store_true", help="only the cost of --html (5%% planted problems)")
     args = parser.parse_args()
 
     import pipeguard as pg
     from pipeguard.scanner._run import default_workers
 
     cores = default_workers()
+    planted = make_planted(args.root / f"planted-{args.files}", args.files)
+    if args.html_only:
+        bench_html(planted, cores, args.repeats)
+        return
     t = time.perf_counter()
     paths = make_mixed(args.root / f"mixed-{args.files}", args.files)
     print(f"folder: {len(paths):,} mixed images under {args.root} (ready in {time.perf_counter() - t:.1f} s); "
@@ -226,6 +291,8 @@ def main() -> None:
     for label, seconds in (("bare Image.open .mode/.size loop (baseline)", e["base"]),
                            ("pipeguard scan, 1 worker", e["one"]), (f"pipeguard scan, {cores} workers", e["every"])):
         print(f"{label:46} {n / seconds:>10,.0f} {e['base'] / seconds:>10.2f}×")
+
+    bench_html(planted, cores, args.repeats)
 
     if args.tiny:
         tiny = args.root / f"tiny-{args.tiny}"

@@ -95,7 +95,9 @@ LAYERS = {  # subpackage -> the subpackages it may import
     "core": {"diagnosis", "model"},
     "transforms": {"diagnosis", "core"},
     "data": {"diagnosis", "core", "transforms"},
-    "scanner": {"diagnosis", "core"},
+    "scanner": {"diagnosis", "core", "htmlreport"},  # htmlreport only inside ScanReport.to_html (tested below)
+    # the page; it never imports scanner: ScanReport.to_html hands over the report and error_kind
+    "htmlreport": {"diagnosis", "core", "transforms"},
 }
 
 
@@ -131,3 +133,17 @@ def test_no_private_torch_imports_and_no_process_notes(path):
                 assert any(name.startswith(ok) for ok in ALLOWED_PRIVATE), f"private import {name}"
     notes = [line for line in text.splitlines() if PROCESS_NOTE.search(line)]
     assert notes == []
+
+
+def test_scanner_imports_htmlreport_only_inside_to_html():
+    """The page is optional: a scan never loads Jinja2 or the page code unless asked for HTML."""
+    found = []
+    for path in (PACKAGE / "scanner").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for func in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)] + [tree]:
+            body = func.body if isinstance(func, ast.FunctionDef) else [
+                n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            for node in (n for stmt in body for n in ast.walk(stmt)):
+                if isinstance(node, ast.ImportFrom) and "htmlreport" in (node.module or ""):
+                    found.append((path.name, getattr(func, "name", "<module>")))
+    assert set(found) == {("_report.py", "to_html")}, found

@@ -46,8 +46,10 @@ def _fail(message: str) -> "click.exceptions.Exit":
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
+@click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
+              help="Also write a self-contained HTML page with the problem images (beside any --format).")
 def scan_command(directory, channels, size, contract_file, deep, workers, time_limit, fmt, output,
-                 follow_symlinks, write_contract) -> None:
+                 follow_symlinks, write_contract, html) -> None:
     """Check every file under DIR against a contract, from file headers.
 
     Without --channels, --size or --contract, the channels and size shared by most
@@ -90,6 +92,7 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
             report.contract.save(write_contract)
         except OSError as exc:
             raise _fail(f"cannot write {write_contract}: {exc.strerror or exc}")
+    _write_html(report, html, workers, time_limit)
     # file names that are not valid UTF-8 reach us as surrogates: write their bytes back as they were
     try:
         sys.stdout.reconfigure(errors="surrogateescape")
@@ -107,6 +110,25 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
     except OSError as exc:
         raise _fail(f"cannot write {output or 'the report'}: {exc.strerror or exc}")
     sys.exit(report.exit_code)
+
+
+def _html_available(html):
+    """``--html`` is refused before the scan, not after it, when Jinja2 is missing."""
+    if html:
+        from ..htmlreport import missing_dependency
+
+        if missing_dependency():
+            raise click.BadParameter(missing_dependency(), param_hint="'--html'")
+    return html
+
+
+def _write_html(report, html, workers, time_limit) -> None:
+    if not html:
+        return
+    try:
+        report.to_html(html, workers=workers, time_limit=time_limit)
+    except OSError as exc:
+        raise _fail(f"cannot write {html}: {exc.strerror or exc}")
 
 
 def _write(report, fmt, stream, render_table, write_rows) -> None:

@@ -189,6 +189,16 @@ class ScanReport:
                              ("true" if v is True else "false" if v is False else v)) for v in row.values()])
         return None if fp is not None else out.getvalue()
 
+    def to_html(self, path: Any, **options: Any) -> None:
+        """Write the report as one self-contained HTML page for people (needs the ``html`` extra).
+
+        Options go to :func:`pipeguard.htmlreport.write_html` (``per_reason``, ``workers``,
+        ``time_limit``, ``side``).
+        """
+        from ..htmlreport import write_html  # the one import of htmlreport: the page is optional
+
+        write_html(self, path, error_kind=error_kind, **options)
+
 
 def _dumps(value: Any) -> str:
     """JSON text; a file name that is not valid UTF-8 (a surrogate in Python) is ``\\u``-escaped."""

@@ -1,0 +1,100 @@
+"""The page itself: gather the summary, the groups, the previews and the charts; render with Jinja2."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Callable, Optional, Union
+
+from ._charts import bar_chart, size_chart
+from ._problems import PER_REASON, problem_groups
+from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, previews
+
+log = logging.getLogger(__name__)
+EXTRA_HINT = "the HTML report needs Jinja2: pip install 'pipeguard[html]'"
+
+
+def missing_dependency() -> Optional[str]:
+    """What to install for :func:`write_html`, or ``None`` when all is there."""
+    from importlib.util import find_spec
+
+    return None if find_spec("jinja2") else EXTRA_HINT
+
+
+def write_html(report: Any, path: Union[str, "os.PathLike[str]"], *, error_kind: Callable[[str], str],
+               per_reason: int = PER_REASON, workers: Optional[int] = None, time_limit: float = 10.0,
+               side: int = SIDE) -> None:
+    """Write ``report`` as one self-contained HTML page (see ``ScanReport.to_html``).
+
+    Args:
+        report: a :class:`~pipeguard.ScanReport`.
+        path: the file to write (UTF-8).
+        error_kind: the scanner's error text -> kind function, to group unreadable files.
+        per_reason: files listed (with previews) per reason.
+        workers: processes making previews; ``None`` for every core.
+        time_limit: seconds one file's previews may take before a "timed out" placeholder.
+        side: longest side of a preview, in pixels.
+
+    Raises:
+        ImportError: Jinja2 is missing (the message names the extra).
+        OSError: ``path`` cannot be written.
+    """
+    if missing_dependency():
+        raise ImportError(EXTRA_HINT)
+    started = time.perf_counter()
+    summary = report.summary()
+    groups = problem_groups(report, summary, error_kind, per_reason)
+    shown = _previews(report, groups, workers, time_limit, side)
+    html = _render(report, summary, groups, shown, side)
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as out:
+        out.write(html)
+    log.info("wrote %s (%d bytes, %d previews) in %.2f s", path, len(html), len(shown),
+             time.perf_counter() - started)
+
+
+def _channels_wanted(contract: Any) -> int:
+    """What ``EnsureChannels`` would be asked for: the contract's channels when 1 or 3, else 3."""
+    wanted = getattr(contract, "channels", None)
+    return wanted if wanted in (1, 3) else 3
+
+
+def _previews(report: Any, groups: list, workers: Optional[int], time_limit: float, side: int) -> dict:
+    channels = _channels_wanted(report.contract)
+    views: dict[Any, set] = {}
+    paths: dict[Any, str] = {}
+    for group in groups:
+        for row in group.rows:
+            if row.get("member") or row["status"] == "not-image":
+                continue  # archive members are not previewed; a non-image has nothing to show
+            views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
+            paths[row["key"]] = os.path.join(str(report.root), row["path"])
+    jobs = [Job(key, paths[key], tuple(v for v in CHANNEL_VIEWS if v in wanted), channels)
+            for key, wanted in views.items()]
+    if not jobs:
+        return {}
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return previews(jobs, workers=workers, time_limit=time_limit, side=side)
+
+
+def _render(report: Any, summary: dict, groups: list, shown: dict, side: int) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeguard.htmlreport", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["thousands"] = lambda n: f"{int(n):,}"
+    contract = report.contract
+    size = tuple(contract.size) if contract is not None and getattr(contract, "size", None) else None
+    expected_channels = getattr(contract, "channels", None)
+    return env.get_template("report.html.j2").render(
+        report=report, summary=summary, groups=groups, previews=shown, side=side,
+        fixed_channels=_channels_wanted(contract),
+        contract=summary.get("contract"), open_fields=(summary.get("contract") or {}).get("open", {}),
+        size_chart=size_chart(report.frame, size),
+        channel_chart=bar_chart("channels", summary["channels"],
+                                None if expected_channels is None else str(expected_channels)),
+        mode_chart=bar_chart("modes", summary["modes"]),
+        format_chart=bar_chart("formats", summary["formats"]),
+    )

@@ -1,0 +1,124 @@
+"""Problem files grouped by reason, for the page: per reason the count, the fix, the first files.
+
+Reasons: a failing contract check (``channels``, ``size``, ``numel``; a file failing two
+is in both groups), then each kind of unreadable file (truncated, empty file, cannot
+open, ...), then files that are not images (listed, but they never fail a scan). At
+most ``PER_REASON`` files are listed per reason; the page says how many more there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+PER_REASON = 100
+CHECK_TITLES = {"channels": "wrong channel count", "size": "wrong size", "numel": "wrong element count"}
+CHECK_ORDER = tuple(CHECK_TITLES)
+NOT_IMAGE = "not-image"
+_UNREADABLE_FIX = ("cannot be loaded as it is: re-download or re-export it, or leave it out "
+                   "(GuardedDataset(..., on_error='skip') skips and counts it)")
+UNREADABLE_FIXES = {  # keyed by the unreadable kind; anything else gets _UNREADABLE_FIX
+    "truncated": "the file ends early: re-download or re-export it (PIL's LOAD_TRUNCATED_IMAGES would "
+                 "fill the missing part with grey), or leave it out",
+    "empty file": "0 bytes: a copy or download failed; copy it again or delete it",
+    "broken symlink": "the link's target is gone: fix or remove the link",
+}
+_FIELDS = ("path", "member", "status", "format", "mode", "channels", "height", "width", "bytes",
+           "error", "violations", "fix")
+
+
+@dataclass
+class Group:
+    """One reason: its files' status, how many files, the fix, and the first files' rows.
+
+    Attributes:
+        key: the check (``channels``, ``size``, ``numel``), the unreadable kind, or ``not-image``.
+        title: the heading.
+        status: the status of the group's rows.
+        count: files with this reason (all of them, not only the listed ones).
+        fix: the suggested fix, or ``None``.
+        rows: the first :data:`PER_REASON` rows (dicts of :data:`_FIELDS` plus ``key``, the frame index).
+    """
+
+    key: str
+    title: str
+    status: str
+    count: int
+    fix: Optional[str]
+    rows: list[dict[str, Any]]
+
+    @property
+    def rest(self) -> int:
+        return self.count - len(self.rows)
+
+
+def unreadable_kind(row: dict[str, Any], error_kind: Callable[[str], str]) -> str:
+    """The kind of an unreadable row (``truncated``, ``empty file``, ``cannot open``, ...).
+
+    Rows that carry an ``error_kind`` column use it; others get the kind from their error
+    text through the scanner's ``error_kind`` (handed in, so this package never imports
+    the scanner). The one place the kind is decided: drop the fallback once every scan
+    row has the column.
+    """
+    kind = row.get("error_kind")
+    if kind is not None and kind == kind:  # NaN from a frame is missing too
+        return str(getattr(kind, "value", kind))
+    return error_kind(row.get("error") or "")
+
+
+def problem_groups(report: Any, summary: dict[str, Any], error_kind: Callable[[str], str],
+                   per_reason: int = PER_REASON) -> list[Group]:
+    """The page's groups, in order: failing checks, unreadable kinds, then not-image files.
+
+    Args:
+        report: the :class:`~pipeguard.ScanReport`.
+        summary: its ``summary()`` (for the fixes it names).
+        error_kind: the scanner's error-text -> kind function (see :func:`unreadable_kind`).
+        per_reason: files listed per reason.
+    """
+    frame = report.frame
+    problems = frame[frame["status"] != "ok"]
+    groups = _check_groups(report.violations, summary, problems, per_reason)
+    unreadable = problems[problems["status"] == "unreadable"]
+    kinds: dict[str, list] = {}
+    for key, row in zip(unreadable.index, _records(unreadable, ("error", "error_kind"))):
+        kinds.setdefault(unreadable_kind(row, error_kind), []).append(key)
+    for kind, keys in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        groups.append(Group(kind, f"unreadable: {kind}", "unreadable", len(keys),
+                            UNREADABLE_FIXES.get(kind, _UNREADABLE_FIX), _rows(problems, keys[:per_reason])))
+    others = problems[problems["status"] == NOT_IMAGE]
+    if len(others):
+        groups.append(Group(NOT_IMAGE, "not images (these never fail a scan)", NOT_IMAGE, len(others), None,
+                            _rows(problems, list(others.index[:per_reason]))))
+    return groups
+
+
+def _check_groups(violations: Any, summary: dict[str, Any], problems: Any, per_reason: int) -> list[Group]:
+    fixes = {check: entry.get("fix") for check, entry in summary["violations"].items()}
+    by_path = {path: key for key, path in zip(problems.index, problems["path"])}
+    groups = []
+    for check in CHECK_ORDER:
+        paths = violations.loc[violations["check"] == check, "path"].drop_duplicates()
+        if not len(paths):
+            continue
+        keys = [by_path[p] for p in paths.head(per_reason) if p in by_path]
+        fix = fixes.get(check)
+        text = f"add pipeguard.{fix} to the transform, or GuardedDataset(..., on_error='fix')" if fix else None
+        groups.append(Group(check, CHECK_TITLES[check], "violation", len(paths), text, _rows(problems, keys)))
+    return groups
+
+
+def _records(frame: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as dicts of the ``fields`` it has, missing values as ``None``."""
+    present = [f for f in fields if f in frame.columns]
+    part = frame[present].astype(object)
+    return part.where(part.notna(), None).to_dict("records")
+
+
+def _rows(problems: Any, keys: list) -> list[dict[str, Any]]:
+    rows = _records(problems.loc[keys], _FIELDS + ("error_kind",))
+    for key, row in zip(keys, rows):
+        row["key"] = key
+        row.setdefault("member", None)  # archive member: a column only scans of archives have
+        row["violations"] = list(row.get("violations") or ())
+    return rows

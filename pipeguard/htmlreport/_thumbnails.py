@@ -1,0 +1,145 @@
+"""Small previews of problem files, made in worker processes with a time limit per file.
+
+Each file is decoded once and shown in up to three views, all scaled alike (longest side
+``SIDE`` px), so they sit side by side at the same size:
+
+* ``file``: the file as an image viewer shows it (transparency kept; 16-bit, float and
+  CMYK images in their true colours);
+* ``default-loader``: ``Image.open(f).convert("RGB")``, what torchvision's
+  ``ImageFolder`` (``pil_loader``) hands to the transform;
+* ``fixed``: what ``EnsureChannels(n)`` makes of the opened image (its PIL kernel).
+
+A file that cannot be decoded gets its error instead of images. A worker that hangs or
+dies costs that file a "timed out" error, never the report: the pool is replaced and the
+other files go on. The workers import Pillow, numpy and pipeguard's channel kernel only.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import multiprocessing as mp
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Optional
+
+SIDE = 128                 # longest side of a thumbnail, in pixels
+JPEG_QUALITY = 80
+FILE, DEFAULT_LOADER, FIXED = "file", "default-loader", "fixed"
+CHANNEL_VIEWS = (FILE, DEFAULT_LOADER, FIXED)
+# modes a browser shows as they are (saved as PNG); other modes are shown in true colours
+_SHOWN_AS_IS = frozenset({"RGB", "RGBA", "L", "LA", "1", "P"})
+_ALPHA = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to preview: ``key`` names it in the result, ``views`` says which to make."""
+
+    key: int
+    path: str
+    views: tuple[str, ...]
+    channels: int = 3      # EnsureChannels(channels), 1 or 3
+
+
+@dataclass
+class Preview:
+    """The previews of one file: view -> ``data:`` URI, and their common size; or the error."""
+
+    images: dict[str, str] = field(default_factory=dict)
+    width: int = 0
+    height: int = 0
+    error: Optional[str] = None
+
+
+def render(job: Job, side: int = SIDE) -> Preview:
+    """Decode ``job.path`` and make its views; never raises (the error is the preview)."""
+    from PIL import Image
+
+    try:
+        with Image.open(job.path) as im:
+            im.draft(None, (side, side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, no smaller than side
+            im.load()
+            views = {view: _view(im, view, job.channels) for view in job.views}
+    except Exception as exc:  # any decoder failure is the file's, shown in its place
+        text = str(exc).strip()
+        return Preview(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+    out = Preview()
+    for view, image in views.items():
+        image.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        out.images[view] = _data_uri(image)
+        out.width, out.height = image.size
+    return out
+
+
+def _view(im, view: str, channels: int):
+    from ..transforms._channels import pil_to_channels  # EnsureChannels' own PIL kernel
+
+    if view == DEFAULT_LOADER:
+        return im.convert("RGB")
+    if view == FIXED:
+        return pil_to_channels(im, channels)
+    if im.mode in _ALPHA or (im.mode == "P" and im.has_transparency_data):
+        return im.convert("LA" if im.mode == "La" else "RGBA")  # transparency kept, shown on a checkerboard
+    if im.mode in _SHOWN_AS_IS:
+        return im.copy()
+    return pil_to_channels(im, 3)  # 16-bit, float, CMYK, YCbCr, LAB, HSV: as a viewer shows them
+
+
+def _data_uri(image) -> str:
+    buf = io.BytesIO()
+    if image.mode in ("RGB", "L"):  # photographs: JPEG is a tenth of the size
+        image.save(buf, "JPEG", quality=JPEG_QUALITY)
+        kind = "jpeg"
+    else:  # transparency, palettes, bilevel: PNG keeps them
+        image.save(buf, "PNG", optimize=False)
+        kind = "png"
+    return f"data:image/{kind};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:  # C decoders (libtiff) chatter on fd 2; the preview carries the error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def previews(jobs: list[Job], workers: int = 2, time_limit: float = 10.0, side: int = SIDE) -> dict[int, Preview]:
+    """Every job's :class:`Preview`, by key, made in ``workers`` processes.
+
+    A file still decoding ``time_limit`` seconds after its turn came (hung, or its worker
+    died) gets a "timed out" preview; the pool is then replaced and the rest go on.
+    """
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    done: dict[int, Preview] = {}
+    pending = list(jobs)
+    while pending:
+        pool = ctx.Pool(max(1, min(workers, len(pending))), initializer=_worker_init)
+        try:
+            pending = _collect(pool, pending, done, time_limit, side)
+        finally:
+            pool.terminate()
+            pool.join()
+    return done
+
+
+def _collect(pool, jobs: list[Job], done: dict[int, Preview], time_limit: float, side: int) -> list[Job]:
+    """Run ``jobs`` on ``pool`` into ``done``; after a time-out, the jobs still to run."""
+    handles = [(job, pool.apply_async(render, (job, side))) for job in jobs]
+    for i, (job, handle) in enumerate(handles):
+        try:
+            done[job.key] = handle.get(timeout=time_limit)
+        except mp.TimeoutError:
+            done[job.key] = Preview(error=f"timed out: no preview after {time_limit:g} s")
+            rest = []
+            for later, h in handles[i + 1:]:
+                if h.ready():
+                    done[later.key] = h.get()
+                else:
+                    rest.append(later)
+            return rest
+    return []

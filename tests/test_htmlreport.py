@@ -1,0 +1,143 @@
+"""The HTML scan report without a browser: previews, grouping, escaping, the CLI flag.
+
+The page in a real browser is tested in test_htmlreport_browser.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from base64 import b64decode
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import pipeguard as pg
+from pipeguard.htmlreport._problems import problem_groups
+from pipeguard.htmlreport._thumbnails import CHANNEL_VIEWS, SIDE, Job, previews, render
+from pipeguard.scanner._report import error_kind
+
+from conftest import FIXTURES
+
+pytest.importorskip("jinja2")
+
+SCRIPT_NAME = "<script>alert(1)</script>.png"  # a folder "<script>alert(1)<" holding "script>.png"
+CHANNEL_FIXTURES = ["cats/cat_gray.png", "cats/cat_gray16.png", "cats/cat_palette.png", "cats/cat_rgba.png",
+                    "dogs/dog_bilevel.png", "dogs/dog_cmyk.jpg", "dogs/dog_float.tiff", "dogs/dog_la.png",
+                    "dogs/dog_palette_alpha.tiff"]
+
+
+def _decoded(uri: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(b64decode(uri.split(",", 1)[1]))).convert("RGB"), dtype=np.float64)
+
+
+def _thumb(image: Image.Image, side: int = SIDE) -> np.ndarray:
+    image = image.copy()
+    image.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(image.convert("RGB"), dtype=np.float64)
+
+
+@pytest.mark.parametrize("name", CHANNEL_FIXTURES)
+def test_previews_show_the_default_loader_and_ensure_channels(name):
+    path = FIXTURES / name
+    preview = render(Job(0, str(path), CHANNEL_VIEWS, 3))
+    assert preview.error is None and set(preview.images) == set(CHANNEL_VIEWS)
+    with Image.open(path) as im:
+        im.load()
+        loader = _thumb(im.convert("RGB"))           # torchvision's pil_loader
+        fixed = _thumb(pg.EnsureChannels(3)(im))     # the real transform, torch and all
+    # the previews are JPEG-encoded thumbnails of noisy images: compare each channel's mean
+    # level, which a wrong conversion (inverted CMYK, black alpha, white 16-bit) moves by far more
+    for view, want in (("default-loader", loader), ("fixed", fixed)):
+        got = _decoded(preview.images[view])
+        assert np.abs(got.mean(axis=(0, 1)) - want.mean(axis=(0, 1))).max() < 3, view
+    assert _decoded(preview.images["file"]).shape == loader.shape  # side by side at one size
+
+
+def test_a_16_bit_image_turns_white_in_the_default_loader_and_not_when_fixed():
+    preview = render(Job(0, str(FIXTURES / "cats/cat_gray16.png"), CHANNEL_VIEWS, 3))
+    assert _decoded(preview.images["default-loader"]).mean() > 250
+    assert _decoded(preview.images["fixed"]).mean() < 200
+
+
+def test_files_that_cannot_be_decoded_get_their_error_not_a_crash(tmp_path):
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    jobs = [Job(0, str(FIXTURES / "cats/cat_truncated.jpg"), ("file",)), Job(1, str(garbage), ("file",)),
+            Job(2, str(tmp_path / "gone.png"), ("file",)), Job(3, str(FIXTURES / "cats/cat_rgb_01.png"), ("file",))]
+    got = previews(jobs, workers=2, time_limit=30)
+    for key in (0, 1, 2):
+        assert got[key].error and not got[key].images
+    assert "truncated" in got[0].error
+    assert got[3].error is None and got[3].images["file"].startswith("data:image/")
+
+
+def test_a_file_past_the_time_limit_is_a_timed_out_preview_and_the_rest_go_on():
+    jobs = [Job(k, str(FIXTURES / "cats/cat_gray16.png"), CHANNEL_VIEWS) for k in range(4)]
+    got = previews(jobs, workers=1, time_limit=1e-9)  # nothing decodes in a nanosecond
+    assert sorted(got) == [0, 1, 2, 3]
+    assert got[0].error.startswith("timed out")
+
+
+def _planted(root, n_gray: int = 0):
+    """fixtures/ plus a script-named grayscale file and ``n_gray`` more grayscale files."""
+    import shutil
+
+    shutil.copytree(FIXTURES, root)
+    (root / "<script>alert(1)<").mkdir()
+    Image.new("L", (64, 64), 90).save(root / SCRIPT_NAME)
+    if n_gray:
+        (root / "gray").mkdir()
+        for i in range(n_gray):
+            Image.new("L", (8, 8), i % 256).save(root / "gray" / f"{i:04d}.png")
+    return root
+
+
+def test_page_escapes_paths_and_fetches_nothing(tmp_path):
+    report = pg.scan(_planted(tmp_path / "data"), contract=pg.Contract(channels=3, size=(64, 64)))
+    out = tmp_path / "report.html"
+    report.to_html(out)
+    html = out.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;.png" in html
+    assert not re.search(r"<script|<link|(src|href)=\"(https?:)?//|url\(", html, re.I)
+    for status, n in report.counts.items():
+        assert f'data-count="{status}">{n}<' in html
+    assert html.count("<svg") >= 2
+
+
+def test_at_most_100_files_per_reason(tmp_path):
+    report = pg.scan(_planted(tmp_path / "data", n_gray=1500), contract=pg.Contract(channels=3, size=(64, 64)))
+    groups = problem_groups(report, report.summary(), error_kind)
+    channels = next(g for g in groups if g.key == "channels")
+    assert channels.count == 1500 + 1 + 9 and len(channels.rows) == 100 and channels.rest == 1410
+    size = next(g for g in groups if g.key == "size")
+    assert size.count == 1501 and len(size.rows) == 100  # the 8×8 files fail the size too
+
+
+def test_unreadable_files_are_grouped_by_kind():
+    report = pg.scan(FIXTURES, contract=pg.Contract(channels=3, size=(64, 64)))
+    groups = {g.key: g for g in problem_groups(report, report.summary(), error_kind)}
+    assert groups["truncated"].status == "unreadable" and groups["truncated"].count == 1
+    assert groups["empty file"].count == 2 and "0 bytes" in groups["empty file"].fix
+    assert [r["path"] for r in groups["not-image"].rows] == ["dogs/notes.txt"]
+
+
+def test_cli_writes_the_page_beside_the_json(tmp_path):
+    page = tmp_path / "report.html"
+    run = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(FIXTURES), "--channels", "3",
+                          "--size", "64x64", "--format", "json", "--html", str(page)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    assert json.loads(run.stdout)["summary"]["status"]["violation"] == 10
+    assert 'data-path="cats/cat_gray16.png" data-status="violation"' in page.read_text()
+
+
+def test_cli_cannot_write_the_page_is_a_usage_error(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(FIXTURES),
+                          "--html", str(tmp_path / "missing" / "r.html")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr.startswith("Error: cannot write") and len(run.stderr.strip().splitlines()) == 1
