@@ -13,6 +13,7 @@ from ._infer import infer_contract
 from ._probe import probe_part
 from ._report import ScanReport, build_frame
 from ._schema import check_frame, fix_text
+from ._text_dtype import text_dtype
 from ._walk import Run, WalkStats, parts, walk_runs
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def _apply_verdict(frame: Any, failing: dict[int, tuple[str, ...]], contract: An
         statuses[i] = "violation"
         texts[i] = found[0]
         fixes[i] = found[1]
-    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype="str")
+    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype=text_dtype())
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
     frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
 
