@@ -96,6 +96,8 @@ LAYERS = {  # subpackage -> the subpackages it may import
     "transforms": {"diagnosis", "core"},
     "data": {"diagnosis", "core", "transforms"},
     "scanner": {"diagnosis", "core"},
+    "testing": {"diagnosis", "model", "core", "transforms", "data", "scanner"},
+    "lightning": {"diagnosis", "model", "core", "transforms", "data", "scanner", "testing"},
 }
 
 
