@@ -98,6 +98,8 @@ LAYERS = {  # subpackage -> the subpackages it may import
     "scanner": {"diagnosis", "core", "htmlreport"},  # htmlreport only inside ScanReport.to_html (tested below)
     # the page; it never imports scanner: ScanReport.to_html hands over the report and error_kind
     "htmlreport": {"diagnosis", "core", "transforms"},
+    "testing": {"diagnosis", "model", "core", "transforms", "data", "scanner", "htmlreport"},
+    "lightning": {"diagnosis", "model", "core", "transforms", "data", "scanner", "htmlreport", "testing"},
 }
 
 

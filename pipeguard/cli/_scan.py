@@ -41,8 +41,9 @@ def _fail(message: str) -> "click.exceptions.Exit":
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 @click.option("--timeout", "time_limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds one file may take in a worker before it is reported as hung.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-              help="table for people; json or csv for every row.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "junit", "github"]), default="table",
+              show_default=True, help="table for people; json or csv for every row; junit (JUnit XML) or "
+              "github (workflow annotations) for CI.")
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
@@ -59,6 +60,7 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
     Examples:
         pipeguard scan data/train --channels 3 --size 224x224
         pipeguard scan data/ --format json --output scan.json
+        pipeguard scan data/ --format junit --output pipeguard.xml
         pipeguard scan data/ --deep --workers 4
     """
     from ..core import ContractFieldError, ContractFileError

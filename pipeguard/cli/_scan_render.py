@@ -153,7 +153,11 @@ def verdict(report: Any) -> str:
 
 
 def write_rows(report: Any, fmt: str, stream: TextIO) -> None:
-    if fmt == "json":
+    from ..scanner._ci_formats import CI_FORMATS, write
+
+    if fmt in CI_FORMATS:
+        write(report.rows(), fmt, stream, root=report.root, elapsed=report.elapsed)
+    elif fmt == "json":
         report.to_json(stream)
     else:
         report.to_csv(stream)

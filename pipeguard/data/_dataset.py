@@ -102,6 +102,10 @@ class GuardedDataset(Dataset):
         if size_policy not in SIZE_POLICIES:
             raise ValueError(f"size_policy should be one of {', '.join(map(repr, SIZE_POLICIES))}, "
                              f"but got {size_policy!r}")
+        if source_fn is None:
+            from ._hf import stored_path_fn
+
+            source_fn = stored_path_fn(dataset)  # a Hugging Face dataset's stored file paths
         own = self.__dict__
         own.update(dataset=dataset, contract=contract, on_error=on_error, image_key=image_key,
                    source_fn=source_fn, size_policy=size_policy, trace_errors=trace_errors,

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Optional, TextIO
 
 from ._probe import COLUMNS
 from ._schema import fix_text
+from ._text_dtype import text_dtype
 from ._walk import WalkStats
 
 STATUSES = ("ok", "violation", "unreadable", "not-image")
@@ -47,7 +48,7 @@ def build_frame(rows: list[tuple]) -> Any:
         elif name == "hidden":
             data[name] = pd.array(values, dtype=bool)
         elif name in ("path", "status"):
-            data[name] = pd.Series(values, dtype="str")
+            data[name] = pd.Series(values, dtype=text_dtype())
         else:
             data[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again

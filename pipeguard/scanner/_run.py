@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
+from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import infer_contract
 from ._probe import probe_part
 from ._report import ScanReport, build_frame
 from ._schema import check_frame, fix_text
+from ._text_dtype import text_dtype
 from ._walk import Run, WalkStats, parts, walk_runs
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,9 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
     ``time_limit`` or crashes its worker becomes an ``unreadable`` row.
 
     Args:
-        path: the folder (an ``ImageFolder`` root or any tree of images).
+        path: the folder (an ``ImageFolder`` root or any tree of images), or a Hugging
+            Face ``datasets.Dataset`` with an Image column (one row per example, see
+            :mod:`pipeguard.scanner._hf_source`).
         contract: a :class:`~pipeguard.Contract`, a dict of its fields, a contract file
             path, or ``None`` to infer the dominant channels and size.
         deep: decode every image's first frame.
@@ -63,6 +67,9 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
         ContractFileError: ``contract`` names a file that cannot be read.
     """
     started = time.perf_counter()
+    if is_hf_dataset(path):
+        rows, name = hf_rows(path, deep, progress)
+        return _report(rows, _resolve_contract(contract), name, deep, started, WalkStats())
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"no such folder: {os.fspath(path)}")
@@ -79,8 +86,13 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
             progress(len(rows), batch[-1][0])
     if progress is not None:
         progress(len(rows), rows[-1][0] if rows else "")
+    return _report(rows, given, os.fspath(path), deep, started, stats)
+
+
+def _report(rows: list[tuple], given: Any, root: str, deep: bool, started: float, stats: WalkStats) -> ScanReport:
+    """The table of ``rows``, checked against the given contract (or the inferred one)."""
     frame = build_frame(rows)
-    del rows
+    del rows[:]  # the table holds the values now
 
     notes: dict[str, str] = {}
     if given is not None:
@@ -90,7 +102,7 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
         source = "inferred" if used is not None else None
     violations, failing = check_frame(frame, used)
     _apply_verdict(frame, failing, used)
-    return ScanReport(root=os.fspath(path), contract=used, contract_source=source, frame=frame,
+    return ScanReport(root=root, contract=used, contract_source=source, frame=frame,
                       violations=violations, deep=deep, elapsed=time.perf_counter() - started,
                       inferred_notes=notes, walk=stats)
 
@@ -166,7 +178,7 @@ def _apply_verdict(frame: Any, failing: dict[int, tuple[str, ...]], contract: An
         statuses[i] = "violation"
         texts[i] = found[0]
         fixes[i] = found[1]
-    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype="str")
+    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype=text_dtype())
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
     frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ._text_dtype import text_dtype
+
 VIOLATION_COLUMNS = ("path", "check", "expected", "actual")
 _CHECK_OF_COLUMN = {"channels": "channels", "height": "size", "width": "size", "numel": "numel"}
 
@@ -91,13 +93,13 @@ def check_frame(frame: Any, contract: Any) -> tuple[Any, dict[int, tuple[str, ..
             failing[position], cells = found
             for cell in cells:
                 rows.append((path, *cell))
-    return pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS), dtype="str"), failing
+    return pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS), dtype=text_dtype()), failing
 
 
 def _no_violations() -> Any:
     import pandas as pd
 
-    return pd.DataFrame({c: pd.Series(dtype="str") for c in VIOLATION_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=text_dtype()) for c in VIOLATION_COLUMNS})
 
 
 def _keys(table: Any, columns: list[str]) -> Any:

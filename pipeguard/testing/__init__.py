@@ -1,0 +1,24 @@
+"""Test helpers: ``assert_conforms`` and ``assert_model_accepts``, and the pytest plugin.
+
+A failing helper raises ``AssertionError`` whose text is pipeguard's own explanation
+(the violation's expected/actual, diagnosis and fix, or the model trace's), so a test
+reads like pipeguard's errors. The pytest plugin (``_plugin``, registered as a
+``pytest11`` entry point) adds a ``pipeguard_contract`` fixture read from
+``[tool.pipeguard]`` in the project's pyproject.toml. May import every other
+subpackage; names load on first use (no torch at import: the plugin loads in every
+pytest run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["assert_conforms", "assert_model_accepts"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import _asserts
+
+        return getattr(_asserts, name)
+    raise AttributeError(f"module 'pipeguard.testing' has no attribute {name!r}")
