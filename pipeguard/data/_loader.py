@@ -14,8 +14,7 @@ from __future__ import annotations
 import collections
 from typing import Any, Callable, Hashable, Optional
 
-from torch.utils.data import DataLoader, get_worker_info
-from torch.utils.data._utils.collate import default_collate, default_convert
+from torch.utils.data import DataLoader, IterableDataset, default_collate, default_convert, get_worker_info
 
 from ..core._errors import ContractViolation
 from ._batch_check import batch_error, collate_failure
@@ -287,9 +286,7 @@ class _GuardedIterator:
 
 def _expected_total(loader: GuardedDataLoader) -> Optional[int]:
     """Samples the epoch will visit, when the sampler knows (for early max_skip_fraction errors)."""
-    from torch.utils.data.dataloader import _DatasetKind
-
-    if loader._dataset_kind != _DatasetKind.Map:
+    if isinstance(loader.dataset, IterableDataset):
         return None
     try:
         if loader.batch_sampler is not None:
