@@ -226,22 +226,17 @@ def step_name(t: Any) -> str:
 
 
 def _image_of(out: Any) -> tuple[Any, Optional[str]]:
-    """The image inside ``out`` (v2's rule: explicit image first, else the first plain
-    tensor/array) and the container's type name, or ``(out, None)`` for a bare sample."""
+    """The image inside ``out`` (by :func:`~._selection.first_image`, the rule the transforms
+    select by) and the container's type name, or ``(out, None)`` for a bare sample."""
     from ..core._registry import reader_for
 
     if reader_for(out) is not None:
         return out, None
-    import numpy as np
-    import PIL.Image
-    import torch
     from torch.utils._pytree import tree_flatten
-    from torchvision import tv_tensors
 
-    flat, _ = tree_flatten(out)
-    explicit = [x for x in flat if isinstance(x, (PIL.Image.Image, tv_tensors.Image, tv_tensors.Video))]
-    plain = [x for x in flat if type(x) is torch.Tensor or isinstance(x, np.ndarray)]
-    found = (explicit or plain or [None])[0]
+    from ._selection import first_image
+
+    found = first_image(tree_flatten(out)[0])
     return (found, type(out).__name__) if found is not None else (out, None)
 
 
