@@ -13,6 +13,7 @@ from typing import Any, Hashable, Optional
 from ..core._errors import ContractViolation, Reason, Violation
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._dims import Dims
+from ..diagnosis._text import first_line
 from ._sample_parts import ImageNotFound, get_image, image_slot
 
 STAGE = "collate"
@@ -61,7 +62,7 @@ def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
             found.append(Violation(Reason.NUMEL, contract.numel, row,
                                    f"is {numbers.shape(shape)}: {what}, "
                                    f"not the {numbers.count(contract.numel)} expected"))
-    dtype = str(images.dtype).removeprefix("torch.")
+    dtype = numbers.torch_dtype_name(images.dtype)
     if contract.dtype is not None and dtype != contract.dtype:
         found.append(Violation(Reason.DTYPE, contract.dtype, dtype, f"is {dtype}, not the {contract.dtype} expected"))
     if not found:
@@ -106,7 +107,7 @@ def collate_failure(contract: Any, exc: BaseException, samples: list,
         except Exception:
             shapes[type(sample).__name__] += 1
     mix = ", ".join(f"{s} ×{n}" for s, n in shapes.most_common())
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc, type(exc).__name__)
     violation = Violation(Reason.COLLATE, "samples of one shape", mix,
                           f"could not be collated ({type(exc).__name__}: {text}); the "
                           f"{numbers.plural(len(samples), 'sample')} have shapes {mix}")

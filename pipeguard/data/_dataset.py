@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, IterableDataset
 
 from ..core._contract import Contract
 from ..core._errors import ContractViolation, Reason, Violation
+from ..diagnosis._text import first_line
 from ._repair import Unfixable, repair
 from ._sample_parts import ImageNotFound, get_image, image_slot
 from ._sample_source import FolderSample, locate, source_of
@@ -300,7 +301,7 @@ class GuardedDataset(Dataset):
 def unreadable_error(contract: Contract, exc: BaseException, *, index: Optional[int],
                      source: Optional[str], stage: Optional[str]) -> ContractViolation:
     """The violation for a sample the wrapped dataset could not produce."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
+    text = first_line(exc, "(no message)")
     kind = type(exc).__name__
     violation = Violation(Reason.UNREADABLE, "a readable sample", kind,
                           f"the dataset raised {kind}: {text}")

@@ -14,7 +14,13 @@ from __future__ import annotations
 import collections
 from typing import Any, Callable, Hashable, Optional
 
-from torch.utils.data import DataLoader, IterableDataset, default_collate, default_convert, get_worker_info
+from torch.utils.data import (
+    DataLoader,
+    IterableDataset,
+    default_collate,
+    default_convert,
+    get_worker_info,
+)
 
 from ..core._errors import ContractViolation
 from ._batch_check import batch_error, collate_failure

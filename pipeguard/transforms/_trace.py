@@ -23,7 +23,7 @@ from typing import Any, Iterator, Optional
 
 from ..core._errors import Reason, Violation
 from ..diagnosis import _numbers as numbers
-from ..diagnosis._text import table
+from ..diagnosis._text import first_line, table
 
 _TABLE_REPR_WIDTH = 60
 
@@ -316,8 +316,7 @@ def trace(transform: Any, sample: Any, contract: Any = None) -> TransformTrace:
             result = step(output)
         except Exception as exc:  # recorded, not propagated: the trace is the report
             error = exc
-            first_line = (str(exc).splitlines() or [""])[0]
-            rows.append(TraceRow(path, name, "raised", error=f"{type(exc).__name__}: {first_line}"))
+            rows.append(TraceRow(path, name, "raised", error=f"{type(exc).__name__}: {first_line(exc)}"))
             rows.extend(TraceRow(p, step_name(s), "not run") for p, s in steps[i + 1:])
             break
         output = result

@@ -30,6 +30,7 @@ from ..core._check import check, check_info, violation_error
 from ..core._contract import Contract
 from ..core._errors import ContractViolation, Reason, Violation
 from ..core._inspect import inspect
+from ..diagnosis import _numbers as numbers
 from ._channels import (
     check_num_channels,
     normalize_background,
@@ -172,12 +173,10 @@ SIZE_POLICIES = ("resize", "center_crop", "pad", "raise")
 
 
 def _target_size(size: Any) -> tuple[int, int]:
-    if isinstance(size, int) and not isinstance(size, bool):
-        size = (size, size)
-    if (isinstance(size, (str, bytes)) or not isinstance(size, Sequence) or len(size) != 2
-            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in size)):
-        raise ValueError(f"size should be (height, width) of positive ints or one int, but got {size!r}")
-    return (int(size[0]), int(size[1]))
+    try:
+        return numbers.height_width(size)
+    except ValueError as exc:
+        raise ValueError(f"size {exc}") from None
 
 
 def _image_size(x: Any) -> Optional[tuple[int, int]]:
@@ -212,7 +211,7 @@ class EnsureSize(_SampleTransform):
     dimensions ``[..., C, H, W]``, numpy arrays stay ``HW``/``HWC``/``NHWC``.
 
     Args:
-        size: ``(height, width)``, or one int for a square.
+        size: ``(height, width)``, one int for a square, or ``"HxW"`` (read as everywhere in pipeguard).
         policy: ``"resize"``, ``"center_crop"``, ``"pad"`` or ``"raise"``.
         interpolation: as in ``v2.Resize`` (default bilinear; masks use nearest).
         antialias: as in ``v2.Resize`` (default ``True``).
