@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Hashable, Optional
+from typing import TYPE_CHECKING, Any, Hashable, Optional
 
 from ..core._errors import ContractViolation, Reason, Violation
 from ..diagnosis import _numbers as numbers
@@ -16,10 +16,13 @@ from ..diagnosis._dims import Dims
 from ..diagnosis._text import first_line
 from ._sample_parts import ImageNotFound, get_image, image_slot
 
+if TYPE_CHECKING:
+    from ..core._contract import Contract
+
 STAGE = "collate"
 
 
-def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
+def batch_error(contract: Contract, batch: Any, image_key: Optional[Hashable] = None,
                 samples: Optional[int] = None) -> Optional[ContractViolation]:
     """The violation of a collated ``batch``, or ``None`` when its images conform.
 
@@ -81,7 +84,7 @@ def _as_batch(err: ContractViolation, rows: Optional[int]) -> ContractViolation:
                              contract_name=err.contract_name)
 
 
-def _error(contract: Any, found: list[Violation], *, expected: Optional[Dims] = None,
+def _error(contract: Contract, found: list[Violation], *, expected: Optional[Dims] = None,
            actual: Optional[Dims] = None, rows: Optional[int] = None) -> ContractViolation:
     diagnosis = None
     if expected is not None and actual is not None and expected.numel and actual.numel:
@@ -95,7 +98,7 @@ def _error(contract: Any, found: list[Violation], *, expected: Optional[Dims] = 
                                        diagnosis=diagnosis, contract_name=contract.name), rows)
 
 
-def collate_failure(contract: Any, exc: BaseException, samples: list,
+def collate_failure(contract: Contract, exc: BaseException, samples: list,
                     image_key: Optional[Hashable]) -> ContractViolation:
     """A collate that raised: name the shapes that could not be stacked together."""
     from ..core._inspect import inspect

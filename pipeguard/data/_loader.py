@@ -12,7 +12,7 @@ iterator, in the main process, unpacks the envelope: it raises the
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Hashable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Optional
 
 from torch.utils.data import (
     DataLoader,
@@ -27,6 +27,9 @@ from ._batch_check import batch_error, collate_failure
 from ._dataset import GuardedDataset, StreamFailure
 from ._skip_ledger import LoaderReport, SkipLedger, warn_once
 from ._skipped import Skipped
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 _warned_sources: set = set()  # per process: pg.collate warns once per source
 
@@ -100,7 +103,7 @@ class GuardedCollate:
         batched: whether the DataLoader batches (``batch_size`` or ``batch_sampler`` set).
     """
 
-    def __init__(self, collate_fn: Optional[Callable], contract: Any, image_key: Optional[Hashable],
+    def __init__(self, collate_fn: Optional[Callable], contract: Contract, image_key: Optional[Hashable],
                  check_batch: bool, batched: bool) -> None:
         self.collate_fn = collate_fn or (default_collate if batched else default_convert)
         self.contract, self.image_key, self.check_batch, self.batched = contract, image_key, check_batch, batched
@@ -193,7 +196,7 @@ class GuardedDataLoader(DataLoader):
                  collate_fn: Optional[Callable] = None, pin_memory: bool = False, drop_last: bool = False,
                  timeout: float = 0, worker_init_fn: Optional[Callable[[int], None]] = None,
                  multiprocessing_context: Any = None, generator: Any = None, *,
-                 contract: Any = None, on_error: Optional[str] = None,
+                 contract: Optional[Contract] = None, on_error: Optional[str] = None,
                  max_skip_fraction: Optional[float] = None, max_skips: Optional[int] = None,
                  check_batch: bool = True, image_key: Optional[Hashable] = None, **kwargs: Any) -> None:
         if isinstance(dataset, GuardedDataset):

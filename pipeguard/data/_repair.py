@@ -11,11 +11,14 @@ Anything else (an unreadable file, a wrong dtype or layout) is not fixable here.
 
 from __future__ import annotations
 
-from typing import Any, Hashable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Hashable, NamedTuple, Optional
 
 from ..core._errors import Reason, Violation
 from ._sample_parts import get_image, replace_image
 from ._sample_source import FolderSample
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 FIXABLE = frozenset({Reason.CHANNELS, Reason.SIZE})
 
@@ -36,7 +39,7 @@ class Unfixable(Exception):
         super().__init__("; ".join(str(v) for v in violations) or repr(cause))
 
 
-def is_fixable(violations: list[Violation], contract: Any, size_policy: str) -> bool:
+def is_fixable(violations: list[Violation], contract: Contract, size_policy: str) -> bool:
     for v in violations:
         if v.reason not in FIXABLE:
             return False
@@ -47,11 +50,9 @@ def is_fixable(violations: list[Violation], contract: Any, size_policy: str) -> 
     return True
 
 
-def _convert(image: Any, contract: Any, reasons: set, size_policy: str) -> Any:
-    from ..transforms._transforms import (  # issue 4; imported on first fix only
-        EnsureChannels,
-        EnsureSize,
-    )
+def _convert(image: Any, contract: Contract, reasons: set, size_policy: str) -> Any:
+    # on the first fix only
+    from ..transforms._transforms import EnsureChannels, EnsureSize
 
     if Reason.CHANNELS in reasons and contract.channels is not None:
         image = EnsureChannels(contract.channels)(image)
@@ -60,14 +61,14 @@ def _convert(image: Any, contract: Any, reasons: set, size_policy: str) -> Any:
     return image
 
 
-def repair(contract: Any, sample: Any, slot: Optional[Hashable], found: list[Violation], *,
+def repair(contract: Contract, sample: Any, slot: Optional[Hashable], found: list[Violation], *,
            folder: Optional[FolderSample], size_policy: str) -> Repair:
     """Fix ``sample`` (``None`` when the dataset raised) or raise :class:`Unfixable`.
 
     Args:
         contract: the contract to meet.
         sample: what the dataset returned, or ``None`` if it raised.
-        slot: where the image is in ``sample`` (see :mod:`pipeguard.sample_parts`).
+        slot: where the image is in ``sample`` (see :mod:`pipeguard.data._sample_parts`).
         found: the violations of ``sample`` (ignored when ``sample`` is ``None``).
         folder: the sample's folder-like home when it can be re-loaded, else ``None``.
         size_policy: ``EnsureSize`` policy for size problems.

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ..core._errors import Reason, Violation
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._text import first_line, table
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 _TABLE_REPR_WIDTH = 60
 
@@ -74,7 +77,7 @@ class TransformTrace:
     """
 
     rows: list[TraceRow]
-    contract: Any = None
+    contract: Optional[Contract] = None
     output: Any = None
     error: Optional[BaseException] = None
     causes: list[tuple[Violation, TraceRow]] = field(default_factory=list)
@@ -151,7 +154,7 @@ def _cells(row: TraceRow, checked: bool) -> tuple[str, ...]:
     return (row.step, name, row.output_type or "-", row.mode or "-", shape, row.dtype or "-", verdict)
 
 
-def _blame(v: Violation, row: TraceRow, contract: Any) -> str:
+def _blame(v: Violation, row: TraceRow, contract: Contract) -> str:
     """``"step 0, Resize(...), made it [3, 64, 64]; the contract wants [3, 224, 224]"``."""
     from ..core._diagnose import expected_dims
 
@@ -240,7 +243,7 @@ def _image_of(out: Any) -> tuple[Any, Optional[str]]:
     return (found, type(out).__name__) if found is not None else (out, None)
 
 
-def _describe(step: str, name: str, out: Any, contract: Any) -> TraceRow:
+def _describe(step: str, name: str, out: Any, contract: Optional[Contract]) -> TraceRow:
     from ..core._inspect import inspect
     from ..core._registry import type_name
 
@@ -280,7 +283,7 @@ def _causes(rows: list[TraceRow]) -> list[tuple[Violation, TraceRow]]:
     return causes
 
 
-def trace(transform: Any, sample: Any, contract: Any = None) -> TransformTrace:
+def trace(transform: Any, sample: Any, contract: Optional[Contract] = None) -> TransformTrace:
     """Run ``transform`` step by step on ``sample``; record each output and the first break.
 
     Args:

@@ -135,7 +135,7 @@ class EnsureChannels(_SampleTransform):
 
     A no-op returning the same object when the image already has them (mode ``RGB``
     or ``L`` for PIL). Otherwise, per type (details in
-    :mod:`pipeguard.channel_conversion`):
+    :mod:`pipeguard.transforms._channels`):
 
     * PIL: out as ``RGB`` or ``L``. Palettes use their colours; alpha (``RGBA``,
       ``LA``, ``PA``, a palette with transparency) is composited over ``background``;
