@@ -31,9 +31,6 @@ def batch_error(contract: Contract, batch: Any, image_key: Optional[Hashable] = 
     """
     import torch
 
-    from ..core._check import check_info, violation_error
-    from ..core._inspect import inspect
-
     try:
         images = get_image(batch, image_slot(batch, image_key))
     except ImageNotFound as exc:
@@ -47,16 +44,31 @@ def batch_error(contract: Contract, batch: Any, image_key: Optional[Hashable] = 
     shape = tuple(images.shape)
     rows = samples if samples is not None else shape[0] if shape else 1
     if contract.channels is not None or contract.size is not None:
-        if len(shape) != 4:
-            per_sample = contract.shape or (contract.channels, *(contract.size or (None, None)))
-            found = [Violation(Reason.RANK, 4, len(shape),
-                               f"is {numbers.shape(shape)} ({numbers.plural(len(shape), 'dimension')}), "
-                               f"not an [N, C, H, W] batch of {numbers.shape(per_sample)}")]
-            expected = Dims((rows, *per_sample), rows * contract.numel if contract.numel else None)
-            return _error(contract, found, expected=expected, actual=Dims(shape, math.prod(shape)), rows=rows)
-        info = inspect(images, contract)
-        found = check_info(contract, info)
-        return _as_batch(violation_error(contract, info, found, stage=STAGE), rows) if found else None
+        return _image_batch_error(contract, images, rows)
+    return _row_batch_error(contract, images, rows)
+
+
+def _image_batch_error(contract: Contract, images: Any, rows: int) -> Optional[ContractViolation]:
+    """An ``[N, C, H, W]`` batch checked like a sample, for a contract with channels or size."""
+    from ..core._check import check_info, violation_error
+    from ..core._inspect import inspect
+
+    shape = tuple(images.shape)
+    if len(shape) != 4:
+        per_sample = contract.shape or (contract.channels, *(contract.size or (None, None)))
+        found = [Violation(Reason.RANK, 4, len(shape),
+                           f"is {numbers.shape(shape)} ({numbers.plural(len(shape), 'dimension')}), "
+                           f"not an [N, C, H, W] batch of {numbers.shape(per_sample)}")]
+        expected = Dims((rows, *per_sample), rows * contract.numel if contract.numel else None)
+        return _error(contract, found, expected=expected, actual=Dims(shape, math.prod(shape)), rows=rows)
+    info = inspect(images, contract)
+    found = check_info(contract, info)
+    return _as_batch(violation_error(contract, info, found, stage=STAGE), rows) if found else None
+
+
+def _row_batch_error(contract: Contract, images: Any, rows: int) -> Optional[ContractViolation]:
+    """A batch checked per row, for a contract that gives only ``numel`` (and ``dtype``)."""
+    shape = tuple(images.shape)
     found = []
     if contract.numel is not None:
         row = math.prod(shape[1:]) if len(shape) > 1 else None

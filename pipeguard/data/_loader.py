@@ -255,30 +255,36 @@ class _GuardedIterator:
         return len(self._inner)
 
     def __next__(self) -> Any:
-        ledger = self._loader._ledger
         while True:
-            try:
-                envelope = next(self._inner)
-            except StopIteration:
-                if not self._done:
-                    self._done = True
-                    ledger.end_epoch(self._epoch)
-                raise
+            envelope = self._next_envelope()
             if not isinstance(envelope, Envelope):  # pragma: no cover - a subclass replaced the collate
                 return envelope
-            fixed = self._loader.dataset.drain_fixed() if self._main_fixes else envelope.fixed
             try:
-                if self._raise and envelope.records:
-                    raise envelope.records[0].violation
-                ledger.add(envelope.records, envelope.kept if envelope.error is None else 0, fixed or None,
-                           self._epoch, self._expected)
-                if envelope.error is not None:
-                    raise envelope.error
+                self._account(envelope)
             except ContractViolation:
                 self._stop_workers()
                 raise
             if envelope.data is not _EMPTY:
                 return envelope.data
+
+    def _next_envelope(self) -> Any:
+        try:
+            return next(self._inner)
+        except StopIteration:
+            if not self._done:
+                self._done = True
+                self._loader._ledger.end_epoch(self._epoch)
+            raise
+
+    def _account(self, envelope: Envelope) -> None:
+        """File the envelope's records and counts; raise its violation (in raise mode, its first record's)."""
+        fixed = self._loader.dataset.drain_fixed() if self._main_fixes else envelope.fixed
+        if self._raise and envelope.records:
+            raise envelope.records[0].violation
+        self._loader._ledger.add(envelope.records, envelope.kept if envelope.error is None else 0, fixed or None,
+                                 self._epoch, self._expected)
+        if envelope.error is not None:
+            raise envelope.error
 
     def _stop_workers(self) -> None:
         """Shut worker processes down now: the traceback keeps this iterator alive, and

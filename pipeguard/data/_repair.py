@@ -76,27 +76,37 @@ def repair(contract: Contract, sample: Any, slot: Optional[Hashable], found: lis
     if sample is not None and not is_fixable(found, contract, size_policy):
         raise Unfixable(found)
     reasons: list[Reason] = [v.reason for v in found] if sample is not None else []
+    if folder is None and sample is None:
+        raise Unfixable([])
     try:
         if folder is not None:
-            raw = folder.load_raw()  # an unreadable file raises here: not fixable
-            raw_found = contract.check(raw) if contract.channels is not None else []
-            if any(v.reason is Reason.CHANNELS for v in raw_found):
-                raw = _convert(raw, contract, {Reason.CHANNELS}, size_policy)
-                reasons.append(Reason.CHANNELS)
-            sample, slot = folder.finish(raw), 0
-        elif sample is None:
-            raise Unfixable([])
-        image = get_image(sample, slot)
-        left = contract.check(image)
-        if left and is_fixable(left, contract, size_policy):
-            image = _convert(image, contract, {v.reason for v in left}, size_policy)
-            sample = replace_image(sample, slot, image)
-            reasons.extend(v.reason for v in left)
-            left = contract.check(image)
-    except Unfixable:
-        raise
+            sample, slot = _reload(folder, contract, size_policy, reasons), 0
+        sample, left = _fix_image(sample, slot, contract, size_policy, reasons)
     except Exception as exc:
         raise Unfixable([], exc) from exc
     if left:
         raise Unfixable(left)
     return Repair(sample, tuple(dict.fromkeys(reasons)))
+
+
+def _reload(folder: FolderSample, contract: Contract, size_policy: str, reasons: list[Reason]) -> Any:
+    """The sample re-loaded from its file, channels converted on the raw image where needed.
+    An unreadable file raises here: not fixable."""
+    raw = folder.load_raw()
+    raw_found = contract.check(raw) if contract.channels is not None else []
+    if any(v.reason is Reason.CHANNELS for v in raw_found):
+        raw = _convert(raw, contract, {Reason.CHANNELS}, size_policy)
+        reasons.append(Reason.CHANNELS)
+    return folder.finish(raw)
+
+
+def _fix_image(sample: Any, slot: Optional[Hashable], contract: Contract, size_policy: str,
+               reasons: list[Reason]) -> tuple[Any, list[Violation]]:
+    """``sample`` with its image converted where that helps, and the violations left."""
+    image = get_image(sample, slot)
+    left = contract.check(image)
+    if not left or not is_fixable(left, contract, size_policy):
+        return sample, left
+    image = _convert(image, contract, {v.reason for v in left}, size_policy)
+    reasons.extend(v.reason for v in left)
+    return replace_image(sample, slot, image), contract.check(image)
