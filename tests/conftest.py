@@ -1,3 +1,5 @@
+import gc
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -41,3 +43,27 @@ def pillow_corpus() -> Path:
     if not root or not Path(root, "MANIFEST.csv").is_file():
         pytest.skip("PIPEGUARD_PILLOW_CORPUS is not set (set by .ci/run when ../shared is present)")
     return Path(root)
+
+
+def _live_loader_iterators() -> list:
+    """DataLoader iterators with worker processes that are still alive (leaked or not yet freed)."""
+    return [obj for obj in gc.get_objects()
+            if type(obj).__module__ == "torch.utils.data.dataloader" and hasattr(obj, "_shutdown_workers")
+            and getattr(obj, "_workers", None) and not getattr(obj, "_shutdown", True)]
+
+
+@pytest.fixture(autouse=True)
+def _shut_down_loader_workers():
+    """Each test ends with its DataLoader workers gone, so none is torn down in a later test.
+
+    A loader's iterator shuts its workers down when it is freed. One kept alive by a
+    reference cycle (a stored traceback) is freed only by the garbage collector, at some
+    later test, and then slowly: by then its queues may be finalized, so each worker is
+    waited on for 5 s before being terminated. Shutting it down here is immediate.
+    """
+    before = set(multiprocessing.active_children())
+    yield
+    if not set(multiprocessing.active_children()) - before:
+        return
+    for iterator in _live_loader_iterators():
+        iterator._shutdown_workers()

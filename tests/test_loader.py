@@ -13,8 +13,7 @@ from imagefolder_support import (
     build_tree,
     raw_loader,
 )
-from torch.utils.data import DataLoader, DistributedSampler
-from torch.utils.data._utils.collate import default_collate
+from torch.utils.data import DataLoader, DistributedSampler, default_collate
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._dims import Dims
 from ._errors import ContractViolation, Reason, Violation
 from ._inspect import SampleInfo, inspect
 
+if TYPE_CHECKING:
+    from . import Contract  # the package: _contract calls into this module
 
-def check(contract: Any, x: Any) -> list[Violation]:
+
+def check(contract: Contract, x: Any) -> list[Violation]:
     """Every way ``x`` fails ``contract`` (empty when it conforms). Never raises."""
     try:
         info = inspect(x, contract)
@@ -28,7 +31,7 @@ def check(contract: Any, x: Any) -> list[Violation]:
         return [Violation(Reason.TYPE, "a checkable sample", info.kind, f"could not be checked ({exc!r})")]
 
 
-def check_info(contract: Any, info: SampleInfo) -> list[Violation]:
+def check_info(contract: Contract, info: SampleInfo) -> list[Violation]:
     """The metadata checks (no pixels) of ``info`` against ``contract``."""
     found: list[Violation] = []
     if info.layout == "unknown":
@@ -64,7 +67,7 @@ def check_info(contract: Any, info: SampleInfo) -> list[Violation]:
     return found
 
 
-def _check_range(contract: Any, x: Any) -> list[Violation]:
+def _check_range(contract: Contract, x: Any) -> list[Violation]:
     import torch
 
     t = x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else torch.as_tensor(x)
@@ -88,7 +91,7 @@ def _type_violation(x: Any) -> Violation:
                      f"is {kind}, not an image or tensor ({', '.join(supported_types())})")
 
 
-def violation_error(contract: Any, info: Optional[SampleInfo], violations: list[Violation], *,
+def violation_error(contract: Contract, info: Optional[SampleInfo], violations: list[Violation], *,
                     index: Optional[int] = None, source: Optional[str] = None,
                     stage: Optional[str] = None) -> ContractViolation:
     """Build the ContractViolation for ``violations`` found on ``info``, with its diagnosis."""
@@ -101,7 +104,7 @@ def violation_error(contract: Any, info: Optional[SampleInfo], violations: list[
         stage=stage, diagnosis=diagnose(contract, info, violations), contract_name=contract.name)
 
 
-def validate(contract: Any, x: Any, *, index: Optional[int] = None, source: Optional[str] = None,
+def validate(contract: Contract, x: Any, *, index: Optional[int] = None, source: Optional[str] = None,
              stage: Optional[str] = None) -> Any:
     found = check(contract, x)
     if not found:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..diagnosis._dims import Dims
 from ..diagnosis._explanation import Diagnosis, Hypothesis, HypothesisKind, explain
 from ._errors import Reason, Violation
 from ._inspect import SampleInfo
+
+if TYPE_CHECKING:
+    from . import Contract  # the package: _contract calls into this module
 
 _MODE_WORDS = {
     "1": "bilevel", "L": "grayscale", "P": "palette", "I": "32-bit grayscale", "F": "float grayscale",
@@ -17,7 +20,7 @@ _MODE_WORDS = {
 }
 
 
-def expected_dims(contract: Any, info: Optional[SampleInfo]) -> Dims:
+def expected_dims(contract: Contract, info: Optional[SampleInfo]) -> Dims:
     """The contract's shape in the sample's terms: with the batch size of a batch."""
     batch = () if info is None or info.batch is None else (info.batch,)
     if contract.shape is not None:
@@ -39,7 +42,7 @@ def _mode_word(info: Optional[SampleInfo]) -> str:
     return f"({word}, mode {info.mode!r})" if word else f"(mode {info.mode!r})"
 
 
-def _from_violation(v: Violation, contract: Any, info: Optional[SampleInfo]) -> Optional[Hypothesis]:
+def _from_violation(v: Violation, contract: Contract, info: Optional[SampleInfo]) -> Optional[Hypothesis]:
     if v.reason is Reason.CHANNELS:
         mode = _mode_word(info)
         what = f"{v.actual}-channel {mode} image" if mode else f"{v.actual}-channel sample"
@@ -81,7 +84,7 @@ def _from_violation(v: Violation, contract: Any, info: Optional[SampleInfo]) -> 
     return None
 
 
-def diagnose(contract: Any, info: Optional[SampleInfo], violations: list[Violation]) -> Diagnosis:
+def diagnose(contract: Contract, info: Optional[SampleInfo], violations: list[Violation]) -> Diagnosis:
     """Hypotheses from the violations themselves first, then from the arithmetic of the shapes."""
     expected = expected_dims(contract, info)
     actual = Dims(None, None) if info is None else Dims(tuple(info.shape), math.prod(info.shape))

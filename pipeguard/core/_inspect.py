@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._registry import RawSample, reader_for, supported_types, type_name
+
+if TYPE_CHECKING:
+    from . import Contract  # the package: _contract calls into this module
 
 CHANNELS_FIRST = {3: "CHW", 4: "NCHW"}
 CHANNELS_LAST = {3: "HWC", 4: "NHWC"}
@@ -74,7 +77,7 @@ class SampleInfo:
         return self.layout in ("HWC", "NHWC")
 
 
-def inspect(x: Any, contract: Any = None) -> SampleInfo:
+def inspect(x: Any, contract: Optional[Contract] = None) -> SampleInfo:
     """Describe ``x`` from its metadata (mode, size, shape, dtype); copies no pixels.
 
     Args:
@@ -96,7 +99,7 @@ def inspect(x: Any, contract: Any = None) -> SampleInfo:
     return _interpret(raw, contract)
 
 
-def _interpret(raw: RawSample, contract: Any) -> SampleInfo:
+def _interpret(raw: RawSample, contract: Optional[Contract]) -> SampleInfo:
     shape, rank = raw.shape, len(raw.shape)
     if rank == 1:
         return SampleInfo(raw.kind, shape, "flat", None, None, None, None, shape[0], raw.dtype)
@@ -123,12 +126,12 @@ def _dims(shape: tuple, layout: str) -> tuple[int, int, int]:
     return (s[0], s[1], s[2]) if layout in ("CHW", "NCHW") else (s[2], s[0], s[1])
 
 
-def _fits(chw: tuple[int, int, int], contract: Any) -> bool:
+def _fits(chw: tuple[int, int, int], contract: Contract) -> bool:
     return ((contract.channels is None or contract.channels == chw[0])
             and (contract.size is None or contract.size == chw[1:]))
 
 
-def _prefers(alt: tuple, conventional: tuple, contract: Any) -> bool:
+def _prefers(alt: tuple, conventional: tuple, contract: Optional[Contract]) -> bool:
     """Whether the unconventional reading ``alt`` should win (see the module rules)."""
     if contract is not None and (contract.channels is not None or contract.size is not None):
         return _fits(alt, contract) and not _fits(conventional, contract)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, NamedTuple, Optional
 
+from ..diagnosis._numbers import torch_dtype_name
+
 
 class RawSample(NamedTuple):
     kind: str
@@ -82,7 +84,6 @@ def reader_for(x: Any) -> Optional[Reader]:
 
 _PIL_MODES: dict[str, tuple[int, str]] = {}
 _TYPESTR_DTYPES = {"b1": "bool", "u1": "uint8", "u2": "uint16", "i2": "int16", "i4": "int32", "f4": "float32"}
-_TORCH_DTYPES: dict[Any, str] = {}
 
 
 def _pil_mode(mode: str) -> tuple[int, str]:
@@ -111,20 +112,12 @@ def _read_numpy(a: Any) -> RawSample:
     return RawSample("numpy.ndarray", a.shape, a.dtype.name, False)
 
 
-def _torch_dtype(dtype: Any) -> str:
-    try:
-        return _TORCH_DTYPES[dtype]
-    except KeyError:
-        name = _TORCH_DTYPES[dtype] = str(dtype).removeprefix("torch.")
-        return name
-
-
 def _read_tensor(t: Any) -> RawSample:
-    return RawSample("torch.Tensor", tuple(t.shape), _torch_dtype(t.dtype), True)
+    return RawSample("torch.Tensor", tuple(t.shape), torch_dtype_name(t.dtype), True)
 
 
 def _read_tv_image(t: Any) -> RawSample:
-    return RawSample("tv_tensors.Image", tuple(t.shape), _torch_dtype(t.dtype), True)
+    return RawSample("tv_tensors.Image", tuple(t.shape), torch_dtype_name(t.dtype), True)
 
 
 def _install_builtin() -> None:

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Hashable, Optional
+from typing import TYPE_CHECKING, Any, Hashable, Optional
 
 from ..core._errors import ContractViolation, Reason, Violation
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._dims import Dims
+from ..diagnosis._text import first_line
 from ._sample_parts import ImageNotFound, get_image, image_slot
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 STAGE = "collate"
 
 
-def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
+def batch_error(contract: Contract, batch: Any, image_key: Optional[Hashable] = None,
                 samples: Optional[int] = None) -> Optional[ContractViolation]:
     """The violation of a collated ``batch``, or ``None`` when its images conform.
 
@@ -26,9 +30,6 @@ def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
     from it (a collate that concatenates instead of stacking makes ``shape[0]`` lie).
     """
     import torch
-
-    from ..core._check import check_info, violation_error
-    from ..core._inspect import inspect
 
     try:
         images = get_image(batch, image_slot(batch, image_key))
@@ -43,16 +44,31 @@ def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
     shape = tuple(images.shape)
     rows = samples if samples is not None else shape[0] if shape else 1
     if contract.channels is not None or contract.size is not None:
-        if len(shape) != 4:
-            per_sample = contract.shape or (contract.channels, *(contract.size or (None, None)))
-            found = [Violation(Reason.RANK, 4, len(shape),
-                               f"is {numbers.shape(shape)} ({numbers.plural(len(shape), 'dimension')}), "
-                               f"not an [N, C, H, W] batch of {numbers.shape(per_sample)}")]
-            expected = Dims((rows, *per_sample), rows * contract.numel if contract.numel else None)
-            return _error(contract, found, expected=expected, actual=Dims(shape, math.prod(shape)), rows=rows)
-        info = inspect(images, contract)
-        found = check_info(contract, info)
-        return _as_batch(violation_error(contract, info, found, stage=STAGE), rows) if found else None
+        return _image_batch_error(contract, images, rows)
+    return _row_batch_error(contract, images, rows)
+
+
+def _image_batch_error(contract: Contract, images: Any, rows: int) -> Optional[ContractViolation]:
+    """An ``[N, C, H, W]`` batch checked like a sample, for a contract with channels or size."""
+    from ..core._check import check_info, violation_error
+    from ..core._inspect import inspect
+
+    shape = tuple(images.shape)
+    if len(shape) != 4:
+        per_sample = contract.shape or (contract.channels, *(contract.size or (None, None)))
+        found = [Violation(Reason.RANK, 4, len(shape),
+                           f"is {numbers.shape(shape)} ({numbers.plural(len(shape), 'dimension')}), "
+                           f"not an [N, C, H, W] batch of {numbers.shape(per_sample)}")]
+        expected = Dims((rows, *per_sample), rows * contract.numel if contract.numel else None)
+        return _error(contract, found, expected=expected, actual=Dims(shape, math.prod(shape)), rows=rows)
+    info = inspect(images, contract)
+    found = check_info(contract, info)
+    return _as_batch(violation_error(contract, info, found, stage=STAGE), rows) if found else None
+
+
+def _row_batch_error(contract: Contract, images: Any, rows: int) -> Optional[ContractViolation]:
+    """A batch checked per row, for a contract that gives only ``numel`` (and ``dtype``)."""
+    shape = tuple(images.shape)
     found = []
     if contract.numel is not None:
         row = math.prod(shape[1:]) if len(shape) > 1 else None
@@ -61,7 +77,7 @@ def batch_error(contract: Any, batch: Any, image_key: Optional[Hashable] = None,
             found.append(Violation(Reason.NUMEL, contract.numel, row,
                                    f"is {numbers.shape(shape)}: {what}, "
                                    f"not the {numbers.count(contract.numel)} expected"))
-    dtype = str(images.dtype).removeprefix("torch.")
+    dtype = numbers.torch_dtype_name(images.dtype)
     if contract.dtype is not None and dtype != contract.dtype:
         found.append(Violation(Reason.DTYPE, contract.dtype, dtype, f"is {dtype}, not the {contract.dtype} expected"))
     if not found:
@@ -80,7 +96,7 @@ def _as_batch(err: ContractViolation, rows: Optional[int]) -> ContractViolation:
                              contract_name=err.contract_name)
 
 
-def _error(contract: Any, found: list[Violation], *, expected: Optional[Dims] = None,
+def _error(contract: Contract, found: list[Violation], *, expected: Optional[Dims] = None,
            actual: Optional[Dims] = None, rows: Optional[int] = None) -> ContractViolation:
     diagnosis = None
     if expected is not None and actual is not None and expected.numel and actual.numel:
@@ -94,7 +110,7 @@ def _error(contract: Any, found: list[Violation], *, expected: Optional[Dims] = 
                                        diagnosis=diagnosis, contract_name=contract.name), rows)
 
 
-def collate_failure(contract: Any, exc: BaseException, samples: list,
+def collate_failure(contract: Contract, exc: BaseException, samples: list,
                     image_key: Optional[Hashable]) -> ContractViolation:
     """A collate that raised: name the shapes that could not be stacked together."""
     from ..core._inspect import inspect
@@ -106,7 +122,7 @@ def collate_failure(contract: Any, exc: BaseException, samples: list,
         except Exception:
             shapes[type(sample).__name__] += 1
     mix = ", ".join(f"{s} ×{n}" for s, n in shapes.most_common())
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc, type(exc).__name__)
     violation = Violation(Reason.COLLATE, "samples of one shape", mix,
                           f"could not be collated ({type(exc).__name__}: {text}); the "
                           f"{numbers.plural(len(samples), 'sample')} have shapes {mix}")

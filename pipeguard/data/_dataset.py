@@ -1,6 +1,6 @@
 """``GuardedDataset``: any dataset, every sample checked against a contract.
 
-Shape conventions follow :mod:`pipeguard.sample`: a sample's image is ``[C, H, W]``
+Shape conventions follow :mod:`pipeguard.core._inspect`: a sample's image is ``[C, H, W]``
 (a PIL image counts as the tensor ``pil_to_tensor`` would make of it).
 """
 
@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, IterableDataset
 
 from ..core._contract import Contract
 from ..core._errors import ContractViolation, Reason, Violation
+from ..diagnosis._text import first_line
 from ._repair import Unfixable, repair
 from ._sample_parts import ImageNotFound, get_image, image_slot
 from ._sample_source import FolderSample, locate, source_of
@@ -37,7 +38,7 @@ class GuardedDataset(Dataset):
     DataLoader worker processes. Wrapping an ``IterableDataset`` gives an
     iterable guarded dataset (same checks, in iteration order).
 
-    The image is found in each sample as described in :mod:`pipeguard.sample_parts`:
+    The image is found in each sample as described in :mod:`pipeguard.data._sample_parts`:
     a bare image, the first element of a tuple/list, or a dict entry (``image_key``,
     else ``"image"``, ``"img"``, ``"pixel_values"``). The source file is
     ``samples[i][0]`` for ``ImageFolder``/``DatasetFolder``-like datasets (through
@@ -95,9 +96,8 @@ class GuardedDataset(Dataset):
             raise TypeError(f"contract should be a pipeguard.Contract, but got {type(contract).__name__}")
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error should be one of {', '.join(map(repr, ON_ERROR))}, but got {on_error!r}")
-        from ..transforms._transforms import (
-            SIZE_POLICIES,
-        )  # EnsureSize's policies; imported here, not with the module
+        # EnsureSize's; imported here, not with the module
+        from ..transforms._transforms import SIZE_POLICIES
 
         if size_policy not in SIZE_POLICIES:
             raise ValueError(f"size_policy should be one of {', '.join(map(repr, SIZE_POLICIES))}, "
@@ -179,7 +179,7 @@ class GuardedDataset(Dataset):
 
     def _fix_at_source(self, index: int, folder: FolderSample) -> Any:
         """Load the file ourselves so channels are converted before the transform
-        (see :mod:`pipeguard.source_loading`); then fix what is left on the output."""
+        (see :mod:`pipeguard.data._source_loading`); then fix what is left on the output."""
         from ._repair import Repair
         from ._source_loading import load_converted
 
@@ -304,7 +304,7 @@ class GuardedDataset(Dataset):
 def unreadable_error(contract: Contract, exc: BaseException, *, index: Optional[int],
                      source: Optional[str], stage: Optional[str]) -> ContractViolation:
     """The violation for a sample the wrapped dataset could not produce."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
+    text = first_line(exc, "(no message)")
     kind = type(exc).__name__
     violation = Violation(Reason.UNREADABLE, "a readable sample", kind,
                           f"the dataset raised {kind}: {text}")

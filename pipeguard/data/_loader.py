@@ -12,16 +12,24 @@ iterator, in the main process, unpacks the envelope: it raises the
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Hashable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Optional
 
-from torch.utils.data import DataLoader, get_worker_info
-from torch.utils.data._utils.collate import default_collate, default_convert
+from torch.utils.data import (
+    DataLoader,
+    IterableDataset,
+    default_collate,
+    default_convert,
+    get_worker_info,
+)
 
 from ..core._errors import ContractViolation
 from ._batch_check import batch_error, collate_failure
 from ._dataset import GuardedDataset, StreamFailure
 from ._skip_ledger import LoaderReport, SkipLedger, warn_once
 from ._skipped import Skipped
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 _warned_sources: set = set()  # per process: pg.collate warns once per source
 
@@ -95,7 +103,7 @@ class GuardedCollate:
         batched: whether the DataLoader batches (``batch_size`` or ``batch_sampler`` set).
     """
 
-    def __init__(self, collate_fn: Optional[Callable], contract: Any, image_key: Optional[Hashable],
+    def __init__(self, collate_fn: Optional[Callable], contract: Contract, image_key: Optional[Hashable],
                  check_batch: bool, batched: bool) -> None:
         self.collate_fn = collate_fn or (default_collate if batched else default_convert)
         self.contract, self.image_key, self.check_batch, self.batched = contract, image_key, check_batch, batched
@@ -188,7 +196,7 @@ class GuardedDataLoader(DataLoader):
                  collate_fn: Optional[Callable] = None, pin_memory: bool = False, drop_last: bool = False,
                  timeout: float = 0, worker_init_fn: Optional[Callable[[int], None]] = None,
                  multiprocessing_context: Any = None, generator: Any = None, *,
-                 contract: Any = None, on_error: Optional[str] = None,
+                 contract: Optional[Contract] = None, on_error: Optional[str] = None,
                  max_skip_fraction: Optional[float] = None, max_skips: Optional[int] = None,
                  check_batch: bool = True, image_key: Optional[Hashable] = None, **kwargs: Any) -> None:
         if isinstance(dataset, GuardedDataset):
@@ -247,30 +255,36 @@ class _GuardedIterator:
         return len(self._inner)
 
     def __next__(self) -> Any:
-        ledger = self._loader._ledger
         while True:
-            try:
-                envelope = next(self._inner)
-            except StopIteration:
-                if not self._done:
-                    self._done = True
-                    ledger.end_epoch(self._epoch)
-                raise
+            envelope = self._next_envelope()
             if not isinstance(envelope, Envelope):  # pragma: no cover - a subclass replaced the collate
                 return envelope
-            fixed = self._loader.dataset.drain_fixed() if self._main_fixes else envelope.fixed
             try:
-                if self._raise and envelope.records:
-                    raise envelope.records[0].violation
-                ledger.add(envelope.records, envelope.kept if envelope.error is None else 0, fixed or None,
-                           self._epoch, self._expected)
-                if envelope.error is not None:
-                    raise envelope.error
+                self._account(envelope)
             except ContractViolation:
                 self._stop_workers()
                 raise
             if envelope.data is not _EMPTY:
                 return envelope.data
+
+    def _next_envelope(self) -> Any:
+        try:
+            return next(self._inner)
+        except StopIteration:
+            if not self._done:
+                self._done = True
+                self._loader._ledger.end_epoch(self._epoch)
+            raise
+
+    def _account(self, envelope: Envelope) -> None:
+        """File the envelope's records and counts; raise its violation (in raise mode, its first record's)."""
+        fixed = self._loader.dataset.drain_fixed() if self._main_fixes else envelope.fixed
+        if self._raise and envelope.records:
+            raise envelope.records[0].violation
+        self._loader._ledger.add(envelope.records, envelope.kept if envelope.error is None else 0, fixed or None,
+                                 self._epoch, self._expected)
+        if envelope.error is not None:
+            raise envelope.error
 
     def _stop_workers(self) -> None:
         """Shut worker processes down now: the traceback keeps this iterator alive, and
@@ -287,9 +301,7 @@ class _GuardedIterator:
 
 def _expected_total(loader: GuardedDataLoader) -> Optional[int]:
     """Samples the epoch will visit, when the sampler knows (for early max_skip_fraction errors)."""
-    from torch.utils.data.dataloader import _DatasetKind
-
-    if loader._dataset_kind != _DatasetKind.Map:
+    if isinstance(loader.dataset, IterableDataset):
         return None
     try:
         if loader.batch_sampler is not None:

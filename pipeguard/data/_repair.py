@@ -11,11 +11,14 @@ Anything else (an unreadable file, a wrong dtype or layout) is not fixable here.
 
 from __future__ import annotations
 
-from typing import Any, Hashable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Hashable, NamedTuple, Optional
 
 from ..core._errors import Reason, Violation
 from ._sample_parts import get_image, replace_image
 from ._sample_source import FolderSample
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 FIXABLE = frozenset({Reason.CHANNELS, Reason.SIZE})
 
@@ -36,7 +39,7 @@ class Unfixable(Exception):
         super().__init__("; ".join(str(v) for v in violations) or repr(cause))
 
 
-def is_fixable(violations: list[Violation], contract: Any, size_policy: str) -> bool:
+def is_fixable(violations: list[Violation], contract: Contract, size_policy: str) -> bool:
     for v in violations:
         if v.reason not in FIXABLE:
             return False
@@ -47,11 +50,9 @@ def is_fixable(violations: list[Violation], contract: Any, size_policy: str) -> 
     return True
 
 
-def _convert(image: Any, contract: Any, reasons: set, size_policy: str) -> Any:
-    from ..transforms._transforms import (  # issue 4; imported on first fix only
-        EnsureChannels,
-        EnsureSize,
-    )
+def _convert(image: Any, contract: Contract, reasons: set, size_policy: str) -> Any:
+    # on the first fix only
+    from ..transforms._transforms import EnsureChannels, EnsureSize
 
     if Reason.CHANNELS in reasons and contract.channels is not None:
         image = EnsureChannels(contract.channels)(image)
@@ -60,14 +61,14 @@ def _convert(image: Any, contract: Any, reasons: set, size_policy: str) -> Any:
     return image
 
 
-def repair(contract: Any, sample: Any, slot: Optional[Hashable], found: list[Violation], *,
+def repair(contract: Contract, sample: Any, slot: Optional[Hashable], found: list[Violation], *,
            folder: Optional[FolderSample], size_policy: str) -> Repair:
     """Fix ``sample`` (``None`` when the dataset raised) or raise :class:`Unfixable`.
 
     Args:
         contract: the contract to meet.
         sample: what the dataset returned, or ``None`` if it raised.
-        slot: where the image is in ``sample`` (see :mod:`pipeguard.sample_parts`).
+        slot: where the image is in ``sample`` (see :mod:`pipeguard.data._sample_parts`).
         found: the violations of ``sample`` (ignored when ``sample`` is ``None``).
         folder: the sample's folder-like home when it can be re-loaded, else ``None``.
         size_policy: ``EnsureSize`` policy for size problems.
@@ -75,27 +76,37 @@ def repair(contract: Any, sample: Any, slot: Optional[Hashable], found: list[Vio
     if sample is not None and not is_fixable(found, contract, size_policy):
         raise Unfixable(found)
     reasons: list[Reason] = [v.reason for v in found] if sample is not None else []
+    if folder is None and sample is None:
+        raise Unfixable([])
     try:
         if folder is not None:
-            raw = folder.load_raw()  # an unreadable file raises here: not fixable
-            raw_found = contract.check(raw) if contract.channels is not None else []
-            if any(v.reason is Reason.CHANNELS for v in raw_found):
-                raw = _convert(raw, contract, {Reason.CHANNELS}, size_policy)
-                reasons.append(Reason.CHANNELS)
-            sample, slot = folder.finish(raw), 0
-        elif sample is None:
-            raise Unfixable([])
-        image = get_image(sample, slot)
-        left = contract.check(image)
-        if left and is_fixable(left, contract, size_policy):
-            image = _convert(image, contract, {v.reason for v in left}, size_policy)
-            sample = replace_image(sample, slot, image)
-            reasons.extend(v.reason for v in left)
-            left = contract.check(image)
-    except Unfixable:
-        raise
+            sample, slot = _reload(folder, contract, size_policy, reasons), 0
+        sample, left = _fix_image(sample, slot, contract, size_policy, reasons)
     except Exception as exc:
         raise Unfixable([], exc) from exc
     if left:
         raise Unfixable(left)
     return Repair(sample, tuple(dict.fromkeys(reasons)))
+
+
+def _reload(folder: FolderSample, contract: Contract, size_policy: str, reasons: list[Reason]) -> Any:
+    """The sample re-loaded from its file, channels converted on the raw image where needed.
+    An unreadable file raises here: not fixable."""
+    raw = folder.load_raw()
+    raw_found = contract.check(raw) if contract.channels is not None else []
+    if any(v.reason is Reason.CHANNELS for v in raw_found):
+        raw = _convert(raw, contract, {Reason.CHANNELS}, size_policy)
+        reasons.append(Reason.CHANNELS)
+    return folder.finish(raw)
+
+
+def _fix_image(sample: Any, slot: Optional[Hashable], contract: Contract, size_policy: str,
+               reasons: list[Reason]) -> tuple[Any, list[Violation]]:
+    """``sample`` with its image converted where that helps, and the violations left."""
+    image = get_image(sample, slot)
+    left = contract.check(image)
+    if not left or not is_fixable(left, contract, size_policy):
+        return sample, left
+    image = _convert(image, contract, {v.reason for v in left}, size_policy)
+    reasons.extend(v.reason for v in left)
+    return replace_image(sample, slot, image), contract.check(image)

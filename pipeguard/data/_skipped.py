@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..core._errors import ContractViolation, Reason, where
+from ..diagnosis._text import first_line
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Skipped:
     @property
     def message(self) -> str:
         """One line: ``'sample 3 (data/cat/x.png): channels: has 1 channel (mode 'L'), not the 3 expected'``."""
-        detail = "; ".join(str(v) for v in self.violation.violations) or str(self.violation).splitlines()[0]
+        detail = "; ".join(str(v) for v in self.violation.violations) or first_line(self.violation)
         return f"{where(self.index, self.source)}: {detail}"
 
     def with_epoch(self, epoch: int) -> "Skipped":

@@ -7,10 +7,13 @@ stage is a courtesy added to an error that is raised either way.
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..diagnosis import _numbers as numbers
 from ._sample_source import FolderSample, locate
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 
 def _reloadable(dataset: Any, index: Optional[int]) -> Optional[FolderSample]:
@@ -27,20 +30,18 @@ def _name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
-def trace_stage(dataset: Any, index: Optional[int], contract: Any) -> Optional[str]:
+def trace_stage(dataset: Any, index: Optional[int], contract: Contract) -> Optional[str]:
     """The :func:`pipeguard.trace` of ``dataset[index]``'s raw image through its transform, as stage text.
 
-    ``None`` unless the dataset is folder-like with a ``loader`` and a ``transform``
-    and the trace module is available.
+    ``None`` unless the dataset is folder-like with a ``loader`` and a ``transform``.
     """
     hit = _reloadable(dataset, index)
     transform = None if hit is None else getattr(hit.dataset, "transform", None)
     if transform is None:
         return None
-    try:
-        from ..transforms._trace import trace
-    except ImportError:  # the transforms issue not installed: errors go without a trace
-        return None
+    # on failure only: tracing is never on the hot path
+    from ..transforms._trace import trace
+
     try:
         traced = trace(transform, hit.load_raw(), contract)
         table = str(traced).rstrip()
@@ -67,7 +68,7 @@ def _headline(traced: Any) -> str:
     return f"after step {row.step} of the transform: {row.transform}"
 
 
-def failure_stage(dataset: Any, index: Optional[int], contract: Any, *, trace: bool) -> Optional[str]:
+def failure_stage(dataset: Any, index: Optional[int], contract: Contract, *, trace: bool) -> Optional[str]:
     """For a sample whose ``__getitem__`` raised: was it the file, or the transform?"""
     hit = _reloadable(dataset, index)
     if hit is None:

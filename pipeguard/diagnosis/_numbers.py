@@ -93,13 +93,26 @@ def height_width(value: object) -> tuple[int, int]:
         raise ValueError(f"should be (height, width) of positive integers, but got {value!r}") from None
 
 
+_TORCH_DTYPE_NAMES: dict = {}
+
+
+def torch_dtype_name(dtype: object) -> str:
+    """``torch.float32`` -> ``'float32'``: the formatting half of :func:`dtype_name`, for a
+    ``torch.dtype`` known to be one; cached per dtype, as ``inspect`` calls it per sample."""
+    try:
+        return _TORCH_DTYPE_NAMES[dtype]
+    except KeyError:
+        name = _TORCH_DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+        return name
+
+
 def dtype_name(value: object) -> str:
     """The canonical torch name of a dtype given as ``torch.float32``, ``'float32'``,
     ``'torch.float32'``, ``'float'`` or a numpy dtype; ``ValueError`` if torch has none."""
     import torch
 
     if isinstance(value, torch.dtype):
-        return str(value).removeprefix("torch.")
+        return torch_dtype_name(value)
     text = str(getattr(value, "name", value)).removeprefix("torch.")
     candidate = getattr(torch, text, None) if text.isidentifier() else None
     if not isinstance(candidate, torch.dtype):

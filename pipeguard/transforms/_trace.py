@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ..core._errors import Reason, Violation
 from ..diagnosis import _numbers as numbers
-from ..diagnosis._text import table
+from ..diagnosis._text import first_line, table
+
+if TYPE_CHECKING:
+    from ..core._contract import Contract
 
 _TABLE_REPR_WIDTH = 60
 
@@ -74,7 +77,7 @@ class TransformTrace:
     """
 
     rows: list[TraceRow]
-    contract: Any = None
+    contract: Optional[Contract] = None
     output: Any = None
     error: Optional[BaseException] = None
     causes: list[tuple[Violation, TraceRow]] = field(default_factory=list)
@@ -151,7 +154,7 @@ def _cells(row: TraceRow, checked: bool) -> tuple[str, ...]:
     return (row.step, name, row.output_type or "-", row.mode or "-", shape, row.dtype or "-", verdict)
 
 
-def _blame(v: Violation, row: TraceRow, contract: Any) -> str:
+def _blame(v: Violation, row: TraceRow, contract: Contract) -> str:
     """``"step 0, Resize(...), made it [3, 64, 64]; the contract wants [3, 224, 224]"``."""
     from ..core._diagnose import expected_dims
 
@@ -226,26 +229,21 @@ def step_name(t: Any) -> str:
 
 
 def _image_of(out: Any) -> tuple[Any, Optional[str]]:
-    """The image inside ``out`` (v2's rule: explicit image first, else the first plain
-    tensor/array) and the container's type name, or ``(out, None)`` for a bare sample."""
+    """The image inside ``out`` (by :func:`~._selection.first_image`, the rule the transforms
+    select by) and the container's type name, or ``(out, None)`` for a bare sample."""
     from ..core._registry import reader_for
 
     if reader_for(out) is not None:
         return out, None
-    import numpy as np
-    import PIL.Image
-    import torch
     from torch.utils._pytree import tree_flatten
-    from torchvision import tv_tensors
 
-    flat, _ = tree_flatten(out)
-    explicit = [x for x in flat if isinstance(x, (PIL.Image.Image, tv_tensors.Image, tv_tensors.Video))]
-    plain = [x for x in flat if type(x) is torch.Tensor or isinstance(x, np.ndarray)]
-    found = (explicit or plain or [None])[0]
+    from ._selection import first_image
+
+    found = first_image(tree_flatten(out)[0])
     return (found, type(out).__name__) if found is not None else (out, None)
 
 
-def _describe(step: str, name: str, out: Any, contract: Any) -> TraceRow:
+def _describe(step: str, name: str, out: Any, contract: Optional[Contract]) -> TraceRow:
     from ..core._inspect import inspect
     from ..core._registry import type_name
 
@@ -285,7 +283,7 @@ def _causes(rows: list[TraceRow]) -> list[tuple[Violation, TraceRow]]:
     return causes
 
 
-def trace(transform: Any, sample: Any, contract: Any = None) -> TransformTrace:
+def trace(transform: Any, sample: Any, contract: Optional[Contract] = None) -> TransformTrace:
     """Run ``transform`` step by step on ``sample``; record each output and the first break.
 
     Args:
@@ -321,8 +319,7 @@ def trace(transform: Any, sample: Any, contract: Any = None) -> TransformTrace:
             result = step(output)
         except Exception as exc:  # recorded, not propagated: the trace is the report
             error = exc
-            first_line = (str(exc).splitlines() or [""])[0]
-            rows.append(TraceRow(path, name, "raised", error=f"{type(exc).__name__}: {first_line}"))
+            rows.append(TraceRow(path, name, "raised", error=f"{type(exc).__name__}: {first_line(exc)}"))
             rows.extend(TraceRow(p, step_name(s), "not run") for p, s in steps[i + 1:])
             break
         output = result

@@ -22,7 +22,6 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import PIL.Image
 import torch
-from torch.utils._pytree import tree_flatten, tree_unflatten
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import InterpolationMode, Transform
 from torchvision.transforms.v2 import functional as F
@@ -31,78 +30,30 @@ from ..core._check import check, check_info, violation_error
 from ..core._contract import Contract
 from ..core._errors import ContractViolation, Reason, Violation
 from ..core._inspect import inspect
+from ..diagnosis import _numbers as numbers
 from ._channels import (
     check_num_channels,
     normalize_background,
     numpy_through_tensor,
     to_channels,
 )
-
-_EXPLICIT_IMAGES = (PIL.Image.Image, tv_tensors.Image, tv_tensors.Video)
-
-
-# type -> whether a bare input of that type is an image to transform (cached per type)
-_BARE_IMAGE: dict[type, bool] = {}
-
-
-def _is_plain(x: Any) -> bool:
-    """A plain tensor (not a tv_tensor) or a numpy array: an image only by position."""
-    return type(x) is torch.Tensor or isinstance(x, np.ndarray) or (
-        isinstance(x, torch.Tensor) and not isinstance(x, tv_tensors.TVTensor))
+from ._selection import image_selection, is_bare_image, is_plain
 
 
 class _SampleTransform(Transform):
-    """A v2 Transform that also treats numpy arrays like plain tensors.
+    """A v2 Transform that picks its images by :func:`image_selection` (numpy arrays count as plain tensors).
 
-    ``forward`` follows ``v2.Transform.forward`` (flatten, ``check_inputs``,
-    ``make_params``, ``transform`` per selected input, unflatten) with a fast path for
-    a bare image, which costs a few microseconds less per sample.
+    Only the hooks torchvision documents are overridden (``transform``, ``make_params``,
+    ``check_inputs``) and the selection step its subclasses refine; ``forward`` stays
+    torchvision's, so structures, ``Compose`` (v1 and v2) and pickling behave as for
+    any v2 transform.
     """
 
     # Other tv_tensors (boxes, masks, ...) this transform moves with the image.
     _companion_types: tuple[type, ...] = ()
-    _default_hooks = True
 
-    def __init_subclass__(cls) -> None:
-        super().__init_subclass__()
-        cls._default_hooks = (cls.check_inputs is Transform.check_inputs
-                              and cls.make_params is Transform.make_params)
-
-    def forward(self, *inputs: Any) -> Any:
-        if len(inputs) == 1:
-            x = inputs[0]
-            bare = _BARE_IMAGE.get(type(x))
-            if bare is None:
-                bare = _BARE_IMAGE[type(x)] = isinstance(x, _EXPLICIT_IMAGES) or _is_plain(x)
-            if bare:
-                if self._default_hooks:  # skip the two no-op calls: a few hundred ns per sample
-                    return self.transform(x, {})
-                self.check_inputs([x])
-                return self.transform(x, self.make_params([x]))
-        flat, spec = tree_flatten(inputs if len(inputs) > 1 else inputs[0])
-        self.check_inputs(flat)
-        selected = self._select(flat)
-        if not any(selected):
-            self._nothing_selected(inputs if len(inputs) > 1 else inputs[0])
-        params = self.make_params([x for x, take in zip(flat, selected) if take])
-        out = [self.transform(x, params) if take else x for x, take in zip(flat, selected)]
-        return tree_unflatten(out, spec)
-
-    def _select(self, flat: list[Any]) -> list[bool]:
-        plain_taken = any(isinstance(x, _EXPLICIT_IMAGES) for x in flat)
-        selected = []
-        for x in flat:
-            if isinstance(x, _EXPLICIT_IMAGES):
-                take = True
-            elif _is_plain(x):
-                take, plain_taken = not plain_taken, True
-            else:
-                take = isinstance(x, self._companion_types) if self._companion_types else False
-            selected.append(take)
-        return selected
-
-    def _nothing_selected(self, sample: Any) -> None:
-        """A sample with no image in it: passed through, as torchvision does."""
+    def _needs_transform_list(self, flat_inputs: list[Any]) -> list[bool]:
+        return image_selection(flat_inputs, self._companion_types)
 
     def _stage(self) -> str:
         return repr(self)
@@ -164,9 +115,16 @@ class Validate(_SampleTransform):
             self._conforming[key] = None
         return inpt
 
-    def _nothing_selected(self, sample: Any) -> None:
-        # A validator must not wave through a sample it could not look at.
-        self.contract.validate(sample, stage=self._stage())
+    def check_inputs(self, flat_inputs: list[Any]) -> None:
+        # A validator must not wave through a sample it could not look at (converters pass it, like torchvision).
+        if len(flat_inputs) == 1:
+            if not is_bare_image(flat_inputs[0]):
+                self.contract.validate(flat_inputs[0], stage=self._stage())
+        elif not any(image_selection(flat_inputs)):
+            kinds = ", ".join(dict.fromkeys(type(x).__name__ for x in flat_inputs))
+            found = [Violation(Reason.TYPE, "an image or tensor", f"sample with no image ({kinds})",
+                               f"is a sample of {len(flat_inputs)} parts ({kinds}), none an image or tensor")]
+            raise violation_error(self.contract, None, found, stage=self._stage())
 
     def extra_repr(self) -> str:
         return f"contract={self.contract!r}"
@@ -177,7 +135,7 @@ class EnsureChannels(_SampleTransform):
 
     A no-op returning the same object when the image already has them (mode ``RGB``
     or ``L`` for PIL). Otherwise, per type (details in
-    :mod:`pipeguard.channel_conversion`):
+    :mod:`pipeguard.transforms._channels`):
 
     * PIL: out as ``RGB`` or ``L``. Palettes use their colours; alpha (``RGBA``,
       ``LA``, ``PA``, a palette with transparency) is composited over ``background``;
@@ -215,12 +173,10 @@ SIZE_POLICIES = ("resize", "center_crop", "pad", "raise")
 
 
 def _target_size(size: Any) -> tuple[int, int]:
-    if isinstance(size, int) and not isinstance(size, bool):
-        size = (size, size)
-    if (isinstance(size, (str, bytes)) or not isinstance(size, Sequence) or len(size) != 2
-            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in size)):
-        raise ValueError(f"size should be (height, width) of positive ints or one int, but got {size!r}")
-    return (int(size[0]), int(size[1]))
+    try:
+        return numbers.height_width(size)
+    except ValueError as exc:
+        raise ValueError(f"size {exc}") from None
 
 
 def _image_size(x: Any) -> Optional[tuple[int, int]]:
@@ -230,7 +186,7 @@ def _image_size(x: Any) -> Optional[tuple[int, int]]:
     if isinstance(x, np.ndarray):
         info = inspect(x)
         return info.size
-    if isinstance(x, (tv_tensors.Image, tv_tensors.Video)) or _is_plain(x):
+    if isinstance(x, (tv_tensors.Image, tv_tensors.Video)) or is_plain(x):
         return (int(x.shape[-2]), int(x.shape[-1])) if x.ndim >= 2 else None
     return None
 
@@ -255,7 +211,7 @@ class EnsureSize(_SampleTransform):
     dimensions ``[..., C, H, W]``, numpy arrays stay ``HW``/``HWC``/``NHWC``.
 
     Args:
-        size: ``(height, width)``, or one int for a square.
+        size: ``(height, width)``, one int for a square, or ``"HxW"`` (read as everywhere in pipeguard).
         policy: ``"resize"``, ``"center_crop"``, ``"pad"`` or ``"raise"``.
         interpolation: as in ``v2.Resize`` (default bilinear; masks use nearest).
         antialias: as in ``v2.Resize`` (default ``True``).
@@ -295,7 +251,7 @@ class EnsureSize(_SampleTransform):
             return inpt if companion else self._refuse(inpt)
         if isinstance(inpt, np.ndarray):
             return self._numpy(inpt, params)
-        if _is_plain(inpt) and inpt.ndim == 2:
+        if is_plain(inpt) and inpt.ndim == 2:
             return self._geometry(inpt.unsqueeze(0), params).squeeze(0)
         return self._geometry(inpt, params)
 
