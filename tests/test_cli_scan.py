@@ -11,7 +11,7 @@ from conftest import FIXTURES, make_image
 from scan_folders import SIDE, build
 
 import pipeguard as pg
-from pipeguard.scanner._probe import COLUMNS
+from pipeguard.scanner._row import COLUMNS
 
 
 def run(*args, cwd=None):

@@ -9,7 +9,7 @@ from scan_folders import SIDE, build
 
 import pipeguard as pg
 from pipeguard.scanner import _run as run
-from pipeguard.scanner._probe import COLUMNS
+from pipeguard.scanner._row import COLUMNS, ScanRow
 from pipeguard.scanner._schema import contract_schema
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
@@ -208,8 +208,8 @@ def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
     for i in range(70):
         c, h, w = combos[(i * 5) % len(combos)]
         status = "unreadable" if i % 9 == 4 else "ok"
-        rows.append((f"d/{i:03d}.png", status, "PNG", "XX" if c is None else "RGB", c, h, w, 10, None, (), "d",
-                     1, None, None, False, ()))
+        rows.append(ScanRow(f"d/{i:03d}.png", status, "PNG", "XX" if c is None else "RGB", c, h, w, bytes=10,
+                            cls="d", n_frames=1))
     frame = build_frame(rows)
     table, failing = check_frame(frame, contract)
 
@@ -225,7 +225,8 @@ def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
                 out.append(("numel", str(contract.numel), "unknown" if n is None else str(n)))
         return out
 
-    expected = [(r[0], *f) for r in rows if r[1] == "ok" for f in fails(*r[4:7])]
+    expected = [(r.path, *f) for r in rows if r.status == "ok" for f in fails(r.channels, r.height, r.width)]
     assert [tuple(x) for x in table.itertuples(index=False)] == expected
-    assert failing == {i: tuple(f[0] for f in fails(*r[4:7])) for i, r in enumerate(rows)
-                       if r[1] == "ok" and fails(*r[4:7])}
+    verdicts = {i: tuple(f[0] for f in fails(r.channels, r.height, r.width)) for i, r in enumerate(rows)
+                if r.status == "ok"}
+    assert failing == {i: checks for i, checks in verdicts.items() if checks}

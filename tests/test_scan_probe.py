@@ -13,7 +13,8 @@ from scan_folders import (
 )
 
 from pipeguard.scanner import _end_marker as end_marker
-from pipeguard.scanner._probe import COLUMNS, IMG_EXTENSIONS, probe, probe_part
+from pipeguard.scanner._probe import IMG_EXTENSIONS, probe, probe_part
+from pipeguard.scanner._row import COLUMNS, ScanRow
 
 
 def _probe(tmp_path, name, data, deep=False):
@@ -143,8 +144,8 @@ def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may escape
         a, b = probe_part([(f"{tmp_path}/", "", ["a.png", "b.png"])])
-    assert a[COLUMNS.index("warnings")] == ("UserWarning: Corrupt EXIF data",)
-    assert b[COLUMNS.index("warnings")] == ()  # the next file starts clean
+    assert a.warnings == ("UserWarning: Corrupt EXIF data",)
+    assert b.warnings == ()  # the next file starts clean
 
 
 def test_probe_part_rows_match_probe_per_file(tmp_path):
@@ -156,8 +157,8 @@ def test_probe_part_rows_match_probe_per_file(tmp_path):
             (f"{tmp_path}/", "", ["top.png"])]
     rows = probe_part(runs)
     rels = ["cats/a.png", "cats/.b.png", "cats/.h/c.png", "top.png"]
-    assert rows == [tuple(probe(str(tmp_path / rel), rel).values()) for rel in rels]
-    assert [(r[COLUMNS.index("class")], r[COLUMNS.index("hidden")]) for r in rows] == [
+    assert rows == [ScanRow(*probe(str(tmp_path / rel), rel).values()) for rel in rels]
+    assert [(r.cls, r.hidden) for r in rows] == [
         ("cats", False), ("cats", True), ("cats", True), (None, False)]
 
 

@@ -1,4 +1,4 @@
-"""The per-file reader: one file in, one row (a tuple in :data:`COLUMNS` order) out. Never raises.
+"""The per-file reader: one file in, one :class:`~._row.ScanRow` out. Never raises.
 
 A plain scan reads what ``Image.open`` reads (the header: format, mode, size), the
 frame count and EXIF orientation where the header already holds them, and the file's
@@ -21,7 +21,7 @@ for the formats with an end marker, a positional read of the last few bytes (whi
 leaves the file position alone); uncompressed formats are checked for truncation from
 the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most
 folders) skips Pillow's parser: :mod:`.jpeg_header` walks its markers from one read
-and answers as Pillow would, or defers to Pillow. The row is built as a tuple, and
+and answers as Pillow would, or defers to Pillow. The row is built once, and
 what a folder's files share (class, hidden folder) is worked out once per folder (see
 :func:`probe_part`).
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
@@ -42,22 +42,35 @@ from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_ma
 from ._file_read import read_at
 from ._jpeg_header import read_jpeg_header
 from ._raw_extent import missing_pixel_data
+from ._row import COLUMNS, ScanRow
 from ._walk import Run
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
 # (tests/test_scan_probe.py asserts they stay equal).
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
-COLUMNS = ("path", "status", "format", "mode", "channels", "height", "width", "bytes", "error",
-           "violations", "class", "n_frames", "orientation", "fix", "hidden", "warnings")
 # An explicit buffer size also spares the isatty() system call ``open`` makes to choose
 # one; 4 KiB holds a typical header, and Pillow reads longer segments past the buffer.
 READ_BUFFER = 4096
 _END_CHECKED = checked_formats()
 _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
-_NO_HEADER = (None, None, None, None, None, None, None, ())  # format ... orientation, warnings
 _sniffers: list = []
+
+
+class _Header(NamedTuple):
+    """What reading an opened file found: the fields of its row that come from its content."""
+
+    status: str
+    error: Optional[str] = None
+    format: Optional[str] = None
+    mode: Optional[str] = None
+    channels: Optional[int] = None
+    height: Optional[int] = None
+    width: Optional[int] = None
+    n_frames: Optional[int] = None
+    orientation: Optional[int] = None
+    warnings: tuple = ()
 
 
 def is_image_name(name: str) -> bool:
@@ -95,7 +108,7 @@ def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str,
     return dict(zip(COLUMNS, probe_row(path, name, cls, is_hidden(name), deep)))
 
 
-def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[tuple]:
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[ScanRow]:
     """Probe the files of ``part`` (runs from :func:`~pipeguard.scanner.walk.walk_runs`), in order.
 
     Python warnings raised while reading a file (``Corrupt EXIF data``,
@@ -103,9 +116,9 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) ->
     being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress).
 
     Returns:
-        One row per file, each a tuple in :data:`COLUMNS` order.
+        One row per file.
     """
-    rows: list[tuple] = []
+    rows: list[ScanRow] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for folder, prefix, names in part:
@@ -121,15 +134,15 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) ->
     return rows
 
 
-def _with_warnings(row: tuple, caught: list) -> tuple:
+def _with_warnings(row: ScanRow, caught: list) -> ScanRow:
     found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
                           if not issubclass(w.category, Image.DecompressionBombWarning))  # noted already
     caught.clear()
-    return row[:-1] + (row[-1] + tuple(found),)  # warnings is the last column
+    return row._replace(warnings=row.warnings + tuple(found))
 
 
-def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> tuple:
-    """One file's row, in :data:`COLUMNS` order; never raises.
+def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> ScanRow:
+    """One file's row; never raises.
 
     Args:
         path: the file to read.
@@ -155,14 +168,15 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
                     return _row(name, cls, hidden, size, "not-image", None)  # counted, not scanned
         except OSError as exc:
             return _row(name, cls, hidden, size, failed, f"cannot read: {exc.strerror or exc}")
-        status, error, fmt, mode, channels, h, w, n_frames, orientation, notes = _read_image(f, size, image_ext, deep)
-    return (name, status, fmt, mode, channels, h, w, size, error, (), cls, n_frames, orientation, None, hidden, notes)
+        head = _read_image(f, size, image_ext, deep)
+    return ScanRow(name, head.status, head.format, head.mode, head.channels, head.height, head.width, size,
+                   head.error, (), cls, head.n_frames, head.orientation, None, hidden, head.warnings)
 
 
 def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
-         error: Optional[str]) -> tuple:
+         error: Optional[str]) -> ScanRow:
     """The row of a file with no header (not opened, empty, not an image)."""
-    return (name, status, None, None, None, None, None, size, error, (), cls, None, None, None, hidden, ())
+    return ScanRow(name, status, bytes=size, error=error, cls=cls, hidden=hidden)
 
 
 def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
@@ -176,8 +190,7 @@ def _read_tail(f: Any, size: int, n: int) -> bytes:
     return read_at(f, max(0, size - n), n)
 
 
-def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
-    """``(status, error, format, mode, channels, height, width, n_frames, orientation, warnings)``."""
+def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
     failed = "unreadable"  # by extension or by header, this is an image
     if not deep:
         try:
@@ -189,17 +202,17 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
             try:
                 problem = _truncation(f, size, "JPEG")
             except OSError as exc:
-                return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
-            return ("ok" if problem is None else failed, problem, "JPEG", mode, _pil_mode(mode)[0], h, w, 1, None, ())
+                return _Header(failed, f"cannot read: {exc.strerror or exc}")
+            return _Header("ok" if problem is None else failed, problem, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
-        return (failed, f"decompression bomb, not decoded: {exc}") + _NO_HEADER
+        return _Header(failed, f"decompression bomb, not decoded: {exc}")
     except UnidentifiedImageError:
         # a header that only looked like an image (sniffed) is still not one
-        return (failed if image_ext else "not-image", "not an image Pillow can identify") + _NO_HEADER
+        return _Header(failed if image_ext else "not-image", "not an image Pillow can identify")
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
-        return (failed, f"cannot open: {_describe(exc)}") + _NO_HEADER
+        return _Header(failed, f"cannot open: {_describe(exc)}")
     # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
     notes: list[str] = []
     channels = n_frames = orientation = None
@@ -207,13 +220,13 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
         fmt, mode = im.format, im.mode
         w, h = im.size
     except Exception as exc:
-        return (failed, f"cannot read the header: {_describe(exc)}") + _NO_HEADER
+        return _Header(failed, f"cannot read the header: {_describe(exc)}")
     try:
         channels = _pil_mode(mode)[0]
     except Exception as exc:
         notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
     if w <= 0 or h <= 0:
-        return (failed, f"image has no pixels ({w}×{h})", fmt, mode, channels, h, w, None, None, ())
+        return _Header(failed, f"image has no pixels ({w}×{h})", fmt, mode, channels, h, w)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
         notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
@@ -230,7 +243,7 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
         problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
                    else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
     except OSError as exc:
-        return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
+        return _Header(failed, f"cannot read: {exc.strerror or exc}")
     if deep:
         try:
             im.load()  # the current frame is the first: n_frames seeks back after counting
@@ -243,7 +256,7 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
             if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
                 orientation = _orientation(im, notes)
     status = "ok" if problem is None else failed
-    return (status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes) if notes else ())
+    return _Header(status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes))
 
 
 def _back_to_first_frame(im: Any) -> None:
@@ -307,7 +320,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def failure_row(path: str, rel: Optional[str], error: str) -> tuple:
+def failure_row(path: str, rel: Optional[str], error: str) -> ScanRow:
     """The row of a file whose probe never returned (it hung or killed its worker)."""
     name = path if rel is None else rel
     try:

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, TextIO
 
-from ._probe import COLUMNS
+from ._row import COLUMNS, ScanRow
 from ._schema import fix_text
 from ._walk import WalkStats
 
@@ -28,8 +28,8 @@ FIRST_PATHS = 5   # paths listed per reason in the summary
 SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
-def build_frame(rows: list[tuple]) -> Any:
-    """The scan table from record tuples (in :data:`COLUMNS` order), built once, column by column.
+def build_frame(rows: list[ScanRow]) -> Any:
+    """The scan table from the rows, built once, column by column.
 
     Counts are nullable ``Int64``; text columns hold ``None`` where a value is missing;
     ``violations`` and ``warnings`` hold tuples of text.

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 from ._infer import infer_contract
 from ._probe import probe_part
 from ._report import ScanReport, build_frame
+from ._row import ScanRow
 from ._schema import check_frame, fix_text
 from ._walk import Run, WalkStats, parts, walk_runs
 
@@ -72,13 +73,13 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
     workers = default_workers() if workers is None else max(1, int(workers))
 
     stats = WalkStats()
-    rows: list[tuple] = []
+    rows: list[ScanRow] = []
     for batch in _probed(walk_runs(root, follow_symlinks, stats), deep, workers, time_limit):
         rows.extend(batch)  # nothing here per file: rows arrive as one list per part
         if progress is not None and batch:
-            progress(len(rows), batch[-1][0])
+            progress(len(rows), batch[-1].path)
     if progress is not None:
-        progress(len(rows), rows[-1][0] if rows else "")
+        progress(len(rows), rows[-1].path if rows else "")
     frame = build_frame(rows)
     del rows
 
@@ -107,7 +108,7 @@ def _resolve_contract(contract: Any) -> Any:
     raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
-def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[tuple]]:
+def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[ScanRow]]:
     """Rows of every file, in path order, as one list per part.
 
     A plain scan's parent probes parts too, beside ``workers - 1`` worker processes: on
@@ -134,7 +135,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     return pool.map(runs)
 
 
-def _in_process(runs: Iterator[Run]) -> Iterator[list[tuple]]:
+def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
     return (probe_part(part) for part in parts(runs, PLAIN_CHUNK))
 
 

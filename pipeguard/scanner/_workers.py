@@ -9,7 +9,7 @@ its sentinel. Either way the file it was on becomes an ``unreadable`` row, the r
 its task is re-queued, and a fresh worker takes the slot.
 
 Files go out in parts (one message per part: folder, prefix and bare file names; see
-:func:`~pipeguard.scanner.walk.parts`) and come back as one list of row tuples per
+:func:`~pipeguard.scanner.walk.parts`) and come back as one list of rows per
 part, so the parent does nothing per file but store the list. At most ``IN_FLIGHT``
 parts are queued per worker (the parent shares the cores with its workers, so a short
 queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
@@ -37,6 +37,7 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
 from ._probe import failure_row, probe_part
+from ._row import ScanRow
 from ._walk import Run, part_size, parts, split_part
 
 log = logging.getLogger(__name__)
@@ -246,9 +247,9 @@ class SupervisedPool:
         self._slots = [None] * self.workers
 
     # -- the run -------------------------------------------------------------------------
-    def map(self, runs: Iterable[Run]) -> Iterator[list[tuple]]:
+    def map(self, runs: Iterable[Run]) -> Iterator[list[ScanRow]]:
         """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
-        in the same order, as lists of row tuples (one list per part)."""
+        in the same order, as lists of rows (one list per part)."""
         chunks: dict[int, list] = {}  # seq -> its records so far (None where missing)
         missing: dict[int, int] = {}
         work = _Work(parts(iter(runs), self.chunk), chunks, missing,
