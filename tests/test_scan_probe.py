@@ -12,6 +12,7 @@ from scan_folders import (
     with_orientation,
 )
 
+from pipeguard.core._errors import UnreadableKind
 from pipeguard.scanner import _end_marker as end_marker
 from pipeguard.scanner._probe import IMG_EXTENSIONS, probe, probe_part
 from pipeguard.scanner._row import COLUMNS, ScanRow
@@ -80,6 +81,8 @@ def test_deep_decodes_and_keeps_the_decoder_error(tmp_path):
 def test_files_that_are_not_images(tmp_path):
     empty = _probe(tmp_path, "e.jpg", b"")
     assert (empty["status"], empty["error"], empty["bytes"]) == ("unreadable", "empty file (0 bytes)", 0)
+    assert empty["error_kind"] == UnreadableKind.EMPTY
+    assert _probe(tmp_path, "e.txt", b"")["error_kind"] is None  # not-image: no kind
     text = _probe(tmp_path, "t.jpg", b"hello\n")
     assert text["status"] == "unreadable" and "not an image" in text["error"]
     notes = _probe(tmp_path, "notes.txt", b"hello\n")
@@ -168,8 +171,24 @@ def test_unreadable_and_missing_files(tmp_path):
     os.symlink("nowhere.png", tmp_path / "l.png")
     rec = probe(str(tmp_path / "l.png"), "l.png")
     assert rec["status"] == "unreadable" and rec["error"].startswith("broken symlink")
+    assert rec["error_kind"] == UnreadableKind.BROKEN_LINK
     gone = probe(str(tmp_path / "gone.txt"), "gone.txt")
-    assert gone["status"] == "not-image" and "cannot open" in gone["error"]
+    assert gone["status"] == "not-image" and "cannot open" in gone["error"] and gone["error_kind"] is None
+    (tmp_path / "dir.png").mkdir()
+    folder = probe(str(tmp_path / "dir.png"), "dir.png")
+    assert (folder["error"], folder["error_kind"]) == ("a directory, not a file", UnreadableKind.NOT_A_FILE)
+
+
+def test_a_file_without_read_permission(tmp_path):
+    import os
+
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(b"x")
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):
+        pytest.skip("running as root: permissions do not stop a read")
+    denied = probe(str(locked), "locked.png")
+    assert denied["error_kind"] == UnreadableKind.PERMISSION_DENIED and "Permission denied" in denied["error"]
 
 
 def test_a_marker_found_in_the_short_tail_is_found_in_the_whole_window():

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from pipeguard.core._errors import UnreadableKind
 from pipeguard.scanner import _probe as probe_module
 from pipeguard.scanner._workers import SupervisedPool
 
@@ -48,6 +49,8 @@ def test_hung_and_crashing_files_become_rows(tmp_path, monkeypatch):
     assert by["hang.txt"].status == "unreadable" and "timed out" in by["hang.txt"].error
     assert by["segv.txt"].error == "crashed its worker (SIGSEGV)"
     assert by["exit.txt"].error == "its worker exited with status 3"
+    assert [by[n].error_kind for n in ("hang.txt", "segv.txt", "exit.txt")] == [
+        UnreadableKind.TIMEOUT, UnreadableKind.CRASH, UnreadableKind.CRASH]
     assert all(by[n].status == "not-image" for n in names if n[0].isdigit())
     assert pool.restarts == 3
 

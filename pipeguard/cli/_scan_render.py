@@ -9,12 +9,14 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ..core._errors import Reason
 from ..diagnosis import _numbers as numbers
 
 STATUS_ORDER = ("ok", "violation", "unreadable", "not-image")
 FIX_HINT = {
-    "channels": "add pipeguard.{fix} to the transform (before ToImage/ToTensor), or GuardedDataset(..., on_error='fix')",
-    "size": "add pipeguard.{fix} to the transform (or Resize)",
+    Reason.CHANNELS: "add pipeguard.{fix} to the transform (before ToImage/ToTensor), "
+                     "or GuardedDataset(..., on_error='fix')",
+    Reason.SIZE: "add pipeguard.{fix} to the transform (or Resize)",
 }
 
 
@@ -117,8 +119,7 @@ def render_table(report: Any, stream: TextIO) -> None:
             w(f"  {kind} ({e['count']:,})\n")
             for p in e["paths"]:
                 detail = errors.get(p)
-                redundant = not detail or detail == kind or (detail.startswith(kind + " (") and detail.endswith(")"))
-                w(f"    {p}" + ("" if redundant else f"  {detail}") + "\n")
+                w(f"    {p}" + (f"  {detail}" if detail else "") + "\n")
             if e["count"] > len(e["paths"]):
                 w(f"    … and {e['count'] - len(e['paths']):,} more\n")
     if s["violations"]:
@@ -131,7 +132,7 @@ def render_table(report: Any, stream: TextIO) -> None:
             if v["count"] > len(v["paths"]):
                 w(f"    … and {v['count'] - len(v['paths']):,} more\n")
             if v["fix"]:
-                w(f"    fix: {FIX_HINT[check].format(fix=v['fix'])}\n")
+                w(f"    fix: {FIX_HINT[Reason(check)].format(fix=v['fix'])}\n")
     w("\n" + verdict(report) + "\n")
 
 

@@ -35,6 +35,7 @@ from typing import Any, Iterable, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
+from ..core._errors import UnreadableKind
 from ..core._registry import (
     _pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
@@ -56,6 +57,7 @@ _END_CHECKED = checked_formats()
 _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
 _sniffers: list = []
+TRUNCATED = UnreadableKind.TRUNCATED  # what a missing end marker or missing pixel data means
 
 
 class _Header(NamedTuple):
@@ -63,6 +65,7 @@ class _Header(NamedTuple):
 
     status: str
     error: Optional[str] = None
+    error_kind: Optional[str] = None
     format: Optional[str] = None
     mode: Optional[str] = None
     channels: Optional[int] = None
@@ -156,27 +159,40 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
     try:
         f = open(path, "rb", buffering=READ_BUFFER)
     except OSError as exc:
-        return _row(name, cls, hidden, size, failed, _open_error(path, exc))
+        return _row(name, cls, hidden, size, failed, *_open_error(path, exc))
     with f:
         try:
             size = f.seek(0, 2)
             if size == 0:
-                return _row(name, cls, hidden, size, failed, "empty file (0 bytes)")
+                return _row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
             if not image_ext:
                 f.seek(0)
                 if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
-                    return _row(name, cls, hidden, size, "not-image", None)  # counted, not scanned
+                    return _row(name, cls, hidden, size, "not-image")  # counted, not scanned
         except OSError as exc:
-            return _row(name, cls, hidden, size, failed, f"cannot read: {exc.strerror or exc}")
+            return _row(name, cls, hidden, size, failed, *_read_error(exc))
         head = _read_image(f, size, image_ext, deep)
     return ScanRow(name, head.status, head.format, head.mode, head.channels, head.height, head.width, size,
-                   head.error, (), cls, head.n_frames, head.orientation, None, hidden, head.warnings)
+                   head.error, (), head.error_kind, cls, head.n_frames, head.orientation, None, hidden, head.warnings)
 
 
 def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
-         error: Optional[str]) -> ScanRow:
+         error: Optional[str] = None, kind: Optional[UnreadableKind] = None) -> ScanRow:
     """The row of a file with no header (not opened, empty, not an image)."""
-    return ScanRow(name, status, bytes=size, error=error, cls=cls, hidden=hidden)
+    return ScanRow(name, status, bytes=size, error=error, error_kind=_kind(status, kind), cls=cls, hidden=hidden)
+
+
+def _kind(status: str, kind: Optional[UnreadableKind]) -> Optional[str]:
+    """The ``error_kind`` column: the kind's value for an ``unreadable`` row, else ``None``."""
+    return kind.value if kind is not None and status == "unreadable" else None
+
+
+def _failed(error: str, kind: UnreadableKind) -> _Header:
+    return _Header("unreadable", error, kind.value)
+
+
+def _read_error(exc: OSError) -> tuple[str, UnreadableKind]:
+    return f"cannot read: {exc.strerror or exc}", UnreadableKind.READ_ERROR
 
 
 def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
@@ -202,17 +218,20 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
             try:
                 problem = _truncation(f, size, "JPEG")
             except OSError as exc:
-                return _Header(failed, f"cannot read: {exc.strerror or exc}")
-            return _Header("ok" if problem is None else failed, problem, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
+                return _failed(*_read_error(exc))
+            if problem is not None:
+                return _Header(failed, problem, TRUNCATED.value, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
+            return _Header("ok", None, None, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
-        return _Header(failed, f"decompression bomb, not decoded: {exc}")
+        return _failed(f"decompression bomb, not decoded: {exc}", UnreadableKind.DECOMPRESSION_BOMB)
     except UnidentifiedImageError:
         # a header that only looked like an image (sniffed) is still not one
-        return _Header(failed if image_ext else "not-image", "not an image Pillow can identify")
+        status = failed if image_ext else "not-image"
+        return _Header(status, "not an image Pillow can identify", _kind(status, UnreadableKind.UNIDENTIFIED))
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
-        return _Header(failed, f"cannot open: {_describe(exc)}")
+        return _failed(f"cannot open: {_describe(exc)}", UnreadableKind.BAD_HEADER)
     # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
     notes: list[str] = []
     channels = n_frames = orientation = None
@@ -220,13 +239,14 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
         fmt, mode = im.format, im.mode
         w, h = im.size
     except Exception as exc:
-        return _Header(failed, f"cannot read the header: {_describe(exc)}")
+        return _failed(f"cannot read the header: {_describe(exc)}", UnreadableKind.BAD_HEADER)
     try:
         channels = _pil_mode(mode)[0]
     except Exception as exc:
         notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
     if w <= 0 or h <= 0:
-        return _Header(failed, f"image has no pixels ({w}×{h})", fmt, mode, channels, h, w)
+        return _Header(failed, f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value, fmt, mode, channels,
+                       h, w)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
         notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
@@ -243,20 +263,21 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
         problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
                    else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
     except OSError as exc:
-        return _Header(failed, f"cannot read: {exc.strerror or exc}")
+        return _failed(*_read_error(exc))
+    kind = None if problem is None else TRUNCATED
     if deep:
         try:
             im.load()  # the current frame is the first: n_frames seeks back after counting
         except Exception as exc:
-            problem = f"decode failed: {_describe(exc)}"
+            problem, kind = f"decode failed: {_describe(exc)}", UnreadableKind.DECODE_FAILED
         else:
             if problem is not None:  # decodes anyway: keep the finding, not the verdict
                 notes.append(problem + " (but the image decodes)")
-                problem = None
+                problem = kind = None
             if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
                 orientation = _orientation(im, notes)
     status = "ok" if problem is None else failed
-    return _Header(status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes))
+    return _Header(status, problem, _kind(status, kind), fmt, mode, channels, h, w, n_frames, orientation, tuple(notes))
 
 
 def _back_to_first_frame(im: Any) -> None:
@@ -303,16 +324,17 @@ def _sniff(head: bytes, ext: str) -> bool:
     return fmt in Image.OPEN and Image.OPEN[fmt][1] is None
 
 
-def _open_error(path: str, exc: OSError) -> str:
+def _open_error(path: str, exc: OSError) -> tuple[str, UnreadableKind]:
     if isinstance(exc, FileNotFoundError) and os.path.islink(path):
         try:
             target = os.readlink(path)
         except OSError:
             target = "?"
-        return f"broken symlink (target {target!r} does not exist)"
+        return f"broken symlink (target {target!r} does not exist)", UnreadableKind.BROKEN_LINK
     if isinstance(exc, IsADirectoryError):
-        return "a directory, not a file"
-    return f"cannot open: {exc.strerror or exc}"
+        return "a directory, not a file", UnreadableKind.NOT_A_FILE
+    kind = UnreadableKind.PERMISSION_DENIED if isinstance(exc, PermissionError) else UnreadableKind.CANNOT_OPEN
+    return f"cannot open: {exc.strerror or exc}", kind
 
 
 def _describe(exc: BaseException) -> str:
@@ -320,11 +342,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def failure_row(path: str, rel: Optional[str], error: str) -> ScanRow:
+def failure_row(path: str, rel: Optional[str], error: str, kind: UnreadableKind) -> ScanRow:
     """The row of a file whose probe never returned (it hung or killed its worker)."""
     name = path if rel is None else rel
     try:
         size = os.path.getsize(path)
     except OSError:
         size = None
-    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error)
+    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error, kind)

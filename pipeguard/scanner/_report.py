@@ -3,7 +3,8 @@
 The row format (JSON, CSV, ``frame``) is fixed by DESIGN.md: ``path`` (relative,
 ``/``-separated), ``status`` (``ok``, ``violation``, ``unreadable``, ``not-image``),
 ``format``, ``mode``, ``channels``, ``height``, ``width``, ``bytes``, ``error``,
-``violations``; then ``class``, ``n_frames``, ``orientation`` (EXIF, 1-8, or null),
+``violations``; then ``error_kind`` (an :class:`~pipeguard.core._errors.UnreadableKind`
+value for an ``unreadable`` row, else null), ``class``, ``n_frames``, ``orientation`` (EXIF, 1-8, or null),
 ``fix`` (``EnsureChannels(3)``, ``EnsureSize((64, 64))``), ``hidden`` and ``warnings``.
 """
 
@@ -12,13 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, ScanRow
-from ._schema import fix_text
+from ._schema import CHECKS, fix_text
 from ._walk import WalkStats
 
 STATUSES = ("ok", "violation", "unreadable", "not-image")
@@ -102,7 +102,7 @@ class ScanReport:
 
     # -- summary -------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """The JSON's ``summary``: counts, distributions, errors and violations by reason."""
+        """The JSON's ``summary``: counts, distributions, unreadable files by kind, violations by check."""
         f = self.frame
         images = f[f["status"].isin(("ok", "violation"))]
         problems = f[f["status"] == "unreadable"]
@@ -141,11 +141,11 @@ class ScanReport:
     def _violations_summary(self) -> dict[str, Any]:
         v = self.violations
         out: dict[str, Any] = {}
-        for check in ("channels", "size", "numel"):
-            rows = v[v["check"] == check]
+        for check in CHECKS:
+            rows = v[v["check"] == check.value]
             if rows.empty:
                 continue
-            out[check] = {
+            out[check.value] = {
                 "count": len(rows),
                 "expected": rows["expected"].iloc[0],
                 "actual": _counts(rows["actual"]),
@@ -221,21 +221,12 @@ def _size_buckets(images: Any) -> dict[str, int]:
     return {lab: out[lab] for lab in order if lab in out}
 
 
-_KIND = re.compile(r"^(.*?)(?::|\s\(|,|$)")
-
-
-def error_kind(error: str) -> str:
-    """``'truncated: no JPEG ...'`` -> ``'truncated'``; ``'empty file (0 bytes)'`` -> ``'empty file'``."""
-    m = _KIND.match(error or "")
-    return (m.group(1) if m else error).strip() or "error"
-
-
 def _errors(problems: Any) -> dict[str, Any]:
+    """Unreadable rows by their ``error_kind``, most frequent first: a count and the first paths."""
     out: dict[str, Any] = {}
-    for path, error in zip(problems["path"], problems["error"]):
-        kind = error_kind(error or "")
+    for path, kind in zip(problems["path"], problems["error_kind"]):
         entry = out.setdefault(kind, {"count": 0, "paths": []})
         entry["count"] += 1
         if len(entry["paths"]) < FIRST_PATHS:
             entry["paths"].append(path)
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["count"], kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["count"], str(kv[0]))))

@@ -24,6 +24,8 @@ class ScanRow(NamedTuple):
         bytes: file size.
         error: why the file cannot be read, as text.
         violations: the contract's failed checks, as text.
+        error_kind: why an ``unreadable`` row is (the value of an
+            :class:`~pipeguard.core._errors.UnreadableKind`); ``None`` for other statuses.
         cls: the ``ImageFolder`` class (the ``class`` column): the path's first part.
         n_frames: frames in the file (GIF, TIFF, WebP animations).
         orientation: EXIF orientation, 1-8, where the header holds it.
@@ -42,6 +44,7 @@ class ScanRow(NamedTuple):
     bytes: Optional[int] = None
     error: Optional[str] = None
     violations: tuple = ()
+    error_kind: Optional[str] = None
     cls: Optional[str] = None
     n_frames: Optional[int] = None
     orientation: Optional[int] = None

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
+from ..core._errors import Reason
 from ._infer import infer_contract
 from ._probe import probe_part
 from ._report import ScanReport, build_frame
@@ -139,7 +140,7 @@ def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
     return (probe_part(part) for part in parts(runs, PLAIN_CHUNK))
 
 
-def _apply_verdict(frame: Any, failing: dict[int, tuple[str, ...]], contract: Any) -> None:
+def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Any) -> None:
     """Mark failing rows ``violation``, with their messages (the foundation's wording) and fix.
 
     Messages come from :func:`pipeguard.checking.check_info`, so a scan row reads exactly
@@ -177,7 +178,7 @@ def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: O
     found = {}
     if c is not None and h is not None:
         info = SampleInfo("PIL.Image", (c, h, w), "CHW", c, h, w, None, c * h * w, None, mode)
-        found = {v.reason.value: str(v) for v in check_info(contract, info)}
+        found = {v.reason: str(v) for v in check_info(contract, info)}
     out = []
     for check in checks:
         text = found.get(check)
@@ -187,9 +188,9 @@ def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: O
     return out
 
 
-def _want(contract: Any, check: str) -> str:
-    if check == "channels":
+def _want(contract: Any, check: Reason) -> str:
+    if check is Reason.CHANNELS:
         return f"{contract.channels} channels"
-    if check == "size":
+    if check is Reason.SIZE:
         return f"{contract.height}×{contract.width}"
     return f"{contract.numel:,} elements"

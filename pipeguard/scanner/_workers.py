@@ -36,6 +36,7 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
+from ..core._errors import UnreadableKind
 from ._probe import failure_row, probe_part
 from ._row import ScanRow
 from ._walk import Run, part_size, parts, split_part
@@ -102,17 +103,19 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
         conn.send((tid, out))
 
 
-def _death(process: Any) -> str:
-    """Why a worker is gone, as the error of the file it was reading."""
+def _death(process: Any) -> tuple[str, UnreadableKind]:
+    """Why a worker is gone, as the error (and its kind) of the file it was reading."""
     code = process.exitcode
     if code is None:
-        return "its worker stopped answering"
-    if code < 0:
+        why = "its worker stopped answering"
+    elif code < 0:
         try:
-            return f"crashed its worker ({signal.Signals(-code).name})"
+            why = f"crashed its worker ({signal.Signals(-code).name})"
         except ValueError:
-            return f"crashed its worker (signal {-code})"
-    return f"its worker exited with status {code}"
+            why = f"crashed its worker (signal {-code})"
+    else:
+        why = f"its worker exited with status {code}"
+    return why, UnreadableKind.CRASH
 
 
 def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
@@ -277,7 +280,7 @@ class SupervisedPool:
                             requeue.appendleft(item)
                             slot.process.join(1.0)
                             self._drain(slot, chunks, missing)
-                            self._lost(i, _death(slot.process), chunks, missing, requeue)
+                            self._lost(i, *_death(slot.process), chunks, missing, requeue)
                             slot = self._slots[i]
                             continue
                         slot.inflight.append((next_tid, part, seq, offset))
@@ -314,7 +317,7 @@ class SupervisedPool:
                     if gone and not slot.process.is_alive():
                         self._drain(slot, chunks, missing)
                         if slot.inflight:
-                            self._lost(i, _death(slot.process), chunks, missing, requeue)
+                            self._lost(i, *_death(slot.process), chunks, missing, requeue)
                         else:
                             self._start(i)
                 self._check_time(chunks, missing, requeue)
@@ -382,7 +385,7 @@ class SupervisedPool:
         except (EOFError, OSError):
             pass
 
-    def _lost(self, i: int, why: str, chunks: dict, missing: dict, requeue: deque) -> None:
+    def _lost(self, i: int, why: str, kind: UnreadableKind, chunks: dict, missing: dict, requeue: deque) -> None:
         """Worker ``i`` is gone (or killed): the file it was on becomes a row, the rest go back."""
         slot = self._slots[i]
         base = 3 * i
@@ -394,7 +397,7 @@ class SupervisedPool:
             if running and tid == running_tid and 0 <= index < part_size(part):
                 before, (rel, path), after = split_part(part, index)
                 log.warning("%s %s", rel, why)
-                self._store(seq, offset + index, [failure_row(path, rel, why)], chunks, missing)
+                self._store(seq, offset + index, [failure_row(path, rel, why, kind)], chunks, missing)
                 if before:
                     back.append((before, seq, offset))
                 if after:
@@ -424,4 +427,5 @@ class SupervisedPool:
                 slot.process.kill()
                 slot.process.join()
                 self._drain(slot, chunks, missing)
-                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", chunks, missing, requeue)
+                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", UnreadableKind.TIMEOUT,
+                           chunks, missing, requeue)
