@@ -207,46 +207,55 @@ def _read_tail(f: Any, size: int, n: int) -> bytes:
 
 
 def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
-    failed = "unreadable"  # by extension or by header, this is an image
+    """Read an image's header (and with ``deep``, its first frame) from the open file ``f``."""
     if not deep:
-        try:
-            plain = read_jpeg_header(f, size)  # most files of most folders, at a fraction of the cost
-        except OSError:
-            plain = None  # Pillow reads it again and words the error
-        if plain is not None:
-            mode, w, h = plain
-            try:
-                problem = _truncation(f, size, "JPEG")
-            except OSError as exc:
-                return _failed(*_read_error(exc))
-            if problem is not None:
-                return _Header(failed, problem, TRUNCATED.value, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
-            return _Header("ok", None, None, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
+        head = _read_plain_jpeg(f, size)  # most files of most folders, at a fraction of the cost
+        if head is not None:
+            return head
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
         return _failed(f"decompression bomb, not decoded: {exc}", UnreadableKind.DECOMPRESSION_BOMB)
     except UnidentifiedImageError:
         # a header that only looked like an image (sniffed) is still not one
-        status = failed if image_ext else "not-image"
+        status = "unreadable" if image_ext else "not-image"
         return _Header(status, "not an image Pillow can identify", _kind(status, UnreadableKind.UNIDENTIFIED))
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
         return _failed(f"cannot open: {_describe(exc)}", UnreadableKind.BAD_HEADER)
     # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
+    return _read_opened(im, f, size, deep)
+
+
+def _read_plain_jpeg(f: Any, size: int) -> Optional[_Header]:
+    """A plain JPEG's header from :mod:`.jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
+    try:
+        plain = read_jpeg_header(f, size)
+    except OSError:
+        return None  # Pillow reads it again and words the error
+    if plain is None:
+        return None
+    mode, w, h = plain
+    try:
+        problem = _truncation(f, size, "JPEG")
+    except OSError as exc:
+        return _failed(*_read_error(exc))
+    if problem is not None:
+        return _Header("unreadable", problem, TRUNCATED.value, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
+    return _Header("ok", None, None, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
+
+
+def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
+    """What an image Pillow opened says: header fields, frames, orientation, truncation."""
     notes: list[str] = []
-    channels = n_frames = orientation = None
     try:
         fmt, mode = im.format, im.mode
         w, h = im.size
     except Exception as exc:
         return _failed(f"cannot read the header: {_describe(exc)}", UnreadableKind.BAD_HEADER)
-    try:
-        channels = _pil_mode(mode)[0]
-    except Exception as exc:
-        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+    channels = _channels(mode, notes)
     if w <= 0 or h <= 0:
-        return _Header(failed, f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value, fmt, mode, channels,
-                       h, w)
+        return _Header("unreadable", f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value,
+                       fmt, mode, channels, h, w)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
         notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
@@ -254,11 +263,7 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
     # the first frame's (what ImageFolder loads), read before counting frames can move the image
     orientation = _orientation(im, notes)
     tiles = im.tile
-    try:
-        n_frames = getattr(im, "n_frames", 1)
-    except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
-        notes.append(f"frame count unreadable: {_describe(exc)}")
-        _back_to_first_frame(im)  # a failed count can leave it on a later frame
+    n_frames = _frame_count(im, notes)
     try:
         problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
                    else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
@@ -266,18 +271,41 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
         return _failed(*_read_error(exc))
     kind = None if problem is None else TRUNCATED
     if deep:
-        try:
-            im.load()  # the current frame is the first: n_frames seeks back after counting
-        except Exception as exc:
-            problem, kind = f"decode failed: {_describe(exc)}", UnreadableKind.DECODE_FAILED
-        else:
-            if problem is not None:  # decodes anyway: keep the finding, not the verdict
-                notes.append(problem + " (but the image decodes)")
-                problem = kind = None
-            if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
-                orientation = _orientation(im, notes)
-    status = "ok" if problem is None else failed
+        problem, kind, orientation = _decode(im, problem, kind, orientation, notes)
+    status = "ok" if problem is None else "unreadable"
     return _Header(status, problem, _kind(status, kind), fmt, mode, channels, h, w, n_frames, orientation, tuple(notes))
+
+
+def _channels(mode: str, notes: list[str]) -> Optional[int]:
+    try:
+        return _pil_mode(mode)[0]
+    except Exception as exc:
+        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+        return None
+
+
+def _frame_count(im: Any, notes: list[str]) -> Optional[int]:
+    try:
+        return getattr(im, "n_frames", 1)
+    except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
+        notes.append(f"frame count unreadable: {_describe(exc)}")
+        _back_to_first_frame(im)  # a failed count can leave it on a later frame
+        return None
+
+
+def _decode(im: Any, problem: Optional[str], kind: Optional[UnreadableKind], orientation: Optional[int],
+            notes: list[str]) -> tuple[Optional[str], Optional[UnreadableKind], Optional[int]]:
+    """Decode the first frame (``--deep``): its failure is the verdict, and a truncation
+    found from the header becomes a note when the image decodes anyway."""
+    try:
+        im.load()  # the current frame is the first: n_frames seeks back after counting
+    except Exception as exc:
+        return f"decode failed: {_describe(exc)}", UnreadableKind.DECODE_FAILED, orientation
+    if problem is not None:  # decodes anyway: keep the finding, not the verdict
+        notes.append(problem + " (but the image decodes)")
+    if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
+        orientation = _orientation(im, notes)
+    return None, None, orientation
 
 
 def _back_to_first_frame(im: Any) -> None:
