@@ -23,7 +23,6 @@ from ._walk import WalkStats
 
 STATUSES = ("ok", "violation", "unreadable", "not-image")
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
-LIST_COLUMNS = ("violations", "warnings")
 FIRST_PATHS = 5   # paths listed per reason in the summary
 SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import time
 from pathlib import Path
@@ -16,8 +15,6 @@ from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._schema import check_frame, fix_text
 from ._walk import Run, WalkStats, parts, walk_runs
-
-log = logging.getLogger(__name__)
 
 # a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
 # broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
