@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..core._errors import Reason
 from ..diagnosis import _numbers as numbers
+
+if TYPE_CHECKING:
+    from ..scanner import ScanReport
 
 STATUS_ORDER = ("ok", "violation", "unreadable", "not-image")
 FIX_HINT = {
@@ -58,7 +61,7 @@ def _counts(d: dict, limit: int = 8, sep: str = " ") -> str:
     return text or "-"
 
 
-def _contract_line(s: dict, report: Any) -> list[str]:
+def _contract_line(s: dict, report: ScanReport) -> list[str]:
     c = s["contract"]
     if c is None or c.get("source") is None:
         lines = ["contract   none: nothing to check against (give --channels/--size or --contract)"]
@@ -78,7 +81,7 @@ def _contract_line(s: dict, report: Any) -> list[str]:
     return lines
 
 
-def render_table(report: Any, stream: TextIO) -> None:
+def render_table(report: ScanReport, stream: TextIO) -> None:
     """Write the summary a person reads: counts, distributions, errors, violations, fixes."""
     s = report.summary()
     w = stream.write
@@ -136,7 +139,7 @@ def render_table(report: Any, stream: TextIO) -> None:
     w("\n" + verdict(report) + "\n")
 
 
-def verdict(report: Any) -> str:
+def verdict(report: ScanReport) -> str:
     """The closing line: what the exit status means for this scan."""
     st = report.counts
     if report.exit_code == 0 and not st["ok"]:
@@ -153,7 +156,7 @@ def verdict(report: Any) -> str:
     return "exit 1: " + ", ".join(parts)
 
 
-def write_rows(report: Any, fmt: str, stream: TextIO) -> None:
+def write_rows(report: ScanReport, fmt: str, stream: TextIO) -> None:
     if fmt == "json":
         report.to_json(stream)
     else:

@@ -15,11 +15,15 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, ScanRow
 from ._schema import CHECKS, fix_text
 from ._walk import WalkStats
+
+
+if TYPE_CHECKING:
+    from ..core import Contract
 
 STATUSES = ("ok", "violation", "unreadable", "not-image")
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
@@ -69,7 +73,7 @@ class ScanReport:
     """
 
     root: str
-    contract: Any
+    contract: Optional[Contract]
     contract_source: Optional[str]
     frame: Any
     violations: Any

@@ -6,7 +6,7 @@ import itertools
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
 from ..core._errors import Reason
 from ._infer import infer_contract
@@ -15,6 +15,12 @@ from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._schema import check_frame, fix_text
 from ._walk import Run, WalkStats, parts, walk_runs
+
+
+if TYPE_CHECKING:
+    from ..core import Contract
+
+    ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
 
 # a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
 # broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
@@ -30,7 +36,7 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool = False,
+def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
          time_limit: Optional[float] = 10.0,
          progress: Optional[Callable[[int, str], None]] = None) -> ScanReport:
@@ -94,7 +100,7 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
                       inferred_notes=notes, walk=stats)
 
 
-def _resolve_contract(contract: Any) -> Any:
+def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
     from ..core._contract import Contract
 
     if contract is None or isinstance(contract, Contract):
@@ -137,7 +143,7 @@ def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
     return (probe_part(part) for part in parts(runs, PLAIN_CHUNK))
 
 
-def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Any) -> None:
+def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Contract) -> None:
     """Mark failing rows ``violation``, with their messages (the foundation's wording) and fix.
 
     Messages come from :func:`pipeguard.checking.check_info`, so a scan row reads exactly
@@ -170,7 +176,7 @@ def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract:
     frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
 
 
-def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: Optional[int],
+def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],
               checks: tuple, check_info: Any, SampleInfo: Any) -> list[str]:
     found = {}
     if c is not None and h is not None:
@@ -185,7 +191,7 @@ def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: O
     return out
 
 
-def _want(contract: Any, check: Reason) -> str:
+def _want(contract: Contract, check: Reason) -> str:
     if check is Reason.CHANNELS:
         return f"{contract.channels} channels"
     if check is Reason.SIZE:

@@ -12,16 +12,20 @@ such as ``"3"`` or ``"64x64"``, height × width).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..core._errors import Reason
+
+
+if TYPE_CHECKING:
+    from ..core import Contract
 
 VIOLATION_COLUMNS = ("path", "check", "expected", "actual")
 CHECKS = (Reason.CHANNELS, Reason.SIZE, Reason.NUMEL)  # the checks a scan makes, in report order
 _CHECK_OF_COLUMN = {"channels": Reason.CHANNELS, "height": Reason.SIZE, "width": Reason.SIZE, "numel": Reason.NUMEL}
 
 
-def contract_schema(contract: Any) -> Any:
+def contract_schema(contract: Contract) -> Any:
     """A ``pandera.DataFrameSchema`` with one column check per contract field.
 
     Columns: ``channels``, ``height`` and ``width`` (the size is checked as both), and
@@ -40,7 +44,7 @@ def contract_schema(contract: Any) -> Any:
     return pa.DataFrameSchema(columns, name=contract.name or "contract", strict=False, coerce=False)
 
 
-def check_frame(frame: Any, contract: Any) -> tuple[Any, dict[int, tuple[Reason, ...]]]:
+def check_frame(frame: Any, contract: Optional[Contract]) -> tuple[Any, dict[int, tuple[Reason, ...]]]:
     """Validate the readable rows of ``frame`` against ``contract``.
 
     Every check compares one column with a constant, so a row fails exactly the checks
@@ -109,7 +113,7 @@ def _keys(table: Any, columns: list[str]) -> Any:
     return zip(*(table[c].to_numpy(dtype=object, na_value=None).tolist() for c in columns))
 
 
-def _expected(contract: Any, check: Reason) -> str:
+def _expected(contract: Contract, check: Reason) -> str:
     if check is Reason.CHANNELS:
         return str(contract.channels)
     if check is Reason.SIZE:
@@ -129,7 +133,7 @@ def _actual(values: dict, check: Reason) -> str:
     return _text(values["numel"])
 
 
-def fix_text(check: Reason, contract: Any) -> Optional[str]:
+def fix_text(check: Reason, contract: Contract) -> Optional[str]:
     """The pipeguard transform that fixes a failing ``check``: ``"EnsureChannels(3)"``,
     ``"EnsureSize((64, 64))"``; ``None`` where no transform does (an element count alone)."""
     if check is Reason.CHANNELS and contract.channels in (1, 3):
