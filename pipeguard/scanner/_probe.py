@@ -171,9 +171,15 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
                     return _row(name, cls, hidden, size, "not-image")  # counted, not scanned
         except OSError as exc:
             return _row(name, cls, hidden, size, failed, *_read_error(exc))
+        if not deep:
+            row = _plain_jpeg_row(f, size, name, cls, hidden)  # most files of most folders, at a fraction of the cost
+            if row is not None:
+                return row
         head = _read_image(f, size, image_ext, deep)
-    return ScanRow(name, head.status, head.format, head.mode, head.channels, head.height, head.width, size,
-                   head.error, (), head.error_kind, cls, head.n_frames, head.orientation, None, hidden, head.warnings)
+    # unpacked, not read by name: this runs once per file, and _Header lists the fields
+    status, error, kind, fmt, mode, channels, h, w, n_frames, orientation, notes = head
+    return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), kind, cls, n_frames, orientation, None,
+                   hidden, notes)
 
 
 def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
@@ -207,11 +213,7 @@ def _read_tail(f: Any, size: int, n: int) -> bytes:
 
 
 def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
-    """Read an image's header (and with ``deep``, its first frame) from the open file ``f``."""
-    if not deep:
-        head = _read_plain_jpeg(f, size)  # most files of most folders, at a fraction of the cost
-        if head is not None:
-            return head
+    """Read an image's header (and with ``deep``, its first frame) through Pillow from the open file ``f``."""
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
@@ -226,8 +228,8 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
     return _read_opened(im, f, size, deep)
 
 
-def _read_plain_jpeg(f: Any, size: int) -> Optional[_Header]:
-    """A plain JPEG's header from :mod:`.jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
+def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -> Optional[ScanRow]:
+    """A plain JPEG's row from :mod:`.jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
     try:
         plain = read_jpeg_header(f, size)
     except OSError:
@@ -238,10 +240,10 @@ def _read_plain_jpeg(f: Any, size: int) -> Optional[_Header]:
     try:
         problem = _truncation(f, size, "JPEG")
     except OSError as exc:
-        return _failed(*_read_error(exc))
-    if problem is not None:
-        return _Header("unreadable", problem, TRUNCATED.value, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
-    return _Header("ok", None, None, "JPEG", mode, _pil_mode(mode)[0], h, w, 1)
+        return _row(name, cls, hidden, size, "unreadable", *_read_error(exc))
+    status, kind = ("ok", None) if problem is None else ("unreadable", TRUNCATED.value)
+    return ScanRow(name, status, "JPEG", mode, _pil_mode(mode)[0], h, w, size, problem, (), kind, cls, 1, None, None,
+                   hidden, ())
 
 
 def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
