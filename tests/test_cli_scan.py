@@ -1,22 +1,32 @@
-"""``pipeguard scan`` through the real entry point: exit statuses, formats, contract files."""
+"""``pipeguard scan``: exit statuses, formats, contract files, usage errors.
+
+In process through click's runner (``pipeguard.cli.main``), but for one smoke test of
+the installed command in a subprocess.
+"""
 
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
 from conftest import FIXTURES, make_image
 from scan_folders import SIDE, build
 
 import pipeguard as pg
-from pipeguard.scanner._probe import COLUMNS
+from pipeguard.cli import main
+from pipeguard.scanner._row import COLUMNS
 
 
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "pipeguard", "scan", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
+def run(*args):
+    """``pipeguard scan ARGS`` in this process; an exception the command let out is raised here."""
+    result = CliRunner().invoke(main, ["scan", *map(str, args)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +37,9 @@ def planted(tmp_path_factory):
 
 def test_make_scan_on_the_bundled_fixtures_reports_and_exits_one():
     result = run(FIXTURES, "--channels", "3", "--size", "64x64")
-    assert result.returncode == 1, result.stderr
+    assert result.exit_code == 1, result.stderr
     out = result.stdout
-    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    assert result.stderr == ""  # the progress line is for terminals only
     assert "18 files" in out and "3 ok, 10 violation, 4 unreadable, 1 not-image" in out
     assert "channels: 9 files, expected 3, got 1 (5), 2 (2), 4 (2)" in out
     assert "fix: add pipeguard.EnsureChannels(3)" in out
@@ -42,7 +52,7 @@ def test_make_scan_on_the_bundled_fixtures_reports_and_exits_one():
 def test_json_output_is_the_fixed_object(planted):
     root, expected = planted
     result = run(root, "--channels", "3", "--size", f"{SIDE}x{SIDE}", "--format", "json")
-    assert result.returncode == 1
+    assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert set(data) == {"summary", "files"}
     assert [r["path"] for r in data["files"]] == sorted(expected)
@@ -56,7 +66,7 @@ def test_csv_to_a_file(planted, tmp_path):
     root, expected = planted
     out = tmp_path / "scan.csv"
     result = run(root, "--channels", "3", "--format", "csv", "--output", out)
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.exit_code == 1 and result.stdout == ""
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert list(rows[0]) == list(COLUMNS)
     assert len(rows) == len(expected)
@@ -69,7 +79,7 @@ def test_exit_zero_when_everything_conforms(tmp_path):
         make_image("RGB", (8, 8)).save(tmp_path / f"{i}.png")
     (tmp_path / "notes.txt").write_text("not an image, not a problem")
     result = run(tmp_path, "--channels", "3", "--size", "8x8")
-    assert result.returncode == 0, result.stdout
+    assert result.exit_code == 0, result.stdout
     assert "ok: all 3 images conform to the contract (1 not-image files ignored)" in result.stdout
 
 
@@ -81,12 +91,12 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
     make_image("L", (12, 10)).save(data / "gray.png")
     target = tmp_path / "contract.toml"
     result = run(data, "--write-contract", target)
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "contract   [3, 10, 12] (360 elements), inferred" in result.stdout
     assert pg.Contract.load(target) == pg.Contract(channels=3, size=(10, 12), name="inferred")
     again = run(data, "--contract", target, "--format", "json")
     assert json.loads(again.stdout)["summary"]["contract"]["source"] == "given"
-    assert run(data, "--contract", target, "--channels", "1", "--size", "10x12").returncode == 1
+    assert run(data, "--contract", target, "--channels", "1", "--size", "10x12").exit_code == 1
 
 
 @pytest.mark.parametrize("args, message", [
@@ -102,7 +112,7 @@ def test_usage_errors_exit_two_with_one_line(tmp_path, args, message):
     make_image("RGB", (8, 8)).save(tmp_path / "a.png")
     fill = {"missing": tmp_path / "missing", "root": tmp_path, "bad": tmp_path / "bad.toml"}
     result = run(*[a.format(**fill) for a in args])
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.exit_code == 2, result.stdout + result.stderr
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
@@ -112,14 +122,14 @@ def test_nothing_to_write_is_a_usage_error(tmp_path):
     for i, mode in enumerate(["RGB", "L", "RGBA", "LA"]):
         make_image(mode, (8 + i, 8)).save(tmp_path / f"{i}.png")
     result = run(tmp_path, "--write-contract", tmp_path / "c.toml")
-    assert result.returncode == 2 and "no contract to write" in result.stderr
+    assert result.exit_code == 2 and "no contract to write" in result.stderr
     assert not (tmp_path / "c.toml").exists()
 
 
 def test_deep_and_workers_options(planted):
     root, _ = planted
     result = run(root, "--channels", "3", "--deep", "--workers", "2", "--timeout", "5", "--format", "json")
-    assert result.returncode == 1
+    assert result.exit_code == 1
     rows = {r["path"]: r for r in json.loads(result.stdout)["files"]}
     assert rows["cats/truncated.jpg"]["error"].startswith("decode failed")
     assert json.loads(result.stdout)["summary"]["deep"] is True
@@ -127,15 +137,13 @@ def test_deep_and_workers_options(planted):
 
 def test_help_lists_the_options():
     result = run("--help")
-    assert result.returncode == 0
+    assert result.exit_code == 0
     for option in ("--channels", "--size", "--contract", "--deep", "--workers", "--format", "--output",
                    "--follow-symlinks", "--write-contract"):
         assert option in result.stdout
 
 
 def test_follow_symlinks_and_table_to_a_file(tmp_path):
-    import os
-
     data, other = tmp_path / "data", tmp_path / "other"
     (data / "cats").mkdir(parents=True)
     other.mkdir()
@@ -144,33 +152,38 @@ def test_follow_symlinks_and_table_to_a_file(tmp_path):
     os.symlink(other, data / "dogs")
     report = tmp_path / "report.txt"
     plain = run(data, "--channels", "3", "--output", report)
-    assert plain.returncode == 0 and plain.stdout == ""
+    assert plain.exit_code == 0 and plain.stdout == ""
     assert "skipped    symlinked folder dogs (use --follow-symlinks)" in report.read_text()
     followed = run(data, "--channels", "3", "--follow-symlinks", "--format", "json")
-    assert followed.returncode == 1
+    assert followed.exit_code == 1
     assert [r["path"] for r in json.loads(followed.stdout)["files"]] == ["cats/a.png", "dogs/b.png"]
 
 
-def test_a_closed_pipe_is_not_a_traceback(tmp_path):
+def test_the_installed_command_exits_with_the_verdict_and_survives_a_closed_pipe(tmp_path):
+    # the one subprocess test: the real entry point, its exit status, and a reader that
+    # stops early (`pipeguard scan ... | head`) without a traceback
     data = make_image("RGB", (4, 4))
     for i in range(1500):  # far more JSON than a pipe buffers
         data.save(tmp_path / f"{i:04d}.png")
-    proc = subprocess.run(f"{sys.executable} -m pipeguard scan {tmp_path} --format json | head -c 10",
-                          shell=True, capture_output=True, text=True, timeout=120)
-    assert proc.stdout == '{"summary"' and "Traceback" not in proc.stderr
+    command = os.path.join(os.path.dirname(sys.executable), "pipeguard")
+    proc = subprocess.Popen([command, "scan", str(tmp_path), "--channels", "1", "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = proc.stdout.read(10)
+    proc.stdout.close()
+    errors = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 1  # every image has 3 channels, not 1
+    assert head == b'{"summary"' and errors == b""
 
 
 def test_file_names_that_are_not_utf8(tmp_path):
-    import os
-
     make_image("RGB", (8, 8)).save(tmp_path / "ok.png")
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.png"), "wb") as f:  # Latin-1 name
         f.write(b"")
     for fmt in ("table", "json", "csv"):
-        result = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(tmp_path), "--format", fmt],
-                                capture_output=True, timeout=120)
-        assert result.returncode == 1 and b"Traceback" not in result.stderr, result.stderr
+        result = run(tmp_path, "--format", fmt)
+        assert result.exit_code == 1 and result.stderr_bytes == b"", result.stderr
         if fmt == "json":  # valid JSON: the undecodable byte is an escaped surrogate
             assert json.loads(result.stdout)["files"][0]["path"] == "caf\udce9.png"
         else:  # text output gives the name's own bytes back
-            assert b"caf\xe9.png" in result.stdout
+            assert b"caf\xe9.png" in result.stdout_bytes

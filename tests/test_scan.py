@@ -8,8 +8,9 @@ import pytest
 from scan_folders import SIDE, build
 
 import pipeguard as pg
+from pipeguard.core._errors import Reason, UnreadableKind
 from pipeguard.scanner import _run as run
-from pipeguard.scanner._probe import COLUMNS
+from pipeguard.scanner._row import COLUMNS, ScanRow
 from pipeguard.scanner._schema import contract_schema
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
@@ -58,7 +59,20 @@ def test_rows_carry_what_each_problem_is(report):
     assert rows["cats/rgb.png"]["class"] == "cats" and rows["top.png"]["class"] is None
     for r in rows.values():
         assert (r["status"] == "unreadable") == bool(r["error"]) or r["status"] == "not-image", r
+        assert (r["status"] == "unreadable") == (r["error_kind"] is not None), r
         assert (r["status"] == "violation") == bool(r["violations"]), r
+
+
+def test_unreadable_rows_carry_their_kind(report):
+    kinds = {r["path"]: r["error_kind"] for r in report.rows() if r["error_kind"] is not None}
+    assert kinds == {
+        "cats/truncated.jpg": UnreadableKind.TRUNCATED, "cats/truncated.png": UnreadableKind.TRUNCATED,
+        "dogs/truncated.gif": UnreadableKind.TRUNCATED, "dogs/empty.jpg": UnreadableKind.EMPTY,
+        "dogs/text.jpg": UnreadableKind.UNIDENTIFIED, "dogs/._rgb.jpg": UnreadableKind.UNIDENTIFIED,
+        "dogs/bomb.png": UnreadableKind.DECOMPRESSION_BOMB, "dogs/bomb.gif": UnreadableKind.DECOMPRESSION_BOMB,
+        "dogs/broken_link.png": UnreadableKind.BROKEN_LINK,
+    }
+    assert all(type(kind) is str for kind in kinds.values())  # the code's value: plain JSON, cheap to pickle
 
 
 def test_violations_table_from_the_pandera_schema(report):
@@ -87,8 +101,9 @@ def test_summary_counts_and_reasons(report, planted):
     assert ch["fix"] == "EnsureChannels(3)" and ch["expected"] == "3"
     assert ch["paths"] == sorted(ch["paths"]) and len(ch["paths"]) <= 5
     assert s["violations"]["size"]["fix"] == f"EnsureSize(({SIDE}, {SIDE}))"
-    assert s["errors"]["truncated"]["count"] == 3
-    assert s["errors"]["decompression bomb"]["count"] == 2
+    assert {kind: e["count"] for kind, e in s["errors"].items()} == {
+        "truncated": 3, "decompression bomb": 2, "unidentified": 2, "broken link": 1, "empty": 1}
+    assert s["errors"]["truncated"]["paths"] == ["cats/truncated.jpg", "cats/truncated.png", "dogs/truncated.gif"]
     assert s["multi_frame"] == 1 and s["exif_rotated"] == 2
     assert s["hidden"] == 3 and s["classes"]["cats"] > 0
     json.dumps(s)  # plain JSON values only
@@ -152,7 +167,7 @@ def test_contract_forms_and_numel_only(tmp_path):
     r = pg.scan(tmp_path, contract={"numel": 48})
     assert r.counts["violation"] == 0
     r = pg.scan(tmp_path, contract={"numel": 49})
-    assert r.violations["check"].tolist() == ["numel", "numel"]
+    assert r.violations["check"].tolist() == [Reason.NUMEL, Reason.NUMEL]
     path = tmp_path / "c.toml"
     pg.Contract(channels=1).save(path)
     assert pg.scan(tmp_path, contract=str(path)).violations["path"].tolist() == ["a.png"]
@@ -179,6 +194,7 @@ def test_deep_scan_in_workers_agrees_on_the_planted_folder(planted):
     deep = pg.scan(planted[0], contract=CONTRACT, deep=True, workers=2)
     rows = {r["path"]: r for r in deep.rows()}
     assert rows["cats/truncated.jpg"]["error"].startswith("decode failed")
+    assert rows["cats/truncated.jpg"]["error_kind"] == UnreadableKind.DECODE_FAILED
     expected = dict(planted[1])
     # decoding settles two differently from the header: the GIF's first frame is whole
     # (only later frames are cut), and the "big" PNG's pixel data is missing
@@ -208,8 +224,8 @@ def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
     for i in range(70):
         c, h, w = combos[(i * 5) % len(combos)]
         status = "unreadable" if i % 9 == 4 else "ok"
-        rows.append((f"d/{i:03d}.png", status, "PNG", "XX" if c is None else "RGB", c, h, w, 10, None, (), "d",
-                     1, None, None, False, ()))
+        rows.append(ScanRow(f"d/{i:03d}.png", status, "PNG", "XX" if c is None else "RGB", c, h, w, bytes=10,
+                            cls="d", n_frames=1))
     frame = build_frame(rows)
     table, failing = check_frame(frame, contract)
 
@@ -225,7 +241,8 @@ def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
                 out.append(("numel", str(contract.numel), "unknown" if n is None else str(n)))
         return out
 
-    expected = [(r[0], *f) for r in rows if r[1] == "ok" for f in fails(*r[4:7])]
+    expected = [(r.path, *f) for r in rows if r.status == "ok" for f in fails(r.channels, r.height, r.width)]
     assert [tuple(x) for x in table.itertuples(index=False)] == expected
-    assert failing == {i: tuple(f[0] for f in fails(*r[4:7])) for i, r in enumerate(rows)
-                       if r[1] == "ok" and fails(*r[4:7])}
+    verdicts = {i: tuple(f[0] for f in fails(r.channels, r.height, r.width)) for i, r in enumerate(rows)
+                if r.status == "ok"}
+    assert failing == {i: checks for i, checks in verdicts.items() if checks}

@@ -200,7 +200,7 @@ def test_a_format_pillow_tries_before_jpeg_gets_the_file_first(tmp_path, monkeyp
     path = tmp_path / "x.jpg"
     path.write_bytes(_claimed_by_fli(_jpeg()))
     fast, slow = _rows(str(path))
-    assert slow[0][2] == "FLI"
+    assert slow[0].format == "FLI"
     assert fast == slow
 
 

@@ -12,8 +12,10 @@ from scan_folders import (
     with_orientation,
 )
 
+from pipeguard.core._errors import UnreadableKind
 from pipeguard.scanner import _end_marker as end_marker
-from pipeguard.scanner._probe import COLUMNS, IMG_EXTENSIONS, probe, probe_part
+from pipeguard.scanner._probe import IMG_EXTENSIONS, probe, probe_part
+from pipeguard.scanner._row import COLUMNS, ScanRow
 
 
 def _probe(tmp_path, name, data, deep=False):
@@ -79,6 +81,8 @@ def test_deep_decodes_and_keeps_the_decoder_error(tmp_path):
 def test_files_that_are_not_images(tmp_path):
     empty = _probe(tmp_path, "e.jpg", b"")
     assert (empty["status"], empty["error"], empty["bytes"]) == ("unreadable", "empty file (0 bytes)", 0)
+    assert empty["error_kind"] == UnreadableKind.EMPTY
+    assert _probe(tmp_path, "e.txt", b"")["error_kind"] is None  # not-image: no kind
     text = _probe(tmp_path, "t.jpg", b"hello\n")
     assert text["status"] == "unreadable" and "not an image" in text["error"]
     notes = _probe(tmp_path, "notes.txt", b"hello\n")
@@ -143,8 +147,8 @@ def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may escape
         a, b = probe_part([(f"{tmp_path}/", "", ["a.png", "b.png"])])
-    assert a[COLUMNS.index("warnings")] == ("UserWarning: Corrupt EXIF data",)
-    assert b[COLUMNS.index("warnings")] == ()  # the next file starts clean
+    assert a.warnings == ("UserWarning: Corrupt EXIF data",)
+    assert b.warnings == ()  # the next file starts clean
 
 
 def test_probe_part_rows_match_probe_per_file(tmp_path):
@@ -156,8 +160,8 @@ def test_probe_part_rows_match_probe_per_file(tmp_path):
             (f"{tmp_path}/", "", ["top.png"])]
     rows = probe_part(runs)
     rels = ["cats/a.png", "cats/.b.png", "cats/.h/c.png", "top.png"]
-    assert rows == [tuple(probe(str(tmp_path / rel), rel).values()) for rel in rels]
-    assert [(r[COLUMNS.index("class")], r[COLUMNS.index("hidden")]) for r in rows] == [
+    assert rows == [ScanRow(*probe(str(tmp_path / rel), rel).values()) for rel in rels]
+    assert [(r.cls, r.hidden) for r in rows] == [
         ("cats", False), ("cats", True), ("cats", True), (None, False)]
 
 
@@ -167,8 +171,24 @@ def test_unreadable_and_missing_files(tmp_path):
     os.symlink("nowhere.png", tmp_path / "l.png")
     rec = probe(str(tmp_path / "l.png"), "l.png")
     assert rec["status"] == "unreadable" and rec["error"].startswith("broken symlink")
+    assert rec["error_kind"] == UnreadableKind.BROKEN_LINK
     gone = probe(str(tmp_path / "gone.txt"), "gone.txt")
-    assert gone["status"] == "not-image" and "cannot open" in gone["error"]
+    assert gone["status"] == "not-image" and "cannot open" in gone["error"] and gone["error_kind"] is None
+    (tmp_path / "dir.png").mkdir()
+    folder = probe(str(tmp_path / "dir.png"), "dir.png")
+    assert (folder["error"], folder["error_kind"]) == ("a directory, not a file", UnreadableKind.NOT_A_FILE)
+
+
+def test_a_file_without_read_permission(tmp_path):
+    import os
+
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(b"x")
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):
+        pytest.skip("running as root: permissions do not stop a read")
+    denied = probe(str(locked), "locked.png")
+    assert denied["error_kind"] == UnreadableKind.PERMISSION_DENIED and "Permission denied" in denied["error"]
 
 
 def test_a_marker_found_in_the_short_tail_is_found_in_the_whole_window():

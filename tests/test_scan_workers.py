@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from pipeguard.core._errors import UnreadableKind
 from pipeguard.scanner import _probe as probe_module
-from pipeguard.scanner._probe import COLUMNS
 from pipeguard.scanner._workers import SupervisedPool
 
 pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
@@ -43,22 +43,22 @@ def test_hung_and_crashing_files_become_rows(tmp_path, monkeypatch):
     names[2], names[5], names[9] = "hang.txt", "segv.txt", "exit.txt"
     runs = _files(tmp_path, names)
     pool = SupervisedPool(2, deep=True, time_limit=0.5, chunk=4)
-    started = time.monotonic()
-    rows = [dict(zip(COLUMNS, r)) for r in _rows(pool, runs)]
-    assert time.monotonic() - started < 30
-    assert [r["path"] for r in rows] == names
-    by = {r["path"]: r for r in rows}
-    assert by["hang.txt"]["status"] == "unreadable" and "timed out" in by["hang.txt"]["error"]
-    assert by["segv.txt"]["error"] == "crashed its worker (SIGSEGV)"
-    assert by["exit.txt"]["error"] == "its worker exited with status 3"
-    assert all(by[n]["status"] == "not-image" for n in names if n[0].isdigit())
+    rows = _rows(pool, runs)
+    assert [r.path for r in rows] == names
+    by = {r.path: r for r in rows}
+    assert by["hang.txt"].status == "unreadable" and "timed out" in by["hang.txt"].error
+    assert by["segv.txt"].error == "crashed its worker (SIGSEGV)"
+    assert by["exit.txt"].error == "its worker exited with status 3"
+    assert [by[n].error_kind for n in ("hang.txt", "segv.txt", "exit.txt")] == [
+        UnreadableKind.TIMEOUT, UnreadableKind.CRASH, UnreadableKind.CRASH]
+    assert all(by[n].status == "not-image" for n in names if n[0].isdigit())
     assert pool.restarts == 3
 
 
 def test_pool_preserves_order_across_many_chunks(tmp_path):
     names = [f"{i:03d}.txt" for i in range(50)]
     rows = _rows(SupervisedPool(2, chunk=3), _files(tmp_path, names))
-    assert [r[0] for r in rows] == names
+    assert [r.path for r in rows] == names
 
 
 def test_empty_input(tmp_path):
@@ -88,7 +88,7 @@ def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
     monkeypatch.setattr(workers, "MAX_PENDING", 2)  # finished chunks that may wait behind 03.txt
     names = [f"{i:02d}.txt" for i in range(20)]
     rows = _rows(SupervisedPool(2, chunk=1), _files(tmp_path, names))
-    assert [r[0] for r in rows] == names
+    assert [r.path for r in rows] == names
 
 
 def _pid_rows(monkeypatch, delay=0.0):
@@ -99,7 +99,7 @@ def _pid_rows(monkeypatch, delay=0.0):
         if delay:
             time.sleep(delay)
         row = real(path, rel, *args)
-        return row[:8] + (str(os.getpid()),) + row[9:]
+        return row._replace(error=str(os.getpid()))
 
     monkeypatch.setattr(probe_module, "probe_row", tagged)
 
@@ -110,9 +110,9 @@ def test_parent_probes_beside_its_workers_in_order(tmp_path, monkeypatch):
     pool = SupervisedPool(2, chunk=4, in_parent=True)
     assert pool.workers == 1  # one worker process: the parent is the second
     rows = _rows(pool, _files(tmp_path, names, per_run=7))
-    assert [r[0] for r in rows] == names
-    assert all(r[1] == "not-image" for r in rows)
-    readers = {r[8] for r in rows}
+    assert [r.path for r in rows] == names
+    assert all(r.status == "not-image" for r in rows)
+    readers = {r.error for r in rows}
     assert str(os.getpid()) in readers and len(readers) == 2
 
 
@@ -132,11 +132,11 @@ def test_a_worker_crash_still_becomes_a_row_when_the_parent_probes_too(tmp_path,
     for k in range(0, 40, 4):  # one in every part, so the worker meets some of them
         names[k] = f"segv{k:02d}.txt"
     pool = SupervisedPool(2, chunk=4, in_parent=True, time_limit=5)
-    rows = [dict(zip(COLUMNS, r)) for r in _rows(pool, _files(tmp_path, names))]
-    assert [r["path"] for r in rows] == names
-    crashed = [r["path"] for r in rows if r["error"] == "crashed its worker (SIGSEGV)"]
+    rows = _rows(pool, _files(tmp_path, names))
+    assert [r.path for r in rows] == names
+    crashed = [r.path for r in rows if r.error == "crashed its worker (SIGSEGV)"]
     assert crashed and all(p.startswith("segv") for p in crashed) and pool.restarts == len(crashed)
-    assert all(r["status"] == "not-image" for r in rows if r["path"] not in crashed)
+    assert all(r.status == "not-image" for r in rows if r.path not in crashed)
 
 
 def test_deep_never_probes_in_the_parent():

@@ -1,10 +1,21 @@
-"""Click parameter types shared by the subcommands."""
+"""Click parameter types and the usage error shared by the subcommands."""
 
 from __future__ import annotations
 
 import re
 
 import click
+
+from ..diagnosis._text import first_line
+
+
+class UsageError(click.ClickException):
+    """A usage or input error: one ``Error: ...`` line on stderr, exit status 2, no usage block."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return first_line(self.message, "usage error")
 
 
 class ShapeParam(click.ParamType):

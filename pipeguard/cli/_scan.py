@@ -12,23 +12,17 @@ from pathlib import Path
 
 import click
 
-from ._params import SizeParam
+from ._params import SizeParam, UsageError
 
 
 class _OneLineErrors(click.Command):
-    """Usage errors as a single ``Error: ...`` line, without the usage block."""
+    """Click's own parse errors (a bad option value) as a :class:`UsageError`: one line."""
 
     def parse_args(self, ctx, args):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            exc.ctx = None
-            raise
-
-
-def _fail(message: str) -> "click.exceptions.Exit":
-    click.echo(f"Error: {message}", err=True)
-    return click.exceptions.Exit(2)
+            raise UsageError(exc.format_message()) from None
 
 
 @click.command("scan", cls=_OneLineErrors)
@@ -67,13 +61,13 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
 
     root = Path(directory)
     if not root.exists():
-        raise _fail(f"no such folder: {directory}")
+        raise UsageError(f"no such folder: {directory}")
     if not root.is_dir():
-        raise _fail(f"not a folder: {directory}")
+        raise UsageError(f"not a folder: {directory}")
     try:
         contract = _contract(contract_file, channels, size)
     except (ContractFileError, ContractFieldError) as exc:
-        raise _fail(str(exc))
+        raise UsageError(str(exc)) from None
 
     from ..scanner import scan
     from ._scan_render import Progress, render_table, write_rows
@@ -89,11 +83,11 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
     if write_contract:
         if report.contract is None:
             notes = "; ".join(f"{k}: {v}" for k, v in report.inferred_notes.items())
-            raise _fail(f"no contract to write to {write_contract} ({notes or 'nothing was inferred'})")
+            raise UsageError(f"no contract to write to {write_contract} ({notes or 'nothing was inferred'})")
         try:
             report.contract.save(write_contract)
         except OSError as exc:
-            raise _fail(f"cannot write {write_contract}: {exc.strerror or exc}")
+            raise UsageError(f"cannot write {write_contract}: {exc.strerror or exc}") from None
     _write_html(report, html, workers, time_limit)
     # file names that are not valid UTF-8 reach us as surrogates: write their bytes back as they were
     try:
@@ -110,7 +104,7 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
     except BrokenPipeError:  # `pipeguard scan ... | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as exc:
-        raise _fail(f"cannot write {output or 'the report'}: {exc.strerror or exc}")
+        raise UsageError(f"cannot write {output or 'the report'}: {exc.strerror or exc}") from None
     sys.exit(report.exit_code)
 
 
@@ -130,7 +124,7 @@ def _write_html(report, html, workers, time_limit) -> None:
     try:
         report.to_html(html, workers=workers, time_limit=time_limit)
     except OSError as exc:
-        raise _fail(f"cannot write {html}: {exc.strerror or exc}")
+        raise UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
 
 
 def _write(report, fmt, stream, render_table, write_rows) -> None:

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from ..core._errors import Reason
 from ..diagnosis import _numbers as numbers
+
+if TYPE_CHECKING:
+    from ..scanner import ScanReport
 
 STATUS_ORDER = ("ok", "violation", "unreadable", "not-image")
 FIX_HINT = {
-    "channels": "add pipeguard.{fix} to the transform (before ToImage/ToTensor), or GuardedDataset(..., on_error='fix')",
-    "size": "add pipeguard.{fix} to the transform (or Resize)",
+    Reason.CHANNELS: "add pipeguard.{fix} to the transform (before ToImage/ToTensor), "
+                     "or GuardedDataset(..., on_error='fix')",
+    Reason.SIZE: "add pipeguard.{fix} to the transform (or Resize)",
 }
 
 
@@ -56,7 +61,7 @@ def _counts(d: dict, limit: int = 8, sep: str = " ") -> str:
     return text or "-"
 
 
-def _contract_line(s: dict, report: Any) -> list[str]:
+def _contract_line(s: dict, report: ScanReport) -> list[str]:
     c = s["contract"]
     if c is None or c.get("source") is None:
         lines = ["contract   none: nothing to check against (give --channels/--size or --contract)"]
@@ -76,7 +81,7 @@ def _contract_line(s: dict, report: Any) -> list[str]:
     return lines
 
 
-def render_table(report: Any, stream: TextIO) -> None:
+def render_table(report: ScanReport, stream: TextIO) -> None:
     """Write the summary a person reads: counts, distributions, errors, violations, fixes."""
     s = report.summary()
     w = stream.write
@@ -117,8 +122,7 @@ def render_table(report: Any, stream: TextIO) -> None:
             w(f"  {kind} ({e['count']:,})\n")
             for p in e["paths"]:
                 detail = errors.get(p)
-                redundant = not detail or detail == kind or (detail.startswith(kind + " (") and detail.endswith(")"))
-                w(f"    {p}" + ("" if redundant else f"  {detail}") + "\n")
+                w(f"    {p}" + (f"  {detail}" if detail else "") + "\n")
             if e["count"] > len(e["paths"]):
                 w(f"    … and {e['count'] - len(e['paths']):,} more\n")
     if s["violations"]:
@@ -131,11 +135,11 @@ def render_table(report: Any, stream: TextIO) -> None:
             if v["count"] > len(v["paths"]):
                 w(f"    … and {v['count'] - len(v['paths']):,} more\n")
             if v["fix"]:
-                w(f"    fix: {FIX_HINT[check].format(fix=v['fix'])}\n")
+                w(f"    fix: {FIX_HINT[Reason(check)].format(fix=v['fix'])}\n")
     w("\n" + verdict(report) + "\n")
 
 
-def verdict(report: Any) -> str:
+def verdict(report: ScanReport) -> str:
     """The closing line: what the exit status means for this scan."""
     st = report.counts
     if report.exit_code == 0 and not st["ok"]:
@@ -152,7 +156,7 @@ def verdict(report: Any) -> str:
     return "exit 1: " + ", ".join(parts)
 
 
-def write_rows(report: Any, fmt: str, stream: TextIO) -> None:
+def write_rows(report: ScanReport, fmt: str, stream: TextIO) -> None:
     from ..scanner._ci_formats import CI_FORMATS, write
 
     if fmt in CI_FORMATS:

@@ -184,3 +184,25 @@ def _render(err: ContractViolation) -> str:
         if best.fix:
             lines.append(f"  fix       {best.fix}")
     return "\n".join(lines)
+
+
+class UnreadableKind(str, enum.Enum):
+    """Why a scanned file is ``unreadable``. Group and count by this, never by message text."""
+
+    EMPTY = "empty"                            # 0 bytes
+    TRUNCATED = "truncated"                    # the end marker or the pixel data the header promises is missing
+    DECOMPRESSION_BOMB = "decompression bomb"  # over twice Pillow's MAX_IMAGE_PIXELS: not decoded
+    UNIDENTIFIED = "unidentified"              # no Pillow format recognises the content
+    BAD_HEADER = "bad header"                  # a format recognised it, then its header failed to parse
+    NO_PIXELS = "no pixels"                    # a header with a zero width or height
+    DECODE_FAILED = "decode failed"            # a --deep decode raised
+    BROKEN_LINK = "broken link"                # a symlink to nothing
+    NOT_A_FILE = "not a file"                  # a directory (or other non-regular file) where a file was listed
+    PERMISSION_DENIED = "permission denied"
+    CANNOT_OPEN = "cannot open"                # any other failure to open the file
+    READ_ERROR = "read error"                  # opened, then reading it failed (I/O error)
+    TIMEOUT = "timeout"                        # still being read past the time limit: its worker was killed
+    CRASH = "crash"                            # its worker died while reading it (signal, exit)
+
+    def __str__(self) -> str:
+        return self.value

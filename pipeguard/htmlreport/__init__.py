@@ -9,8 +9,8 @@ size scatter and the bar charts, as numbers for the SVG templates), ``page`` (Ji
 rendering; ``templates/`` holds the page, the charts and the style).
 
 May import ``core``, ``transforms`` (the PIL channel kernel only, so no torch) and
-``diagnosis``; never ``scanner``: the report and the scanner's ``error_kind`` are handed
-over by ``ScanReport.to_html``, which is the one place ``scanner`` imports this package.
+``diagnosis``; never ``scanner``: the report is handed over by ``ScanReport.to_html``,
+which is the one place ``scanner`` imports this package.
 Needs Jinja2 (the ``html`` extra).
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from ._charts import bar_chart, size_chart
 from ._problems import PER_REASON, problem_groups
@@ -22,7 +22,7 @@ def missing_dependency() -> Optional[str]:
     return None if find_spec("jinja2") else EXTRA_HINT
 
 
-def write_html(report: Any, path: Union[str, "os.PathLike[str]"], *, error_kind: Callable[[str], str],
+def write_html(report: Any, path: Union[str, "os.PathLike[str]"], *,
                per_reason: int = PER_REASON, workers: Optional[int] = None, time_limit: float = 10.0,
                side: int = SIDE) -> None:
     """Write ``report`` as one self-contained HTML page (see ``ScanReport.to_html``).
@@ -30,7 +30,6 @@ def write_html(report: Any, path: Union[str, "os.PathLike[str]"], *, error_kind:
     Args:
         report: a :class:`~pipeguard.ScanReport`.
         path: the file to write (UTF-8).
-        error_kind: the scanner's error text -> kind function, to group unreadable files.
         per_reason: files listed (with previews) per reason.
         workers: processes making previews; ``None`` for every core.
         time_limit: seconds one file's previews may take before a "timed out" placeholder.
@@ -44,7 +43,7 @@ def write_html(report: Any, path: Union[str, "os.PathLike[str]"], *, error_kind:
         raise ImportError(EXTRA_HINT)
     started = time.perf_counter()
     summary = report.summary()
-    groups = problem_groups(report, summary, error_kind, per_reason)
+    groups = problem_groups(report, summary, per_reason)
     shown = _previews(report, groups, workers, time_limit, side)
     html = _render(report, summary, groups, shown, side)
     with open(path, "w", encoding="utf-8", errors="surrogateescape") as out:

@@ -9,7 +9,9 @@ most ``PER_REASON`` files are listed per reason; the page says how many more the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+
+from ..core._errors import UnreadableKind
 
 PER_REASON = 100
 CHECK_TITLES = {"channels": "wrong channel count", "size": "wrong size", "numel": "wrong element count"}
@@ -17,11 +19,16 @@ CHECK_ORDER = tuple(CHECK_TITLES)
 NOT_IMAGE = "not-image"
 _UNREADABLE_FIX = ("cannot be loaded as it is: re-download or re-export it, or leave it out "
                    "(GuardedDataset(..., on_error='skip') skips and counts it)")
-UNREADABLE_FIXES = {  # keyed by the unreadable kind; anything else gets _UNREADABLE_FIX
-    "truncated": "the file ends early: re-download or re-export it (PIL's LOAD_TRUNCATED_IMAGES would "
-                 "fill the missing part with grey), or leave it out",
-    "empty file": "0 bytes: a copy or download failed; copy it again or delete it",
-    "broken symlink": "the link's target is gone: fix or remove the link",
+UNREADABLE_FIXES = {  # keyed by UnreadableKind; anything else gets _UNREADABLE_FIX
+    UnreadableKind.TRUNCATED: "the file ends early: re-download or re-export it (PIL's LOAD_TRUNCATED_IMAGES "
+                              "would fill the missing part with grey), or leave it out",
+    UnreadableKind.EMPTY: "0 bytes: a copy or download failed; copy it again or delete it",
+    UnreadableKind.BROKEN_LINK: "the link's target is gone: fix or remove the link",
+    UnreadableKind.DECOMPRESSION_BOMB: "more pixels than Pillow's MAX_IMAGE_PIXELS: check the file is what "
+                                       "it claims; raise PIL.Image.MAX_IMAGE_PIXELS only for files you trust",
+    UnreadableKind.TIMEOUT: "its decode hung past the time limit: re-export it, or leave it out",
+    UnreadableKind.CRASH: "its decode crashed the worker process: re-export it, or leave it out",
+    UnreadableKind.PERMISSION_DENIED: "the scan may not read it: fix the file's permissions",
 }
 _FIELDS = ("path", "member", "status", "format", "mode", "channels", "height", "width", "bytes",
            "error", "violations", "fix")
@@ -52,28 +59,12 @@ class Group:
         return self.count - len(self.rows)
 
 
-def unreadable_kind(row: dict[str, Any], error_kind: Callable[[str], str]) -> str:
-    """The kind of an unreadable row (``truncated``, ``empty file``, ``cannot open``, ...).
-
-    Rows that carry an ``error_kind`` column use it; others get the kind from their error
-    text through the scanner's ``error_kind`` (handed in, so this package never imports
-    the scanner). The one place the kind is decided: drop the fallback once every scan
-    row has the column.
-    """
-    kind = row.get("error_kind")
-    if kind is not None and kind == kind:  # NaN from a frame is missing too
-        return str(getattr(kind, "value", kind))
-    return error_kind(row.get("error") or "")
-
-
-def problem_groups(report: Any, summary: dict[str, Any], error_kind: Callable[[str], str],
-                   per_reason: int = PER_REASON) -> list[Group]:
+def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_REASON) -> list[Group]:
     """The page's groups, in order: failing checks, unreadable kinds, then not-image files.
 
     Args:
         report: the :class:`~pipeguard.ScanReport`.
         summary: its ``summary()`` (for the fixes it names).
-        error_kind: the scanner's error-text -> kind function (see :func:`unreadable_kind`).
         per_reason: files listed per reason.
     """
     frame = report.frame
@@ -81,16 +72,23 @@ def problem_groups(report: Any, summary: dict[str, Any], error_kind: Callable[[s
     groups = _check_groups(report.violations, summary, problems, per_reason)
     unreadable = problems[problems["status"] == "unreadable"]
     kinds: dict[str, list] = {}
-    for key, row in zip(unreadable.index, _records(unreadable, ("error", "error_kind"))):
-        kinds.setdefault(unreadable_kind(row, error_kind), []).append(key)
-    for kind, keys in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for key, kind in zip(unreadable.index, unreadable["error_kind"]):
+        kinds.setdefault(kind, []).append(key)  # the row's UnreadableKind value
+    for kind, keys in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), str(kv[0]))):
         groups.append(Group(kind, f"unreadable: {kind}", "unreadable", len(keys),
-                            UNREADABLE_FIXES.get(kind, _UNREADABLE_FIX), _rows(problems, keys[:per_reason])))
+                            UNREADABLE_FIXES.get(_as_kind(kind), _UNREADABLE_FIX), _rows(problems, keys[:per_reason])))
     others = problems[problems["status"] == NOT_IMAGE]
     if len(others):
         groups.append(Group(NOT_IMAGE, "not images (these never fail a scan)", NOT_IMAGE, len(others), None,
                             _rows(problems, list(others.index[:per_reason]))))
     return groups
+
+
+def _as_kind(value: Any) -> Optional[UnreadableKind]:
+    try:
+        return UnreadableKind(value)
+    except ValueError:
+        return None
 
 
 def _check_groups(violations: Any, summary: dict[str, Any], problems: Any, per_reason: int) -> list[Group]:

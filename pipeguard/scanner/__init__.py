@@ -1,8 +1,8 @@
 """Scanning image folders: every file a row, checked against a contract from its header.
 
 ``scan(path, contract=None, deep=False, workers=None) -> ScanReport``. Submodules,
-one job each: ``walk`` (file discovery), ``probe`` (one file's header, in any
-process), ``jpeg_header`` (plain JPEG headers without Pillow's parser), ``file_read``
+one job each: ``walk`` (file discovery), ``row`` (``ScanRow``, one file's named
+fields), ``probe`` (one file's header, in any process), ``jpeg_header`` (plain JPEG headers without Pillow's parser), ``file_read``
 (positional reads), ``end_marker`` (truncation from the tail), ``raw_extent``
 (truncation of uncompressed pixel data, from the header), ``workers`` (the supervised
 pool: time limits, crashes), ``schema`` (the contract as a pandera schema), ``infer``

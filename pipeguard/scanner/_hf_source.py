@@ -22,7 +22,9 @@ import sys
 import warnings
 from typing import Any, Callable, Optional
 
-from ._probe import _read_image, _row, _with_warnings, probe_row
+from ..core._errors import UnreadableKind
+from ._probe import _row, _with_warnings, probe_file, probe_row
+from ._row import ScanRow
 
 BATCH = 256  # examples per Arrow batch read: bounds memory to a batch of encoded images
 IMAGE_KEYS = ("image", "img")  # preferred Image columns, as GuardedDataset finds images in samples
@@ -40,7 +42,7 @@ def is_hf_dataset(obj: Any) -> bool:
 
 
 def hf_rows(dataset: Any, deep: bool = False,
-            progress: Optional[Callable[[int, str], None]] = None) -> tuple[list[tuple], str]:
+            progress: Optional[Callable[[int, str], None]] = None) -> tuple[list[ScanRow], str]:
     """Every example's scan row, in dataset order, and a name for the report's ``root``.
 
     Raises:
@@ -50,7 +52,7 @@ def hf_rows(dataset: Any, deep: bool = False,
     label = _label_column(dataset.features)
     names = dataset.features[label].names if label else None
     table = dataset.select_columns([image] + ([label] if label else [])).with_format("arrow")
-    rows: list[tuple] = []
+    rows: list[ScanRow] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for batch in table.iter(batch_size=BATCH):
@@ -61,7 +63,7 @@ def hf_rows(dataset: Any, deep: bool = False,
                 row = example_row(len(rows), data, path, cls, deep)
                 rows.append(_with_warnings(row, caught) if caught else row)
             if progress is not None and rows:
-                progress(len(rows), rows[-1][0])
+                progress(len(rows), rows[-1].path)
     return rows, f"datasets.Dataset[{image!r}] ({len(rows):,} examples)"
 
 
@@ -84,17 +86,13 @@ def _label_column(features: Any) -> Optional[str]:
 
 
 def example_row(index: int, data: Optional[bytes], path: Optional[str], cls: Optional[str],
-                deep: bool = False) -> tuple:
-    """One example's row (in :data:`~pipeguard.scanner._probe.COLUMNS` order); never raises."""
+                deep: bool = False) -> ScanRow:
+    """One example's row; never raises."""
     name = path or f"#{index}"
     hidden = name.rsplit("/", 1)[-1].startswith(".")  # the file's own name: datasets live in ~/.cache
     if data is None:
         if path:
             return probe_row(path, name, cls, hidden, deep)  # stored as a path: read the file
-        return _row(name, cls, hidden, None, "unreadable", "no image stored (bytes and path are null)")
-    if not data:
-        return _row(name, cls, hidden, 0, "unreadable", "empty file (0 bytes)")
-    status, error, fmt, mode, channels, h, w, n_frames, orientation, notes = _read_image(
-        io.BytesIO(data), len(data), True, deep)
-    return (name, status, fmt, mode, channels, h, w, len(data), error, (), cls, n_frames, orientation, None,
-            hidden, notes)
+        return _row(name, cls, hidden, None, "unreadable", "no image stored (bytes and path are null)",
+                    UnreadableKind.EMPTY)
+    return probe_file(io.BytesIO(data), len(data), name, cls, hidden, deep, image=True)

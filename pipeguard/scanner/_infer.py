@@ -7,14 +7,17 @@ folder of mixed sizes is not drowned in size "violations" against a minority siz
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..diagnosis._numbers import plural
+
+if TYPE_CHECKING:
+    from ..core import Contract
 
 MIN_SHARE = 0.5
 
 
-def infer_contract(frame: Any, min_share: float = MIN_SHARE) -> tuple[Optional[Any], dict[str, str]]:
+def infer_contract(frame: Any, min_share: float = MIN_SHARE) -> tuple[Optional[Contract], dict[str, str]]:
     """Infer a contract from the readable rows of a scan table.
 
     Args:

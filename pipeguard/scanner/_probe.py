@@ -1,4 +1,4 @@
-"""The per-file reader: one file in, one row (a tuple in :data:`COLUMNS` order) out. Never raises.
+"""The per-file reader: one file in, one :class:`~._row.ScanRow` out. Never raises.
 
 A plain scan reads what ``Image.open`` reads (the header: format, mode, size), the
 frame count and EXIF orientation where the header already holds them, and the file's
@@ -21,7 +21,7 @@ for the formats with an end marker, a positional read of the last few bytes (whi
 leaves the file position alone); uncompressed formats are checked for truncation from
 the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most
 folders) skips Pillow's parser: :mod:`.jpeg_header` walks its markers from one read
-and answers as Pillow would, or defers to Pillow. The row is built as a tuple, and
+and answers as Pillow would, or defers to Pillow. The row is built once, and
 what a folder's files share (class, hidden folder) is worked out once per folder (see
 :func:`probe_part`).
 """
@@ -31,10 +31,11 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
+from ..core._errors import UnreadableKind
 from ..core._registry import (
     _pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
@@ -42,22 +43,37 @@ from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_ma
 from ._file_read import read_at
 from ._jpeg_header import read_jpeg_header
 from ._raw_extent import missing_pixel_data
+from ._row import COLUMNS, ScanRow
 from ._walk import Run
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
 # (tests/test_scan_probe.py asserts they stay equal).
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
-COLUMNS = ("path", "status", "format", "mode", "channels", "height", "width", "bytes", "error",
-           "violations", "class", "n_frames", "orientation", "fix", "hidden", "warnings")
 # An explicit buffer size also spares the isatty() system call ``open`` makes to choose
 # one; 4 KiB holds a typical header, and Pillow reads longer segments past the buffer.
 READ_BUFFER = 4096
 _END_CHECKED = checked_formats()
 _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
-_NO_HEADER = (None, None, None, None, None, None, None, ())  # format ... orientation, warnings
 _sniffers: list = []
+TRUNCATED = UnreadableKind.TRUNCATED  # what a missing end marker or missing pixel data means
+
+
+class _Header(NamedTuple):
+    """What reading an opened file found: the fields of its row that come from its content."""
+
+    status: str
+    error: Optional[str] = None
+    error_kind: Optional[str] = None
+    format: Optional[str] = None
+    mode: Optional[str] = None
+    channels: Optional[int] = None
+    height: Optional[int] = None
+    width: Optional[int] = None
+    n_frames: Optional[int] = None
+    orientation: Optional[int] = None
+    warnings: tuple = ()
 
 
 def is_image_name(name: str) -> bool:
@@ -95,7 +111,7 @@ def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str,
     return dict(zip(COLUMNS, probe_row(path, name, cls, is_hidden(name), deep)))
 
 
-def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[tuple]:
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[ScanRow]:
     """Probe the files of ``part`` (runs from :func:`~pipeguard.scanner.walk.walk_runs`), in order.
 
     Python warnings raised while reading a file (``Corrupt EXIF data``,
@@ -103,9 +119,9 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) ->
     being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress).
 
     Returns:
-        One row per file, each a tuple in :data:`COLUMNS` order.
+        One row per file.
     """
-    rows: list[tuple] = []
+    rows: list[ScanRow] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for folder, prefix, names in part:
@@ -121,15 +137,15 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) ->
     return rows
 
 
-def _with_warnings(row: tuple, caught: list) -> tuple:
+def _with_warnings(row: ScanRow, caught: list) -> ScanRow:
     found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
                           if not issubclass(w.category, Image.DecompressionBombWarning))  # noted already
     caught.clear()
-    return row[:-1] + (row[-1] + tuple(found),)  # warnings is the last column
+    return row._replace(warnings=row.warnings + tuple(found))
 
 
-def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> tuple:
-    """One file's row, in :data:`COLUMNS` order; never raises.
+def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> ScanRow:
+    """One file's row; never raises.
 
     Args:
         path: the file to read.
@@ -137,32 +153,68 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
         cls: its ``class`` column; hidden: its ``hidden`` column.
         deep: also decode the first frame fully.
     """
-    image_ext = is_image_name(name)
-    failed = "unreadable" if image_ext else "not-image"  # until the header says image
-    size = None
     try:
         f = open(path, "rb", buffering=READ_BUFFER)
     except OSError as exc:
-        return _row(name, cls, hidden, size, failed, _open_error(path, exc))
+        return _row(name, cls, hidden, None, _failed_status(name), *_open_error(path, exc))
     with f:
         try:
             size = f.seek(0, 2)
-            if size == 0:
-                return _row(name, cls, hidden, size, failed, "empty file (0 bytes)")
-            if not image_ext:
-                f.seek(0)
-                if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
-                    return _row(name, cls, hidden, size, "not-image", None)  # counted, not scanned
         except OSError as exc:
-            return _row(name, cls, hidden, size, failed, f"cannot read: {exc.strerror or exc}")
-        status, error, fmt, mode, channels, h, w, n_frames, orientation, notes = _read_image(f, size, image_ext, deep)
-    return (name, status, fmt, mode, channels, h, w, size, error, (), cls, n_frames, orientation, None, hidden, notes)
+            return _row(name, cls, hidden, None, _failed_status(name), *_read_error(exc))
+        return probe_file(f, size, name, cls, hidden, deep)
+
+
+def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, deep: bool = False,
+               image: Optional[bool] = None) -> ScanRow:
+    """The row of an open file of ``size`` bytes: a file on disk, an archive member, stored bytes.
+
+    Never raises. ``image`` says whether the file is meant to be an image (a failure is then
+    ``unreadable``, never ``not-image``); ``None`` decides by its extension, as ImageFolder does.
+    """
+    image_ext = is_image_name(name) if image is None else image
+    failed = "unreadable" if image_ext else "not-image"  # until the header says image
+    try:
+        if size == 0:
+            return _row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
+        if not image_ext:
+            f.seek(0)
+            if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
+                return _row(name, cls, hidden, size, "not-image")  # counted, not scanned
+    except OSError as exc:
+        return _row(name, cls, hidden, size, failed, *_read_error(exc))
+    if not deep:
+        row = _plain_jpeg_row(f, size, name, cls, hidden)  # most files of most folders, at a fraction of the cost
+        if row is not None:
+            return row
+    head = _read_image(f, size, image_ext, deep)
+    # unpacked, not read by name: this runs once per file, and _Header lists the fields
+    status, error, kind, fmt, mode, channels, h, w, n_frames, orientation, notes = head
+    return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), kind, cls, n_frames, orientation, None,
+                   hidden, notes)
+
+
+def _failed_status(name: str) -> str:
+    return "unreadable" if is_image_name(name) else "not-image"
 
 
 def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
-         error: Optional[str]) -> tuple:
+         error: Optional[str] = None, kind: Optional[UnreadableKind] = None) -> ScanRow:
     """The row of a file with no header (not opened, empty, not an image)."""
-    return (name, status, None, None, None, None, None, size, error, (), cls, None, None, None, hidden, ())
+    return ScanRow(name, status, bytes=size, error=error, error_kind=_kind(status, kind), cls=cls, hidden=hidden)
+
+
+def _kind(status: str, kind: Optional[UnreadableKind]) -> Optional[str]:
+    """The ``error_kind`` column: the kind's value for an ``unreadable`` row, else ``None``."""
+    return kind.value if kind is not None and status == "unreadable" else None
+
+
+def _failed(error: str, kind: UnreadableKind) -> _Header:
+    return _Header("unreadable", error, kind.value)
+
+
+def _read_error(exc: OSError) -> tuple[str, UnreadableKind]:
+    return f"cannot read: {exc.strerror or exc}", UnreadableKind.READ_ERROR
 
 
 def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
@@ -176,44 +228,52 @@ def _read_tail(f: Any, size: int, n: int) -> bytes:
     return read_at(f, max(0, size - n), n)
 
 
-def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
-    """``(status, error, format, mode, channels, height, width, n_frames, orientation, warnings)``."""
-    failed = "unreadable"  # by extension or by header, this is an image
-    if not deep:
-        try:
-            plain = read_jpeg_header(f, size)  # most files of most folders, at a fraction of the cost
-        except OSError:
-            plain = None  # Pillow reads it again and words the error
-        if plain is not None:
-            mode, w, h = plain
-            try:
-                problem = _truncation(f, size, "JPEG")
-            except OSError as exc:
-                return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
-            return ("ok" if problem is None else failed, problem, "JPEG", mode, _pil_mode(mode)[0], h, w, 1, None, ())
+def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
+    """Read an image's header (and with ``deep``, its first frame) through Pillow from the open file ``f``."""
     try:
         im = Image.open(f)
     except Image.DecompressionBombError as exc:  # not an OSError: caught by name
-        return (failed, f"decompression bomb, not decoded: {exc}") + _NO_HEADER
+        return _failed(f"decompression bomb, not decoded: {exc}", UnreadableKind.DECOMPRESSION_BOMB)
     except UnidentifiedImageError:
         # a header that only looked like an image (sniffed) is still not one
-        return (failed if image_ext else "not-image", "not an image Pillow can identify") + _NO_HEADER
+        status = "unreadable" if image_ext else "not-image"
+        return _Header(status, "not an image Pillow can identify", _kind(status, UnreadableKind.UNIDENTIFIED))
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
-        return (failed, f"cannot open: {_describe(exc)}") + _NO_HEADER
+        return _failed(f"cannot open: {_describe(exc)}", UnreadableKind.BAD_HEADER)
     # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
+    return _read_opened(im, f, size, deep)
+
+
+def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -> Optional[ScanRow]:
+    """A plain JPEG's row from :mod:`.jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
+    try:
+        plain = read_jpeg_header(f, size)
+    except OSError:
+        return None  # Pillow reads it again and words the error
+    if plain is None:
+        return None
+    mode, w, h = plain
+    try:
+        problem = _truncation(f, size, "JPEG")
+    except OSError as exc:
+        return _row(name, cls, hidden, size, "unreadable", *_read_error(exc))
+    status, kind = ("ok", None) if problem is None else ("unreadable", TRUNCATED.value)
+    return ScanRow(name, status, "JPEG", mode, _pil_mode(mode)[0], h, w, size, problem, (), kind, cls, 1, None, None,
+                   hidden, ())
+
+
+def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
+    """What an image Pillow opened says: header fields, frames, orientation, truncation."""
     notes: list[str] = []
-    channels = n_frames = orientation = None
     try:
         fmt, mode = im.format, im.mode
         w, h = im.size
     except Exception as exc:
-        return (failed, f"cannot read the header: {_describe(exc)}") + _NO_HEADER
-    try:
-        channels = _pil_mode(mode)[0]
-    except Exception as exc:
-        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+        return _failed(f"cannot read the header: {_describe(exc)}", UnreadableKind.BAD_HEADER)
+    channels = _channels(mode, notes)
     if w <= 0 or h <= 0:
-        return (failed, f"image has no pixels ({w}×{h})", fmt, mode, channels, h, w, None, None, ())
+        return _Header("unreadable", f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value,
+                       fmt, mode, channels, h, w)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
         notes.append(f"{w}×{h} = {w * h:,} pixels is over Pillow's MAX_IMAGE_PIXELS ({limit:,}): "
@@ -221,29 +281,49 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> tuple:
     # the first frame's (what ImageFolder loads), read before counting frames can move the image
     orientation = _orientation(im, notes)
     tiles = im.tile
-    try:
-        n_frames = getattr(im, "n_frames", 1)
-    except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
-        notes.append(f"frame count unreadable: {_describe(exc)}")
-        _back_to_first_frame(im)  # a failed count can leave it on a later frame
+    n_frames = _frame_count(im, notes)
     try:
         problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
                    else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
     except OSError as exc:
-        return (failed, f"cannot read: {exc.strerror or exc}") + _NO_HEADER
+        return _failed(*_read_error(exc))
+    kind = None if problem is None else TRUNCATED
     if deep:
-        try:
-            im.load()  # the current frame is the first: n_frames seeks back after counting
-        except Exception as exc:
-            problem = f"decode failed: {_describe(exc)}"
-        else:
-            if problem is not None:  # decodes anyway: keep the finding, not the verdict
-                notes.append(problem + " (but the image decodes)")
-                problem = None
-            if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
-                orientation = _orientation(im, notes)
-    status = "ok" if problem is None else failed
-    return (status, problem, fmt, mode, channels, h, w, n_frames, orientation, tuple(notes) if notes else ())
+        problem, kind, orientation = _decode(im, problem, kind, orientation, notes)
+    status = "ok" if problem is None else "unreadable"
+    return _Header(status, problem, _kind(status, kind), fmt, mode, channels, h, w, n_frames, orientation, tuple(notes))
+
+
+def _channels(mode: str, notes: list[str]) -> Optional[int]:
+    try:
+        return _pil_mode(mode)[0]
+    except Exception as exc:
+        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+        return None
+
+
+def _frame_count(im: Any, notes: list[str]) -> Optional[int]:
+    try:
+        return getattr(im, "n_frames", 1)
+    except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
+        notes.append(f"frame count unreadable: {_describe(exc)}")
+        _back_to_first_frame(im)  # a failed count can leave it on a later frame
+        return None
+
+
+def _decode(im: Any, problem: Optional[str], kind: Optional[UnreadableKind], orientation: Optional[int],
+            notes: list[str]) -> tuple[Optional[str], Optional[UnreadableKind], Optional[int]]:
+    """Decode the first frame (``--deep``): its failure is the verdict, and a truncation
+    found from the header becomes a note when the image decodes anyway."""
+    try:
+        im.load()  # the current frame is the first: n_frames seeks back after counting
+    except Exception as exc:
+        return f"decode failed: {_describe(exc)}", UnreadableKind.DECODE_FAILED, orientation
+    if problem is not None:  # decodes anyway: keep the finding, not the verdict
+        notes.append(problem + " (but the image decodes)")
+    if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
+        orientation = _orientation(im, notes)
+    return None, None, orientation
 
 
 def _back_to_first_frame(im: Any) -> None:
@@ -290,16 +370,17 @@ def _sniff(head: bytes, ext: str) -> bool:
     return fmt in Image.OPEN and Image.OPEN[fmt][1] is None
 
 
-def _open_error(path: str, exc: OSError) -> str:
+def _open_error(path: str, exc: OSError) -> tuple[str, UnreadableKind]:
     if isinstance(exc, FileNotFoundError) and os.path.islink(path):
         try:
             target = os.readlink(path)
         except OSError:
             target = "?"
-        return f"broken symlink (target {target!r} does not exist)"
+        return f"broken symlink (target {target!r} does not exist)", UnreadableKind.BROKEN_LINK
     if isinstance(exc, IsADirectoryError):
-        return "a directory, not a file"
-    return f"cannot open: {exc.strerror or exc}"
+        return "a directory, not a file", UnreadableKind.NOT_A_FILE
+    kind = UnreadableKind.PERMISSION_DENIED if isinstance(exc, PermissionError) else UnreadableKind.CANNOT_OPEN
+    return f"cannot open: {exc.strerror or exc}", kind
 
 
 def _describe(exc: BaseException) -> str:
@@ -307,11 +388,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def failure_row(path: str, rel: Optional[str], error: str) -> tuple:
+def failure_row(path: str, rel: Optional[str], error: str, kind: UnreadableKind) -> ScanRow:
     """The row of a file whose probe never returned (it hung or killed its worker)."""
     name = path if rel is None else rel
     try:
         size = os.path.getsize(path)
     except OSError:
         size = None
-    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error)
+    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error, kind)

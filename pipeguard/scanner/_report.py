@@ -3,7 +3,8 @@
 The row format (JSON, CSV, ``frame``) is fixed by DESIGN.md: ``path`` (relative,
 ``/``-separated), ``status`` (``ok``, ``violation``, ``unreadable``, ``not-image``),
 ``format``, ``mode``, ``channels``, ``height``, ``width``, ``bytes``, ``error``,
-``violations``; then ``class``, ``n_frames``, ``orientation`` (EXIF, 1-8, or null),
+``violations``; then ``error_kind`` (an :class:`~pipeguard.core._errors.UnreadableKind`
+value for an ``unreadable`` row, else null), ``class``, ``n_frames``, ``orientation`` (EXIF, 1-8, or null),
 ``fix`` (``EnsureChannels(3)``, ``EnsureSize((64, 64))``), ``hidden`` and ``warnings``.
 """
 
@@ -12,25 +13,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
 
-from ._probe import COLUMNS
-from ._schema import fix_text
+from ._row import COLUMNS, ScanRow
+from ._schema import CHECKS, fix_text
 from ._text_dtype import text_dtype
 from ._walk import WalkStats
 
+if TYPE_CHECKING:
+    from ..core import Contract
+
 STATUSES = ("ok", "violation", "unreadable", "not-image")
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
-LIST_COLUMNS = ("violations", "warnings")
 FIRST_PATHS = 5   # paths listed per reason in the summary
 SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
-def build_frame(rows: list[tuple]) -> Any:
-    """The scan table from record tuples (in :data:`COLUMNS` order), built once, column by column.
+def build_frame(rows: list[ScanRow]) -> Any:
+    """The scan table from the rows, built once, column by column.
 
     Counts are nullable ``Int64``; text columns hold ``None`` where a value is missing;
     ``violations`` and ``warnings`` hold tuples of text.
@@ -71,7 +73,7 @@ class ScanReport:
     """
 
     root: str
-    contract: Any
+    contract: Optional[Contract]
     contract_source: Optional[str]
     frame: Any
     violations: Any
@@ -103,7 +105,7 @@ class ScanReport:
 
     # -- summary -------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """The JSON's ``summary``: counts, distributions, errors and violations by reason."""
+        """The JSON's ``summary``: counts, distributions, unreadable files by kind, violations by check."""
         f = self.frame
         images = f[f["status"].isin(("ok", "violation"))]
         problems = f[f["status"] == "unreadable"]
@@ -142,11 +144,11 @@ class ScanReport:
     def _violations_summary(self) -> dict[str, Any]:
         v = self.violations
         out: dict[str, Any] = {}
-        for check in ("channels", "size", "numel"):
-            rows = v[v["check"] == check]
+        for check in CHECKS:
+            rows = v[v["check"] == check.value]
             if rows.empty:
                 continue
-            out[check] = {
+            out[check.value] = {
                 "count": len(rows),
                 "expected": rows["expected"].iloc[0],
                 "actual": _counts(rows["actual"]),
@@ -196,9 +198,11 @@ class ScanReport:
         Options go to :func:`pipeguard.htmlreport.write_html` (``per_reason``, ``workers``,
         ``time_limit``, ``side``).
         """
-        from ..htmlreport import write_html  # the one import of htmlreport: the page is optional
+        from ..htmlreport import (
+            write_html,  # the one import of htmlreport: the page is optional
+        )
 
-        write_html(self, path, error_kind=error_kind, **options)
+        write_html(self, path, **options)
 
 
 def _dumps(value: Any) -> str:
@@ -232,21 +236,12 @@ def _size_buckets(images: Any) -> dict[str, int]:
     return {lab: out[lab] for lab in order if lab in out}
 
 
-_KIND = re.compile(r"^(.*?)(?::|\s\(|,|$)")
-
-
-def error_kind(error: str) -> str:
-    """``'truncated: no JPEG ...'`` -> ``'truncated'``; ``'empty file (0 bytes)'`` -> ``'empty file'``."""
-    m = _KIND.match(error or "")
-    return (m.group(1) if m else error).strip() or "error"
-
-
 def _errors(problems: Any) -> dict[str, Any]:
+    """Unreadable rows by their ``error_kind``, most frequent first: a count and the first paths."""
     out: dict[str, Any] = {}
-    for path, error in zip(problems["path"], problems["error"]):
-        kind = error_kind(error or "")
+    for path, kind in zip(problems["path"], problems["error_kind"]):
         entry = out.setdefault(kind, {"count": 0, "paths": []})
         entry["count"] += 1
         if len(entry["paths"]) < FIRST_PATHS:
             entry["paths"].append(path)
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["count"], kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["count"], str(kv[0]))))

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
+from ..core._errors import Reason
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import infer_contract
 from ._probe import probe_part
 from ._report import ScanReport, build_frame
+from ._row import ScanRow
 from ._schema import check_frame, fix_text
 from ._text_dtype import text_dtype
 from ._walk import Run, WalkStats, parts, walk_runs
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from ..core import Contract
+
+    ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
 
 # a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
 # broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
@@ -33,7 +37,7 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool = False,
+def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
          time_limit: Optional[float] = 10.0,
          progress: Optional[Callable[[int, str], None]] = None) -> ScanReport:
@@ -79,17 +83,18 @@ def scan(path: Union[str, "os.PathLike[str]"], contract: Any = None, deep: bool 
     workers = default_workers() if workers is None else max(1, int(workers))
 
     stats = WalkStats()
-    rows: list[tuple] = []
+    rows: list[ScanRow] = []
     for batch in _probed(walk_runs(root, follow_symlinks, stats), deep, workers, time_limit):
         rows.extend(batch)  # nothing here per file: rows arrive as one list per part
         if progress is not None and batch:
-            progress(len(rows), batch[-1][0])
+            progress(len(rows), batch[-1].path)
     if progress is not None:
-        progress(len(rows), rows[-1][0] if rows else "")
+        progress(len(rows), rows[-1].path if rows else "")
     return _report(rows, given, os.fspath(path), deep, started, stats)
 
 
-def _report(rows: list[tuple], given: Any, root: str, deep: bool, started: float, stats: WalkStats) -> ScanReport:
+def _report(rows: list[ScanRow], given: Optional[Contract], root: str, deep: bool, started: float,
+            stats: WalkStats) -> ScanReport:
     """The table of ``rows``, checked against the given contract (or the inferred one)."""
     frame = build_frame(rows)
     del rows[:]  # the table holds the values now
@@ -107,7 +112,7 @@ def _report(rows: list[tuple], given: Any, root: str, deep: bool, started: float
                       inferred_notes=notes, walk=stats)
 
 
-def _resolve_contract(contract: Any) -> Any:
+def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
     from ..core._contract import Contract
 
     if contract is None or isinstance(contract, Contract):
@@ -119,7 +124,7 @@ def _resolve_contract(contract: Any) -> Any:
     raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
-def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[tuple]]:
+def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[ScanRow]]:
     """Rows of every file, in path order, as one list per part.
 
     A plain scan's parent probes parts too, beside ``workers - 1`` worker processes: on
@@ -146,11 +151,11 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     return pool.map(runs)
 
 
-def _in_process(runs: Iterator[Run]) -> Iterator[list[tuple]]:
+def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
     return (probe_part(part) for part in parts(runs, PLAIN_CHUNK))
 
 
-def _apply_verdict(frame: Any, failing: dict[int, tuple[str, ...]], contract: Any) -> None:
+def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Contract) -> None:
     """Mark failing rows ``violation``, with their messages (the foundation's wording) and fix.
 
     Messages come from :func:`pipeguard.checking.check_info`, so a scan row reads exactly
@@ -183,12 +188,12 @@ def _apply_verdict(frame: Any, failing: dict[int, tuple[str, ...]], contract: An
     frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
 
 
-def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: Optional[int],
+def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],
               checks: tuple, check_info: Any, SampleInfo: Any) -> list[str]:
     found = {}
     if c is not None and h is not None:
         info = SampleInfo("PIL.Image", (c, h, w), "CHW", c, h, w, None, c * h * w, None, mode)
-        found = {v.reason.value: str(v) for v in check_info(contract, info)}
+        found = {v.reason: str(v) for v in check_info(contract, info)}
     out = []
     for check in checks:
         text = found.get(check)
@@ -198,9 +203,9 @@ def _messages(contract: Any, mode: Any, c: Optional[int], h: Optional[int], w: O
     return out
 
 
-def _want(contract: Any, check: str) -> str:
-    if check == "channels":
+def _want(contract: Contract, check: Reason) -> str:
+    if check is Reason.CHANNELS:
         return f"{contract.channels} channels"
-    if check == "size":
+    if check is Reason.SIZE:
         return f"{contract.height}×{contract.width}"
     return f"{contract.numel:,} elements"

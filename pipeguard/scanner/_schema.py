@@ -5,21 +5,28 @@ channels or size to check. The contract's ``dtype`` and ``value_range`` describe
 tensors, not files, and are not checked here. Lazy validation collects every failure
 in one pass (over the distinct combinations of values, mapped back to rows); the
 failure cases become the violations table, one row per failing check: ``path, check,
-expected, actual`` (``check`` is ``channels``, ``size`` or ``numel``; values are text
+expected, actual`` (``check`` is the value of a :class:`~pipeguard.core.Reason`:
+``channels``, ``size`` or ``numel``; values are text
 such as ``"3"`` or ``"64x64"``, height × width).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..core._errors import Reason
+
+if TYPE_CHECKING:
+    from ..core import Contract
 
 from ._text_dtype import text_dtype
 
 VIOLATION_COLUMNS = ("path", "check", "expected", "actual")
-_CHECK_OF_COLUMN = {"channels": "channels", "height": "size", "width": "size", "numel": "numel"}
+CHECKS = (Reason.CHANNELS, Reason.SIZE, Reason.NUMEL)  # the checks a scan makes, in report order
+_CHECK_OF_COLUMN = {"channels": Reason.CHANNELS, "height": Reason.SIZE, "width": Reason.SIZE, "numel": Reason.NUMEL}
 
 
-def contract_schema(contract: Any) -> Any:
+def contract_schema(contract: Contract) -> Any:
     """A ``pandera.DataFrameSchema`` with one column check per contract field.
 
     Columns: ``channels``, ``height`` and ``width`` (the size is checked as both), and
@@ -38,7 +45,7 @@ def contract_schema(contract: Any) -> Any:
     return pa.DataFrameSchema(columns, name=contract.name or "contract", strict=False, coerce=False)
 
 
-def check_frame(frame: Any, contract: Any) -> tuple[Any, dict[int, tuple[str, ...]]]:
+def check_frame(frame: Any, contract: Optional[Contract]) -> tuple[Any, dict[int, tuple[Reason, ...]]]:
     """Validate the readable rows of ``frame`` against ``contract``.
 
     Every check compares one column with a constant, so a row fails exactly the checks
@@ -73,11 +80,11 @@ def check_frame(frame: Any, contract: Any) -> tuple[Any, dict[int, tuple[str, ..
     failed = {(label, _CHECK_OF_COLUMN[column]) for label, column in failures}
     # per failing combination: its (check, expected, actual) rows, in check order
     key_of = dict(zip(distinct.index.tolist(), _keys(distinct, columns)))
-    verdicts: dict[tuple, tuple[tuple[str, ...], list[tuple[str, str, str]]]] = {}  # key -> (checks, cells)
+    verdicts: dict[tuple, tuple[tuple[Reason, ...], list[tuple[str, str, str]]]] = {}  # key -> (checks, cells)
     for label in sorted({label for label, _ in failed}):
         values = dict(zip(columns, key_of[label]))
-        checks = tuple(check for check in ("channels", "size", "numel") if (label, check) in failed)
-        verdicts[key_of[label]] = checks, [(c, _expected(contract, c), _actual(values, c)) for c in checks]
+        checks = tuple(check for check in CHECKS if (label, check) in failed)
+        verdicts[key_of[label]] = checks, [(c.value, _expected(contract, c), _actual(values, c)) for c in checks]
     # only rows holding a failing value can fail: visit just those one by one
     suspect = np.zeros(len(readable), dtype=bool)
     for column in {column for _, column in failures}:
@@ -107,10 +114,10 @@ def _keys(table: Any, columns: list[str]) -> Any:
     return zip(*(table[c].to_numpy(dtype=object, na_value=None).tolist() for c in columns))
 
 
-def _expected(contract: Any, check: str) -> str:
-    if check == "channels":
+def _expected(contract: Contract, check: Reason) -> str:
+    if check is Reason.CHANNELS:
         return str(contract.channels)
-    if check == "size":
+    if check is Reason.SIZE:
         return f"{contract.height}x{contract.width}"
     return str(contract.numel)
 
@@ -119,19 +126,19 @@ def _text(value: Any) -> str:
     return "unknown" if value is None else str(int(value))
 
 
-def _actual(values: dict, check: str) -> str:
-    if check == "channels":
+def _actual(values: dict, check: Reason) -> str:
+    if check is Reason.CHANNELS:
         return _text(values["channels"])
-    if check == "size":
+    if check is Reason.SIZE:
         return f"{_text(values['height'])}x{_text(values['width'])}"
     return _text(values["numel"])
 
 
-def fix_text(check: str, contract: Any) -> Optional[str]:
+def fix_text(check: Reason, contract: Contract) -> Optional[str]:
     """The pipeguard transform that fixes a failing ``check``: ``"EnsureChannels(3)"``,
     ``"EnsureSize((64, 64))"``; ``None`` where no transform does (an element count alone)."""
-    if check == "channels" and contract.channels in (1, 3):
+    if check is Reason.CHANNELS and contract.channels in (1, 3):
         return f"EnsureChannels({contract.channels})"
-    if check == "size" and contract.size is not None:
+    if check is Reason.SIZE and contract.size is not None:
         return f"EnsureSize(({contract.height}, {contract.width}))"
     return None

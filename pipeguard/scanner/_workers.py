@@ -9,7 +9,7 @@ its sentinel. Either way the file it was on becomes an ``unreadable`` row, the r
 its task is re-queued, and a fresh worker takes the slot.
 
 Files go out in parts (one message per part: folder, prefix and bare file names; see
-:func:`~pipeguard.scanner.walk.parts`) and come back as one list of row tuples per
+:func:`~pipeguard.scanner.walk.parts`) and come back as one list of rows per
 part, so the parent does nothing per file but store the list. At most ``IN_FLIGHT``
 parts are queued per worker (the parent shares the cores with its workers, so a short
 queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
@@ -36,7 +36,9 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
+from ..core._errors import UnreadableKind
 from ._probe import failure_row, probe_part
+from ._row import ScanRow
 from ._walk import Run, part_size, parts, split_part
 
 log = logging.getLogger(__name__)
@@ -101,17 +103,19 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
         conn.send((tid, out))
 
 
-def _death(process: Any) -> str:
-    """Why a worker is gone, as the error of the file it was reading."""
+def _death(process: Any) -> tuple[str, UnreadableKind]:
+    """Why a worker is gone, as the error (and its kind) of the file it was reading."""
     code = process.exitcode
     if code is None:
-        return "its worker stopped answering"
-    if code < 0:
+        why = "its worker stopped answering"
+    elif code < 0:
         try:
-            return f"crashed its worker ({signal.Signals(-code).name})"
+            why = f"crashed its worker ({signal.Signals(-code).name})"
         except ValueError:
-            return f"crashed its worker (signal {-code})"
-    return f"its worker exited with status {code}"
+            why = f"crashed its worker (signal {-code})"
+    else:
+        why = f"its worker exited with status {code}"
+    return why, UnreadableKind.CRASH
 
 
 def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
@@ -176,6 +180,41 @@ class _Work:
             n = limit
         self.files -= n
         return part, seq, offset
+
+
+class _Books:
+    """One :meth:`SupervisedPool.map` run's state: the parts to hand out, the rows gathered
+    so far, and what is owed before the next part can be yielded."""
+
+    def __init__(self, source: Iterator[list[Run]], lookahead: int) -> None:
+        self.chunks: dict[int, list] = {}   # seq -> its rows so far (None where missing)
+        self.missing: dict[int, int] = {}   # seq -> rows still missing
+        self.work = _Work(source, self.chunks, self.missing, lookahead)
+        self.requeue: deque = deque()       # (part, seq, offset) to send before new parts
+        self.emit_seq = 0                   # the next part to yield
+        self.next_tid = 0                   # the next task id
+
+    @property
+    def done(self) -> bool:
+        return self.work.done and not self.requeue and not self.missing
+
+    def store(self, seq: int, offset: int, rows: list) -> None:
+        """Put ``rows`` in part ``seq`` from ``offset`` on."""
+        target = self.chunks[seq]
+        if len(rows) == len(target) == self.missing[seq]:  # the usual case: a whole part, first try
+            self.chunks[seq], self.missing[seq] = rows, 0
+            return
+        for k, row in enumerate(rows):
+            if target[offset + k] is None:
+                self.missing[seq] -= 1
+            target[offset + k] = row
+
+    def complete(self) -> Iterator[list[ScanRow]]:
+        """The parts now complete, in order, each once."""
+        while self.missing.get(self.emit_seq, -1) == 0:
+            del self.missing[self.emit_seq]
+            yield self.chunks.pop(self.emit_seq)
+            self.emit_seq += 1
 
 
 class _Slot:
@@ -246,81 +285,82 @@ class SupervisedPool:
         self._slots = [None] * self.workers
 
     # -- the run -------------------------------------------------------------------------
-    def map(self, runs: Iterable[Run]) -> Iterator[list[tuple]]:
+    def map(self, runs: Iterable[Run]) -> Iterator[list[ScanRow]]:
         """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
-        in the same order, as lists of row tuples (one list per part)."""
-        chunks: dict[int, list] = {}  # seq -> its records so far (None where missing)
-        missing: dict[int, int] = {}
-        work = _Work(parts(iter(runs), self.chunk), chunks, missing,
-                     LOOKAHEAD * self.chunk if self.in_parent else 0)
-        requeue: deque = deque()      # (part, seq, offset) to send before new parts
-        emit_seq = 0
-        next_tid = 0
+        in the same order, as lists of rows (one list per part)."""
+        books = _Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
         try:
             for i in range(self.workers):
                 self._start(i)
             while True:
-                # 1. keep every worker fed
-                for i, slot in enumerate(self._slots):
-                    while len(slot.inflight) < IN_FLIGHT:
-                        if requeue:
-                            item = requeue.popleft()
-                        else:
-                            item = work.take(emit_seq, self._share(slot, work))
-                            if item is None:
-                                break
-                        part, seq, offset = item
-                        try:
-                            slot.conn.send((next_tid, part))
-                        except OSError:
-                            requeue.appendleft(item)
-                            slot.process.join(1.0)
-                            self._drain(slot, chunks, missing)
-                            self._lost(i, _death(slot.process), chunks, missing, requeue)
-                            slot = self._slots[i]
-                            continue
-                        slot.inflight.append((next_tid, part, seq, offset))
-                        next_tid += 1
-                # 2. hand out what is complete, in order
-                while emit_seq in missing and missing[emit_seq] == 0:
-                    del missing[emit_seq]
-                    yield chunks.pop(emit_seq)
-                    emit_seq += 1
-                # 3. a plain scan's parent probes a part too, between feeding and collecting;
-                # at the end in slices, so that it and the workers finish together
-                probed = False
-                if self.in_parent:
-                    item = work.take(emit_seq, PARENT_SLICE if work.exhausted else None)
-                    if item is not None:
-                        part, seq, offset = item
-                        self._store(seq, offset, probe_part(part), chunks, missing)
-                        probed = True
+                for i in range(self.workers):
+                    self._feed(i, books)
+                yield from books.complete()
+                probed = self._probe_in_parent(books)
                 busy = [s for s in self._slots if s.inflight]
                 if not busy:
-                    if work.done and not requeue and not missing:
+                    if books.done:
                         return
                     continue
-                # 4. wait for results, deaths, or the next time-limit check
-                waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
-                ready = set(wait(waitables, timeout=0 if probed else self._poll_interval()))
-                for i, slot in enumerate(self._slots):
-                    if not slot.inflight:
-                        continue
-                    gone = slot.process.sentinel in ready
-                    if slot.conn in ready and not self._receive(i, chunks, missing, requeue):
-                        slot.process.join(1.0)  # end of file on the pipe: the worker is exiting
-                        gone = True
-                    if gone and not slot.process.is_alive():
-                        self._drain(slot, chunks, missing)
-                        if slot.inflight:
-                            self._lost(i, _death(slot.process), chunks, missing, requeue)
-                        else:
-                            self._start(i)
-                self._check_time(chunks, missing, requeue)
+                self._collect(busy, books, timeout=0 if probed else self._poll_interval())
+                self._check_time(books)
         finally:
             self._stop_all()
 
-    def _share(self, slot: _Slot, work: "_Work") -> Optional[int]:
+    def _feed(self, i: int, books: _Books) -> None:
+        """Queue parts to worker ``i`` up to ``IN_FLIGHT``: re-queued ones first, then new ones."""
+        slot = self._slots[i]
+        while len(slot.inflight) < IN_FLIGHT:
+            if books.requeue:
+                item = books.requeue.popleft()
+            else:
+                item = books.work.take(books.emit_seq, self._share(slot, books.work))
+                if item is None:
+                    return
+            part, seq, offset = item
+            try:
+                slot.conn.send((books.next_tid, part))
+            except OSError:  # the worker is gone: its file becomes a row, a fresh one takes the slot
+                books.requeue.appendleft(item)
+                slot.process.join(1.0)
+                self._drain(slot, books)
+                self._lost(i, *_death(slot.process), books)
+                slot = self._slots[i]
+                continue
+            slot.inflight.append((books.next_tid, part, seq, offset))
+            books.next_tid += 1
+
+    def _probe_in_parent(self, books: _Books) -> bool:
+        """A plain scan's parent probes a part too, between feeding and collecting; at the
+        end in slices, so that it and the workers finish together. Whether it probed."""
+        if not self.in_parent:
+            return False
+        item = books.work.take(books.emit_seq, PARENT_SLICE if books.work.exhausted else None)
+        if item is None:
+            return False
+        part, seq, offset = item
+        books.store(seq, offset, probe_part(part))
+        return True
+
+    def _collect(self, busy: list[_Slot], books: _Books, timeout: Optional[float]) -> None:
+        """Wait up to ``timeout`` for results or deaths of the ``busy`` workers, and take them in."""
+        waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
+        ready = set(wait(waitables, timeout=timeout))
+        for i, slot in enumerate(self._slots):
+            if not slot.inflight:
+                continue
+            gone = slot.process.sentinel in ready
+            if slot.conn in ready and not self._receive(slot, books):
+                slot.process.join(1.0)  # end of file on the pipe: the worker is exiting
+                gone = True
+            if gone and not slot.process.is_alive():
+                self._drain(slot, books)
+                if slot.inflight:
+                    self._lost(i, *_death(slot.process), books)
+                else:
+                    self._start(i)
+
+    def _share(self, slot: _Slot, work: _Work) -> Optional[int]:
         """How many files to send ``slot`` now: a whole part (``None``) until the walk is
         done; then, when the parent probes too, what evens out the work left between the
         parent and the workers (0: the parent does the rest faster itself)."""
@@ -345,63 +385,37 @@ class SupervisedPool:
             return None
         return max(0.05, min(1.0, self.time_limit / 4))
 
-    def _store(self, seq: int, offset: int, records: list, chunks: dict, missing: dict) -> None:
-        target = chunks[seq]
-        if len(records) == len(target) == missing[seq]:  # the usual case: a whole part, first try
-            chunks[seq], missing[seq] = records, 0
-            return
-        for k, rec in enumerate(records):
-            if target[offset + k] is None:
-                missing[seq] -= 1
-            target[offset + k] = rec
-
-    def _receive(self, i: int, chunks: dict, missing: dict, requeue: deque) -> bool:
-        slot = self._slots[i]
+    def _receive(self, slot: _Slot, books: _Books) -> bool:
         try:
-            tid, records = slot.conn.recv()
+            tid, rows = slot.conn.recv()
         except (EOFError, OSError):
             return False  # the sentinel reports the death
-        self._complete(slot, tid, records, chunks, missing)
+        self._complete(slot, tid, rows, books)
         self._idle_deaths = 0
         return True
 
-    def _complete(self, slot: _Slot, tid: int, records: list, chunks: dict, missing: dict) -> None:
-        for k, (t, part, seq, offset) in enumerate(slot.inflight):
+    def _complete(self, slot: _Slot, tid: int, rows: list, books: _Books) -> None:
+        for k, (t, _, seq, offset) in enumerate(slot.inflight):
             if t == tid:
                 del slot.inflight[k]
-                self._store(seq, offset, records, chunks, missing)
+                books.store(seq, offset, rows)
                 return
 
-    def _drain(self, slot: _Slot, chunks: dict, missing: dict) -> None:
+    def _drain(self, slot: _Slot, books: _Books) -> None:
         """Collect results a dead worker sent before it died."""
         try:
             while slot.conn.poll():
-                tid, records = slot.conn.recv()
-                self._complete(slot, tid, records, chunks, missing)
+                tid, rows = slot.conn.recv()
+                self._complete(slot, tid, rows, books)
         except (EOFError, OSError):
             pass
 
-    def _lost(self, i: int, why: str, chunks: dict, missing: dict, requeue: deque) -> None:
+    def _lost(self, i: int, why: str, kind: UnreadableKind, books: _Books) -> None:
         """Worker ``i`` is gone (or killed): the file it was on becomes a row, the rest go back."""
         slot = self._slots[i]
-        base = 3 * i
-        running_tid = int(self._progress[base])
-        running = self._progress[base + 2] != 0.0
-        index = int(self._progress[base + 1])
-        back = []
-        for tid, part, seq, offset in slot.inflight:
-            if running and tid == running_tid and 0 <= index < part_size(part):
-                before, (rel, path), after = split_part(part, index)
-                log.warning("%s %s", rel, why)
-                self._store(seq, offset + index, [failure_row(path, rel, why)], chunks, missing)
-                if before:
-                    back.append((before, seq, offset))
-                if after:
-                    back.append((after, seq, offset + index + 1))
-            else:
-                back.append((part, seq, offset))
+        running = self._progress[3 * i + 2] != 0.0
+        books.requeue.extendleft(reversed(self._blame(i, running, why, kind, books)))
         slot.inflight.clear()
-        requeue.extendleft(reversed(back))
         if not running:
             self._idle_deaths += 1
             if self._idle_deaths > 2 * self.workers + 2:  # not a file's fault: do not loop forever
@@ -413,7 +427,25 @@ class SupervisedPool:
         self.restarts += 1
         self._start(i)
 
-    def _check_time(self, chunks: dict, missing: dict, requeue: deque) -> None:
+    def _blame(self, i: int, running: bool, why: str, kind: UnreadableKind, books: _Books) -> list:
+        """Store the row of the file worker ``i`` was on; return its other parts, to re-queue in order."""
+        base = 3 * i
+        running_tid, index = int(self._progress[base]), int(self._progress[base + 1])
+        back = []
+        for tid, part, seq, offset in self._slots[i].inflight:
+            if running and tid == running_tid and 0 <= index < part_size(part):
+                before, (rel, path), after = split_part(part, index)
+                log.warning("%s %s", rel, why)
+                books.store(seq, offset + index, [failure_row(path, rel, why, kind)])
+                if before:
+                    back.append((before, seq, offset))
+                if after:
+                    back.append((after, seq, offset + index + 1))
+            else:
+                back.append((part, seq, offset))
+        return back
+
+    def _check_time(self, books: _Books) -> None:
         if self.time_limit is None:
             return
         now = time.monotonic()
@@ -422,5 +454,5 @@ class SupervisedPool:
             if slot.inflight and start and now - start > self.time_limit:
                 slot.process.kill()
                 slot.process.join()
-                self._drain(slot, chunks, missing)
-                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", chunks, missing, requeue)
+                self._drain(slot, books)
+                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", UnreadableKind.TIMEOUT, books)

@@ -133,7 +133,7 @@ def _check_dataset(dataset: Any, contract: Contract, samples: Optional[int]) -> 
 
 
 def _assert_folder(folder: Any, contract: Contract) -> None:
-    from ..scanner._ci_formats import PROBLEMS, row_name, row_message
+    from ..scanner._ci_formats import PROBLEMS, row_message, row_name
     from ..scanner._run import scan
 
     report = scan(folder, contract=contract)
