@@ -19,7 +19,6 @@ from PIL import Image
 import pipeguard as pg
 from pipeguard.htmlreport._problems import problem_groups
 from pipeguard.htmlreport._thumbnails import CHANNEL_VIEWS, SIDE, Job, previews, render
-from pipeguard.scanner._report import error_kind
 
 from conftest import FIXTURES
 
@@ -111,7 +110,7 @@ def test_page_escapes_paths_and_fetches_nothing(tmp_path):
 
 def test_at_most_100_files_per_reason(tmp_path):
     report = pg.scan(_planted(tmp_path / "data", n_gray=1500), contract=pg.Contract(channels=3, size=(64, 64)))
-    groups = problem_groups(report, report.summary(), error_kind)
+    groups = problem_groups(report, report.summary())
     channels = next(g for g in groups if g.key == "channels")
     assert channels.count == 1500 + 1 + 9 and len(channels.rows) == 100 and channels.rest == 1410
     size = next(g for g in groups if g.key == "size")
@@ -120,9 +119,9 @@ def test_at_most_100_files_per_reason(tmp_path):
 
 def test_unreadable_files_are_grouped_by_kind():
     report = pg.scan(FIXTURES, contract=pg.Contract(channels=3, size=(64, 64)))
-    groups = {g.key: g for g in problem_groups(report, report.summary(), error_kind)}
+    groups = {g.key: g for g in problem_groups(report, report.summary())}
     assert groups["truncated"].status == "unreadable" and groups["truncated"].count == 1
-    assert groups["empty file"].count == 2 and "0 bytes" in groups["empty file"].fix
+    assert groups["empty"].count == 2 and "0 bytes" in groups["empty"].fix
     assert [r["path"] for r in groups["not-image"].rows] == ["dogs/notes.txt"]
 
 

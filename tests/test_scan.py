@@ -77,8 +77,9 @@ def test_unreadable_rows_carry_their_kind(report):
 
 def test_violations_table_from_the_pandera_schema(report):
     v = report.violations
-    assert list(v.columns) == ["path", "check", "expected", "actual"]
-    by = {(p, c): (e, a) for p, c, e, a in v.itertuples(index=False)}
+    assert list(v.columns) == ["path", "member", "check", "expected", "actual"]
+    assert v["member"].isna().all()  # plain files
+    by = {(p, c): (e, a) for p, _, c, e, a in v.itertuples(index=False)}
     assert by[("cats/gray.png", "channels")] == ("3", "1")
     assert by[("cats/wide.png", "size")] == (f"{SIDE}x{SIDE}", f"{SIDE}x{SIDE * 2}")
     assert by[("cats/gray_small.png", "channels")] == ("3", "1")
@@ -241,7 +242,7 @@ def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
                 out.append(("numel", str(contract.numel), "unknown" if n is None else str(n)))
         return out
 
-    expected = [(r.path, *f) for r in rows if r.status == "ok" for f in fails(r.channels, r.height, r.width)]
+    expected = [(r.path, None, *f) for r in rows if r.status == "ok" for f in fails(r.channels, r.height, r.width)]
     assert [tuple(x) for x in table.itertuples(index=False)] == expected
     verdicts = {i: tuple(f[0] for f in fails(r.channels, r.height, r.width)) for i, r in enumerate(rows)
                 if r.status == "ok"}

@@ -113,3 +113,57 @@ def test_damage_after_some_members_keeps_them_and_says_why(tmp_path):
     listing = list_members(str(tmp_path / "b.tar"))
     assert [m.name for m in listing.members] == [m.name for m in members[:2]]
     assert listing.damage and "damaged tar archive" in listing.damage
+
+
+def _shards(root):
+    """A folder of shards with planted problems, and what every member's row must say."""
+    planted = planted_members()
+    root.mkdir()
+    write_tar(root / "shard-000.tar", planted)
+    write_tar(root / "shard-001.tar.gz", planted, mode="w:gz")
+    write_zip(root / "shard-002.zip", planted, zipfile.ZIP_DEFLATED)
+    write_zip(root / "shard-003.zip", planted, zipfile.ZIP_STORED)
+    (root / "shard-004.tar").write_bytes(os.urandom(4096))  # random bytes, named like a shard
+    loose = planted["000000.jpg"][0]
+    (root / "loose.jpg").write_bytes(loose)
+    expected = {}
+    for shard in ("shard-000.tar", "shard-001.tar.gz", "shard-002.zip", "shard-003.zip"):
+        for name, (_, status) in planted.items():
+            expected[(shard, name)] = status
+    expected[("shard-004.tar", None)] = "unreadable"
+    expected[("loose.jpg", None)] = "ok"
+    return expected
+
+
+def test_scan_reads_every_member_of_every_shard(tmp_path):
+    import pipeguard as pg
+
+    expected = _shards(tmp_path / "data")
+    before = sorted(os.listdir(tmp_path / "data"))
+    report = pg.scan(tmp_path / "data", contract=pg.Contract(channels=3, size=(16, 16)))
+    got = {(r["path"], r["member"]): r["status"] for r in report.rows()}
+    assert got == expected
+    assert list(got) == sorted(expected, key=lambda k: k[0])  # archives in path order, members in archive order
+    assert sorted(os.listdir(tmp_path / "data")) == before  # nothing extracted beside the archives
+    rows = {(r["path"], r["member"]): r for r in report.rows()}
+    assert rows[("shard-004.tar", None)]["error_kind"] == "damaged archive"
+    assert rows[("shard-000.tar", "000002.jpg")]["error_kind"] == "truncated"
+    assert rows[("shard-002.zip", "000001.png")]["violations"] == ["channels: has 1 channel (mode 'L'), not the 3 expected"]
+    assert report.exit_code == 1
+    v = report.violations
+    assert set(zip(v["path"], v["member"])) >= {("shard-000.tar", "000001.png"), ("shard-000.tar", "000004.png")}
+
+
+def test_archives_scan_alike_in_workers_and_deep(tmp_path, monkeypatch):
+    import pipeguard as pg
+    from pipeguard.scanner import _run
+
+    monkeypatch.setattr(_run, "SERIAL_BELOW", 0)  # a pool even for a small folder
+
+    expected = _shards(tmp_path / "data")
+    contract = pg.Contract(channels=3, size=(16, 16))
+    serial = list(pg.scan(tmp_path / "data", contract=contract, workers=1).rows())
+    pooled = list(pg.scan(tmp_path / "data", contract=contract, workers=2).rows())
+    assert pooled == serial
+    deep = pg.scan(tmp_path / "data", contract=contract, workers=2, deep=True)
+    assert {(r["path"], r["member"]): r["status"] for r in deep.rows()} == expected

@@ -21,7 +21,7 @@ from scan_folders import cut, encoded, with_orientation
 
 from pipeguard.scanner import _probe as probe_module
 from pipeguard.scanner._jpeg_header import HEAD_BYTES, read_jpeg_header
-from pipeguard.scanner._probe import probe_part
+from pipeguard.scanner._part import probe_part
 
 
 def _header(data: bytes):
@@ -213,13 +213,13 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
     (tmp_path / "b.txt").write_text("notes\n")
     (tmp_path / "c.jpg").write_bytes(_claimed_by_fli(_jpeg(), exif=True))
     script = (
-        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner import _probe as probe\n"
+        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner import _probe as probe\nfrom pipeguard.scanner._part import probe_part\n"
         "part = [(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
         "if sys.argv[2] == 'slow':\n"
         "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size: None):\n"
-        "        print(probe.probe_part(part))\n"
+        "        print(probe_part(part))\n"
         "else:\n"
-        "    print(probe.probe_part(part))\n")
+        "    print(probe_part(part))\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     rows = [subprocess.run([sys.executable, "-c", script, str(tmp_path) + os.sep, how], cwd=root,
                            capture_output=True, text=True, check=True).stdout for how in ("fast", "slow")]

@@ -14,7 +14,8 @@ from scan_folders import (
 
 from pipeguard.core._errors import UnreadableKind
 from pipeguard.scanner import _end_marker as end_marker
-from pipeguard.scanner._probe import IMG_EXTENSIONS, probe, probe_part
+from pipeguard.scanner._part import probe_part
+from pipeguard.scanner._probe import IMG_EXTENSIONS, probe
 from pipeguard.scanner._row import COLUMNS, ScanRow
 
 
@@ -132,16 +133,16 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
 def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     import warnings
 
-    from pipeguard.scanner import _probe as probe_module
+    from pipeguard.scanner import _part as part_module
 
-    real = probe_module.probe_row
+    real = part_module.probe_row
 
     def noisy(path, *args):
         if path.endswith("a.png"):
             warnings.warn("Corrupt EXIF data", UserWarning)
         return real(path, *args)
 
-    monkeypatch.setattr(probe_module, "probe_row", noisy)
+    monkeypatch.setattr(part_module, "probe_row", noisy)
     for name in ("a.png", "b.png"):
         (tmp_path / name).write_bytes(png_bytes(make_image("RGB", (4, 4))))
     with warnings.catch_warnings():

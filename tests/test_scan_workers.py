@@ -8,7 +8,7 @@ import time
 import pytest
 
 from pipeguard.core._errors import UnreadableKind
-from pipeguard.scanner import _probe as probe_module
+from pipeguard.scanner import _part as probe_module
 from pipeguard.scanner._workers import SupervisedPool
 
 pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),

@@ -203,6 +203,8 @@ class UnreadableKind(str, enum.Enum):
     READ_ERROR = "read error"                  # opened, then reading it failed (I/O error)
     TIMEOUT = "timeout"                        # still being read past the time limit: its worker was killed
     CRASH = "crash"                            # its worker died while reading it (signal, exit)
+    DAMAGED_ARCHIVE = "damaged archive"        # an archive that cannot be listed, or is damaged past its members
+    ENCRYPTED = "encrypted"                    # an archive member that needs a password
 
     def __str__(self) -> str:
         return self.value

@@ -23,7 +23,8 @@ import warnings
 from typing import Any, Callable, Optional
 
 from ..core._errors import UnreadableKind
-from ._probe import _row, _with_warnings, probe_file, probe_row
+from ._part import _noted
+from ._probe import _row, probe_file, probe_row
 from ._row import ScanRow
 
 BATCH = 256  # examples per Arrow batch read: bounds memory to a batch of encoded images
@@ -61,7 +62,7 @@ def hf_rows(dataset: Any, deep: bool = False,
             for data, path, value in zip(stored.to_pylist(), paths.to_pylist(), labels):
                 cls = names[value] if names is not None and value is not None and value >= 0 else None
                 row = example_row(len(rows), data, path, cls, deep)
-                rows.append(_with_warnings(row, caught) if caught else row)
+                rows.append(_noted(row, caught))
             if progress is not None and rows:
                 progress(len(rows), rows[-1].path)
     return rows, f"datasets.Dataset[{image!r}] ({len(rows):,} examples)"

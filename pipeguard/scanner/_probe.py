@@ -23,15 +23,14 @@ the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most
 folders) skips Pillow's parser: :mod:`.jpeg_header` walks its markers from one read
 and answers as Pillow would, or defers to Pillow. The row is built once, and
 what a folder's files share (class, hidden folder) is worked out once per folder (see
-:func:`probe_part`).
+:func:`~._part.probe_part`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import warnings
-from typing import Any, Iterable, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
@@ -44,7 +43,6 @@ from ._file_read import read_at
 from ._jpeg_header import read_jpeg_header
 from ._raw_extent import missing_pixel_data
 from ._row import COLUMNS, ScanRow
-from ._walk import Run
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
 # (tests/test_scan_probe.py asserts they stay equal).
@@ -111,39 +109,6 @@ def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str,
     return dict(zip(COLUMNS, probe_row(path, name, cls, is_hidden(name), deep)))
 
 
-def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[ScanRow]:
-    """Probe the files of ``part`` (runs from :func:`~pipeguard.scanner.walk.walk_runs`), in order.
-
-    Python warnings raised while reading a file (``Corrupt EXIF data``,
-    ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
-    being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress).
-
-    Returns:
-        One row per file.
-    """
-    rows: list[ScanRow] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for folder, prefix, names in part:
-            cls = class_of(prefix)  # the same for every file of the folder
-            hidden = is_hidden(prefix)
-            for name in names:
-                if on_start is not None:
-                    on_start(len(rows))
-                row = probe_row(folder + name, prefix + name, cls, hidden or name.startswith("."), deep)
-                if caught:
-                    row = _with_warnings(row, caught)
-                rows.append(row)
-    return rows
-
-
-def _with_warnings(row: ScanRow, caught: list) -> ScanRow:
-    found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
-                          if not issubclass(w.category, Image.DecompressionBombWarning))  # noted already
-    caught.clear()
-    return row._replace(warnings=row.warnings + tuple(found))
-
-
 def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool = False) -> ScanRow:
     """One file's row; never raises.
 
@@ -190,7 +155,7 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     head = _read_image(f, size, image_ext, deep)
     # unpacked, not read by name: this runs once per file, and _Header lists the fields
     status, error, kind, fmt, mode, channels, h, w, n_frames, orientation, notes = head
-    return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), kind, cls, n_frames, orientation, None,
+    return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), None, kind, cls, n_frames, orientation, None,
                    hidden, notes)
 
 
@@ -258,7 +223,7 @@ def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bo
     except OSError as exc:
         return _row(name, cls, hidden, size, "unreadable", *_read_error(exc))
     status, kind = ("ok", None) if problem is None else ("unreadable", TRUNCATED.value)
-    return ScanRow(name, status, "JPEG", mode, _pil_mode(mode)[0], h, w, size, problem, (), kind, cls, 1, None, None,
+    return ScanRow(name, status, "JPEG", mode, _pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None, None,
                    hidden, ())
 
 

@@ -2,7 +2,7 @@
 
 A row is a :class:`typing.NamedTuple`: as cheap to build, send through a pipe and
 unpack into columns as a plain tuple, and read by name. The first ten fields are fixed
-by DESIGN.md (``path`` ... ``violations``); the rest follow.
+by DESIGN.md (``path`` ... ``violations``), then ``member`` (archives); the rest follow.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class ScanRow(NamedTuple):
         bytes: file size.
         error: why the file cannot be read, as text.
         violations: the contract's failed checks, as text.
+        member: the name inside the archive for an archive member (``path`` is then the
+            archive's); ``None`` for a plain file and for an archive that cannot be opened.
         error_kind: why an ``unreadable`` row is (the value of an
             :class:`~pipeguard.core._errors.UnreadableKind`); ``None`` for other statuses.
         cls: the ``ImageFolder`` class (the ``class`` column): the path's first part.
@@ -44,6 +46,7 @@ class ScanRow(NamedTuple):
     bytes: Optional[int] = None
     error: Optional[str] = None
     violations: tuple = ()
+    member: Optional[str] = None
     error_kind: Optional[str] = None
     cls: Optional[str] = None
     n_frames: Optional[int] = None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 from ..core._errors import Reason
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import infer_contract
-from ._probe import probe_part
+from ._part import flatten, probe_part
 from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._schema import check_frame, fix_text
@@ -152,7 +152,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
 
 
 def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
-    return (probe_part(part) for part in parts(runs, PLAIN_CHUNK))
+    return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
 
 
 def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Contract) -> None:

@@ -4,7 +4,7 @@ Only rows that were read (``status == "ok"``) are validated: an unreadable file 
 channels or size to check. The contract's ``dtype`` and ``value_range`` describe
 tensors, not files, and are not checked here. Lazy validation collects every failure
 in one pass (over the distinct combinations of values, mapped back to rows); the
-failure cases become the violations table, one row per failing check: ``path, check,
+failure cases become the violations table, one row per failing check: ``path, member, check,
 expected, actual`` (``check`` is the value of a :class:`~pipeguard.core.Reason`:
 ``channels``, ``size`` or ``numel``; values are text
 such as ``"3"`` or ``"64x64"``, height × width).
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from ._text_dtype import text_dtype
 
-VIOLATION_COLUMNS = ("path", "check", "expected", "actual")
+VIOLATION_COLUMNS = ("path", "member", "check", "expected", "actual")
 CHECKS = (Reason.CHANNELS, Reason.SIZE, Reason.NUMEL)  # the checks a scan makes, in report order
 _CHECK_OF_COLUMN = {"channels": Reason.CHANNELS, "height": Reason.SIZE, "width": Reason.SIZE, "numel": Reason.NUMEL}
 
@@ -65,7 +65,7 @@ def check_frame(frame: Any, contract: Optional[Contract]) -> tuple[Any, dict[int
     schema = contract_schema(contract)
     if not schema.columns:
         return _no_violations(), {}
-    readable = frame.loc[frame["status"].to_numpy() == "ok", ["path", "channels", "height", "width"]]
+    readable = frame.loc[frame["status"].to_numpy() == "ok", ["path", "member", "channels", "height", "width"]]
     if "numel" in schema.columns:
         readable = readable.assign(numel=readable["channels"] * readable["height"] * readable["width"])
     columns = list(schema.columns)  # the checked ones: rows alike in these fare alike
@@ -94,19 +94,23 @@ def check_frame(frame: Any, contract: Optional[Contract]) -> tuple[Any, dict[int
             suspect |= readable[column].isna().to_numpy()
     suspects = readable[suspect]
     rows, failing = [], {}
-    for position, path, key in zip(suspects.index.tolist(), suspects["path"].tolist(), _keys(suspects, columns)):
+    members = suspects["member"].tolist()
+    for position, path, member, key in zip(suspects.index.tolist(), suspects["path"].tolist(), members,
+                                           _keys(suspects, columns)):
         found = verdicts.get(key)
         if found is not None:
             failing[position], cells = found
             for cell in cells:
-                rows.append((path, *cell))
-    return pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS), dtype=text_dtype()), failing
+                rows.append((path, member, *cell))
+    table = pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS), dtype=text_dtype())
+    table["member"] = pd.Series([row[1] for row in rows], dtype=object)  # None for a plain file
+    return table, failing
 
 
 def _no_violations() -> Any:
     import pandas as pd
 
-    return pd.DataFrame({c: pd.Series(dtype=text_dtype()) for c in VIOLATION_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=object if c == "member" else text_dtype()) for c in VIOLATION_COLUMNS})
 
 
 def _keys(table: Any, columns: list[str]) -> Any:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Iterator
 
+from ._archive import is_archive_name
+
 log = logging.getLogger(__name__)
 
 # (folder, prefix, names): ``folder`` is the directory's path ending in a separator,
@@ -118,21 +120,46 @@ def _walk_dir(folder: str, prefix: str, follow: bool, seen: set, stats: WalkStat
 
 def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
     """Group runs into parts of at most ``size`` files (a long run is cut, short ones are
-    packed together), the unit a worker probes and the scan reports progress by."""
+    packed together), the unit a worker probes and the scan reports progress by.
+
+    An archive is a part of its own: it holds many files, read by one worker.
+    """
     part: list[Run] = []
     room = size
     for folder, prefix, names in runs:
-        start = 0
-        while start < len(names):
-            piece = names[start:start + room]
-            part.append((folder, prefix, piece))
-            start += len(piece)
-            room -= len(piece)
-            if room == 0:
-                yield part
-                part, room = [], size
+        for piece, archive in _split_archives(names):
+            if archive:
+                if part:
+                    yield part
+                    part, room = [], size
+                yield [(folder, prefix, piece)]
+                continue
+            start = 0
+            while start < len(piece):
+                cut = piece[start:start + room]
+                part.append((folder, prefix, cut))
+                start += len(cut)
+                room -= len(cut)
+                if room == 0:
+                    yield part
+                    part, room = [], size
     if part:
         yield part
+
+
+def _split_archives(names: list[str]) -> Iterator[tuple[list[str], bool]]:
+    """``names`` as runs of plain files and single archives, in order: ``(names, is_archive)``."""
+    start = 0
+    for k, name in enumerate(names):
+        if is_archive_name(name):
+            if k > start:
+                yield names[start:k], False
+            yield [name], True
+            start = k + 1
+    if start == 0:
+        yield names, False
+    elif start < len(names):
+        yield names[start:], False
 
 
 def split_part(part: list[Run], index: int) -> tuple[list[Run], tuple[str, str], list[Run]]:

@@ -37,7 +37,8 @@ from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
 from ..core._errors import UnreadableKind
-from ._probe import failure_row, probe_part
+from ._part import flatten, probe_part
+from ._probe import failure_row
 from ._row import ScanRow
 from ._walk import Run, part_size, parts, split_part
 
@@ -287,7 +288,7 @@ class SupervisedPool:
     # -- the run -------------------------------------------------------------------------
     def map(self, runs: Iterable[Run]) -> Iterator[list[ScanRow]]:
         """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
-        in the same order, as lists of rows (one list per part)."""
+        in the same order, as lists of rows (one list per part; an archive's members where it stood)."""
         books = _Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
         try:
             for i in range(self.workers):
@@ -295,7 +296,7 @@ class SupervisedPool:
             while True:
                 for i in range(self.workers):
                     self._feed(i, books)
-                yield from books.complete()
+                yield from map(flatten, books.complete())
                 probed = self._probe_in_parent(books)
                 busy = [s for s in self._slots if s.inflight]
                 if not busy:

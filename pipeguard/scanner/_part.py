@@ -1,0 +1,162 @@
+"""Probe one part of the listing: its files in order, and each archive's members.
+
+An archive (``.tar``, ``.tar.gz``, ``.zip``; see :mod:`._archive`) is one item of a part
+that gives a list of rows, one per member, read where it lies; the pool and the scan
+flatten those lists in place (:func:`flatten`). An archive that cannot be opened or
+listed is one ``unreadable`` row with a null ``member``; a member that cannot be read is
+its own row; damage past the last readable member is one more row for the archive.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any, Callable, Iterable, Optional, Union
+
+from PIL import Image
+
+from ..core._errors import UnreadableKind
+from ._archive import (
+    ArchiveError,
+    Member,
+    is_archive_name,
+    list_members,
+    opened,
+    streamed_members,
+)
+from ._probe import (
+    READ_BUFFER,
+    _describe,
+    _row,
+    class_of,
+    is_hidden,
+    probe_file,
+    probe_row,
+)
+from ._row import ScanRow
+from ._walk import Run
+
+Item = Union[ScanRow, list]  # a file's row, or an archive's rows
+
+
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[Item]:
+    """Probe the files of ``part`` (runs from :func:`~._walk.walk_runs`), in order.
+
+    Python warnings raised while reading a file (``Corrupt EXIF data``,
+    ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
+    being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress),
+    and again before each member of an archive, so a time limit holds per member.
+
+    Returns:
+        One item per file: its row, or for an archive the list of its members' rows.
+    """
+    items: list[Item] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for folder, prefix, names in part:
+            cls = class_of(prefix)  # the same for every file of the folder
+            hidden = is_hidden(prefix)
+            for name in names:
+                i = len(items)
+                started = (lambda: on_start(i)) if on_start is not None else _nothing
+                started()
+                hide = hidden or name.startswith(".")
+                if is_archive_name(name):
+                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, started, caught))
+                else:
+                    items.append(_noted(probe_row(folder + name, prefix + name, cls, hide, deep), caught))
+    return items
+
+
+def flatten(items: list[Item]) -> list[ScanRow]:
+    """Rows in order, an archive's member rows where the archive stood."""
+    if not any(type(item) is list for item in items):
+        return items
+    out: list[ScanRow] = []
+    for item in items:
+        if type(item) is list:
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _nothing() -> None:
+    return None
+
+
+def _noted(row: ScanRow, caught: list) -> ScanRow:
+    if not caught:
+        return row
+    found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
+                          if not issubclass(w.category, Image.DecompressionBombWarning))  # noted already
+    caught.clear()
+    return row._replace(warnings=row.warnings + tuple(found))
+
+
+def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: bool = False,
+                  started: Callable[[], None] = _nothing, caught: Optional[list] = None) -> list[ScanRow]:
+    """The rows of an archive's members (``path`` = ``rel``, ``member`` = the name inside)."""
+    caught = [] if caught is None else caught
+    whole = ScanRow(rel, "unreadable", cls=cls, hidden=hidden)  # the archive's own row, if it needs one
+    try:
+        listing = list_members(path)
+    except (ArchiveError, OSError) as exc:
+        return [_archive_failure(whole, exc)]
+    if listing is None:  # a compressed tar: read front to back, once
+        return _streamed(path, whole, deep, started, caught)
+    rows = []
+    try:
+        with opened(path) as archive:
+            for member in listing.members:
+                started()
+                rows.append(_noted(_member_row(archive, member, whole, deep), caught))
+    except OSError as exc:
+        rows.append(_archive_failure(whole, exc))
+    if listing.damage is not None:
+        rows.append(whole._replace(error=listing.damage, error_kind=UnreadableKind.DAMAGED_ARCHIVE.value))
+    return rows
+
+
+def _member_row(archive: Any, member: Member, whole: ScanRow, deep: bool) -> ScanRow:
+    hidden = whole.hidden or is_hidden(member.name)
+    if member.error is not None:
+        kind = (UnreadableKind.TRUNCATED if member.error.startswith("truncated") else
+                UnreadableKind.ENCRYPTED if "encrypted" in member.error else UnreadableKind.NOT_A_FILE)
+        return whole._replace(member=member.name, bytes=member.size, error=member.error, error_kind=kind.value,
+                              hidden=hidden)
+    try:
+        raw = archive.open(member)
+    except Exception as exc:  # zipfile raises BadZipFile, zlib.error, EOFError, NotImplementedError...
+        return whole._replace(member=member.name, bytes=member.size, hidden=hidden,
+                              error=f"damaged member: {_describe(exc)}", error_kind=UnreadableKind.READ_ERROR.value)
+    return _in_archive(raw, member.size, member.name, whole, hidden, deep)
+
+
+def _in_archive(raw: Any, size: int, name: str, whole: ScanRow, hidden: bool, deep: bool) -> ScanRow:
+    with io.BufferedReader(raw, buffer_size=READ_BUFFER) as f:
+        row = probe_file(f, size, name, whole.cls, hidden, deep)
+    return row._replace(path=whole.path, member=name)
+
+
+def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None], caught: list) -> list[ScanRow]:
+    rows = []
+    try:
+        for member, raw in streamed_members(path):
+            started()
+            if raw is None:
+                rows.append(_member_row(None, member, whole, deep))
+            else:
+                rows.append(_noted(_in_archive(raw, member.size, member.name, whole,
+                                               whole.hidden or is_hidden(member.name), deep), caught))
+    except ArchiveError as exc:
+        rows.append(whole._replace(error=str(exc), error_kind=UnreadableKind.DAMAGED_ARCHIVE.value))
+    return rows
+
+
+def _archive_failure(whole: ScanRow, exc: BaseException) -> ScanRow:
+    if isinstance(exc, ArchiveError):
+        return whole._replace(error=str(exc), error_kind=UnreadableKind.DAMAGED_ARCHIVE.value)
+    probed = _row(whole.path, whole.cls, whole.hidden, None, "unreadable", f"cannot open: {exc.strerror or exc}",
+                  UnreadableKind.CANNOT_OPEN)
+    return probed
