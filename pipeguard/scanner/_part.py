@@ -53,8 +53,9 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) ->
     items: list[Item] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for folder, prefix, names in part:
-            cls = class_of(prefix)  # the same for every file of the folder
+        for run in part:
+            folder, prefix, names = run[:3]
+            cls = class_of(prefix[run[3]:] if len(run) > 3 else prefix)  # the same for every file of the folder
             hidden = is_hidden(prefix)
             for name in names:
                 i = len(items)

@@ -30,10 +30,13 @@ from ._archive import is_archive_name
 
 log = logging.getLogger(__name__)
 
-# (folder, prefix, names): ``folder`` is the directory's path ending in a separator,
-# ``prefix`` its POSIX path relative to the root ("" or "cats/"), ``names`` file names
-# in path order; a file's path is ``folder + name``, its relative path ``prefix + name``.
-Run = tuple[str, str, list[str]]
+# (folder, prefix, names[, root]): ``folder`` is the directory's path ending in a separator,
+# ``prefix`` its POSIX path as reported ("" or "cats/"), ``names`` file names in path
+# order; a file's path is ``folder + name``, its reported path ``prefix + name``. ``root``
+# (0 when absent) is how much of ``prefix`` names the scanned folder itself rather than a
+# folder inside it (a scan of several sources reports "data/train/cats/a.png"): the
+# ImageFolder class is read after it.
+Run = tuple
 
 
 @dataclass
@@ -61,9 +64,10 @@ def walk(root: str | os.PathLike[str], follow_symlinks: bool = False,
 
 
 def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
-              stats: WalkStats | None = None) -> Iterator[Run]:
+              stats: WalkStats | None = None, shown_as: str = "") -> Iterator[Run]:
     """Like :func:`walk`, but yield :data:`Run` tuples: the files of one directory
-    between two of its subdirectories (in path order), together."""
+    between two of its subdirectories (in path order), together. ``shown_as`` (ending in
+    ``/``) is put before every reported path, for a folder that is one of several sources."""
     stats = stats if stats is not None else WalkStats()
     root = os.fspath(root)
     try:
@@ -71,7 +75,12 @@ def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
         seen = {(st.st_dev, st.st_ino)}
     except OSError:
         seen = set()
-    yield from _walk_dir(os.path.join(root, ""), "", follow_symlinks, seen, stats)
+    runs = _walk_dir(os.path.join(root, ""), "", follow_symlinks, seen, stats)
+    if not shown_as:
+        yield from runs
+        return
+    for folder, prefix, names in runs:
+        yield folder, shown_as + prefix, names, len(shown_as)
 
 
 def _walk_dir(folder: str, prefix: str, follow: bool, seen: set, stats: WalkStats) -> Iterator[Run]:
@@ -126,18 +135,18 @@ def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
     """
     part: list[Run] = []
     room = size
-    for folder, prefix, names in runs:
-        for piece, archive in _split_archives(names):
+    for run in runs:
+        for piece, archive in _split_archives(run[2]):
             if archive:
                 if part:
                     yield part
                     part, room = [], size
-                yield [(folder, prefix, piece)]
+                yield [with_names(run, piece)]
                 continue
             start = 0
             while start < len(piece):
                 cut = piece[start:start + room]
-                part.append((folder, prefix, cut))
+                part.append(with_names(run, cut))
                 start += len(cut)
                 room -= len(cut)
                 if room == 0:
@@ -145,6 +154,11 @@ def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
                     part, room = [], size
     if part:
         yield part
+
+
+def with_names(run: Run, names: list[str]) -> Run:
+    """``run`` with other names (a slice of its own)."""
+    return (run[0], run[1], names, *run[3:])
 
 
 def _split_archives(names: list[str]) -> Iterator[tuple[list[str], bool]]:
@@ -164,11 +178,12 @@ def _split_archives(names: list[str]) -> Iterator[tuple[list[str], bool]]:
 
 def split_part(part: list[Run], index: int) -> tuple[list[Run], tuple[str, str], list[Run]]:
     """``(files before, (rel, path) of the file at index, files after)`` of a part."""
-    for k, (folder, prefix, names) in enumerate(part):
+    for k, run in enumerate(part):
+        folder, prefix, names = run[:3]
         if index < len(names):
             name = names[index]
-            before = part[:k] + ([(folder, prefix, names[:index])] if index else [])
-            after = ([(folder, prefix, names[index + 1:])] if index + 1 < len(names) else []) + part[k + 1:]
+            before = part[:k] + ([with_names(run, names[:index])] if index else [])
+            after = ([with_names(run, names[index + 1:])] if index + 1 < len(names) else []) + part[k + 1:]
             return before, (prefix + name, folder + name), after
         index -= len(names)
     raise IndexError("part index out of range")
@@ -176,4 +191,4 @@ def split_part(part: list[Run], index: int) -> tuple[list[Run], tuple[str, str],
 
 def part_size(part: list[Run]) -> int:
     """The number of files in a part."""
-    return sum(len(names) for _, _, names in part)
+    return sum(len(run[2]) for run in part)

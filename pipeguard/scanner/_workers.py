@@ -40,7 +40,7 @@ from ..core._errors import UnreadableKind
 from ._part import flatten, probe_part
 from ._probe import failure_row
 from ._row import ScanRow
-from ._walk import Run, part_size, parts, split_part
+from ._walk import Run, part_size, parts, split_part, with_names
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,13 @@ def _death(process: Any) -> tuple[str, UnreadableKind]:
 def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
     """A part's first ``k`` files and the rest, as two parts."""
     head: list[Run] = []
-    for j, (folder, prefix, names) in enumerate(part):
+    for j, run in enumerate(part):
+        names = run[2]
         if k < len(names):
             if k:
-                head.append((folder, prefix, names[:k]))
-            return head, [(folder, prefix, names[k:])] + part[j + 1:]
-        head.append((folder, prefix, names))
+                head.append(with_names(run, names[:k]))
+            return head, [with_names(run, names[k:])] + part[j + 1:]
+        head.append(run)
         k -= len(names)
     return head, []
 

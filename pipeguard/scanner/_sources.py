@@ -1,0 +1,65 @@
+"""What a scan reads: one folder, or a list of files and folders, as runs for the probe.
+
+A folder is walked (see :mod:`._walk`) and its rows' paths are relative to it. A list
+(``pg.scan([...])``, ``--files-from``, several ``SOURCE`` arguments) is read in the given
+order: a file is one row whose ``path`` is the entry as given (a missing one is an
+``unreadable`` row, never skipped), a folder in the list is walked with its rows' paths
+joined to the entry as given, and an archive is opened like anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Iterable, Iterator, Union
+
+from ._walk import Run, WalkStats, walk_runs
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def is_list_source(source: object) -> bool:
+    return isinstance(source, (list, tuple))
+
+
+def source_runs(source: Union[PathLike, Iterable[PathLike]], follow_symlinks: bool,
+                stats: WalkStats) -> Iterator[Run]:
+    """The runs of a folder (paths relative to it), or of a list of entries (paths as given)."""
+    if not is_list_source(source):
+        return walk_runs(source, follow_symlinks, stats)
+    return _listed_runs(source, follow_symlinks, stats)
+
+
+def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats) -> Iterator[Run]:
+    pending: list = []  # consecutive files of one folder: one run
+    for entry in entries:
+        text = os.fspath(entry)
+        if os.path.isdir(text):
+            if pending:
+                yield _run_of(pending)
+                pending = []
+            shown = posixpath.join(text.replace(os.sep, "/"), "")
+            yield from walk_runs(text, follow_symlinks, stats, shown_as=shown)
+            continue
+        folder, name = os.path.split(text)
+        if pending and pending[0] != folder:
+            yield _run_of(pending)
+            pending = []
+        if not pending:
+            pending = [folder, []]
+        pending[1].append(name)
+    if pending:
+        yield _run_of(pending)
+
+
+def _run_of(pending: list) -> Run:
+    folder, names = pending
+    prefix = os.path.join(folder, "") if folder else ""
+    shown = prefix.replace(os.sep, "/")
+    return prefix, shown, names, len(shown)  # the class is read after the listed folder: none
+
+
+def read_list(lines: Iterable[str]) -> list[str]:
+    """Entries of a ``--files-from`` list: one path a line, blank lines skipped, nothing stripped
+    but the line end (a path may start or end with spaces)."""
+    return [line.rstrip("\r\n") for line in lines if line.strip()]

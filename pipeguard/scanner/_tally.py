@@ -1,0 +1,124 @@
+"""The summary's counts, gathered batch by batch as rows pass.
+
+A streamed scan never holds its table, so the summary (``ScanReport.summary()``, the JSON's
+``summary``) is counted from each batch of rows as it is written; a scan held in memory
+counts its whole table as one batch. Either way the same counts give the same summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Optional
+
+FIRST_PATHS = 5   # paths listed per reason in the summary
+SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
+STATUSES = ("ok", "violation", "unreadable", "not-image")
+
+
+class Tally:
+    """Counts over the rows seen so far (see :meth:`add`), and the summary they make."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.hidden = 0
+        self.multi_frame = 0
+        self.exif_rotated = 0
+        self.warnings = 0
+        self.status: Counter = Counter()
+        self.classes: Counter = Counter()
+        self.formats: Counter = Counter()
+        self.modes: Counter = Counter()
+        self.channels: Counter = Counter()
+        self.sizes: Counter = Counter()          # (height, width) of images -> count
+        self.errors: dict[str, list] = {}        # error kind -> [count, first paths]
+        self.violations: dict[str, dict] = {}    # check -> count, expected, actual counts, first paths
+
+    def add(self, frame: Any, violations: Any) -> None:
+        """Count a batch: its table (with verdicts) and its violations table."""
+        self.files += len(frame)
+        self.status.update(frame["status"].tolist())
+        self.hidden += int(frame["hidden"].sum())
+        self.classes.update(frame["class"].dropna().tolist())
+        self.warnings += sum(1 for w in frame["warnings"] if w)
+        status = frame["status"].to_numpy()
+        images = frame[(status == "ok") | (status == "violation")]
+        self.formats.update(images["format"].dropna().tolist())
+        self.modes.update(images["mode"].dropna().tolist())
+        self.channels.update(int(c) for c in images["channels"].dropna().tolist())
+        self.sizes.update(zip(map(int, images["height"]), map(int, images["width"])))
+        self.multi_frame += int((images["n_frames"].fillna(1) > 1).sum())
+        self.exif_rotated += int((images["orientation"].fillna(1) != 1).sum())
+        problems = frame[status == "unreadable"]
+        for path, member, kind in zip(problems["path"], problems["member"], problems["error_kind"]):
+            entry = self.errors.setdefault(kind, [0, []])
+            entry[0] += 1
+            if len(entry[1]) < FIRST_PATHS:
+                entry[1].append(_where(path, member))
+        self._add_violations(violations)
+
+    def _add_violations(self, violations: Any) -> None:
+        for path, member, check, expected, actual in zip(violations["path"], violations["member"],
+                                                         violations["check"], violations["expected"],
+                                                         violations["actual"]):
+            entry = self.violations.setdefault(str(check), {"count": 0, "expected": expected,
+                                                            "actual": Counter(), "paths": []})
+            entry["count"] += 1
+            entry["actual"][actual] += 1
+            if len(entry["paths"]) < FIRST_PATHS:
+                entry["paths"].append(_where(path, member))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: int(self.status.get(s, 0)) for s in STATUSES}
+
+    def summary(self, head: dict[str, Any], fixes: dict[str, Optional[str]], tail: dict[str, Any]) -> dict[str, Any]:
+        """The summary: ``head`` (root, deep, contract) first, the counts, ``tail`` (walk notes) last.
+
+        ``fixes`` maps each failing check to its fix text.
+        """
+        counts = self.counts
+        return {
+            **head,
+            "files": self.files,
+            "status": counts,
+            "exit_code": 1 if counts["violation"] or counts["unreadable"] else 0,
+            "hidden": self.hidden,
+            "classes": _ranked(self.classes),
+            "formats": _ranked(self.formats),
+            "modes": _ranked(self.modes),
+            "channels": _ranked(self.channels),
+            "sizes": _side_buckets(self.sizes),
+            "top_sizes": dict(list(_ranked(Counter({f"{h}x{w}": n for (h, w), n in self.sizes.items()})).items())[:5]),
+            "multi_frame": self.multi_frame,
+            "exif_rotated": self.exif_rotated,
+            "errors": {str(kind): {"count": n, "paths": paths} for kind, (n, paths)
+                       in sorted(self.errors.items(), key=lambda kv: (-kv[1][0], str(kv[0])))},
+            "violations": {check: {"count": e["count"], "expected": e["expected"], "actual": _ranked(e["actual"]),
+                                   "paths": e["paths"], "fix": fixes.get(check)}
+                           for check, e in self.violations.items()},
+            "warnings": self.warnings,
+            **tail,
+        }
+
+
+def _where(path: str, member: Optional[str]) -> str:
+    return f"{path}::{member}" if member else path
+
+
+def _ranked(found: Counter) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sorted(found.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+
+
+def _side_buckets(sizes: Counter) -> dict[str, int]:
+    """Images by their longer side: ``"≤32"``, ``"33-64"``, ... ``">4096"`` (empty buckets left out)."""
+    labels = []
+    low = 0
+    for top in SIDE_BUCKETS:
+        labels.append((top, f"≤{top}" if low == 0 else f"{low + 1}-{top}"))
+        low = top
+    out: Counter = Counter()
+    for (h, w), n in sizes.items():
+        side = max(h, w)
+        out[next((lab for top, lab in labels if side <= top), f">{SIDE_BUCKETS[-1]}")] += n
+    order = [lab for _, lab in labels] + [f">{SIDE_BUCKETS[-1]}"]
+    return {lab: out[lab] for lab in order if lab in out}
