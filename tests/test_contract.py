@@ -1,5 +1,7 @@
 import json
+import os
 import pickle
+import tomllib
 
 import pytest
 import torch
@@ -147,3 +149,96 @@ def test_invalid_toml_and_json_and_missing_file(tmp_path):
         pg.Contract.load(bad_json)
     with pytest.raises(pg.ContractFileError, match="missing.toml: cannot be read"):
         pg.Contract.load(tmp_path / "missing.toml")
+
+
+PYPROJECT = '''# the project's own notes
+[project]
+name = "demo"  # keep this comment
+dependencies = [
+    "torch>=2.4",   # pinned below 3
+]
+
+[tool.black]
+line-length = 100
+
+[tool.pipeguard]
+channels = 1          # old contract
+dtype = "uint8"
+
+[tool.other]
+x = 1
+'''
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "settings.toml"])
+def test_save_into_pyproject_updates_only_its_table(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(PYPROJECT)
+    c = pg.Contract(channels=3, size=(224, 224), name="imagenet")
+    c.save(path)
+    text = path.read_text()
+    assert pg.Contract.load(path) == c
+    data = tomllib.loads(text)
+    assert data["project"] == {"name": "demo", "dependencies": ["torch>=2.4"]}
+    assert data["tool"]["black"] == {"line-length": 100} and data["tool"]["other"] == {"x": 1}
+    assert "dtype" not in data["tool"]["pipeguard"]       # the old table's keys are gone
+    for kept in ("# the project's own notes", "# keep this comment", "# pinned below 3",
+                 "[tool.black]\nline-length = 100\n", "[tool.other]\nx = 1\n"):
+        assert kept in text
+    # everything outside [tool.pipeguard] is byte for byte as it was
+    before = PYPROJECT.split("[tool.pipeguard]")
+    assert text.startswith(before[0]) and text.endswith("[tool.other]\nx = 1\n")
+
+
+def test_save_into_pyproject_without_table_appends_one(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    original = '[project]\nname = "x"\n\n[tool.ruff]\nline-length = 99\n'
+    path.write_text(original)
+    pg.Contract(numel=50176).save(path)
+    assert path.read_text().startswith(original)
+    assert pg.Contract.load(path) == pg.Contract(numel=50176)
+    assert tomllib.loads(path.read_text())["tool"]["ruff"] == {"line-length": 99}
+
+
+def test_save_into_new_pyproject_loads_back(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    pg.Contract(channels=3).save(path)
+    assert "[tool.pipeguard]" in path.read_text()
+    assert pg.Contract.load(path) == pg.Contract(channels=3)
+
+
+def test_save_refuses_to_clobber_a_broken_pyproject(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[project\nname = ")
+    with pytest.raises(pg.ContractFileError, match="not overwritten"):
+        pg.Contract(channels=3).save(path)
+    assert path.read_text() == "[project\nname = "
+
+
+def test_save_plain_contract_replaces_it(tmp_path):
+    path = tmp_path / "contract.toml"
+    path.write_text("channels = 1\ndtype = 'uint8'\n")
+    pg.Contract(channels=3).save(path)
+    assert tomllib.loads(path.read_text()) == {"channels": 3}
+
+
+def test_save_is_atomic_and_keeps_mode_and_links(tmp_path, monkeypatch):
+    real = tmp_path / "real.toml"
+    real.write_text(PYPROJECT)
+    real.chmod(0o640)
+    link = tmp_path / "pyproject.toml"
+    link.symlink_to(real)
+    pg.Contract(channels=3).save(link)
+    assert link.is_symlink() and (real.stat().st_mode & 0o777) == 0o640
+    assert pg.Contract.load(link) == pg.Contract(channels=3)
+    # a crash while writing leaves the old file whole and no temporary file behind
+    before = real.read_text()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        pg.Contract(channels=1).save(link)
+    assert real.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml", "real.toml"]

@@ -149,7 +149,12 @@ class Contract:
         return cls._from_table(checked_table(data, "<dict>"), "<dict>")
 
     def save(self, path: Union[str, os.PathLike]) -> None:
-        """Write as TOML, or JSON when the file name ends in ``.json``."""
+        """Write as TOML, or JSON when the file name ends in ``.json``.
+
+        Into a pyproject.toml (or any TOML file with a ``[project]`` or ``[tool]`` table)
+        only its ``[tool.pipeguard]`` table is written; every other table, comment and line
+        is kept. The file is replaced atomically, so a crash never leaves half of it.
+        """
         from ._contract_file import write_table
 
         write_table(self.to_dict(), path)
