@@ -300,3 +300,36 @@ def test_every_decodable_corpus_file_becomes_rgb_or_a_contract_violation(pillow_
         assert out.size == img.size, path.name
         converted += 1
     assert converted >= 30  # the corpus has ~40 decodable files of a dozen modes
+
+
+@pytest.mark.parametrize("shape", [(10, 40000), (64, 784), (8, 3072), (1, 50), (50, 1), (40000, 10)])
+@pytest.mark.parametrize("make", [torch.rand, lambda *s: np.random.rand(*s).astype(np.float32)],
+                         ids=["tensor", "array"])
+@pytest.mark.parametrize("num_channels", [1, 3])
+def test_flat_rows_are_refused_not_mixed_into_one_image(shape, make, num_channels):
+    rows = make(*shape)
+    with pytest.raises(pg.ContractViolation, match="flat row") as info:
+        pg.EnsureChannels(num_channels)(rows)
+    assert Reason.CHANNELS in info.value.reasons
+
+
+def test_the_suggested_reshape_of_rows_converts_each_sample_alone():
+    rows = torch.rand(10, 40000)
+    with pytest.raises(pg.ContractViolation) as info:
+        pg.EnsureChannels(3)(rows)
+    assert "x.view(10, 1, 200, 200)" in str(info.value)
+    out = pg.EnsureChannels(3)(rows.view(10, 1, 200, 200))
+    assert out.shape == (10, 3, 200, 200)
+    for i in range(10):
+        assert torch.equal(out[i, 2].flatten(), rows[i])
+    array = np.random.rand(8, 3072).astype(np.float32)
+    with pytest.raises(pg.ContractViolation, match=r"x.reshape\(8, 32, 32, 3\)"):
+        pg.EnsureChannels(1)(array)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (100, 300), (200, 1600), (1600, 200), (2, 2)])
+def test_image_planes_still_convert(shape):
+    plane = torch.rand(*shape)
+    assert pg.EnsureChannels(1)(plane) is plane
+    assert pg.EnsureChannels(3)(plane).shape == (3, *shape)
+    assert pg.EnsureChannels(3)(plane.numpy()).shape == (*shape, 3)

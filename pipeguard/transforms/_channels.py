@@ -29,6 +29,11 @@ Conventions (the same for every type):
   range: 255 for ``uint8``, the maximum of other integer types, 1.0 for floats.
 * **numpy arrays** ``HW``, ``HWC`` or ``NHWC`` follow the tensor rules along their last axis.
 
+A 2-D sample converts as an ``[H, W]`` plane only when it can be one: both sides above 1
+and neither more than ``MAX_PLANE_ASPECT`` (8) times the other. A wider 2-D shape
+(``[10, 40000]``, ``[64, 784]``, ``[1, N]``) is a batch of flat rows ``[N, D]``: converting
+it would mix samples into one image, so it is refused like a 1-D sample.
+
 Anything else (5 channels, a flat sample, a channels-last tensor, a channels-first array)
 raises :class:`~pipeguard.ContractViolation` and is never reshaped silently.
 """
@@ -43,6 +48,7 @@ from ..core._errors import ContractViolation, Reason, Violation
 from ..core._inspect import SampleInfo, inspect
 from ..core._registry import TypeRegistry
 from ..diagnosis._explanation import Diagnosis, Hypothesis
+from ..diagnosis._numbers import isqrt_exact, plural
 
 Background = tuple[int, int, int]
 
@@ -54,6 +60,8 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 TARGET_MODE = {1: "L", 3: "RGB"}  # channels -> the PIL mode EnsureChannels makes
 _CONVERTIBLE = "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA)"
+# A 2-D sample more elongated than this is rows of features, not an image plane.
+MAX_PLANE_ASPECT = 8
 
 
 def normalize_background(value: Union[int, Sequence[int]]) -> Background:
@@ -102,6 +110,24 @@ def _refuse(x: Any, num_channels: int, violation: Optional[Violation] = None) ->
         err.diagnosis = Diagnosis(err.diagnosis.expected, err.diagnosis.actual, [hint])
         err = err.with_context()  # re-render the message with the new diagnosis
     return err
+
+
+def _refuse_rows(x: Any, num_channels: int, kind: str) -> None:
+    """Raise for a 2-D sample that is not an ``[H, W]`` plane (see the module docstring)."""
+    n, d = x.shape
+    if min(n, d) > 1 and max(n, d) <= MAX_PLANE_ASPECT * min(n, d):
+        return
+    side = next((c for c in (3, 1) if d % c == 0 and isqrt_exact(d // c)), None)
+    view = ""
+    if side:
+        hw = isqrt_exact(d // side)
+        view = (f" (x.view({n}, {side}, {hw}, {hw}) if each row is an image)" if kind == "tensor"
+                else f" (x.reshape({n}, {hw}, {hw}, {side}) if each row is an image)")
+    raise _refuse(x, num_channels, Violation(
+        Reason.CHANNELS, num_channels, None,
+        f"is a 2-D {kind} of shape {list(x.shape)}, which reads as {plural(n, 'flat row')} of {d:,} values, "
+        f"not an image plane: reshape it to {'[N, C, H, W]' if kind == 'tensor' else '[N, H, W, C]'} "
+        f"first{view}"))
 
 
 # -- PIL --------------------------------------------------------------------------------
@@ -180,6 +206,7 @@ def tensor_to_channels(t: Any, num_channels: int, background: Background = (255,
     import torch
 
     if t.ndim == 2:
+        _refuse_rows(t, num_channels, "tensor")
         return t if num_channels == 1 else torch.stack([t, t, t], dim=-3)
     if t.ndim < 2:
         raise _refuse(t, num_channels, Violation(
@@ -281,6 +308,7 @@ def numpy_to_channels(a: Any, num_channels: int, background: Background = (255, 
     import numpy as np
 
     if a.ndim == 2:
+        _refuse_rows(a, num_channels, "array")
         return a if num_channels == 1 else np.stack([a, a, a], axis=-1)
     if a.ndim not in (3, 4):
         raise _refuse(a, num_channels, Violation(
