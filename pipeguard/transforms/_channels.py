@@ -14,13 +14,19 @@ Conventions (the same for every type):
     a browser shows them. ``convert('RGB')`` would instead expose whatever colour the
     transparent pixels happen to store. A colour-key transparency on ``L``/``RGB`` (a PNG
     ``tRNS`` single colour) is ignored: ``RGB`` is returned as it is.
-  - ``I``, ``I;16``, ``I;16B``, ``I;16L``, ``I;16N``: 16-bit samples scaled to 8 bits by
-    ``round(v / 257)`` (65535 -> 255, ``257·k`` -> ``k``); ``I`` values outside
-    [0, 65535] saturate. ``convert('RGB')`` clips instead, turning most 16-bit images white.
+  - ``I``, ``I;16``, ``I;16B``, ``I;16L``, ``I;16N``: scaled to 8 bits by the data's bit
+    depth, the smallest power of two above its maximum (at least 8 bits):
+    ``round(v · 255 / (2^bits - 1))``, so full-range 16-bit data is ``round(v / 257)``,
+    12-bit medical or depth data (0-4095) ``round(v · 255 / 4095)``, and 8-bit data kept in
+    an ``I`` container stays as it is; ``I`` values outside [0, 65535] saturate.
+    ``convert('RGB')`` clips instead, turning most 16-bit images white. (Reading the
+    maximum reads the pixels, which the conversion does anyway.)
   - ``F``: Pillow's own float scale, where 0.0-255.0 is black to white (what
     ``convert('F')`` of an ``L`` image holds, and how Pillow reads PFM files); values are
     rounded, clipped to [0, 255], NaN becomes 0. Data on another scale (e.g. [0, 1])
     must be rescaled before: this kernel never guesses a scale from the pixel values.
+  - A conversion that would turn an image with varying pixels into a constant one (a
+    blank) raises instead: that is data lost, not a fix.
 
 * **Tensors** ``[..., C, H, W]`` (a 2-D ``[H, W]`` has one channel) keep their dtype:
   1 channel is repeated; 2 channels are gray + alpha and 4 are RGB + alpha,
@@ -156,10 +162,8 @@ def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 
         rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")
         base = Image.new("RGBA", img.size, (*normalize_background(background), 255))
         return Image.alpha_composite(base, rgba).convert(target)
-    if mode in _SIXTEEN_BIT_MODES:
-        return _scaled_to_l(img, _sixteen_to_eight).convert(target)
-    if mode == "F":
-        return _scaled_to_l(img, _float_to_eight).convert(target)
+    if mode in _SIXTEEN_BIT_MODES or mode == "F":
+        return _scaled_to_l(img, num_channels, _float_to_eight if mode == "F" else _by_bit_depth).convert(target)
     try:
         rgb = img if mode == "RGB" else img.convert("RGB")  # LAB has no direct -> L
         return rgb if target == "RGB" else rgb.convert("L")
@@ -169,18 +173,38 @@ def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 
             f"is a mode {mode!r} image, which Pillow cannot convert to {target} ({exc})")) from None
 
 
-def _scaled_to_l(img: Any, scale: Callable[[Any], Any]) -> Any:
+def _scaled_to_l(img: Any, num_channels: int, scale: Callable[[Any], Any]) -> Any:
+    """``img`` as an 8-bit ``L`` image by ``scale``; refused when that blanks varying pixels."""
     import numpy as np
     from PIL import Image
 
-    return Image.fromarray(scale(np.asarray(img)), "L")
+    pixels = np.asarray(img)
+    out = scale(pixels)
+    if out.size and out.min() == out.max() and _varies(pixels):
+        lo, hi = np.nanmin(pixels), np.nanmax(pixels)
+        raise _refuse(img, num_channels, Violation(
+            Reason.CHANNELS, num_channels, 1,
+            f"is a mode {img.mode!r} image with values {lo:g}..{hi:g} that the 8-bit conversion "
+            f"would turn into one flat value ({int(out.flat[0])}): a blank image, not a fix"))
+    return Image.fromarray(out, "L")
 
 
-def _sixteen_to_eight(a: Any) -> Any:
+def _varies(a: Any) -> bool:
+    import numpy as np
+
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    return finite.size > 0 and finite.min() != finite.max()
+
+
+def _by_bit_depth(a: Any) -> Any:
+    """Integer samples to 0-255 by their bit depth: the smallest power of two above the maximum
+    (at least 8 bits, at most 16), so 12-bit data is not divided by 257 into a blank."""
     import numpy as np
 
     wide = np.clip(a.astype(np.int64), 0, 65535)
-    return ((wide + 128) // 257).astype(np.uint8)
+    top = int(wide.max()) if wide.size else 0
+    full = 2 ** max(8, top.bit_length()) - 1
+    return ((wide * 255 + full // 2) // full).astype(np.uint8)
 
 
 def _float_to_eight(a: Any) -> Any:
