@@ -300,3 +300,94 @@ def test_every_decodable_corpus_file_becomes_rgb_or_a_contract_violation(pillow_
         assert out.size == img.size, path.name
         converted += 1
     assert converted >= 30  # the corpus has ~40 decodable files of a dozen modes
+
+
+@pytest.mark.parametrize("shape", [(10, 40000), (64, 784), (8, 3072), (1, 50), (50, 1), (40000, 10)])
+@pytest.mark.parametrize("make", [torch.rand, lambda *s: np.random.rand(*s).astype(np.float32)],
+                         ids=["tensor", "array"])
+@pytest.mark.parametrize("num_channels", [1, 3])
+def test_flat_rows_are_refused_not_mixed_into_one_image(shape, make, num_channels):
+    rows = make(*shape)
+    with pytest.raises(pg.ContractViolation, match="flat row") as info:
+        pg.EnsureChannels(num_channels)(rows)
+    assert Reason.CHANNELS in info.value.reasons
+
+
+def test_the_suggested_reshape_of_rows_converts_each_sample_alone():
+    rows = torch.rand(10, 40000)
+    with pytest.raises(pg.ContractViolation) as info:
+        pg.EnsureChannels(3)(rows)
+    assert "x.view(10, 1, 200, 200)" in str(info.value)
+    out = pg.EnsureChannels(3)(rows.view(10, 1, 200, 200))
+    assert out.shape == (10, 3, 200, 200)
+    for i in range(10):
+        assert torch.equal(out[i, 2].flatten(), rows[i])
+    array = np.random.rand(8, 3072).astype(np.float32)
+    with pytest.raises(pg.ContractViolation, match=r"x.reshape\(8, 32, 32, 3\)"):
+        pg.EnsureChannels(1)(array)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (100, 300), (200, 1600), (1600, 200), (2, 2)])
+def test_image_planes_still_convert(shape):
+    plane = torch.rand(*shape)
+    assert pg.EnsureChannels(1)(plane) is plane
+    assert pg.EnsureChannels(3)(plane).shape == (3, *shape)
+    assert pg.EnsureChannels(3)(plane.numpy()).shape == (*shape, 3)
+
+
+def _gray16(values, mode):
+    """A 1-row PIL image of ``values`` in ``mode`` (I;16 or I)."""
+    a = np.asarray(values, dtype=np.uint16 if mode == "I;16" else np.int32).reshape(1, -1)
+    return Image.fromarray(a)   # uint16 -> I;16, int32 -> I
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I"])
+def test_twelve_bit_data_is_scaled_by_its_depth_not_by_257(mode):
+    values = [0, 1, 100, 2048, 4000, 4095]
+    img = _gray16(values, mode)
+    assert img.mode == mode
+    out = pg.EnsureChannels(3)(img)
+    got = np.asarray(out)[0, :, 0].tolist()
+    assert got == [round(v * 255 / 4095) for v in values] and got[-1] == 255
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I"])
+def test_full_range_sixteen_bit_data_is_still_divided_by_257(mode):
+    values = [0, 257, 1000, 32768, 65534, 65535]
+    out = np.asarray(pg.EnsureChannels(1)(_gray16(values, mode)))[0].tolist()
+    assert out == [round(v / 257) for v in values]
+
+
+def test_eight_bit_data_in_an_i_container_keeps_its_values():
+    values = [0, 1, 17, 128, 254, 255]
+    out = np.asarray(pg.EnsureChannels(1)(_gray16(values, "I")))[0].tolist()
+    assert out == values
+
+
+def test_a_conversion_that_blanks_an_image_is_refused():
+    low_floats = Image.fromarray(np.linspace(0, 0.4, 64, dtype=np.float32).reshape(8, 8))
+    with pytest.raises(pg.ContractViolation, match="one flat value") as info:
+        pg.EnsureChannels(3)(low_floats)
+    assert Reason.CHANNELS in info.value.reasons
+    constant = Image.fromarray(np.full((4, 4), 3000, np.uint16))
+    assert np.asarray(pg.EnsureChannels(1)(constant)).std() == 0    # constant in, constant out: fine
+
+
+class _Images(torch.utils.data.Dataset):
+    def __init__(self, images):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.images[i], i
+
+
+def test_fix_mode_skips_a_sample_its_conversion_would_blank():
+    twelve_bit = _gray16(np.linspace(0, 4095, 64).astype(int), "I;16").resize((8, 8))
+    blanked = Image.fromarray(np.linspace(0, 0.4, 64, dtype=np.float32).reshape(8, 8))
+    ds = pg.GuardedDataset(_Images([twelve_bit, blanked]), pg.Contract(channels=3, size=8), on_error="fix")
+    fixed, skipped = ds[0], ds[1]
+    assert np.asarray(fixed[0]).max() > 200 and ds.fixed == 1
+    assert isinstance(skipped, pg.Skipped) and "one flat value" in str(skipped.violation)

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -110,3 +112,31 @@ def test_check_never_raises_on_odd_input(x, reason):
 
 def test_empty_contract_accepts_any_image():
     assert pg.Contract().check(make_image("CMYK")) == []
+
+
+def _apply_fix(fix: str, x):
+    """Apply the pipeguard transforms a diagnosis's fix names, in the order given."""
+    steps = []
+    for match in re.finditer(r"EnsureChannels\((\d+)\)|EnsureSize\(\((\d+), (\d+)\)\)", fix):
+        if match.group(1):
+            steps.append(pg.EnsureChannels(int(match.group(1))))
+        else:
+            steps.append(pg.EnsureSize((int(match.group(2)), int(match.group(3)))))
+    assert steps, fix
+    for step in steps:
+        x = step(x)
+    return x
+
+
+@pytest.mark.parametrize("sample", [
+    torch.zeros(1, 32, 32), torch.zeros(4, 1, 32, 32), Image.new("L", (32, 32)),
+    np.zeros((32, 32), np.uint8), np.zeros((32, 32, 1), np.uint8),
+], ids=["tensor", "batch", "pil", "array-hw", "array-hwc"])
+@pytest.mark.parametrize("numel", [50176, 3072, 150528])
+def test_numel_violation_of_an_image_is_fixed_by_its_suggestion(sample, numel):
+    contract = pg.Contract(numel=numel)
+    with pytest.raises(pg.ContractViolation) as info:
+        pg.Validate(contract)(sample)
+    fix = info.value.diagnosis.best.fix
+    assert "in_features" not in fix
+    pg.Validate(contract)(_apply_fix(fix, sample))

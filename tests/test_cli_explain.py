@@ -54,3 +54,16 @@ def test_help():
     assert code == 0 and "explain" in out
     code, out, _ = explain("explain", "--help")
     assert code == 0 and "--expected" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--expected", "1,x", "--actual", "3"), "but got '1,x'"),
+    (("--expected", "64,3,32,32"), "Missing option '--actual'"),
+    (("--bogus",), "No such option '--bogus'"),
+    (("-e", "1", "-a", "2", "extra"), "unexpected extra argument"),
+])
+def test_usage_errors_are_one_line_on_stderr(args, message):
+    result = subprocess.run([str(ENTRY_POINT), "explain", *args], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ") and message in result.stderr

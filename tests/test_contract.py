@@ -1,8 +1,13 @@
 import json
+import os
 import pickle
+import tomllib
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import pipeguard as pg
 from pipeguard import ContractFieldError
@@ -147,3 +152,148 @@ def test_invalid_toml_and_json_and_missing_file(tmp_path):
         pg.Contract.load(bad_json)
     with pytest.raises(pg.ContractFileError, match="missing.toml: cannot be read"):
         pg.Contract.load(tmp_path / "missing.toml")
+
+
+PYPROJECT = '''# the project's own notes
+[project]
+name = "demo"  # keep this comment
+dependencies = [
+    "torch>=2.4",   # pinned below 3
+]
+
+[tool.black]
+line-length = 100
+
+[tool.pipeguard]
+channels = 1          # old contract
+dtype = "uint8"
+
+[tool.other]
+x = 1
+'''
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "settings.toml"])
+def test_save_into_pyproject_updates_only_its_table(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(PYPROJECT)
+    c = pg.Contract(channels=3, size=(224, 224), name="imagenet")
+    c.save(path)
+    text = path.read_text()
+    assert pg.Contract.load(path) == c
+    data = tomllib.loads(text)
+    assert data["project"] == {"name": "demo", "dependencies": ["torch>=2.4"]}
+    assert data["tool"]["black"] == {"line-length": 100} and data["tool"]["other"] == {"x": 1}
+    assert "dtype" not in data["tool"]["pipeguard"]       # the old table's keys are gone
+    for kept in ("# the project's own notes", "# keep this comment", "# pinned below 3",
+                 "[tool.black]\nline-length = 100\n", "[tool.other]\nx = 1\n"):
+        assert kept in text
+    # everything outside [tool.pipeguard] is byte for byte as it was
+    before = PYPROJECT.split("[tool.pipeguard]")
+    assert text.startswith(before[0]) and text.endswith("[tool.other]\nx = 1\n")
+
+
+def test_save_into_pyproject_without_table_appends_one(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    original = '[project]\nname = "x"\n\n[tool.ruff]\nline-length = 99\n'
+    path.write_text(original)
+    pg.Contract(numel=50176).save(path)
+    assert path.read_text().startswith(original)
+    assert pg.Contract.load(path) == pg.Contract(numel=50176)
+    assert tomllib.loads(path.read_text())["tool"]["ruff"] == {"line-length": 99}
+
+
+def test_save_into_new_pyproject_loads_back(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    pg.Contract(channels=3).save(path)
+    assert "[tool.pipeguard]" in path.read_text()
+    assert pg.Contract.load(path) == pg.Contract(channels=3)
+
+
+def test_save_refuses_to_clobber_a_broken_pyproject(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[project\nname = ")
+    with pytest.raises(pg.ContractFileError, match="not overwritten"):
+        pg.Contract(channels=3).save(path)
+    assert path.read_text() == "[project\nname = "
+
+
+def test_save_plain_contract_replaces_it(tmp_path):
+    path = tmp_path / "contract.toml"
+    path.write_text("channels = 1\ndtype = 'uint8'\n")
+    pg.Contract(channels=3).save(path)
+    assert tomllib.loads(path.read_text()) == {"channels": 3}
+
+
+def test_save_is_atomic_and_keeps_mode_and_links(tmp_path, monkeypatch):
+    real = tmp_path / "real.toml"
+    real.write_text(PYPROJECT)
+    real.chmod(0o640)
+    link = tmp_path / "pyproject.toml"
+    link.symlink_to(real)
+    pg.Contract(channels=3).save(link)
+    assert link.is_symlink() and (real.stat().st_mode & 0o777) == 0o640
+    assert pg.Contract.load(link) == pg.Contract(channels=3)
+    # a crash while writing leaves the old file whole and no temporary file behind
+    before = real.read_text()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        pg.Contract(channels=1).save(link)
+    assert real.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml", "real.toml"]
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"value_range": (0, 10**400)}, "value_range"),
+    ({"value_range": (-(10**5000), 0)}, "value_range"),
+    ({"value_range": (0, float("nan"))}, "value_range"),
+    ({"value_range": (np.bool_(False), 1)}, "value_range"),
+    ({"channels": 10**400}, "channels"),
+    ({"numel": 2**63}, "numel"),
+    ({"size": (10**400, 2)}, "size"),
+    ({"size": "99999999999999999999999x2"}, "size"),
+    ({"size": "²x2"}, "size"),
+    ({"channels": 2**40, "size": (2**40, 2**40)}, "numel"),
+    ({"name": 10**5000}, "name"),
+    ({"dtype": 10**5000}, "dtype"),
+])
+def test_out_of_range_fields_are_field_errors(fields, field):
+    with pytest.raises(ContractFieldError) as info:
+        pg.Contract(**fields)
+    assert info.value.field == field and len(str(info.value)) < 200
+
+
+def test_numpy_scalars_are_numbers():
+    c = pg.Contract(channels=np.int64(3), size=(np.int32(8), np.uint16(8)),
+                    value_range=(np.float32(0), np.int64(255)))
+    assert (c.shape, c.value_range) == ((3, 8, 8), (0.0, 255.0))
+    assert type(c.channels) is int and type(c.value_range[1]) is float
+
+
+def _odd_values():
+    numberish = st.one_of(
+        st.integers(), st.integers(min_value=2**62, max_value=2**70), st.sampled_from([10**400, -(10**400)]),
+        st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+        st.integers(-(2**70), 2**70).map(lambda i: np.int64(i % 2**63)), st.floats(width=32).map(np.float32),
+        st.sampled_from([np.bool_(True), np.float64("nan"), torch.tensor(3)]))
+    odd = st.one_of(
+        numberish, st.none(), st.text(max_size=8), st.binary(max_size=4), st.just(torch.float16),
+        st.sampled_from(["224x224", "0x1", "3x-1", "1e3", "float32", "uint8", "__class__", "２x2", "²x2"]))
+    return st.one_of(odd, st.tuples(numberish, numberish), st.tuples(odd, odd), st.lists(odd, max_size=3))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["channels", "size", "numel", "dtype", "value_range", "name"]),
+                       _odd_values(), max_size=3))
+def test_any_odd_field_value_is_a_field_error_or_a_contract(fields):
+    try:
+        c = pg.Contract(**fields)
+    except ContractFieldError as exc:
+        assert (exc.field in fields or exc.field == "numel") and str(exc)  # numel: the derived product
+        return
+    assert pg.Contract.from_dict(c.to_dict()) == c
+    assert c.label and repr(c)

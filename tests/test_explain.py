@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -124,3 +126,47 @@ def test_check_never_raises_for_arbitrary_tensors(contract, shape, dtype):
         assert str(info.value).startswith("sample does not meet contract\n  expected  ")
     else:
         assert contract.validate(x) is x
+
+
+def _actual_reading(h: Hypothesis, counts: set):
+    """The dims a hypothesis reads the actual side as, from its arithmetic ``A = a × b × c``
+    (``A`` the whole count or one sample's)."""
+    for clause in re.split(r"[;,]\s+", h.arithmetic):
+        lhs, _, rhs = clause.strip().partition(" = ")
+        if lhs in {f"{n:,}" for n in counts}:
+            factors = [f.strip().replace(",", "") for f in rhs.split("×")]
+            return tuple(int(f) for f in factors) if all(f.isdigit() for f in factors) else None
+    return None
+
+
+@pytest.mark.parametrize("expected, actual", [
+    ((64, 3, 28, 28), (64, 1, 28, 28)),
+    ((64, 3, 28, 28), (64, 3, 14, 14)),
+    ((64, 3, 28, 28), (48, 1, 28, 28)),
+    ((64, 3, 224, 224), (64, 1, 112, 112)),
+    ((3, 224, 224), (1, 32, 32)),
+    ((3, 32, 32), (4, 16, 16)),
+    (50176, (1, 32, 32)),
+    (3072, (3, 16, 16)),
+    ((8, 50176), (8, 3, 32, 32)),
+    (50176, (64, 7, 7)),
+    (2048, (512, 7, 7)),
+])
+def test_no_hypothesis_contradicts_a_full_actual_shape(expected, actual):
+    d = pg.explain(expected, actual)
+    counts = {d.actual.numel, d.actual.numel // actual[0] if len(actual) == 4 else d.actual.numel}
+    readings = [(h.summary, _actual_reading(h, counts)) for h in d.hypotheses]
+    for summary, reading in readings:
+        if reading is not None and len(reading) >= 3:
+            assert reading[-3:] == tuple(actual[-3:]), (summary, reading)
+    assert any(r is not None and len(r) >= 3 for _, r in readings) or d.best.kind is HypothesisKind.RATIO
+
+
+def test_a_flat_length_for_an_image_is_a_resize():
+    best = pg.explain(50176, (1, 32, 32)).best
+    assert best.kind is HypothesisKind.SIZE and "EnsureSize((224, 224))" in best.fix
+    assert "50,176 = 1 × 224 × 224" in best.arithmetic
+    assert pg.explain(3072, (1, 32, 32)).best.fix.endswith("EnsureChannels(3)")
+    assert pg.explain(3 * 64 * 48, (3, 32, 24)).best.fix.endswith("EnsureSize((64, 48))")
+    # a layer's many-channel output stays a feature map
+    assert pg.explain(50176, (64, 7, 7)).best.kind is HypothesisKind.FEATURE_MAP

@@ -37,7 +37,8 @@ def test_default_loader_samples_are_converted_before_the_transform(tmp_path):
     assert ds.fixed == 3 and ds.fixed_by_reason[Reason.CHANNELS] == 3
     torch.testing.assert_close(out["0_rgb.png"], naive["0_rgb.png"])           # RGB untouched
     gray16 = out["2_gray16.png"]
-    assert gray16.shape == (3, 8, 8) and int(gray16.max()) == round(1000 / 257)  # scaled, not white
+    # scaled by its 10-bit depth (1000 < 2**10), not white
+    assert gray16.shape == (3, 8, 8) and int(gray16.max()) == round(1000 * 255 / 1023)
     assert out["3_rgba.png"].min() == 255                      # transparent -> white background
     assert naive["3_rgba.png"][0].max() == 255 and naive["3_rgba.png"][1].max() == 0  # naive: hidden red
     raw = Image.open(root / "a" / "1_cmyk.jpg")

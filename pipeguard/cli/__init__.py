@@ -6,7 +6,9 @@ Exit status: 0 conforms, 1 violations found (or a layer breaks), 2 usage or inpu
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import sys
 
 import click
 
@@ -18,7 +20,37 @@ SUBCOMMANDS = {
 }
 
 
+ESCAPE_ERRORS = "pipeguard.escape"
+
+
+def _escape_unencodable(exc: UnicodeError) -> tuple[bytes, int]:
+    """A codec error handler: a file name's undecodable byte (a lone surrogate U+DC80..U+DCFF,
+    as ``surrogateescape`` made it) goes out as that byte; any other character the encoding
+    lacks (``≤ × …`` on ASCII or Latin-1) as a ``\\u2264``-style escape."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for char in exc.object[exc.start:exc.end]:
+        code = ord(char)
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else char.encode("ascii", "backslashreplace")
+    return bytes(out), exc.end
+
+
+codecs.register_error(ESCAPE_ERRORS, _escape_unencodable)
+
+
+def tolerate_unencodable_output() -> None:
+    """Make stdout and stderr write what their encoding cannot hold instead of crashing."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ESCAPE_ERRORS)
+
+
 class LazyGroup(click.Group):
+    def main(self, *args, **kwargs):
+        tolerate_unencodable_output()
+        return super().main(*args, **kwargs)
+
     def list_commands(self, ctx):
         return list(SUBCOMMANDS)
 

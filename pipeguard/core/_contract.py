@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from numbers import Real  # the standard library's, numpy scalars included
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from ..diagnosis import _numbers as numbers
@@ -22,16 +23,28 @@ def _field(field: str, parse: Callable[[Any], Any], value: Any) -> Any:
         raise ContractFieldError(field, str(exc)) from None
 
 
+def _bound(v: Any, value: Any) -> float:
+    """One end of a value range as a float: a real number (numpy scalars too), not NaN, not a
+    bool, within float range (the check compares it with tensor values)."""
+    if isinstance(v, bool) or not isinstance(v, Real):  # numpy's bool_ is no Real either
+        raise ContractFieldError("value_range", f"should hold two numbers, but got {numbers.brief(value)}")
+    try:
+        bound = float(v)
+    except (OverflowError, ValueError, TypeError):
+        raise ContractFieldError("value_range", f"{numbers.brief(v)} does not fit a float "
+                                 f"(use float('inf') for no bound)") from None
+    if math.isnan(bound):
+        raise ContractFieldError("value_range", f"should hold two numbers, not NaN; got {numbers.brief(value)}")
+    return bound
+
+
 def _value_range(value: Any) -> tuple[float, float]:
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
-        raise ContractFieldError("value_range", f"should be (low, high), but got {value!r}")
-    lo, hi = value
-    for v in (lo, hi):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-            raise ContractFieldError("value_range", f"should hold two numbers, but got {value!r}")
+        raise ContractFieldError("value_range", f"should be (low, high), but got {numbers.brief(value)}")
+    lo, hi = (_bound(v, value) for v in value)
     if not lo < hi:
-        raise ContractFieldError("value_range", f"low should be below high, but got {value!r}")
-    return (float(lo), float(hi))
+        raise ContractFieldError("value_range", f"low should be below high, but got {numbers.brief(value)}")
+    return (lo, hi)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -70,7 +83,7 @@ class Contract:
         size = None if self.size is None else _field("size", numbers.height_width, self.size)
         numel = None if self.numel is None else _field("numel", numbers.positive_int, self.numel)
         if self.name is not None and not isinstance(self.name, str):
-            raise ContractFieldError("name", f"should be a string, but got {self.name!r}")
+            raise ContractFieldError("name", f"should be a string, but got {numbers.brief(self.name)}")
         if channels is not None and size is not None:
             derived = channels * size[0] * size[1]
             if numel is not None and numel != derived:
@@ -85,6 +98,9 @@ class Contract:
             channels = numel // (size[0] * size[1])
         elif channels is not None and numel is not None and numel % channels:
             raise ContractFieldError("numel", f"{numel:,} is not divisible by {channels} channels")
+        if numel is not None and numel > numbers.LARGEST_SIZE:
+            raise ContractFieldError("numel", f"channels × height × width = {numel:.3g} elements, more than "
+                                     f"a tensor can hold (2**63 - 1)")
         put("channels", channels)
         put("size", size)
         put("numel", numel)
@@ -149,7 +165,12 @@ class Contract:
         return cls._from_table(checked_table(data, "<dict>"), "<dict>")
 
     def save(self, path: Union[str, os.PathLike]) -> None:
-        """Write as TOML, or JSON when the file name ends in ``.json``."""
+        """Write as TOML, or JSON when the file name ends in ``.json``.
+
+        Into a pyproject.toml (or any TOML file with a ``[project]`` or ``[tool]`` table)
+        only its ``[tool.pipeguard]`` table is written; every other table, comment and line
+        is kept. The file is replaced atomically, so a crash never leaves half of it.
+        """
         from ._contract_file import write_table
 
         write_table(self.to_dict(), path)

@@ -6,7 +6,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from ._errors import ContractFileError
 
@@ -51,24 +51,88 @@ def read_table(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     return checked_table(data, origin), origin
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else ("inf" if value > 0 else "-inf")
-    return str(value)
+def _is_project_file(path: Path, existing: Optional[str]) -> bool:
+    """Whether a save into ``path`` must keep the file and update only ``[tool.pipeguard]``:
+    a pyproject.toml, or any TOML file that already holds ``[project]`` or ``[tool]``."""
+    if path.name == "pyproject.toml":
+        return True
+    if existing is None or path.suffix.lower() == ".json":
+        return False
+    try:
+        data = tomllib.loads(existing)
+    except tomllib.TOMLDecodeError:
+        return False
+    return "project" in data or "tool" in data
 
 
-def to_toml(fields: Mapping[str, Any]) -> str:
-    return "".join(f"{k} = {_toml_value(v)}\n" for k, v in fields.items())
+def _updated_project_text(existing: Optional[str], fields: Mapping[str, Any], origin: str) -> str:
+    """``existing`` (a pyproject's text) with only its ``[tool.pipeguard]`` table replaced by
+    ``fields``; every other table, comment and line is kept as it was (tomlkit)."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(existing or "")
+    except TOMLKitError as exc:
+        raise ContractFileError(origin, f"not valid TOML ({exc}); not overwritten") from None
+    tool = doc.get("tool")
+    if tool is None:
+        tool = doc["tool"] = tomlkit.table(is_super_table=True)
+    elif not isinstance(tool, Mapping):
+        raise ContractFileError(origin, "should be a table; not overwritten", key="tool")
+    table = tool.get("pipeguard")
+    if not isinstance(table, Mapping):
+        tool["pipeguard"] = tomlkit.table()
+        table = tool["pipeguard"]
+    for key in [k for k in table if k not in fields]:
+        del table[key]
+    for key, value in fields.items():
+        table[key] = value
+    return tomlkit.dumps(doc)
+
+
+def _read_existing(path: Path) -> Optional[str]:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractFileError(str(path), f"cannot be read to update it ({exc}); not overwritten") from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``:
+    a crash leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_table(fields: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-    path = Path(path)
+    """Save ``fields``: JSON for ``*.json``; into a pyproject (or any TOML file with ``[project]``
+    or ``[tool]``) as its ``[tool.pipeguard]`` table, keeping the rest; else a plain TOML file."""
+    path = Path(os.path.realpath(path))  # through a symlink, so the link stays a link
+    existing = None if path.suffix.lower() == ".json" else _read_existing(path)
     if path.suffix.lower() == ".json":
         text = json.dumps(dict(fields), indent=2) + "\n"
+    elif _is_project_file(path, existing):
+        text = _updated_project_text(existing, fields, str(path))
     else:
-        text = to_toml(fields)
-    path.write_text(text, encoding="utf-8")
+        import tomlkit
+
+        text = tomlkit.dumps(dict(fields))
+    _write_atomically(path, text)

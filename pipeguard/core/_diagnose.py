@@ -84,6 +84,17 @@ def _from_violation(v: Violation, contract: Contract, info: Optional[SampleInfo]
     return None
 
 
+def _image_dims(info: SampleInfo) -> Dims:
+    """The sample as torch sees an image, ``[(N,) C, H, W]`` (an HWC array or an HW plane read
+    as CHW), so the arithmetic reads its channels and size; other layouts as they are."""
+    if info.channels is not None and info.height is not None and info.width is not None:
+        batch = () if info.batch is None else (info.batch,)
+        shape = (*batch, info.channels, info.height, info.width)
+    else:
+        shape = tuple(info.shape)
+    return Dims(shape, math.prod(shape))
+
+
 def diagnose(contract: Contract, info: Optional[SampleInfo], violations: list[Violation]) -> Diagnosis:
     """Hypotheses from the violations themselves first, then from the arithmetic of the shapes."""
     expected = expected_dims(contract, info)
@@ -93,6 +104,6 @@ def diagnose(contract: Contract, info: Optional[SampleInfo], violations: list[Vi
     if expected.numel is not None and actual.numel is not None and not any(
             v.reason in (Reason.TYPE, Reason.RANK, Reason.LAYOUT) for v in violations):
         kinds = {h.kind for h in direct}
-        numeric = [h for h in explain(expected, actual).hypotheses if h.kind not in kinds]
+        numeric = [h for h in explain(expected, _image_dims(info)).hypotheses if h.kind not in kinds]
     # Context-free numeric guesses rank below what the violations state outright.
     return Diagnosis(expected, actual, direct + numeric)

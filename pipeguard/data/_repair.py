@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Hashable, NamedTuple, Optional
 
-from ..core._errors import Reason, Violation
+from ..core._errors import ContractViolation, Reason, Violation
 from ._sample_parts import get_image, replace_image
 from ._sample_source import FolderSample
 
@@ -82,6 +82,8 @@ def repair(contract: Contract, sample: Any, slot: Optional[Hashable], found: lis
         if folder is not None:
             sample, slot = _reload(folder, contract, size_policy, reasons), 0
         sample, left = _fix_image(sample, slot, contract, size_policy, reasons)
+    except ContractViolation as exc:  # a conversion refused (e.g. it would blank the image): say why
+        raise Unfixable(exc.violations, exc) from exc
     except Exception as exc:
         raise Unfixable([], exc) from exc
     if left:

@@ -180,6 +180,12 @@ def _roles(d: Dims) -> _Roles:
     return _Roles()
 
 
+def _fits(ar: _Roles, channels: int, height: int, width: int) -> bool:
+    """Whether reading the actual side as ``channels × height × width`` agrees with its shape:
+    a flat or bare count fits any reading, a full [.., C, H, W] shape only its own."""
+    return ar.channels is None or (ar.channels, ar.height, ar.width) == (channels, height, width)
+
+
 def _side_bonus(*sides: int) -> float:
     return 0.04 * sum(s in COMMON_SIDES for s in sides)
 
@@ -253,6 +259,7 @@ def _different_count(e: Dims, a: Dims) -> Iterator[Hypothesis]:
         yield from _image_changes(e, a, er, ar)
     else:
         yield from _per_sample_images(e, a, er, ar)
+        yield from _flat_from_image(e, a, er, ar)
         yield from _feature_maps(e, a, er, ar)
     yield Hypothesis(HypothesisKind.RATIO, 0.05,
                      f"{count(A)} elements where {count(E)} are expected ({numbers.ratio(A, E)})",
@@ -273,7 +280,11 @@ def _batch(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
             fix = ("the last batch of an epoch is smaller unless DataLoader(drop_last=True); "
                    f"reshape with x.view(-1, {', '.join(map(str, rest))}) instead of a fixed batch size"
                    if n < er.batch else "check the batch size, or a reshape that merges samples")
+            if a.shape is not None and len(a.shape) == len(e.shape) and tuple(a.shape) != (n, *rest):
+                return  # a full shape of the same rank that is not this batch says otherwise
             if n == 1 and a.shape is not None and len(a.shape) == len(rest):
+                if tuple(a.shape) != tuple(rest):
+                    return
                 yield Hypothesis(HypothesisKind.BATCH_DIM, 0.9, "a single sample without its batch dimension",
                                  f"{count(A)} = {times(rest)}", "x.unsqueeze(0)")
             else:
@@ -306,7 +317,7 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
     C, H, W = er.channels, er.height, er.width
     lead_txt = (lead,) if er.batch is not None else ()
     for c2 in (1, 3, 4, 2):
-        if c2 != C and A * C == E * c2:
+        if c2 != C and A * C == E * c2 and _fits(ar, c2, H, W):
             exact = ar.channels == c2 and (ar.height, ar.width) == (H, W)
             yield Hypothesis(
                 HypothesisKind.CHANNELS, 0.95 if exact else (0.88 if {c2, C} <= {1, 3, 4} else 0.7),
@@ -320,18 +331,18 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
                              f"{count(A)} = {times((*lead_txt, C, ar.height, ar.width))}",
                              f"resize: pipeguard.EnsureSize(({H}, {W}))")
         for k in (2, 4, 8, 16, 32):
-            if H % k == 0 and W % k == 0 and hw * k * k == H * W:
+            if H % k == 0 and W % k == 0 and hw * k * k == H * W and _fits(ar, C, H // k, W // k):
                 yield Hypothesis(HypothesisKind.POOLING, 0.72 - 0.03 * math.log2(k),
                                  f"a {H // k}×{W // k} map where {H}×{W} is expected: downsampled by {k}",
                                  f"{count(A)} = {times((*lead_txt, C, H // k, W // k))}",
                                  "remove a pooling/stride-2 layer, or size the next layer for the smaller map")
-            if hw == H * W * k * k:
+            if hw == H * W * k * k and _fits(ar, C, H * k, W * k):
                 yield Hypothesis(HypothesisKind.POOLING, 0.68 - 0.03 * math.log2(k),
                                  f"a {H * k}×{W * k} map where {H}×{W} is expected: {k}× larger per side",
                                  f"{count(A)} = {times((*lead_txt, C, H * k, W * k))}",
                                  f"add a pooling by {k}, or resize to {H}×{W}")
         side = isqrt_exact(hw)
-        if side and side != H:
+        if side and side != H and _fits(ar, C, side, side):
             yield Hypothesis(HypothesisKind.SIZE, 0.74 + _side_bonus(side),
                              f"{side}×{side} images where {H}×{W} are expected",
                              f"{count(A)} = {times((*lead_txt, C, side, side))}",
@@ -339,7 +350,7 @@ def _image_changes(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothe
     for c2 in (1, 3, 4):
         if c2 != C and A % (lead * c2) == 0:
             side = isqrt_exact(A // (lead * c2))
-            if side and side != H:
+            if side and side != H and _fits(ar, c2, side, side):
                 yield Hypothesis(
                     HypothesisKind.CHANNELS_AND_SIZE, 0.55 + _side_bonus(side),
                     f"{c2}-channel {side}×{side} images where {C}-channel {H}×{W} are expected",
@@ -373,11 +384,13 @@ def _per_sample_images(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hyp
     if not D or not A or D == A:
         return
     for (c, s_exp), (c2, s_act) in itertools.product(_image_readings(D), _image_readings(A)):
+        if not _fits(ar, c2, s_act, s_act):
+            continue
         found = _square_images(D, A, (c, s_exp), (c2, s_act))
         if found is not None:
             yield found
     for c, c2 in ((3, 1), (1, 3), (3, 4), (4, 3), (4, 1), (1, 4)):
-        if D % c == 0 and A * c == D * c2:
+        if D % c == 0 and A * c == D * c2 and (ar.channels is None or ar.channels == c2):
             px = D // c
             side = isqrt_exact(px)
             px_txt = f"{side}×{side}" if side else f"{count(px)}"
@@ -413,6 +426,54 @@ def _square_images(D: int, A: int, want: tuple[int, int], got: tuple[int, int]) 
     return None
 
 
+def _is_image(r: _Roles) -> bool:
+    """A [.., C, H, W] side with 1 to 4 channels: an image (grayscale, RGB, with alpha), not the
+    output of a layer, whose maps have many channels."""
+    return r.channels is not None and 1 <= r.channels <= 4
+
+
+def _flat_from_image(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
+    """An image [.., c, h, w] where a flat length is expected: read the length as an image of
+    the same channels at another size, as other channels at the same size, or both."""
+    if not _is_image(ar):
+        return
+    D, A = _per_sample_counts(e, a, er, ar)
+    c, h, w = ar.channels, ar.height, ar.width
+    if not D or D == A:
+        return
+    for c2 in dict.fromkeys((c, 3, 1)):
+        if D % c2:
+            continue
+        pixels = D // c2
+        if c2 != c and pixels == h * w:
+            yield Hypothesis(HypothesisKind.CHANNELS, 0.96,
+                             f"{numbers.plural(c, 'channel')}{_channel_note(c)} where {c2} are expected",
+                             f"{count(A)} = {times((c, h, w))}; {count(D)} = {times((c2, h, w))}",
+                             f"convert the images: {_channels_fix(c2)}")
+            continue
+        for h2, w2 in _sizes_for(pixels, h, w):
+            resize = f"pipeguard.EnsureSize(({h2}, {w2}))"
+            same = c2 == c
+            yield Hypothesis(
+                HypothesisKind.SIZE if same else HypothesisKind.CHANNELS_AND_SIZE,
+                (0.96 if same else 0.85) - (0 if h2 == w2 else 0.02),
+                f"{c}-channel {h}×{w} images where {c2}-channel {h2}×{w2} are expected" if not same
+                else f"{h}×{w} images where {h2}×{w2} are expected",
+                f"{count(A)} = {times((c, h, w))}; {count(D)} = {times((c2, h2, w2))}",
+                f"resize: {resize}" if same else f"{_channels_fix(c2)} and {resize}")
+
+
+def _sizes_for(pixels: int, h: int, w: int) -> list[tuple[int, int]]:
+    """(height, width) pairs holding ``pixels``: the square, and the one keeping h:w's aspect."""
+    sizes = []
+    side = isqrt_exact(pixels)
+    if side and side > 1:
+        sizes.append((side, side))
+    if h != w and (pixels * h) % w == 0 and (h2 := isqrt_exact(pixels * h // w)) and pixels % h2 == 0:
+        sizes.append((h2, pixels // h2))
+    return [s for s in sizes if s != (h, w)]
+
+
 def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothesis]:
     """A Linear sized for one feature map, fed another (the flatten-size classic)."""
     D, A = _per_sample_counts(e, a, er, ar)
@@ -424,14 +485,17 @@ def _feature_maps(e: Dims, a: Dims, er: _Roles, ar: _Roles) -> Iterator[Hypothes
         side = isqrt_exact(D // c) if D % c == 0 else None
         fits = f"; {count(D)} would need a {c}×{side}×{side} map" if side else ""
         yield Hypothesis(
-            HypothesisKind.FEATURE_MAP, 0.93,
+            HypothesisKind.FEATURE_MAP, 0.6 if _is_image(ar) else 0.93,  # an image is rarely a layer's output
             f"a {c}×{h}×{w} feature map ({count(A)} values) where {count(D)} features are expected",
             f"{count(A)} = {times((c, h, w))}{fits}",
             f"set in_features={A}" + (f", or change padding/stride/pooling so the map is {side}×{side}"
                                       if side else ""))
-    yield from _unpooled(D, A)
+    if ar.channels is None or (ar.height, ar.width) == (1, 1):
+        yield from _unpooled(D, A)
     for shown, c in enumerate(_common_channel_counts(D, A)[:3]):
         s_exp, s_act = isqrt_exact(D // c), isqrt_exact(A // c)
+        if not _fits(ar, c, s_act, s_act):
+            continue
         yield Hypothesis(
             HypothesisKind.FEATURE_MAP, 0.5 - 0.02 * shown,
             f"a {c}×{s_act}×{s_act} feature map where the layer was sized for {c}×{s_exp}×{s_exp}",

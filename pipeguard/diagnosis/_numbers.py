@@ -62,15 +62,34 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
+# The largest element count (and so the largest side) a torch tensor can have: sizes are int64.
+LARGEST_SIZE = 2**63 - 1
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters; never raises (Python
+    refuses to print an int of more than 4300 digits, and a ``__repr__`` can fail)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
+        return f"an integer of {value.bit_length():,} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a message must never be the thing that crashes
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def positive_int(value: object) -> int:
-    """``value`` as an int (numpy integers too, never a bool or a float); ``ValueError`` unless >= 1."""
+    """``value`` as an int (numpy integers too, never a bool or a float); ``ValueError`` unless
+    it is >= 1 and fits a tensor dimension (below 2**63)."""
     if not isinstance(value, bool):
         try:
             value = operator.index(value)
         except TypeError:
             pass
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"should be a positive integer, but got {value!r}")
+        raise ValueError(f"should be a positive integer, but got {brief(value)}")
+    if value > LARGEST_SIZE:
+        raise ValueError(f"should be below 2**63 (the largest size a tensor has), but got {brief(value)}")
     return value
 
 
@@ -79,18 +98,19 @@ def height_width(value: object) -> tuple[int, int]:
     ``'224,160'`` -> ``(height, width)``; ``ValueError`` ("should be ..., but got ...") otherwise."""
     if isinstance(value, str):
         parts = re.split(r"\s*[x×,]\s*", value.strip().lower())
-        if not all(p.isdigit() for p in parts) or len(parts) > 2:
-            raise ValueError(f"should be 'HxW' such as '224x224', but got {value!r}")
+        if not all(p.isascii() and p.isdigit() for p in parts) or len(parts) > 2 or len(value) > 60:
+            raise ValueError(f"should be 'HxW' such as '224x224', but got {brief(value)}")
         value = tuple(int(p) for p in parts)
         value = value[0] if len(value) == 1 else value
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 2:
-        raise ValueError(f"should be (height, width) or one int, but got {value!r}")
+        raise ValueError(f"should be (height, width) or one int, but got {brief(value)}")
     try:
         return (positive_int(value[0]), positive_int(value[1]))
     except ValueError:
-        raise ValueError(f"should be (height, width) of positive integers, but got {value!r}") from None
+        raise ValueError(f"should be (height, width) of positive integers below 2**63, "
+                         f"but got {brief(value)}") from None
 
 
 _TORCH_DTYPE_NAMES: dict = {}
@@ -113,8 +133,11 @@ def dtype_name(value: object) -> str:
 
     if isinstance(value, torch.dtype):
         return torch_dtype_name(value)
-    text = str(getattr(value, "name", value)).removeprefix("torch.")
+    try:
+        text = str(getattr(value, "name", value)).removeprefix("torch.")
+    except Exception:  # an odd object's name or str() failing is still just a wrong dtype
+        text = ""
     candidate = getattr(torch, text, None) if text.isidentifier() else None
     if not isinstance(candidate, torch.dtype):
-        raise ValueError(f"should be a torch dtype name such as 'float32', but got {value!r}")
+        raise ValueError(f"should be a torch dtype name such as 'float32', but got {brief(value)}")
     return str(candidate).removeprefix("torch.")

@@ -14,13 +14,19 @@ Conventions (the same for every type):
     a browser shows them. ``convert('RGB')`` would instead expose whatever colour the
     transparent pixels happen to store. A colour-key transparency on ``L``/``RGB`` (a PNG
     ``tRNS`` single colour) is ignored: ``RGB`` is returned as it is.
-  - ``I``, ``I;16``, ``I;16B``, ``I;16L``, ``I;16N``: 16-bit samples scaled to 8 bits by
-    ``round(v / 257)`` (65535 -> 255, ``257·k`` -> ``k``); ``I`` values outside
-    [0, 65535] saturate. ``convert('RGB')`` clips instead, turning most 16-bit images white.
+  - ``I``, ``I;16``, ``I;16B``, ``I;16L``, ``I;16N``: scaled to 8 bits by the data's bit
+    depth, the smallest power of two above its maximum (at least 8 bits):
+    ``round(v · 255 / (2^bits - 1))``, so full-range 16-bit data is ``round(v / 257)``,
+    12-bit medical or depth data (0-4095) ``round(v · 255 / 4095)``, and 8-bit data kept in
+    an ``I`` container stays as it is; ``I`` values outside [0, 65535] saturate.
+    ``convert('RGB')`` clips instead, turning most 16-bit images white. (Reading the
+    maximum reads the pixels, which the conversion does anyway.)
   - ``F``: Pillow's own float scale, where 0.0-255.0 is black to white (what
     ``convert('F')`` of an ``L`` image holds, and how Pillow reads PFM files); values are
     rounded, clipped to [0, 255], NaN becomes 0. Data on another scale (e.g. [0, 1])
     must be rescaled before: this kernel never guesses a scale from the pixel values.
+  - A conversion that would turn an image with varying pixels into a constant one (a
+    blank) raises instead: that is data lost, not a fix.
 
 * **Tensors** ``[..., C, H, W]`` (a 2-D ``[H, W]`` has one channel) keep their dtype:
   1 channel is repeated; 2 channels are gray + alpha and 4 are RGB + alpha,
@@ -28,6 +34,11 @@ Conventions (the same for every type):
   fixed-point formula for ``uint8``). Alpha and ``background`` are scaled to the dtype's
   range: 255 for ``uint8``, the maximum of other integer types, 1.0 for floats.
 * **numpy arrays** ``HW``, ``HWC`` or ``NHWC`` follow the tensor rules along their last axis.
+
+A 2-D sample converts as an ``[H, W]`` plane only when it can be one: both sides above 1
+and neither more than ``MAX_PLANE_ASPECT`` (8) times the other. A wider 2-D shape
+(``[10, 40000]``, ``[64, 784]``, ``[1, N]``) is a batch of flat rows ``[N, D]``: converting
+it would mix samples into one image, so it is refused like a 1-D sample.
 
 Anything else (5 channels, a flat sample, a channels-last tensor, a channels-first array)
 raises :class:`~pipeguard.ContractViolation` and is never reshaped silently.
@@ -43,6 +54,7 @@ from ..core._errors import ContractViolation, Reason, Violation
 from ..core._inspect import SampleInfo, inspect
 from ..core._registry import TypeRegistry
 from ..diagnosis._explanation import Diagnosis, Hypothesis
+from ..diagnosis._numbers import isqrt_exact, plural
 
 Background = tuple[int, int, int]
 
@@ -54,6 +66,8 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 TARGET_MODE = {1: "L", 3: "RGB"}  # channels -> the PIL mode EnsureChannels makes
 _CONVERTIBLE = "1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA)"
+# A 2-D sample more elongated than this is rows of features, not an image plane.
+MAX_PLANE_ASPECT = 8
 
 
 def normalize_background(value: Union[int, Sequence[int]]) -> Background:
@@ -104,6 +118,24 @@ def _refuse(x: Any, num_channels: int, violation: Optional[Violation] = None) ->
     return err
 
 
+def _refuse_rows(x: Any, num_channels: int, kind: str) -> None:
+    """Raise for a 2-D sample that is not an ``[H, W]`` plane (see the module docstring)."""
+    n, d = x.shape
+    if min(n, d) > 1 and max(n, d) <= MAX_PLANE_ASPECT * min(n, d):
+        return
+    side = next((c for c in (3, 1) if d % c == 0 and isqrt_exact(d // c)), None)
+    view = ""
+    if side:
+        hw = isqrt_exact(d // side)
+        view = (f" (x.view({n}, {side}, {hw}, {hw}) if each row is an image)" if kind == "tensor"
+                else f" (x.reshape({n}, {hw}, {hw}, {side}) if each row is an image)")
+    raise _refuse(x, num_channels, Violation(
+        Reason.CHANNELS, num_channels, None,
+        f"is a 2-D {kind} of shape {list(x.shape)}, which reads as {plural(n, 'flat row')} of {d:,} values, "
+        f"not an image plane: reshape it to {'[N, C, H, W]' if kind == 'tensor' else '[N, H, W, C]'} "
+        f"first{view}"))
+
+
 # -- PIL --------------------------------------------------------------------------------
 
 def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 255, 255)) -> Any:
@@ -130,10 +162,8 @@ def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 
         rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")
         base = Image.new("RGBA", img.size, (*normalize_background(background), 255))
         return Image.alpha_composite(base, rgba).convert(target)
-    if mode in _SIXTEEN_BIT_MODES:
-        return _scaled_to_l(img, _sixteen_to_eight).convert(target)
-    if mode == "F":
-        return _scaled_to_l(img, _float_to_eight).convert(target)
+    if mode in _SIXTEEN_BIT_MODES or mode == "F":
+        return _scaled_to_l(img, num_channels, _float_to_eight if mode == "F" else _by_bit_depth).convert(target)
     try:
         rgb = img if mode == "RGB" else img.convert("RGB")  # LAB has no direct -> L
         return rgb if target == "RGB" else rgb.convert("L")
@@ -143,18 +173,38 @@ def pil_to_channels(img: Any, num_channels: int, background: Background = (255, 
             f"is a mode {mode!r} image, which Pillow cannot convert to {target} ({exc})")) from None
 
 
-def _scaled_to_l(img: Any, scale: Callable[[Any], Any]) -> Any:
+def _scaled_to_l(img: Any, num_channels: int, scale: Callable[[Any], Any]) -> Any:
+    """``img`` as an 8-bit ``L`` image by ``scale``; refused when that blanks varying pixels."""
     import numpy as np
     from PIL import Image
 
-    return Image.fromarray(scale(np.asarray(img)), "L")
+    pixels = np.asarray(img)
+    out = scale(pixels)
+    if out.size and out.min() == out.max() and _varies(pixels):
+        lo, hi = np.nanmin(pixels), np.nanmax(pixels)
+        raise _refuse(img, num_channels, Violation(
+            Reason.CHANNELS, num_channels, 1,
+            f"is a mode {img.mode!r} image with values {lo:g}..{hi:g} that the 8-bit conversion "
+            f"would turn into one flat value ({int(out.flat[0])}): a blank image, not a fix"))
+    return Image.fromarray(out, "L")
 
 
-def _sixteen_to_eight(a: Any) -> Any:
+def _varies(a: Any) -> bool:
+    import numpy as np
+
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    return finite.size > 0 and finite.min() != finite.max()
+
+
+def _by_bit_depth(a: Any) -> Any:
+    """Integer samples to 0-255 by their bit depth: the smallest power of two above the maximum
+    (at least 8 bits, at most 16), so 12-bit data is not divided by 257 into a blank."""
     import numpy as np
 
     wide = np.clip(a.astype(np.int64), 0, 65535)
-    return ((wide + 128) // 257).astype(np.uint8)
+    top = int(wide.max()) if wide.size else 0
+    full = 2 ** max(8, top.bit_length()) - 1
+    return ((wide * 255 + full // 2) // full).astype(np.uint8)
 
 
 def _float_to_eight(a: Any) -> Any:
@@ -180,6 +230,7 @@ def tensor_to_channels(t: Any, num_channels: int, background: Background = (255,
     import torch
 
     if t.ndim == 2:
+        _refuse_rows(t, num_channels, "tensor")
         return t if num_channels == 1 else torch.stack([t, t, t], dim=-3)
     if t.ndim < 2:
         raise _refuse(t, num_channels, Violation(
@@ -281,6 +332,7 @@ def numpy_to_channels(a: Any, num_channels: int, background: Background = (255, 
     import numpy as np
 
     if a.ndim == 2:
+        _refuse_rows(a, num_channels, "array")
         return a if num_channels == 1 else np.stack([a, a, a], axis=-1)
     if a.ndim not in (3, 4):
         raise _refuse(a, num_channels, Violation(
