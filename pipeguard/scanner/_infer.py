@@ -7,6 +7,7 @@ folder of mixed sizes is not drowned in size "violations" against a minority siz
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..diagnosis._numbers import plural
@@ -27,29 +28,53 @@ def infer_contract(frame: Any, min_share: float = MIN_SHARE) -> tuple[Optional[C
     Returns:
         ``(contract or None, notes)``; ``notes`` maps each field left open to why.
     """
-    from ..core._contract import Contract
-
-    readable = frame[frame["status"] == "ok"]
-    n = len(readable)
-    if n == 0:
-        return None, {"contract": "no readable image to infer a contract from"}
-    notes: dict[str, str] = {}
-    channels = _dominant(readable["channels"].dropna().astype(int).tolist(), n, min_share)
-    if channels[0] is None:
-        notes["channels"] = _why(channels[1], n, lambda c: plural(c, "channel"))
-    hw = [(int(h), int(w)) for h, w in zip(readable["height"], readable["width"])]
-    size = _dominant(hw, n, min_share)
-    if size[0] is None:
-        notes["size"] = _why(size[1], n, lambda s: f"{s[0]}x{s[1]}")
-    if channels[0] is None and size[0] is None:
-        return None, notes
-    return Contract(channels=channels[0], size=size[0], name="inferred"), notes
+    counts = ReadableCounts()
+    counts.add_frame(frame)
+    return counts.infer(min_share)
 
 
-def _dominant(values: list, n: int, min_share: float) -> tuple[Any, list[tuple[Any, int]]]:
-    counts: dict[Any, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
+class ReadableCounts:
+    """How many readable images have each channel count and each size: all inference needs,
+    counted batch by batch (a streamed scan) or over a whole table."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.channels: Counter = Counter()
+        self.sizes: Counter = Counter()
+
+    def add_frame(self, frame: Any) -> None:
+        readable = frame[frame["status"] == "ok"]
+        self.n += len(readable)
+        self.channels.update(readable["channels"].dropna().astype(int).tolist())
+        self.sizes.update((int(h), int(w)) for h, w in zip(readable["height"], readable["width"]))
+
+    def add_rows(self, rows: Any) -> None:
+        for r in rows:
+            if r.status == "ok":
+                self.n += 1
+                if r.channels is not None:
+                    self.channels[r.channels] += 1
+                self.sizes[(r.height, r.width)] += 1
+
+    def infer(self, min_share: float = MIN_SHARE) -> tuple[Optional[Contract], dict[str, str]]:
+        from ..core._contract import Contract
+
+        n = self.n
+        if n == 0:
+            return None, {"contract": "no readable image to infer a contract from"}
+        notes: dict[str, str] = {}
+        channels = _dominant(self.channels, n, min_share)
+        if channels[0] is None:
+            notes["channels"] = _why(channels[1], n, lambda c: plural(c, "channel"))
+        size = _dominant(self.sizes, n, min_share)
+        if size[0] is None:
+            notes["size"] = _why(size[1], n, lambda s: f"{s[0]}x{s[1]}")
+        if channels[0] is None and size[0] is None:
+            return None, notes
+        return Contract(channels=channels[0], size=size[0], name="inferred"), notes
+
+
+def _dominant(counts: Counter, n: int, min_share: float) -> tuple[Any, list[tuple[Any, int]]]:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # ties: the smaller value, stably
     if ranked and ranked[0][1] > min_share * n:
         return ranked[0][0], ranked

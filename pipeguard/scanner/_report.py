@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, ScanRow
 from ._schema import CHECKS, fix_text
+from ._sink import csv_cells, dumps, record
+from ._tally import Tally
 from ._text_dtype import text_dtype
 from ._walk import WalkStats
 
 if TYPE_CHECKING:
     from ..core import Contract
 
-STATUSES = ("ok", "violation", "unreadable", "not-image")
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
-FIRST_PATHS = 5   # paths listed per reason in the summary
-SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
 def build_frame(rows: list[ScanRow]) -> Any:
@@ -61,32 +58,52 @@ class ScanReport:
     """The result of :func:`pipeguard.scan`.
 
     Attributes:
-        root: the scanned folder, as given.
+        root: the scanned folder, as given ("" for a list of files, whose paths are as given).
         contract: the contract the files were checked against (given or inferred), or ``None``.
         contract_source: ``"given"``, ``"inferred"`` or ``None``.
-        frame: one row per file under ``root``, in path order (pandas DataFrame).
-        violations: one row per failing check: ``path, check, expected, actual``.
+        tally: the counts behind :meth:`summary`, gathered as the rows passed.
         deep: whether every image was decoded.
         elapsed: seconds the scan took.
         inferred_notes: for an inferred contract, why a field was left open.
         walk: directories skipped (symlinks not followed, unreadable, cycles).
+        output: the file the rows were streamed to, or ``None`` for a report held in memory.
+        frame: one row per file, in path order (pandas DataFrame); for a streamed report,
+            read back from ``output`` when first asked for.
+        violations: one row per failing check: ``path, member, check, expected, actual``.
     """
 
     root: str
     contract: Optional[Contract]
     contract_source: Optional[str]
-    frame: Any
-    violations: Any
+    tally: Tally
     deep: bool = False
     elapsed: float = 0.0
     inferred_notes: dict = field(default_factory=dict)
     walk: WalkStats = field(default_factory=WalkStats)
+    output: Optional[str] = None
+    _frame: Any = field(default=None, repr=False)
+    _violations: Any = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> Any:
+        if self._frame is None:
+            from ._sink import read_rows
+
+            self._frame = build_frame([row for batch in read_rows(self.output) for row in batch])
+        return self._frame
+
+    @property
+    def violations(self) -> Any:
+        if self._violations is None:
+            from ._schema import check_frame
+
+            self._violations = check_frame(self.frame, self.contract)[0]
+        return self._violations
 
     # -- verdict -------------------------------------------------------------------------
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(self.frame["status"])
-        return {s: int(found.get(s, 0)) for s in STATUSES}
+        return self.tally.counts
 
     @property
     def exit_code(self) -> int:
@@ -100,38 +117,17 @@ class ScanReport:
 
     def __repr__(self) -> str:
         c = self.counts
-        return (f"ScanReport({self.root!r}, files={len(self.frame)}, ok={c['ok']}, violation={c['violation']}, "
+        return (f"ScanReport({self.root!r}, files={self.tally.files}, ok={c['ok']}, violation={c['violation']}, "
                 f"unreadable={c['unreadable']}, not_image={c['not-image']}, contract={self.contract!r})")
 
     # -- summary -------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """The JSON's ``summary``: counts, distributions, unreadable files by kind, violations by check."""
-        f = self.frame
-        images = f[f["status"].isin(("ok", "violation"))]
-        problems = f[f["status"] == "unreadable"]
-        return {
-            "root": str(self.root),
-            "deep": self.deep,
-            "contract": self._contract_summary(),
-            "files": len(f),
-            "status": self.counts,
-            "exit_code": self.exit_code,
-            "hidden": int(f["hidden"].sum()),
-            "classes": _counts(f["class"].dropna()),
-            "formats": _counts(images["format"].dropna()),
-            "modes": _counts(images["mode"].dropna()),
-            "channels": {str(k): v for k, v in _counts(images["channels"].dropna().astype(int)).items()},
-            "sizes": _size_buckets(images),
-            "top_sizes": dict(list(_counts(images["height"].astype(str) + "x" + images["width"].astype(str))
-                                   .items())[:5]),
-            "multi_frame": int((images["n_frames"].fillna(1) > 1).sum()),
-            "exif_rotated": int((images["orientation"].fillna(1) != 1).sum()),
-            "errors": _errors(problems),
-            "violations": self._violations_summary(),
-            "warnings": int(sum(1 for w in f["warnings"] if w)),
-            "skipped_dir_links": list(self.walk.skipped_dir_links),
-            "unreadable_dirs": [{"path": p, "error": e} for p, e in self.walk.unreadable_dirs],
-        }
+        head = {"root": str(self.root), "deep": self.deep, "contract": self._contract_summary()}
+        tail = {"skipped_dir_links": list(self.walk.skipped_dir_links),
+                "unreadable_dirs": [{"path": p, "error": e} for p, e in self.walk.unreadable_dirs]}
+        fixes = {check.value: fix_text(check, self.contract) for check in CHECKS}
+        return self.tally.summary(head, fixes, tail)
 
     def _contract_summary(self) -> Optional[dict[str, Any]]:
         if self.contract is None:
@@ -141,25 +137,15 @@ class ScanReport:
             out["open"] = dict(self.inferred_notes)
         return out
 
-    def _violations_summary(self) -> dict[str, Any]:
-        v = self.violations
-        out: dict[str, Any] = {}
-        for check in CHECKS:
-            rows = v[v["check"] == check.value]
-            if rows.empty:
-                continue
-            out[check.value] = {
-                "count": len(rows),
-                "expected": rows["expected"].iloc[0],
-                "actual": _counts(rows["actual"]),
-                "paths": rows["path"].head(FIRST_PATHS).tolist(),
-                "fix": fix_text(check, self.contract),
-            }
-        return out
-
     # -- rows for machines ---------------------------------------------------------------
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every row as a JSON-ready dict (``None`` for missing values), in path order."""
+        if self._frame is None and self.output is not None:  # streamed: never the whole table at once
+            from ._sink import read_rows
+
+            for batch in read_rows(self.output):
+                yield from map(record, batch)
+            return
         cols = []
         for c in COLUMNS:
             s = self.frame[c]
@@ -176,9 +162,9 @@ class ScanReport:
     def to_json(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """``{"summary": {...}, "files": [row, ...]}``; written to ``fp`` (streamed) or returned."""
         out = fp if fp is not None else io.StringIO()
-        out.write('{"summary": ' + _dumps(self.summary()) + ', "files": [')
+        out.write('{"summary": ' + dumps(self.summary()) + ', "files": [')
         for i, row in enumerate(self.rows()):
-            out.write(("\n  " if i == 0 else ",\n  ") + _dumps(row))
+            out.write(("\n  " if i == 0 else ",\n  ") + dumps(row))
         out.write("\n]}\n")
         return None if fp is not None else out.getvalue()
 
@@ -187,9 +173,7 @@ class ScanReport:
         out = fp if fp is not None else io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for row in self.rows():
-            writer.writerow(["; ".join(v) if isinstance(v, list) else ("" if v is None else
-                             ("true" if v is True else "false" if v is False else v)) for v in row.values()])
+        writer.writerows(csv_cells(row) for row in self.rows())
         return None if fp is not None else out.getvalue()
 
     def to_html(self, path: Any, **options: Any) -> None:
@@ -203,45 +187,3 @@ class ScanReport:
         )
 
         write_html(self, path, **options)
-
-
-def _dumps(value: Any) -> str:
-    """JSON text; a file name that is not valid UTF-8 (a surrogate in Python) is ``\\u``-escaped."""
-    text = json.dumps(value, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(value)
-    return text
-
-
-def _counts(series: Any) -> dict[str, int]:
-    found = Counter(series.tolist())
-    return {str(k): int(v) for k, v in sorted(found.items(), key=lambda kv: (-kv[1], str(kv[0])))}
-
-
-def _size_buckets(images: Any) -> dict[str, int]:
-    """Images by their longer side: ``"≤32"``, ``"33-64"``, ... ``">4096"`` (empty buckets left out)."""
-    sides = [max(int(h), int(w)) for h, w in zip(images["height"], images["width"])]
-    labels = []
-    low = 0
-    for top in SIDE_BUCKETS:
-        labels.append((top, f"≤{top}" if low == 0 else f"{low + 1}-{top}"))
-        low = top
-    out: dict[str, int] = {}
-    for side in sides:
-        label = next((lab for top, lab in labels if side <= top), f">{SIDE_BUCKETS[-1]}")
-        out[label] = out.get(label, 0) + 1
-    order = [lab for _, lab in labels] + [f">{SIDE_BUCKETS[-1]}"]
-    return {lab: out[lab] for lab in order if lab in out}
-
-
-def _errors(problems: Any) -> dict[str, Any]:
-    """Unreadable rows by their ``error_kind``, most frequent first: a count and the first paths."""
-    out: dict[str, Any] = {}
-    for path, kind in zip(problems["path"], problems["error_kind"]):
-        entry = out.setdefault(kind, {"count": 0, "paths": []})
-        entry["count"] += 1
-        if len(entry["paths"]) < FIRST_PATHS:
-            entry["paths"].append(path)
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["count"], str(kv[0]))))

@@ -1,32 +1,43 @@
-"""``scan``: walk a folder, probe every file, check the table against the contract."""
+"""``scan``: read every file of a source, check the rows against the contract, report.
+
+Rows come from the probe in batches (one per part of the listing). A report held in
+memory gathers them into one table; with ``output=`` they are judged and written in
+chunks of :data:`STREAM_CHUNK` as they come, and the summary is counted as they pass, so
+memory stays flat however many files there are. A contract to infer needs every row
+first: those rows wait in a temporary file beside the output, then are judged and written.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import pickle
+import tempfile
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
-from ..core._errors import Reason
 from ._hf_source import hf_rows, is_hf_dataset
-from ._infer import infer_contract
+from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
 from ._report import ScanReport, build_frame
 from ._row import ScanRow
-from ._schema import check_frame, fix_text
-from ._text_dtype import text_dtype
-from ._walk import Run, WalkStats, parts, walk_runs
+from ._sink import open_sink
+from ._sources import is_list_source, source_runs
+from ._tally import Tally
+from ._verdict import apply_to_frame, apply_to_rows, judge
+from ._walk import Run, WalkStats, parts
 
 if TYPE_CHECKING:
     from ..core import Contract
 
     ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
+    Source = Union[str, os.PathLike[str], list, tuple, Any]
 
 # a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
 # broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
 SERIAL_BELOW = 2000
 PLAIN_CHUNK, DEEP_CHUNK = 128, 4  # files per part: the unit of work, of a message, of progress
+STREAM_CHUNK = 20_000  # rows judged and written at a time by a streamed scan
 
 
 def default_workers() -> int:
@@ -37,21 +48,23 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, deep: bool = False,
+def scan(source: Source, contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
-         time_limit: Optional[float] = 10.0,
-         progress: Optional[Callable[[int, str], None]] = None) -> ScanReport:
-    """Check every file under a folder against a contract, from file headers.
+         time_limit: Optional[float] = 10.0, progress: Optional[Callable[[int, str], None]] = None,
+         output: Union[str, os.PathLike[str], None] = None) -> ScanReport:
+    """Check every file of a source against a contract, from file headers.
 
-    Every file is a row (images, non-images, hidden files, broken symlinks), in path
-    order. A plain scan reads headers and the end marker only; ``deep=True`` also decodes
-    each image's first frame in worker processes, where a file that hangs past
-    ``time_limit`` or crashes its worker becomes an ``unreadable`` row.
+    Every file is a row (images, non-images, hidden files, broken symlinks, each member
+    of a ``.tar``/``.tar.gz``/``.zip`` archive), in path order. A plain scan reads headers
+    and the end marker only; ``deep=True`` also decodes each image's first frame in worker
+    processes, where a file that hangs past ``time_limit`` or crashes its worker becomes
+    an ``unreadable`` row.
 
     Args:
-        path: the folder (an ``ImageFolder`` root or any tree of images), or a Hugging
-            Face ``datasets.Dataset`` with an Image column (one row per example, see
-            :mod:`pipeguard.scanner._hf_source`).
+        source: a folder (an ``ImageFolder`` root or any tree of images; ``path`` is
+            relative to it); a list of files and folders (scanned in the given order,
+            ``path`` as given); or a Hugging Face ``datasets.Dataset`` with an Image
+            column (one row per example, see :mod:`pipeguard.scanner._hf_source`).
         contract: a :class:`~pipeguard.Contract`, a dict of its fields, a contract file
             path, or ``None`` to infer the dominant channels and size.
         deep: decode every image's first frame.
@@ -61,55 +74,140 @@ def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, de
         time_limit: seconds one file may take in a worker; ``None`` for no limit.
         progress: called as ``progress(files_done, last_path)`` every few dozen files
             (after each part).
+        output: a ``.parquet``, ``.jsonl``, ``.json`` or ``.csv`` path: rows are written
+            there while scanning and ``report.frame`` reads them back only when asked.
 
     Returns:
         A :class:`ScanReport`.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        NotADirectoryError: ``path`` is not a folder.
+        FileNotFoundError: a folder source does not exist.
+        NotADirectoryError: a single source is a file, not a folder (pass ``[path]``).
         ContractFileError: ``contract`` names a file that cannot be read.
+        ValueError: ``output`` has no known suffix.
     """
     started = time.perf_counter()
-    if is_hf_dataset(path):
-        rows, name = hf_rows(path, deep, progress)
-        return _report(rows, _resolve_contract(contract), name, deep, started, WalkStats())
-    root = Path(path)
-    if not root.exists():
-        raise FileNotFoundError(f"no such folder: {os.fspath(path)}")
-    if not root.is_dir():
-        raise NotADirectoryError(f"not a folder: {os.fspath(path)}")
     given = _resolve_contract(contract)
-    workers = default_workers() if workers is None else max(1, int(workers))
-
     stats = WalkStats()
-    rows: list[ScanRow] = []
-    for batch in _probed(walk_runs(root, follow_symlinks, stats), deep, workers, time_limit):
-        rows.extend(batch)  # nothing here per file: rows arrive as one list per part
-        if progress is not None and batch:
-            progress(len(rows), batch[-1].path)
-    if progress is not None:
-        progress(len(rows), rows[-1].path if rows else "")
-    return _report(rows, given, os.fspath(path), deep, started, stats)
+    if is_hf_dataset(source):
+        rows, root = hf_rows(source, deep, progress)
+        batches: Iterable[list[ScanRow]] = [rows]
+    else:
+        root = _root_of(source)
+        workers = default_workers() if workers is None else max(1, int(workers))
+        runs = source_runs(source, follow_symlinks, stats)
+        batches = _reported(_probed(runs, deep, workers, time_limit), progress)
+    report = ScanReport(root=root, contract=given, contract_source="given" if given else None, tally=Tally(),
+                        deep=deep, walk=stats)
+    if output is None:
+        _in_memory(report, batches)
+    else:
+        _streamed(report, batches, os.fspath(output))
+    report.elapsed = time.perf_counter() - started
+    return report
 
 
-def _report(rows: list[ScanRow], given: Optional[Contract], root: str, deep: bool, started: float,
-            stats: WalkStats) -> ScanReport:
-    """The table of ``rows``, checked against the given contract (or the inferred one)."""
+def _root_of(source: Source) -> str:
+    if is_list_source(source):
+        return ""  # paths are as given
+    path = os.fspath(source)
+    if not path:
+        raise FileNotFoundError("no folder given (an empty path)")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such folder: {path}")
+    if not os.path.isdir(path):
+        raise NotADirectoryError(f"not a folder: {path} (to scan one file, pass a list: [path])")
+    return path
+
+
+def _reported(batches: Iterator[list[ScanRow]], progress: Optional[Callable[[int, str], None]]
+              ) -> Iterator[list[ScanRow]]:
+    if progress is None:
+        yield from batches
+        return
+    done, last = 0, ""
+    for batch in batches:
+        if batch:
+            done += len(batch)
+            last = batch[-1].path
+            progress(done, last)
+        yield batch
+    progress(done, last)
+
+
+def _in_memory(report: ScanReport, batches: Iterable[list[ScanRow]]) -> None:
+    rows = [row for batch in batches for row in batch]  # nothing per file: batches extend
     frame = build_frame(rows)
     del rows[:]  # the table holds the values now
+    if report.contract is None:
+        _infer(report, infer_contract(frame))
+    violations, verdicts = judge(frame, report.contract)
+    apply_to_frame(frame, verdicts)
+    report.tally.add(frame, violations)
+    report._frame, report._violations = frame, violations
 
-    notes: dict[str, str] = {}
-    if given is not None:
-        used, source = given, "given"
-    else:
-        used, notes = infer_contract(frame)
-        source = "inferred" if used is not None else None
-    violations, failing = check_frame(frame, used)
-    _apply_verdict(frame, failing, used)
-    return ScanReport(root=root, contract=used, contract_source=source, frame=frame,
-                      violations=violations, deep=deep, elapsed=time.perf_counter() - started,
-                      inferred_notes=notes, walk=stats)
+
+def _infer(report: ScanReport, found: tuple) -> None:
+    report.contract, report.inferred_notes = found
+    report.contract_source = "inferred" if report.contract is not None else None
+
+
+def _streamed(report: ScanReport, batches: Iterable[list[ScanRow]], output: str) -> None:
+    sink = open_sink(output)
+    try:
+        chunks = _chunks(batches, STREAM_CHUNK)
+        if report.contract is not None:
+            _write_judged(report, chunks, sink)
+        else:
+            with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(output))) as spool:
+                counts = _spool(chunks, spool)
+                _infer(report, counts.infer())
+                _write_judged(report, _unspool(spool), sink)
+        report.output = output
+        sink.close(report.summary())
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _write_judged(report: ScanReport, chunks: Iterable[list[ScanRow]], sink: Any) -> None:
+    for rows in chunks:
+        frame = build_frame(rows)
+        violations, verdicts = judge(frame, report.contract)
+        apply_to_frame(frame, verdicts)
+        apply_to_rows(rows, verdicts)
+        report.tally.add(frame, violations)
+        sink.write(rows)
+
+
+def _chunks(batches: Iterable[list[ScanRow]], size: int) -> Iterator[list[ScanRow]]:
+    chunk: list[ScanRow] = []
+    for batch in batches:
+        chunk.extend(batch)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _spool(chunks: Iterable[list[ScanRow]], spool: Any) -> ReadableCounts:
+    """Park the rows in ``spool`` (to judge them once the contract is inferred), counting as they pass."""
+    counts = ReadableCounts()
+    for rows in chunks:
+        counts.add_rows(rows)
+        pickle.dump([tuple(r) for r in rows], spool, protocol=pickle.HIGHEST_PROTOCOL)
+    spool.seek(0)
+    return counts
+
+
+def _unspool(spool: Any) -> Iterator[list[ScanRow]]:
+    while True:
+        try:
+            rows = pickle.load(spool)
+        except EOFError:
+            return
+        yield [ScanRow._make(r) for r in rows]
 
 
 def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
@@ -153,59 +251,3 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
 
 def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
     return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
-
-
-def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Contract) -> None:
-    """Mark failing rows ``violation``, with their messages (the foundation's wording) and fix.
-
-    Messages come from :func:`pipeguard.checking.check_info`, so a scan row reads exactly
-    like ``contract.check(image)``; they are computed once per distinct
-    ``(mode, channels, height, width, checks)``, not once per file.
-    """
-    if not failing:
-        return
-    from ..core._check import check_info
-    from ..core._inspect import SampleInfo
-
-    statuses = frame["status"].tolist()
-    texts = frame["violations"].tolist()
-    fixes = frame["fix"].tolist()
-    modes = frame["mode"].tolist()
-    chans, heights, widths = (frame[c].to_numpy(dtype=object, na_value=None).tolist()
-                              for c in ("channels", "height", "width"))
-    cache: dict[tuple, tuple[tuple[str, ...], Optional[str]]] = {}
-    for i, checks in failing.items():  # the failing rows only
-        key = (modes[i], chans[i], heights[i], widths[i], checks)
-        found = cache.get(key)
-        if found is None:
-            fix = [f for f in (fix_text(c, contract) for c in checks) if f]
-            found = cache[key] = (tuple(_messages(contract, *key, check_info, SampleInfo)), ", ".join(fix) or None)
-        statuses[i] = "violation"
-        texts[i] = found[0]
-        fixes[i] = found[1]
-    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype=text_dtype())
-    frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
-    frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
-
-
-def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],
-              checks: tuple, check_info: Any, SampleInfo: Any) -> list[str]:
-    found = {}
-    if c is not None and h is not None:
-        info = SampleInfo("PIL.Image", (c, h, w), "CHW", c, h, w, None, c * h * w, None, mode)
-        found = {v.reason: str(v) for v in check_info(contract, info)}
-    out = []
-    for check in checks:
-        text = found.get(check)
-        if text is None:  # e.g. a mode whose band count is unknown
-            text = f"{check}: unknown for mode {mode!r}, {_want(contract, check)} expected"
-        out.append(text)
-    return out
-
-
-def _want(contract: Contract, check: Reason) -> str:
-    if check is Reason.CHANNELS:
-        return f"{contract.channels} channels"
-    if check is Reason.SIZE:
-        return f"{contract.height}×{contract.width}"
-    return f"{contract.numel:,} elements"

@@ -1,0 +1,268 @@
+"""Rows written as they come: a scan's report streamed to Parquet, JSON lines, JSON or CSV.
+
+Which writer is chosen by the output's suffix (``.parquet``, ``.jsonl``, ``.json``,
+``.csv``). The summary is known only at the end: JSON lines end with a line
+``{"summary": {...}}``, JSON is ``{"files": [...], "summary": {...}}``, Parquet keeps it as
+JSON in the file's metadata under ``pipeguard.summary``; CSV has no place for it. Each
+writer works in a temporary file beside the output and moves it into place when the scan
+ends, so an interrupted scan never leaves a half-written report under the output's name.
+:func:`read_rows` reads any of them back, batch by batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from typing import Any, Iterator, Optional
+
+from ._row import COLUMNS, ScanRow
+
+SUMMARY_KEY = "pipeguard.summary"
+FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "json", ".csv": "csv"}
+INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
+LIST_COLUMNS = ("violations", "warnings")
+
+
+def output_format(path: str) -> Optional[str]:
+    """``parquet``, ``jsonl``, ``json`` or ``csv`` by the output's suffix; ``None`` for another."""
+    return FORMATS.get(os.path.splitext(os.fspath(path))[1].lower())
+
+
+def record(row: ScanRow) -> dict[str, Any]:
+    """A row as a JSON-ready dict: the report's column names, lists for the tuples."""
+    out = dict(zip(COLUMNS, row))
+    out["violations"] = list(row.violations)
+    out["warnings"] = list(row.warnings)
+    return out
+
+
+def dumps(value: Any) -> str:
+    """JSON text; a file name that is not valid UTF-8 (a surrogate in Python) is ``\\u``-escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value)
+    return text
+
+
+def csv_cells(rec: dict[str, Any]) -> list[Any]:
+    return ["; ".join(v) if isinstance(v, list) else ("" if v is None else
+            ("true" if v is True else "false" if v is False else v)) for v in rec.values()]
+
+
+class Sink:
+    """Writes batches of rows to ``path`` (see :func:`open_sink`); :meth:`close` adds the summary."""
+
+    def __init__(self, path: str, binary: bool = False) -> None:
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, self._temp = tempfile.mkstemp(prefix=".pipeguard-", suffix=".part", dir=folder)
+        self._file = os.fdopen(fd, "wb") if binary else os.fdopen(
+            fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
+
+    def write(self, rows: list[ScanRow]) -> None:
+        raise NotImplementedError  # each format writes its own way
+
+    def _finish(self, summary: dict[str, Any]) -> None:
+        pass
+
+    def close(self, summary: dict[str, Any]) -> None:
+        self._finish(summary)
+        self._file.close()
+        os.replace(self._temp, self.path)
+
+    def abort(self) -> None:
+        self._file.close()
+        try:
+            os.unlink(self._temp)
+        except OSError:
+            pass
+
+
+class JsonLinesSink(Sink):
+    def write(self, rows: list[ScanRow]) -> None:
+        self._file.write("".join(dumps(record(r)) + "\n" for r in rows))
+
+    def _finish(self, summary: dict[str, Any]) -> None:
+        self._file.write(dumps({"summary": summary}) + "\n")
+
+
+class JsonSink(Sink):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._file.write('{"files": [')
+        self._first = True
+
+    def write(self, rows: list[ScanRow]) -> None:
+        for r in rows:
+            self._file.write(("\n  " if self._first else ",\n  ") + dumps(record(r)))
+            self._first = False
+
+    def _finish(self, summary: dict[str, Any]) -> None:
+        self._file.write('\n], "summary": ' + dumps(summary) + "}\n")
+
+
+class CsvSink(Sink):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._writer.writerow(COLUMNS)
+
+    def write(self, rows: list[ScanRow]) -> None:
+        self._writer.writerows(csv_cells(record(r)) for r in rows)
+
+
+class ParquetSink(Sink):
+    """Row groups of the batches, with pyarrow; the summary in the file's key-value metadata."""
+
+    def __init__(self, path: str) -> None:
+        import pyarrow.parquet as pq
+
+        super().__init__(path, binary=True)
+        self._writer = pq.ParquetWriter(self._file, arrow_schema())
+
+    def write(self, rows: list[ScanRow]) -> None:
+        if rows:
+            self._writer.write_table(arrow_table(rows))
+
+    def _finish(self, summary: dict[str, Any]) -> None:
+        self._writer.add_key_value_metadata({SUMMARY_KEY: dumps(summary)})
+        self._writer.close()
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            super().abort()
+
+
+SINKS = {"parquet": ParquetSink, "jsonl": JsonLinesSink, "json": JsonSink, "csv": CsvSink}
+
+
+def open_sink(path: str) -> Sink:
+    fmt = output_format(path)
+    if fmt is None:
+        raise ValueError(f"output should end in {', '.join(FORMATS)}, but got {os.fspath(path)!r}")
+    return SINKS[fmt](path)
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {c: pa.int64() for c in INT_COLUMNS}
+    types.update({c: pa.list_(pa.string()) for c in LIST_COLUMNS})
+    types["hidden"] = pa.bool_()
+    return pa.schema([(c, types.get(c, pa.string())) for c in COLUMNS])
+
+
+def arrow_table(rows: list[ScanRow]) -> Any:
+    import pyarrow as pa
+
+    schema = arrow_schema()
+    columns = list(map(list, zip(*rows)))
+    arrays = []
+    for field, values in zip(schema, columns):
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (UnicodeEncodeError, pa.ArrowInvalid):  # a non-UTF-8 file name: Arrow holds UTF-8 only
+            arrays.append(pa.array([_utf8(v) for v in values], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _utf8(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(value, (list, tuple)):
+        return [_utf8(v) for v in value]
+    return value
+
+
+# -- reading back ----------------------------------------------------------------------------
+def read_rows(path: str, batch: int = 50_000) -> Iterator[list[ScanRow]]:
+    """The rows of a streamed report, in order, ``batch`` at a time."""
+    fmt = output_format(path)
+    if fmt == "parquet":
+        yield from _parquet_rows(path, batch)
+        return
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+        records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[fmt](f)
+        out: list[ScanRow] = []
+        for rec in records:
+            out.append(_row_of(rec))
+            if len(out) == batch:
+                yield out
+                out = []
+        if out:
+            yield out
+
+
+def read_summary(path: str) -> Optional[dict[str, Any]]:
+    """The summary a streamed report keeps (``None`` for CSV)."""
+    fmt = output_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path).metadata or {}
+        raw = meta.get(SUMMARY_KEY.encode())
+        return None if raw is None else json.loads(raw)
+    if fmt == "jsonl":
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            return json.loads(_last_line(f))["summary"]
+    if fmt == "json":
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)["summary"]
+    return None
+
+
+def _last_line(f: Any) -> bytes:
+    end = f.tell()
+    step = 1 << 16
+    at = end
+    while True:
+        at = max(0, at - step)
+        f.seek(at)
+        chunk = f.read(end - at)
+        cut = chunk.rstrip(b"\n").rfind(b"\n")
+        if cut >= 0 or at == 0:
+            return chunk[cut + 1:]
+        step *= 2
+
+
+def _parquet_rows(path: str, batch: int) -> Iterator[list[ScanRow]]:
+    import pyarrow.parquet as pq
+
+    for table in pq.ParquetFile(path).iter_batches(batch_size=batch):
+        columns = [table.column(c).to_pylist() for c in COLUMNS]
+        yield [_row_of(dict(zip(COLUMNS, values))) for values in zip(*columns)]
+
+
+def _jsonl_records(f: Any) -> Iterator[dict]:
+    for line in f:
+        rec = json.loads(line)
+        if "summary" not in rec or "path" in rec:
+            yield rec
+
+
+def _json_records(f: Any) -> Iterator[dict]:
+    yield from json.load(f)["files"]
+
+
+def _csv_records(f: Any) -> Iterator[dict]:
+    for rec in csv.DictReader(f):
+        for c in INT_COLUMNS:
+            rec[c] = int(rec[c]) if rec[c] else None
+        for c in LIST_COLUMNS:
+            rec[c] = rec[c].split("; ") if rec[c] else []
+        rec["hidden"] = rec["hidden"] == "true"
+        yield {k: (None if v == "" else v) for k, v in rec.items()}
+
+
+def _row_of(rec: dict[str, Any]) -> ScanRow:
+    values = [rec.get(c) for c in COLUMNS]
+    row = ScanRow(*values)
+    return row._replace(violations=tuple(row.violations or ()), warnings=tuple(row.warnings or ()),
+                        hidden=bool(row.hidden))
