@@ -37,8 +37,6 @@ def test_trace_on_a_narrow_terminal(encoding):
     assert code == 1 and "in_features=5120" in out
 
 
-@pytest.mark.xfail(strict=True, reason="cli/_scan.py resets stdout's errors to 'surrogateescape', undoing the "
-                   "group's handler (which escapes surrogates too): drop that reconfigure, then this mark")
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_scan_table_on_a_narrow_terminal(encoding):
     code, out, _ = run(encoding, "scan", "fixtures", "--channels", "3", "--size", "64x64")

@@ -100,7 +100,12 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["{missing}"], "no such folder"),
+    (["{missing}"], "no such file or folder"),
+    ([""], "an empty SOURCE"),
+    ([], "nothing to scan"),
+    (["{root}", "--format", "parquet"], "give --output"),
+    (["{root}", "--output", "{root}/a.png"], "a file the scan reads"),
+    (["{root}", "--format", "jsonl", "--output", "{root}/new.jsonl"], "while scanning"),
     (["{root}", "--size", "64by64"], "should be HEIGHTxWIDTH"),
     (["{root}", "--channels", "0"], "--channels"),
     (["{root}", "--contract", "{missing}.toml"], "cannot be read"),

@@ -1,4 +1,4 @@
-"""``pipeguard scan``: check every file in an image folder against a contract.
+"""``pipeguard scan``: check every file of one or more sources against a contract.
 
 Exit status: 0 every file conforms (``not-image`` files aside), 1 a file violates the
 contract or cannot be read, 2 a usage or input error (one line on stderr).
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import Optional
 
 import click
 
 from ._params import SizeParam, UsageError
+
+STREAMED = ("parquet", "jsonl", "json", "csv")  # formats written while the scan runs, with --output
+FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
 
 
 class _OneLineErrors(click.Command):
@@ -26,7 +29,8 @@ class _OneLineErrors(click.Command):
 
 
 @click.command("scan", cls=_OneLineErrors)
-@click.argument("directory", metavar="DIR")
+@click.argument("sources", metavar="SOURCE...", nargs=-1)
+@click.option("--files-from", metavar="FILE", help="Also scan the files listed in FILE, one path a line ('-': stdin).")
 @click.option("--channels", type=click.IntRange(min=1), help="Channels every image must have (mode band count).")
 @click.option("--size", type=SizeParam(), help="Height x width every image must have, e.g. 224x224.")
 @click.option("--contract", "contract_file", metavar="FILE",
@@ -35,17 +39,20 @@ class _OneLineErrors(click.Command):
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 @click.option("--timeout", "time_limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds one file may take in a worker before it is reported as hung.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "junit", "github"]), default="table",
-              show_default=True, help="table for people; json or csv for every row; junit (JUnit XML) or "
-              "github (workflow annotations) for CI.")
-@click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="table for people (the default); json, jsonl, csv or parquet for every row; junit "
+              "(JUnit XML) or github (workflow annotations) for CI. Default with --output: by its suffix.")
+@click.option("--output", "-o", metavar="FILE",
+              help="Write the report here instead of stdout (parquet, jsonl, json and csv are written while scanning).")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
 @click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
               help="Also write a self-contained HTML page with the problem images (beside any --format).")
-def scan_command(directory, channels, size, contract_file, deep, workers, time_limit, fmt, output,
+def scan_command(sources, files_from, channels, size, contract_file, deep, workers, time_limit, fmt, output,
                  follow_symlinks, write_contract, html) -> None:
-    """Check every file under DIR against a contract, from file headers.
+    """Check every file of SOURCE (a folder, a file or an archive; several are one report)
+    against a contract, from file headers. Archives (.tar, .tar.gz, .zip) are read member
+    by member.
 
     Without --channels, --size or --contract, the channels and size shared by most
     images become the contract and the rest are reported against it.
@@ -53,59 +60,117 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
     \b
     Examples:
         pipeguard scan data/train --channels 3 --size 224x224
-        pipeguard scan data/ --format json --output scan.json
+        pipeguard scan shards/ --format parquet --output scan.parquet
+        find data -name '*.jpg' | pipeguard scan --files-from - --size 224x224
         pipeguard scan data/ --format junit --output pipeguard.xml
         pipeguard scan data/ --deep --workers 4
     """
+    source = _source(sources, files_from)
+    fmt = _format(fmt, output)
+    contract = _contract_or_exit(contract_file, channels, size)
+    streamed = output if fmt in STREAMED and output else None
+    _refuse_to_overwrite(source, [output, html, write_contract], streamed)
+    report = _run_scan(source, contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
+                       time_limit=time_limit, output=streamed)
+    _write_contract(report, write_contract)
+    _write_html(report, html, workers, time_limit)
+    if streamed is None:
+        _write_report(report, fmt, output)
+    sys.exit(report.exit_code)
+
+
+def _source(sources: tuple[str, ...], files_from: Optional[str]):
+    """One folder as itself (paths relative to it), anything else as a list (paths as given)."""
+    from ..scanner._sources import read_list
+
+    if any(not s for s in sources):
+        raise UsageError("an empty SOURCE: name a folder or a file")
+    listed = list(sources)
+    if files_from:
+        listed += _read_files_from(files_from, read_list)
+    if not listed:
+        raise UsageError("nothing to scan: give a SOURCE folder or file, or --files-from FILE")
+    if not files_from and len(listed) == 1:
+        if os.path.isdir(listed[0]):
+            return listed[0]
+        if not os.path.lexists(listed[0]):
+            raise UsageError(f"no such file or folder: {listed[0]}")
+    return listed
+
+
+def _read_files_from(files_from: str, read_list) -> list[str]:
+    try:
+        if files_from == "-":
+            return read_list(sys.stdin)
+        with open(files_from, encoding="utf-8", errors="surrogateescape") as f:
+            return read_list(f)
+    except OSError as exc:
+        raise UsageError(f"cannot read --files-from {files_from}: {exc.strerror or exc}") from None
+
+
+def _format(fmt: Optional[str], output: Optional[str]) -> str:
+    from ..scanner._sink import output_format
+
+    if fmt is None:
+        fmt = (output_format(output) if output else None) or "table"
+    if fmt == "parquet" and not output:
+        raise UsageError("--format parquet writes a binary file: give --output FILE.parquet")
+    return fmt
+
+
+def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optional[str]) -> None:
+    """A report is never written over a file the scan reads; a report written while scanning
+    never goes into a folder the scan walks (it would read its own half-written file)."""
+    folders = [source] if isinstance(source, str) else [s for s in source if os.path.isdir(s)]
+    listed = set() if isinstance(source, str) else {os.path.realpath(s) for s in source}
+    for out in filter(None, outputs):
+        where = os.path.realpath(out)
+        inside = next((f for f in folders if _within(where, os.path.realpath(f))), None)
+        if where in listed or (inside and os.path.exists(where)):
+            raise UsageError(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
+        if inside and out == streamed:
+            raise UsageError(f"refusing to write {out} while scanning {inside}, which holds it; "
+                             "write the report elsewhere")
+
+
+def _within(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _contract_or_exit(contract_file, channels, size):
     from ..core import ContractFieldError, ContractFileError
 
-    root = Path(directory)
-    if not root.exists():
-        raise UsageError(f"no such folder: {directory}")
-    if not root.is_dir():
-        raise UsageError(f"not a folder: {directory}")
     try:
-        contract = _contract(contract_file, channels, size)
+        return _contract(contract_file, channels, size)
     except (ContractFileError, ContractFieldError) as exc:
         raise UsageError(str(exc)) from None
 
+
+def _run_scan(source, contract, **options):
     from ..scanner import scan
-    from ._scan_render import Progress, render_table, write_rows
+    from ._scan_render import Progress
 
     progress = Progress() if sys.stderr.isatty() else None
     try:
-        report = scan(root, contract=contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
-                      time_limit=time_limit, progress=progress)
+        return scan(source, contract=contract, progress=progress, **options)
+    except OSError as exc:  # an output folder that cannot be written
+        raise UsageError(f"cannot write {options.get('output')}: {exc.strerror or exc}") from None
     finally:
         if progress is not None:
             progress.close()
 
-    if write_contract:
-        if report.contract is None:
-            notes = "; ".join(f"{k}: {v}" for k, v in report.inferred_notes.items())
-            raise UsageError(f"no contract to write to {write_contract} ({notes or 'nothing was inferred'})")
-        try:
-            report.contract.save(write_contract)
-        except OSError as exc:
-            raise UsageError(f"cannot write {write_contract}: {exc.strerror or exc}") from None
-    _write_html(report, html, workers, time_limit)
-    # file names that are not valid UTF-8 reach us as surrogates: write their bytes back as they were
+
+def _write_contract(report, write_contract: Optional[str]) -> None:
+    if not write_contract:
+        return
+    if report.contract is None:
+        notes = "; ".join(f"{k}: {v}" for k, v in report.inferred_notes.items())
+        raise UsageError(f"no contract to write to {write_contract} ({notes or 'nothing was inferred'})")
     try:
-        sys.stdout.reconfigure(errors="surrogateescape")
-    except (AttributeError, ValueError):
-        pass
-    try:
-        if output:
-            with open(output, "w", encoding="utf-8", errors="surrogateescape", newline="") as stream:
-                _write(report, fmt, stream, render_table, write_rows)
-        else:
-            _write(report, fmt, sys.stdout, render_table, write_rows)
-            sys.stdout.flush()
-    except BrokenPipeError:  # `pipeguard scan ... | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        report.contract.save(write_contract)
     except OSError as exc:
-        raise UsageError(f"cannot write {output or 'the report'}: {exc.strerror or exc}") from None
-    sys.exit(report.exit_code)
+        raise UsageError(f"cannot write {write_contract}: {exc.strerror or exc}") from None
+    click.echo(f"wrote the {report.contract_source} contract {report.contract!r} to {write_contract}", err=True)
 
 
 def _html_available(html):
@@ -127,11 +192,21 @@ def _write_html(report, html, workers, time_limit) -> None:
         raise UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
 
 
-def _write(report, fmt, stream, render_table, write_rows) -> None:
-    if fmt == "table":
-        render_table(report, stream)
-    else:
-        write_rows(report, fmt, stream)
+def _write_report(report, fmt: str, output: Optional[str]) -> None:
+    from ._scan_render import render_table, write_rows
+
+    write = render_table if fmt == "table" else (lambda r, stream: write_rows(r, fmt, stream))
+    try:
+        if output:
+            with open(output, "w", encoding="utf-8", errors="surrogateescape", newline="") as stream:
+                write(report, stream)
+        else:
+            write(report, sys.stdout)
+            sys.stdout.flush()
+    except BrokenPipeError:  # `pipeguard scan ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        raise UsageError(f"cannot write {output or 'the report'}: {exc.strerror or exc}") from None
 
 
 def _contract(contract_file, channels, size):

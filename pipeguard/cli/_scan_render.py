@@ -24,7 +24,8 @@ FIX_HINT = {
 
 
 class Progress:
-    """A one-line counter on a terminal's stderr: files scanned, rate, last path.
+    """A one-line counter on a terminal's stderr: files (and archive members) scanned, rate,
+    elapsed time, last path.
 
     Redraws at most ten times a second; ``close()`` erases it.
     """
@@ -41,8 +42,9 @@ class Progress:
         if now - self.last < 0.1:
             return
         self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        text = f"{self.label}: {done:,} files  {rate:,.0f}/s  {path}"[:100]
+        elapsed = now - self.start
+        rate = done / max(elapsed, 1e-9)
+        text = f"{self.label}: {done:,} files  {rate:,.0f}/s  {_clock(elapsed)}  {path}"[:100]
         self.stream.write("\r" + text.ljust(self.width))
         self.width = len(text)
         self.stream.flush()
@@ -51,6 +53,12 @@ class Progress:
         if self.width:
             self.stream.write("\r" + " " * self.width + "\r")
             self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    h, m = divmod(minutes, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _counts(d: dict, limit: int = 8, sep: str = " ") -> str:
@@ -163,5 +171,7 @@ def write_rows(report: ScanReport, fmt: str, stream: TextIO) -> None:
         write(report.rows(), fmt, stream, root=report.root, elapsed=report.elapsed)
     elif fmt == "json":
         report.to_json(stream)
+    elif fmt == "jsonl":
+        report.to_jsonl(stream)
     else:
         report.to_csv(stream)

@@ -168,6 +168,14 @@ class ScanReport:
         out.write("\n]}\n")
         return None if fp is not None else out.getvalue()
 
+    def to_jsonl(self, fp: Optional[TextIO] = None) -> Optional[str]:
+        """One row a line, then the summary as the last line ``{"summary": {...}}``."""
+        out = fp if fp is not None else io.StringIO()
+        for row in self.rows():
+            out.write(dumps(row) + "\n")
+        out.write(dumps({"summary": self.summary()}) + "\n")
+        return None if fp is not None else out.getvalue()
+
     def to_csv(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """The rows as CSV (same columns; lists joined with ``"; "``, null as empty)."""
         out = fp if fp is not None else io.StringIO()
