@@ -4,6 +4,7 @@ convolutional nets, video (Conv3d) and segmentation/detection models. Every fix 
 advice names is applied, and the model then runs (a real CPU forward for the small models)."""
 
 import json
+from typing import ClassVar
 
 import pytest
 import torch
@@ -87,7 +88,7 @@ class FullyConvolutional(nn.Module):
     """Conv, global pooling and a 1×1 conv head: any size runs. It states a size anyway
     (timm's pretrained_cfg does so for every model), which must not pin the contract."""
 
-    pretrained_cfg = {"input_size": (3, 224, 224)}
+    pretrained_cfg: ClassVar[dict] = {"input_size": (3, 224, 224)}
 
     def __init__(self):
         super().__init__()

@@ -185,7 +185,32 @@ def _meta_copy(model: nn.Module) -> nn.Module:
         else:
             memo[id(t)] = t.detach().to("meta")
     with torch.no_grad():
-        return copy.deepcopy(model, memo)
+        meta = copy.deepcopy(model, memo)
+    _pass_through_elementwise(meta)
+    return meta
+
+
+def _same_shape(x: Any, *args: Any, **kwargs: Any) -> Any:
+    return x
+
+
+# torch.nn layers whose output has their input's shape and dtype (batch norm in eval mode)
+_ELEMENTWISE = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU",
+                "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid", "Hardtanh",
+                "Softplus", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity")
+
+
+def _pass_through_elementwise(meta: nn.Module) -> None:
+    """Shape-preserving layers of the meta copy pass their input through. On the meta
+    device they would only copy its shape, many through slow Python decompositions (most
+    of a mobile net's trace time: hardswish, batch norm). The check before each layer
+    (a norm's channels and rank) still runs, from its pre-hook."""
+    from torch import nn
+
+    stock = {getattr(nn, name) for name in _ELEMENTWISE if hasattr(nn, name)}
+    for module in meta.modules():
+        if type(module) in stock:
+            module.forward = _same_shape
 
 
 def _function_mode(recorder: "_Recorder") -> Any:

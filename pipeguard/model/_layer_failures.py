@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..diagnosis import _numbers as numbers
-from ..diagnosis._explanation import Diagnosis, explain
+from ..diagnosis._explanation import explain
 from ..diagnosis._numbers import isqrt_exact
 from ..diagnosis._text import first_line
 from ._findings import Call, Finding, FindingKind, compact
@@ -422,8 +422,8 @@ def _assertion(text: str, line: str) -> Finding:
 # "Wrong image height! Expected 224 but got 256!" (torchvision),
 # "Input image size (256*256) doesn't match model (224*224)" (timm, Hugging Face)
 _SIZE_PAIR = re.compile(r"\((\d+)\s*[*x×,]\s*(\d+)\)\s*(?:doesn't|does not|don't|do not) match[a-z ]*?\((\d+)\s*[*x×,]\s*(\d+)\)")
-_SIZE_SIDE = re.compile(r"(height|width)\D{0,12}?\((\d+)\)\s*(?:doesn't|does not) match[a-z ]*?\((\d+)\)", re.I)
-_SIZE_EXPECTED = re.compile(r"(height|width)\b[^\d]*?expected (\d+),? but got (\d+)", re.I)
+_SIZE_SIDE = re.compile(r"(height|width)\D{0,12}?\((\d+)\)\s*(?:doesn't|does not) match[a-z ]*?\((\d+)\)", re.IGNORECASE)
+_SIZE_EXPECTED = re.compile(r"(height|width)\b[^\d]*?expected (\d+),? but got (\d+)", re.IGNORECASE)
 
 
 def _size_assertion(text: str, history: History) -> Optional[Finding]:
