@@ -81,3 +81,11 @@ def test_a_model_that_fits_exits_zero(trace):
     code, out, err = trace("trace_models:PooledCNN", "--input", "1,3,40,40")
     assert code == 0, err
     assert out.splitlines()[-1].startswith("output [1, 10]")
+
+
+def test_factories_are_built_without_downloading_weights(trace, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))      # where torch.hub would put a download
+    code, out, err = trace("torchvision.models.segmentation:lraspp_mobilenet_v3_large", "--input", "1,3,64,64")
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("output [1, 21, 64, 64]")
+    assert list(tmp_path.iterdir()) == []

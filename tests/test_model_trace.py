@@ -208,8 +208,10 @@ def test_vit_b_16_fixes_its_image_size():
     bad = pg.trace_model(vit, (1, 3, 112, 112))
     err = bad.error
     assert not bad.rows and err.in_forward and err.layer == "VisionTransformer"
-    assert err.kind is FindingKind.ASSERTION and "Expected 224 but got 112" in err.summary
-    assert "expects 224" in err.fix
+    assert err.kind is FindingKind.ASSERTION and "Expected 224 but got 112" in err.exception
+    assert err.summary == "the model checks its input size: built for 224×224, receives 112×112"
+    assert "pipeguard.EnsureSize((224, 224))" in err.fix and err.size == (224, 224)
+    assert pg.trace_model(vit, (1, 3, *err.size)).ok
 
 
 # -- the value ------------------------------------------------------------------------

@@ -36,11 +36,29 @@ def _import(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
+_WEIGHT_ARGUMENTS = ("weights", "weights_backbone", "pretrained", "pretrained_backbone")
+
+
+def _no_downloads(factory: Any) -> dict[str, Any]:
+    """The arguments that keep a factory from downloading weights: ``weights=None`` and
+    ``weights_backbone=None`` (torchvision), ``pretrained=False`` (timm, older APIs), for
+    those the factory takes."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or extension callable: call it as it is
+        return {}
+    return {name: (False if name.startswith("pretrained") else None)
+            for name in _WEIGHT_ARGUMENTS if name in params}
+
+
 def load_model(target: str) -> Any:
     """``"torchvision.models:resnet18"`` -> an ``nn.Module``.
 
     The attribute may be dotted (``pkg.mod:Zoo.small``). A module instance is used as
-    is; a class or a factory function is called with no arguments.
+    is; a class or a factory function is called with no arguments but those that keep it
+    from downloading weights (``weights=None``, ``weights_backbone=None``, ``pretrained=False``).
 
     Raises:
         click.BadParameter: with a message for each way the target fails to give a model.
@@ -70,7 +88,7 @@ def load_model(target: str) -> Any:
         raise click.BadParameter(f"{target} is of type {type(obj).__name__}, not a model, a model class or a factory",
                                  param_hint="MODULE:ATTR")
     try:
-        model = obj()
+        model = obj(**_no_downloads(obj))
     except TypeError as exc:
         raise click.BadParameter(f"{target} cannot be called without arguments ({exc}); point at a "
                                  "factory that builds the model", param_hint="MODULE:ATTR") from None
@@ -92,7 +110,8 @@ def trace_command(target: str, input_shape, dtype: str, fmt: str) -> None:
     """Trace the shape through every layer of a model, up to the layer that breaks.
 
     MODULE:ATTR names a model, a model class or a factory callable with no arguments,
-    e.g. torchvision.models:resnet18 (built with weights=None by default) or
+    e.g. torchvision.models:resnet18 (built with weights=None and, where the factory
+    takes them, weights_backbone=None and pretrained=False: nothing is downloaded) or
     my_project/model.py:Net. Nothing is computed: the model runs on PyTorch's meta
     device. Exits 1 when a layer cannot take its input.
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._text import first_line
-from ._layer_failures import Finding, check_layer, explain_exception
+from ._layer_failures import Call, Finding, check_layer, explain_exception
 from ._results import LayerError, LayerRow, ModelTrace, Shape
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs
@@ -86,12 +86,13 @@ class _Recorder:
     """Forward pre-hooks and hooks on every module of the model being traced."""
 
     def __init__(self, model: nn.Module, input_shape: Shape) -> None:
+        self.model = model
         self.paths = {id(m): path for path, m in model.named_modules()}
         self.stack: list[_Frame] = []
         self.rows: list[LayerRow] = []
         self.history: list[tuple[str, Shape]] = [("input", input_shape)]
         self.counted: dict[int, int] = {}
-        self.failed_call: Optional[str] = None
+        self.failed_call: Optional[Call] = None
         self.handles = []
         for module in model.modules():
             self.handles.append(module.register_forward_pre_hook(self.pre, with_kwargs=True))
@@ -131,7 +132,7 @@ class _Recorder:
     def failure(self, exc: BaseException) -> LayerError:
         """The :class:`LayerError` for an exception that escaped the forward pass."""
         frame = self.stack[-1] if self.stack else None
-        finding = exc.finding if isinstance(exc, _Stop) else explain_exception(exc, self.history)
+        finding = exc.finding if isinstance(exc, _Stop) else explain_exception(exc, self.history, self.failed_call)
         exception = None if isinstance(exc, _Stop) else f"{type(exc).__name__}: {first_line(exc)}"
         after = self.rows[-1].path if self.rows else None
         if frame is None:
@@ -145,13 +146,24 @@ class _Recorder:
                             frame.inputs[0] if (is_layer and frame.inputs) else None,
                             not is_layer, after, exception, None if is_layer else self.failed_call)
 
+    def table_names(self, tensors: list) -> tuple[Optional[str], ...]:
+        """The parameter or buffer name of each tensor (``None`` for an activation)."""
+        named = {id(t): n for n, t in (*self.model.named_parameters(), *self.model.named_buffers())}
+        return tuple(named.get(id(t)) for t in tensors)
+
 
 def _layer_error(finding: Finding, path: str, layer: str, input_shape: Optional[Shape], in_forward: bool,
-                 after: Optional[str], exception: Optional[str], call: Optional[str]) -> LayerError:
+                 after: Optional[str], exception: Optional[str], call: Optional[Call]) -> LayerError:
     """A :class:`LayerError`: the finding's fields, and where the failure happened."""
+    fix = finding.fix
+    best = finding.diagnosis.best if finding.diagnosis is not None else None
+    if not fix and not (best is not None and best.fix):
+        owner = f"`{path}` ({layer})" if path else layer
+        fix = (f"no change of the input is known to cure this: the error is raised inside {owner}'s own code"
+               + (f", by {call}" if call else "") + "; read that code, or report it to the model's authors")
     return LayerError(path, layer, finding.kind, finding.summary, finding.expected, finding.actual,
-                      finding.arithmetic, finding.fix, input_shape, in_forward, after, exception,
-                      finding.diagnosis, call)
+                      finding.arithmetic, fix, input_shape, in_forward, after, exception,
+                      finding.diagnosis, None if call is None else str(call), finding.size)
 
 
 def _meta_copy(model: nn.Module) -> nn.Module:
@@ -173,7 +185,32 @@ def _meta_copy(model: nn.Module) -> nn.Module:
         else:
             memo[id(t)] = t.detach().to("meta")
     with torch.no_grad():
-        return copy.deepcopy(model, memo)
+        meta = copy.deepcopy(model, memo)
+    _pass_through_elementwise(meta)
+    return meta
+
+
+def _same_shape(x: Any, *args: Any, **kwargs: Any) -> Any:
+    return x
+
+
+# torch.nn layers whose output has their input's shape and dtype (batch norm in eval mode)
+_ELEMENTWISE = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU",
+                "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid", "Hardtanh",
+                "Softplus", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity")
+
+
+def _pass_through_elementwise(meta: nn.Module) -> None:
+    """Shape-preserving layers of the meta copy pass their input through. On the meta
+    device they would only copy its shape, many through slow Python decompositions (most
+    of a mobile net's trace time: hardswish, batch norm). The check before each layer
+    (a norm's channels and rank) still runs, from its pre-hook."""
+    from torch import nn
+
+    stock = {getattr(nn, name) for name in _ELEMENTWISE if hasattr(nn, name)}
+    for module in meta.modules():
+        if type(module) in stock:
+            module.forward = _same_shape
 
 
 def _function_mode(recorder: "_Recorder") -> Any:
@@ -190,10 +227,10 @@ def _function_mode(recorder: "_Recorder") -> Any:
                 out = func(*args, **kwargs)
             except Exception:
                 if recorder.failed_call is None:
-                    name = getattr(func, "__name__", str(func))
-                    shapes = _tensor_shapes(args)
-                    shown = " and ".join(numbers.shape(s) for s in shapes[:2])
-                    recorder.failed_call = name + (f" on {shown}" if shapes else "")
+                    tensors = _tensors(args)
+                    recorder.failed_call = Call(getattr(func, "__name__", str(func)),
+                                                tuple(tuple(t.shape) for t in tensors),
+                                                recorder.table_names(tensors))
                 raise
             if isinstance(out, torch.Tensor) and not getattr(func, "__name__", "").startswith("__"):
                 recorder.history.append((f"{getattr(func, '__name__', 'function')}()", tuple(out.shape)))

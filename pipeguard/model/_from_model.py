@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 
 Size = Union[int, tuple[int, int]]  # one side, or (height, width)
 
+_USUAL_SIDES = (224, 256, 384)
 _PASS_THROUGH = ("Flatten", "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Unflatten")
 
 
@@ -37,7 +38,7 @@ def input_fields(model: nn.Module, size: Optional[Size] = None) -> dict[str, Any
     ``channels`` comes from a first ``Conv1d/2d/3d`` (``in_channels``); ``numel`` from
     a first ``Linear`` (``in_features``), optionally behind a ``Flatten``. ``dtype`` is
     the layer's weight dtype. ``size`` may be given, or is read from a model that fixes
-    it (``image_size``, as torchvision's ViT does). For a ``Conv2d``-first model a given
+    it (``img_size``, ``image_size``, a positional table). For a ``Conv2d``-first model a given
     size is checked with :func:`pipeguard.trace_model`; without one, a model whose
     ``Linear`` after a flatten accepts only some sizes gets the smallest square size
     that fits it (found by tracing on the meta device).
@@ -55,8 +56,6 @@ def input_fields(model: nn.Module, size: Optional[Size] = None) -> dict[str, Any
         raise TypeError(f"Contract.from_model() should get a torch.nn.Module, but got {type(model).__name__}")
     layer = first_layer(model)
     name = type(model).__name__
-    if size is None and isinstance(getattr(model, "image_size", None), int):
-        size = model.image_size
     if layer is None:
         raise ValueError(
             f"cannot read a contract from {name}: its first layer is not a Conv or Linear "
@@ -76,16 +75,21 @@ def input_fields(model: nn.Module, size: Optional[Size] = None) -> dict[str, Any
 
 
 def _image_size(model: nn.Module, conv: nn.Conv2d, size: Optional[Size], name: str) -> Optional[tuple[int, int]]:
-    """The input size for a Conv2d-first model: ``size`` checked by a trace, or, when not
-    given, the smallest square size that makes a flatten-fed ``Linear`` fit.
+    """The input size for a Conv2d-first model: ``size`` checked by a trace; when not given,
+    the size the model states (attributes, a positional table, its own size check:
+    :func:`._model_size.hinted_size`), else the smallest square size that makes a
+    flatten-fed ``Linear`` fit.
 
-    A model that accepts any size (global pooling, no Linear) gets no size. A trace that
-    fails for a reason other than shapes (a dtype, custom inputs) leaves the size as given.
+    A size is kept only when the model rejects the sizes around it (``size`` ± 32; for a
+    searched size also twice ``size`` and the usual 224/256/384 sides): a model that accepts many sizes (global
+    pooling, fully convolutional) gets no size. A trace that fails for a reason other
+    than shapes (a dtype, custom inputs) leaves a given size as given.
     """
     import torch.nn as nn
 
     from ..diagnosis._numbers import height_width
     from ._fit import smallest_square
+    from ._model_size import hinted_size, pinned
     from ._trace import trace_model
 
     dtype = conv.weight.dtype if getattr(conv, "weight", None) is not None else None
@@ -97,11 +101,16 @@ def _image_size(model: nn.Module, conv: nn.Conv2d, size: Optional[Size], name: s
         if trace.error is not None:
             logger.info("could not trace %s at %d×%d: %s", name, h, w, trace.error.headline)
         return (h, w)
+    found, stated = hinted_size(model, conv.in_channels, dtype)
+    if found:
+        return stated
     if not any(isinstance(m, nn.Linear) for m in model.modules()):
         return None
     fit = smallest_square(model, conv.in_channels, dtype)
     if fit.side is not None:
-        return (fit.side, fit.side) if fit.pinned else None
+        side = (fit.side, fit.side)
+        larger = ((2 * fit.side,) * 2, *((s, s) for s in _USUAL_SIDES if s > fit.side))
+        return side if fit.pinned and pinned(model, conv.in_channels, side, dtype, larger) else None
     if fit.pinned and fit.below is not None and fit.above is not None:
         lo, hi = fit.below, fit.above
         raise ValueError(

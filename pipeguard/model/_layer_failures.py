@@ -11,16 +11,15 @@ and the fix (the right ``in_features``, the padding that keeps the size,
 
 from __future__ import annotations
 
-import enum
 import math
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..diagnosis import _numbers as numbers
-from ..diagnosis._explanation import Diagnosis, explain
+from ..diagnosis._explanation import explain
 from ..diagnosis._numbers import isqrt_exact
 from ..diagnosis._text import first_line
+from ._findings import Call, Finding, FindingKind, compact
 from ._layer_arithmetic import Window, windows
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs
@@ -30,57 +29,9 @@ if TYPE_CHECKING:  # annotations only: torch is imported where it runs
 Shape = tuple[int, ...]
 History = Sequence[tuple[str, Shape]]
 
-class FindingKind(str, enum.Enum):
-    """Why a layer cannot take its input: the code a :class:`Finding` (and the trace's
-    ``LayerError``) carries. Branch and group by this, never by the summary text.
-
-    Defined here, where findings are made, rather than with the reason codes in
-    ``core._errors``: ``model`` may not import ``core``.
-    """
-
-    IN_FEATURES = "in-features"              # a Linear (or matmul) receives another feature count
-    IN_CHANNELS = "in-channels"              # a convolution receives another channel count
-    NUM_FEATURES = "num-features"            # a norm layer receives another channel count
-    RANK = "rank"                            # a number of dimensions the layer cannot take
-    SHRINK = "shrink"                        # a window larger than the map it slides over
-    NORMALIZED_SHAPE = "normalized-shape"    # a LayerNorm's trailing dimensions disagree
-    VIEW = "view"                            # a view/reshape that does not fit the element count
-    BROADCAST = "broadcast"                  # two tensors disagree at one dimension
-    ASSERTION = "assertion"                  # the model's own assert on the input
-    DTYPE = "dtype"                          # the input's dtype is not the weights'
-    EXCEPTION = "exception"                  # anything else the forward pass raised
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def is_shape(self) -> bool:
-        """The input's shape is what the model rejects (not a dtype, device or code error)."""
-        return self not in (FindingKind.DTYPE, FindingKind.EXCEPTION)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What is wrong with one layer call, before the trace adds where it happened.
-
-    ``kind`` is a :class:`FindingKind`; ``summary`` names the layer and what it receives;
-    ``expected``/``actual`` are shapes or element counts.
-    """
-
-    kind: FindingKind
-    summary: str
-    expected: Any = None
-    actual: Any = None
-    arithmetic: str = ""
-    fix: str = ""
-    diagnosis: Optional[Diagnosis] = None
-
-
 # -- formatting helpers ------------------------------------------------------------
 
-def _compact(dims: Sequence[int]) -> str:
-    """``(20, 16, 16)`` -> ``'20×16×16'`` (the voice of the headline)."""
-    return "×".join(str(d) for d in dims)
+_compact = compact
 
 
 def _scalar(value: Any) -> Any:
@@ -235,6 +186,8 @@ def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
 
     d = len(layer.kernel_size)
     name = type(layer).__name__
+    if d == 3 and len(x) == 4 and x[0] != layer.in_channels and _is_model_input(x, history):
+        return _clip_without_time(layer, x)
     if len(x) not in (d + 1, d + 2):
         return Finding(
             FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
@@ -243,6 +196,8 @@ def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
             fix=(f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
                  if len(x) < d + 1 else "remove the extra dimensions (x.squeeze(...)) or fold them into the batch"))
     got, want = x[-(d + 1)], layer.in_channels
+    if got != want and d == 3 and len(x) == 5:
+        return _clip_channels(layer, x, history)
     if got != want:
         head = f"{name}(in_channels={want})"
         summary = f"{head} receives {numbers.plural(got, 'channel')}"
@@ -263,6 +218,42 @@ def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     return _shrink(layer, x[-d:], windows(layer, d),
                    layer_repr(layer, ("kernel_size", "stride", "padding", "dilation"),
                               {"stride": 1, "padding": 0, "dilation": 1}))
+
+
+def _is_model_input(x: Shape, history: History) -> bool:
+    return all(w == "input" for w, _ in history) and bool(history) and history[0][1] == x
+
+
+def _clip_without_time(layer: nn.Module, x: Shape) -> Finding:
+    """A 4-D batch of images into a Conv3d: torch reads it as one unbatched [C, T, H, W] clip."""
+    want = layer.in_channels
+    return Finding(
+        FindingKind.RANK,
+        f"{type(layer).__name__} expects clips [N, C, T, H, W], receives 4-D {numbers.shape(x)}, "
+        f"which torch reads as one unbatched clip [C, T, H, W] of {numbers.plural(x[0], 'channel')}",
+        expected=5, actual=x,
+        arithmetic=f"{numbers.shape(x)} has no time axis: read as [C={x[0]}, T={x[1]}, H={x[2]}, W={x[3]}], "
+                   f"the weight wants C={want}",
+        fix=(f"add the time axis: feed [N, C, T, H, W] clips (stack each clip's frames on dim 2; "
+             f"one frame per clip: x.unsqueeze(2), giving {numbers.shape((x[0], x[1], 1, *x[2:]))})"))
+
+
+def _clip_channels(layer: nn.Module, x: Shape, history: History) -> Finding:
+    """A Conv3d whose clips have another channel count: frames, not one big image."""
+    want, (n, c, t, h, w) = layer.in_channels, x
+    name = type(layer).__name__
+    arithmetic = f"{numbers.shape(x)} = {numbers.plural(n, 'clip')} of {t} frames, {c}×{h}×{w} each"
+    if t == want and _is_model_input(x, history):
+        fix = (f"the clips are [N, T, C, H, W] ({t} channels at axis 2): permute them to [N, C, T, H, W] "
+               "with x.permute(0, 2, 1, 3, 4)")
+    elif _is_model_input(x, history):
+        fix = (f"convert each frame to {want} channels: pipeguard.EnsureChannels({want}) in the frame "
+               f"transform (the clips hold {c}-channel frames)")
+    else:
+        fix = f"set in_channels={c}, or make `{history[-1][0]}` output {want} channels"
+    return Finding(FindingKind.IN_CHANNELS, f"{name}(in_channels={want}) receives clips of "
+                   f"{numbers.plural(c, 'channel')}", expected=(n, want, t, h, w), actual=x,
+                   arithmetic=arithmetic + f"; the weight wants {want} channels", fix=fix)
 
 
 def _pool(layer: nn.Module, x: Shape) -> Optional[Finding]:
@@ -361,22 +352,26 @@ _VIEW = re.compile(r"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")
 _MATMUL = (re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)"),
            re.compile(r"a and b must have same reduction dim, but got \[(\d+), (\d+)\] X \[(\d+), (\d+)\]"))
 _CONV_CHANNELS = re.compile(r"expected input\[([\d, ]+)\] to have (\d+) channels, but got (\d+) channels")
-_BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) "
-                        r"at non-singleton dimension (\d+)")
-_BROADCAST_META = re.compile(r"Attempting to broadcast a dimension of length (\d+) at (-?\d+)!.*?"
-                             r"broadcastable to \[([\d, ]+)\]", re.DOTALL)
 _EXPECTED_GOT = re.compile(r"[Ee]xpected (\d+),? but got (\d+)")
 _SHRINK = re.compile(r"Kernel size can't be greater than actual input size|Output size is too small")
 
 
-def explain_exception(exc: BaseException, history: History) -> Finding:
+def explain_exception(exc: BaseException, history: History, call: Optional[Call] = None) -> Finding:
     """A :class:`Finding` for an exception torch (or model code) raised, explained where
-    the message carries numbers."""
+    the message carries numbers. ``call`` is the torch function that raised, when known."""
+    from ._broadcast import read_broadcast
+
     text = str(exc)
-    for read in (_view, _matmul, _conv_channels, _broadcast):
+    for read in (_view, _matmul, _conv_channels):
         found = read(text, history)
         if found is not None:
             return found
+    found = read_broadcast(text, history, call)
+    if found is not None:
+        return found
+    found = _size_assertion(text, history)
+    if found is not None:
+        return found
     line = first_line(exc, default=type(exc).__name__)
     if _SHRINK.search(text):
         return Finding(FindingKind.SHRINK, line, fix="add padding, reduce stride/pooling, or feed larger inputs")
@@ -411,31 +406,52 @@ def _conv_channels(text: str, history: History) -> Optional[Finding]:
                    fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
 
 
-def _broadcast(text: str, history: History) -> Optional[Finding]:
-    m, meta = _BROADCAST.search(text), _BROADCAST_META.search(text)
-    if m:
-        a, b, dim = (int(g) for g in m.groups())
-    elif meta:  # the meta kernel's wording: length b at a negative axis of the expected shape
-        b, axis = int(meta.group(1)), int(meta.group(2))
-        target = [int(v) for v in meta.group(3).split(",")]
-        dim = axis % len(target)
-        a = target[dim]
-    else:
-        return None
-    return Finding(FindingKind.BROADCAST, f"two tensors disagree at dimension {dim}: {a} vs {b}",
-                   expected=a, actual=b,
-                   fix="check the branch that changes this dimension (a residual add needs a downsample "
-                       "or a 1×1 conv when channels or size change)")
-
-
 def _assertion(text: str, line: str) -> Finding:
     m = _EXPECTED_GOT.search(text)
     if m is None:
-        return Finding(FindingKind.ASSERTION, f"assertion failed: {line}")
+        return Finding(FindingKind.ASSERTION, f"assertion failed: {line}",
+                       fix="the model's own check rejects this input (see the message above): give it what "
+                           "the check asks for, or read the check in the model's code")
     want, got = int(m.group(1)), int(m.group(2))
     return Finding(FindingKind.ASSERTION, f"assertion failed: {line}", expected=want, actual=got,
                    fix=f"the model expects {want} where the input gives {got}: resize the data "
                        "(pipeguard.EnsureSize) or build the model for this size")
+
+
+# a model checking its input size: "Input height (256) doesn't match model (224)" (timm),
+# "Wrong image height! Expected 224 but got 256!" (torchvision),
+# "Input image size (256*256) doesn't match model (224*224)" (timm, Hugging Face)
+_SIZE_PAIR = re.compile(r"\((\d+)\s*[*x×,]\s*(\d+)\)\s*(?:doesn't|does not|don't|do not) match[a-z ]*?\((\d+)\s*[*x×,]\s*(\d+)\)")
+_SIZE_SIDE = re.compile(r"(height|width)\D{0,12}?\((\d+)\)\s*(?:doesn't|does not) match[a-z ]*?\((\d+)\)", re.IGNORECASE)
+_SIZE_EXPECTED = re.compile(r"(height|width)\b[^\d]*?expected (\d+),? but got (\d+)", re.IGNORECASE)
+
+
+def _size_assertion(text: str, history: History) -> Optional[Finding]:
+    """A model's own check of the input's height or width, with the size that passes it."""
+    image = history[0][1] if history and history[0][0] == "input" else ()
+    if len(image) != 4:
+        return None
+    m = _SIZE_PAIR.search(text)
+    if m is not None:
+        got, want = (int(m.group(1)), int(m.group(2))), (int(m.group(3)), int(m.group(4)))
+    else:
+        m = _SIZE_SIDE.search(text) or _SIZE_EXPECTED.search(text)
+        if m is None:
+            return None
+        first, second = (m.group(2), m.group(3)) if m.re is _SIZE_SIDE else (m.group(3), m.group(2))
+        side, axis = int(second), m.group(1).lower()
+        got = tuple(image[2:])
+        want = (side, side)  # models that check one side are built square; the other check follows
+        if axis == "height" and int(first) != image[2] or axis == "width" and int(first) != image[3]:
+            return None
+    h, w = want
+    return Finding(FindingKind.ASSERTION,
+                   f"the model checks its input size: built for {h}×{w}, receives {got[0]}×{got[1]}",
+                   expected=want, actual=got,
+                   arithmetic=f"the model asserts its input is {h}×{w} (the size it was built for)",
+                   fix=f"feed {h}×{w} images: pipeguard.EnsureSize(({h}, {w})) in the transform, or build "
+                       f"the model for {got[0]}×{got[1]} (its img_size / image_size argument)",
+                   size=want)
 
 
 def _view(text: str, history: History) -> Optional[Finding]:

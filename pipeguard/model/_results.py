@@ -76,6 +76,8 @@ class LayerError:
         exception: ``"Type: message"`` of the exception torch raised, if one was raised.
         diagnosis: :func:`pipeguard.explain`'s hypotheses for expected vs actual, if any.
         call: the torch function that raised, with its input shape (``"view on [4, 16, 4, 4]"``).
+        size: the ``(height, width)`` input that cures the failure, when the failure says
+            (a table sized for a fixed input, the model's own size check).
     """
 
     path: str
@@ -92,6 +94,7 @@ class LayerError:
     exception: Optional[str] = None
     diagnosis: Optional[Diagnosis] = None
     call: Optional[str] = None
+    size: Optional[tuple[int, int]] = None
 
     @property
     def where(self) -> str:
@@ -105,6 +108,22 @@ class LayerError:
     @property
     def headline(self) -> str:
         return f"{self.where}: {self.summary}"
+
+    @property
+    def likely(self) -> str:
+        """The diagnosis's best reading of the numbers, as the text shows it ("" when none adds to the why)."""
+        best = self.diagnosis.best if self.diagnosis is not None else None
+        duplicate = (self.kind is FindingKind.IN_FEATURES and self.arithmetic and best is not None
+                     and best.kind is HypothesisKind.FEATURE_MAP)
+        if best is None or best.kind is HypothesisKind.RATIO or duplicate:
+            return ""
+        return best.summary + (f": {best.arithmetic}" if best.arithmetic else "")
+
+    @property
+    def shown_fix(self) -> str:
+        """The fix the text shows: the finding's own, else the diagnosis's."""
+        best = self.diagnosis.best if self.diagnosis is not None else None
+        return self.fix or (best.fix if best is not None else "")
 
     @property
     def is_shape_error(self) -> bool:
@@ -125,14 +144,10 @@ class LayerError:
             lines.append(f"  why       {self.arithmetic}")
         if self.call:
             lines.append(f"  call      {self.call}")
-        best = self.diagnosis.best if self.diagnosis is not None else None
-        duplicate = (self.kind is FindingKind.IN_FEATURES and self.arithmetic and best is not None
-                     and best.kind is HypothesisKind.FEATURE_MAP)
-        if best is not None and best.kind is not HypothesisKind.RATIO and not duplicate:
-            lines.append(f"  likely    {best.summary}" + (f": {best.arithmetic}" if best.arithmetic else ""))
-        fix = self.fix or (best.fix if best is not None else "")
-        if fix:
-            lines.append(f"  fix       {fix}")
+        if self.likely:
+            lines.append(f"  likely    {self.likely}")
+        if self.shown_fix:
+            lines.append(f"  fix       {self.shown_fix}")
         message = self.exception.split(": ", 1)[-1] if self.exception else ""
         if self.exception and message not in self.summary:
             lines.append(f"  raised    {self.exception}")
@@ -141,7 +156,8 @@ class LayerError:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "layer": self.layer, "kind": self.kind.value, "summary": self.summary,
                 "headline": self.headline, "expected": _jsonable(self.expected),
-                "actual": _jsonable(self.actual), "arithmetic": self.arithmetic, "fix": self.fix,
+                "actual": _jsonable(self.actual), "arithmetic": self.arithmetic, "fix": self.shown_fix,
+                "likely": self.likely or None, "call": self.call, "size": _list(self.size),
                 "input_shape": _list(self.input_shape), "in_forward": self.in_forward,
                 "after": self.after, "exception": self.exception}
 
