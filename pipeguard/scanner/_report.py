@@ -97,7 +97,7 @@ class ScanReport:
         if self._violations is None:
             from ._schema import check_frame
 
-            self._violations = check_frame(self.frame, self.contract)[0]
+            self._violations = check_frame(self.frame, self.contract, judged=True)[0]
         return self._violations
 
     # -- verdict -------------------------------------------------------------------------

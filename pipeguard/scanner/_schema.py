@@ -45,8 +45,12 @@ def contract_schema(contract: Contract) -> Any:
     return pa.DataFrameSchema(columns, name=contract.name or "contract", strict=False, coerce=False)
 
 
-def check_frame(frame: Any, contract: Optional[Contract]) -> tuple[Any, dict[int, tuple[Reason, ...]]]:
+def check_frame(frame: Any, contract: Optional[Contract],
+                judged: bool = False) -> tuple[Any, dict[int, tuple[Reason, ...]]]:
     """Validate the readable rows of ``frame`` against ``contract``.
+
+    ``judged``: the table already carries verdicts (read back from a streamed report), so
+    its ``violation`` rows are readable rows too.
 
     Every check compares one column with a constant, so a row fails exactly the checks
     that its combination of checked values (``channels``, ``height``, ``width``,
@@ -65,7 +69,9 @@ def check_frame(frame: Any, contract: Optional[Contract]) -> tuple[Any, dict[int
     schema = contract_schema(contract)
     if not schema.columns:
         return _no_violations(), {}
-    readable = frame.loc[frame["status"].to_numpy() == "ok", ["path", "member", "channels", "height", "width"]]
+    status = frame["status"].to_numpy()
+    readable_rows = (status == "ok") | (status == "violation") if judged else status == "ok"
+    readable = frame.loc[readable_rows, ["path", "member", "channels", "height", "width"]]
     if "numel" in schema.columns:
         readable = readable.assign(numel=readable["channels"] * readable["height"] * readable["width"])
     columns = list(schema.columns)  # the checked ones: rows alike in these fare alike

@@ -1,0 +1,127 @@
+"""Rows streamed to a file while scanning, and sources that are lists of files (issue: big datasets)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+from archive_support import planted_members, write_tar
+from click.testing import CliRunner
+from conftest import make_image
+from scan_folders import SIDE, build
+
+import pipeguard as pg
+from pipeguard.cli import main
+from pipeguard.scanner import _run
+from pipeguard.scanner._sink import read_summary
+
+CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stream") / "data"
+    root.mkdir()
+    build(root)
+    (root / "shards").mkdir()
+    write_tar(root / "shards" / "000.tar", planted_members())
+    return root
+
+
+def _same(streamed, held):
+    assert list(streamed.rows()) == list(held.rows())
+    assert streamed.summary() == held.summary()
+    assert streamed.exit_code == held.exit_code
+    pd.testing.assert_frame_equal(streamed.frame, held.frame)
+    pd.testing.assert_frame_equal(streamed.violations.reset_index(drop=True), held.violations.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl", ".json", ".csv"])
+@pytest.mark.parametrize("contract", [CONTRACT, None], ids=["given", "inferred"])
+def test_a_streamed_report_equals_the_one_held_in_memory(planted, tmp_path, monkeypatch, suffix, contract):
+    monkeypatch.setattr(_run, "STREAM_CHUNK", 7)  # many chunks: the summary is counted across them
+    out = tmp_path / f"scan{suffix}"
+    streamed = pg.scan(planted, contract=contract, output=out)
+    held = pg.scan(planted, contract=contract)
+    assert streamed.output == os.fspath(out) and streamed._frame is None  # nothing read back yet
+    if suffix != ".csv":
+        assert read_summary(os.fspath(out)) == held.summary()
+    _same(streamed, held)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left beside it
+
+
+def test_the_files_are_readable_by_the_usual_tools(planted, tmp_path):
+    held = pg.scan(planted, contract=CONTRACT)
+    pg.scan(planted, contract=CONTRACT, output=tmp_path / "s.parquet")
+    pg.scan(planted, contract=CONTRACT, output=tmp_path / "s.jsonl")
+    table = pd.read_parquet(tmp_path / "s.parquet")
+    assert table["path"].tolist() == held.frame["path"].tolist()
+    lines = (tmp_path / "s.jsonl").read_text().splitlines()
+    assert len(lines) == len(held.frame) + 1 and json.loads(lines[-1]) == {"summary": held.summary()}
+
+
+def test_an_interrupted_scan_leaves_no_report_behind(planted, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_run, "_write_judged", broken)
+    with pytest.raises(KeyboardInterrupt):
+        pg.scan(planted, contract=CONTRACT, output=tmp_path / "s.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_output_suffix_is_refused(planted, tmp_path):
+    with pytest.raises(ValueError, match=".parquet"):
+        pg.scan(planted, output=tmp_path / "s.txt")
+
+
+def test_a_list_is_scanned_as_given(planted, tmp_path):
+    make_image("RGB", (SIDE, SIDE)).save(tmp_path / "x.png")
+    listed = [os.fspath(tmp_path / "x.png"), "does/not/exist.jpg", os.fspath(planted / "shards" / "000.tar")]
+    report = pg.scan(listed, contract=CONTRACT)
+    rows = list(report.rows())
+    assert [r["path"] for r in rows][:2] == listed[:2]  # in the given order, as given
+    assert rows[1]["status"] == "unreadable" and rows[1]["error_kind"] == "cannot open"
+    assert {r["member"] for r in rows[2:]} == set(planted_members())  # an archive in a list is opened too
+    assert all(r["class"] is None for r in rows)  # a listed file has no ImageFolder class
+    assert report.root == ""
+
+
+def test_folders_in_a_list_keep_their_classes(planted):
+    report = pg.scan([os.fspath(planted), os.fspath(planted)], contract=CONTRACT)
+    alone = pg.scan(planted, contract=CONTRACT)
+    rows = list(report.rows())
+    single = list(alone.rows())
+    assert len(rows) == 2 * len(single)
+    shown = os.fspath(planted).replace(os.sep, "/") + "/"
+    assert [r["path"] for r in rows[:len(single)]] == [shown + r["path"] for r in single]
+    assert [r["class"] for r in rows[:len(single)]] == [r["class"] for r in single]
+
+
+def _cli(*args, input=None):
+    return CliRunner().invoke(main, ["scan", *map(str, args)], input=input)
+
+
+def test_cli_files_from_a_file_and_stdin_and_several_sources(planted, tmp_path):
+    make_image("RGB", (SIDE, SIDE)).save(tmp_path / "a.png")
+    make_image("L", (SIDE, SIDE)).save(tmp_path / "b.png")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{tmp_path / 'b.png'}\n\n{tmp_path / 'a.png'}\n")
+    for args, stdin in ((["--files-from", listing], None), (["--files-from", "-"], listing.read_text())):
+        result = _cli(*args, "--channels", "3", "--format", "jsonl", input=stdin)
+        assert result.exit_code == 1, result.output
+        lines = [json.loads(x) for x in result.stdout.splitlines()]
+        assert [r["path"] for r in lines[:-1]] == [os.fspath(tmp_path / "b.png"), os.fspath(tmp_path / "a.png")]
+        assert lines[-1]["summary"]["status"]["violation"] == 1
+    both = _cli(tmp_path / "a.png", tmp_path / "b.png", "--channels", "3", "--format", "json")
+    assert [r["status"] for r in json.loads(both.stdout)["files"]] == ["ok", "violation"]
+
+
+def test_cli_streams_parquet_by_its_suffix(planted, tmp_path):
+    out = tmp_path / "scan.parquet"
+    result = _cli(planted, "--channels", "3", "--size", f"{SIDE}x{SIDE}", "--output", out)
+    assert result.exit_code == 1 and result.stdout == ""
+    held = pg.scan(planted, contract=CONTRACT)
+    assert pd.read_parquet(out)["status"].tolist() == held.frame["status"].tolist()
