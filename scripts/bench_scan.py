@@ -221,6 +221,88 @@ print(json.dumps({"files": len(r.frame), "seconds": elapsed,
 """
 
 
+STREAM_CHILD = """
+import json, resource, sys, time
+from pipeguard.cli import main
+t = time.perf_counter()
+try:
+    main(["scan", sys.argv[1], "--format", "jsonl", "--output", sys.argv[2]] + sys.argv[3:])
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"exit": code, "seconds": time.perf_counter() - t,
+                  "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def bench_streamed(root: Path, n: int, cores: int) -> None:
+    """(a) Peak memory of a CLI scan of ``n`` tiny files streamed to JSON lines, beside the same
+    scan held in memory (the baseline, in the same run)."""
+    import tempfile
+
+    tiny = root / f"tiny-{n}"
+    t = time.perf_counter()
+    make_tiny(tiny, n)
+    print(f"\nstreaming: {n:,} tiny files (ready in {time.perf_counter() - t:.1f} s), {cores} workers")
+    out = Path(tempfile.mkdtemp()) / "scan.jsonl"
+    for label, code, argv in (
+            ("held in memory (pg.scan)", MEMORY_CHILD, [str(tiny), str(cores)]),
+            ("CLI --format jsonl --output", STREAM_CHILD, [str(tiny), str(out), "--channels", "3", "--size", "8x8"])):
+        run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
+        m = json.loads(run.stdout.strip().splitlines()[-1])
+        print(f"  {label:30} {m['seconds']:6.1f} s ({n / m['seconds']:,.0f} files/s), peak RSS {m['self_mb']:.0f} MB, "
+              f"largest worker {m['children_mb']:.0f} MB")
+    lines = sum(1 for _ in open(out, "rb"))
+    print(f"  {out} holds {lines - 1:,} rows and the summary line; goal: streamed peak RSS < 200 MB")
+
+
+def make_shards(root: Path, shards: int, members: int) -> tuple[Path, Path]:
+    """The same small JPEGs as loose files (``loose/``) and as WebDataset tar shards (``shards/``)."""
+    import tarfile
+
+    loose, packed = root / "loose", root / "shards"
+    marker = root.with_name(root.name + ".complete")
+    if marker.is_file() and marker.read_text() == f"{shards}x{members}":
+        return loose, packed
+    rng = random.Random(7)
+    images = []
+    for k in range(50):
+        buf = io.BytesIO()
+        _image(rng, 64, 48, "RGB").save(buf, "JPEG", quality=85)
+        images.append(buf.getvalue())
+    packed.mkdir(parents=True, exist_ok=True)
+    for s in range(shards):
+        folder = loose / f"shard-{s:05d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(packed / f"shard-{s:05d}.tar", "w") as tf:
+            for m in range(members):
+                data = images[(s * members + m) % len(images)]
+                (folder / f"{m:06d}.jpg").write_bytes(data)
+                info = tarfile.TarInfo(f"{m:06d}.jpg")
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    marker.write_text(f"{shards}x{members}")
+    return loose, packed
+
+
+def bench_shards(root: Path, shards: int, members: int, cores: int, repeats: int) -> None:
+    """(c) files/s of a folder of tar shards against the same images as loose files."""
+    import pipeguard as pg
+
+    loose, packed = make_shards(root / f"shards-{shards}x{members}", shards, members)
+    contract = pg.Contract(channels=3, size=(48, 64))
+    for folder in (loose, packed):
+        pg.scan(folder, contract=contract, workers=cores)  # warm the page cache
+    t = best_of({"loose": lambda: pg.scan(loose, contract=contract, workers=cores),
+                 "shards": lambda: pg.scan(packed, contract=contract, workers=cores)}, repeats)
+    n = shards * members
+    print(f"\narchives: {shards} tar shards x {members:,} members against the same {n:,} JPEGs as loose files, "
+          f"{cores} workers")
+    print(f"  loose files  {n / t['loose']:>10,.0f} files/s")
+    print(f"  tar shards   {n / t['shards']:>10,.0f} members/s  = {t['loose'] / t['shards']:.2f}x the loose files "
+          "(goal >= 0.8x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000, help="mixed images (default 5000)")
@@ -228,6 +310,11 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/tmp/pipeguard-bench"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--html-only", action="store_true", help="only the cost of --html (5%% planted problems)")
+    parser.add_argument("--streamed", type=int, default=1_000_000,
+                        help="tiny files for the streamed-output memory run (default 1,000,000; 0 to skip)")
+    parser.add_argument("--shards", type=int, default=100, help="tar shards for the archive run (0 to skip)")
+    parser.add_argument("--members", type=int, default=1000, help="members per shard")
+    parser.add_argument("--big-only", action="store_true", help="only the streamed-output and archive runs")
     args = parser.parse_args()
 
     import pipeguard as pg
@@ -237,6 +324,9 @@ def main() -> None:
     planted = make_planted(args.root / f"planted-{args.files}", args.files)
     if args.html_only:
         bench_html(planted, cores, args.repeats)
+        return
+    if args.big_only:
+        _bench_big(args, cores)
         return
     t = time.perf_counter()
     paths = make_mixed(args.root / f"mixed-{args.files}", args.files)
@@ -309,6 +399,14 @@ def main() -> None:
             extra = f", each worker ≤ {m['children_mb']:.0f} MB" if workers > 1 else ""
             print(f"  {workers} worker{'s' if workers > 1 else ''}: {m['files']:,} files in {m['seconds']:.1f} s "
                   f"({m['files'] / m['seconds']:,.0f} files/s), peak RSS {m['self_mb']:.0f} MB{extra} (goal < 200 MB)")
+    _bench_big(args, cores)
+
+
+def _bench_big(args: argparse.Namespace, cores: int) -> None:
+    if args.shards:
+        bench_shards(args.root, args.shards, args.members, cores, max(1, args.repeats // 2))
+    if args.streamed:
+        bench_streamed(args.root, args.streamed, cores)
 
 
 if __name__ == "__main__":

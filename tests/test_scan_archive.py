@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tarfile
 import zipfile
@@ -167,3 +168,62 @@ def test_archives_scan_alike_in_workers_and_deep(tmp_path, monkeypatch):
     assert pooled == serial
     deep = pg.scan(tmp_path / "data", contract=contract, workers=2, deep=True)
     assert {(r["path"], r["member"]): r["status"] for r in deep.rows()} == expected
+
+
+def _add(tf, name, data=b"", kind=tarfile.REGTYPE, linkname=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, linkname, len(data)
+    tf.addfile(info, io.BytesIO(data) if data else None)
+
+
+def _tars(tmp_path):
+    """Archives of every header kind the fast listing must read exactly as tarfile does, or defer:
+    per format a plain one, one cut inside its last member, one with long and non-ASCII names."""
+    planted = planted_members()
+    out = []
+    for fmt, name in ((tarfile.USTAR_FORMAT, "ustar"), (tarfile.GNU_FORMAT, "gnu"), (tarfile.PAX_FORMAT, "pax")):
+        plain, odd = tmp_path / f"{name}.tar", tmp_path / f"{name}-odd.tar"
+        with tarfile.open(plain, "w", format=fmt) as tf:
+            _add(tf, "a/dir", kind=tarfile.DIRTYPE)
+            _add(tf, "a/link.jpg", kind=tarfile.SYMTYPE, linkname="000000.jpg")
+            _add(tf, "a/fifo", kind=tarfile.FIFOTYPE)
+            if fmt == tarfile.USTAR_FORMAT:  # a long path in the prefix field (the others add a header)
+                _add(tf, "d" * 90 + "/" + "e" * 60 + "/x.jpg", b"abc")
+            for member, (data, _) in planted.items():
+                _add(tf, member, data)
+        with tarfile.open(odd, "w", format=fmt) as tf:
+            _add(tf, "a.jpg", b"abc")
+            if fmt != tarfile.USTAR_FORMAT:
+                _add(tf, "l" * 300 + ".jpg", b"abc")  # a long-name header: tarfile's to read
+            _add(tf, "ünï/çødé.jpg", b"x")
+        last = list_members(str(plain)).members[-1]
+        cut = tmp_path / f"{name}-cut.tar"
+        cut.write_bytes(plain.read_bytes()[: last.offset + last.size // 2])
+        out += [plain, cut, odd]
+    return out
+
+
+def test_the_fast_tar_listing_is_tarfiles(tmp_path, monkeypatch):
+    from pipeguard.scanner import _archive, _tar_index
+
+    taken = 0
+    for path in _tars(tmp_path):
+        with open(path, "rb") as f:
+            taken += _tar_index.plain_members(f.fileno(), os.path.getsize(path)) is not None
+        fast = list_members(str(path))
+        with monkeypatch.context() as m:
+            m.setattr(_archive, "plain_members", lambda fd, size: None)
+            slow = list_members(str(path))
+        assert fast == slow, path.name
+    assert taken >= 6  # the plain and cut archives of every format take the fast path
+
+
+def test_damaged_headers_defer_to_tarfile(tmp_path):
+    from pipeguard.scanner._tar_index import plain_members
+
+    write_tar(tmp_path / "a.tar", planted_members())
+    data = bytearray((tmp_path / "a.tar").read_bytes())
+    data[148] = ord("9")  # a checksum field that is not octal
+    (tmp_path / "b.tar").write_bytes(bytes(data))
+    with open(tmp_path / "b.tar", "rb") as f:
+        assert plain_members(f.fileno(), len(data)) is None

@@ -135,7 +135,7 @@ def _member_row(archive: Any, member: Member, whole: ScanRow, deep: bool) -> Sca
 
 
 def _in_archive(raw: Any, size: int, name: str, whole: ScanRow, hidden: bool, deep: bool) -> ScanRow:
-    with io.BufferedReader(raw, buffer_size=READ_BUFFER) as f:
+    with (raw if isinstance(raw, io.BytesIO) else io.BufferedReader(raw, buffer_size=READ_BUFFER)) as f:
         row = probe_file(f, size, name, whole.cls, hidden, deep)
     return row._replace(path=whole.path, member=name)
 
