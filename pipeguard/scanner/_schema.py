@@ -60,8 +60,6 @@ def check_frame(frame: Any, contract: Optional[Contract],
     Returns:
         ``(violations table, {row position in frame: failed checks})``, both in frame order.
     """
-    import numpy as np
-    import pandas as pd
     from pandera.errors import SchemaErrors
 
     if contract is None:
@@ -91,6 +89,14 @@ def check_frame(frame: Any, contract: Optional[Contract],
         values = dict(zip(columns, key_of[label]))
         checks = tuple(check for check in CHECKS if (label, check) in failed)
         verdicts[key_of[label]] = checks, [(c.value, _expected(contract, c), _actual(values, c)) for c in checks]
+    return _map_back(readable, columns, failures, key_of, verdicts)
+
+
+def _map_back(readable: Any, columns: list[str], failures: list, key_of: dict, verdicts: dict) -> tuple[Any, dict]:
+    """The verdicts of the failing combinations, on every row that holds one."""
+    import numpy as np
+    import pandas as pd
+
     # only rows holding a failing value can fail: visit just those one by one
     suspect = np.zeros(len(readable), dtype=bool)
     for column in {column for _, column in failures}:
