@@ -26,13 +26,15 @@ if TYPE_CHECKING:
     from ..core import Contract
 
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
+CATEGORIES = ("status", "format", "mode", "error_kind", "class", "fix")
 
 
 def build_frame(rows: list[ScanRow]) -> Any:
     """The scan table from the rows, built once, column by column.
 
-    Counts are nullable ``Int64``; text columns hold ``None`` where a value is missing;
-    ``violations`` and ``warnings`` hold tuples of text.
+    Counts are nullable ``Int64``; columns of few distinct values (status, format, mode,
+    error kind, class, fix) are categoricals; other text columns hold ``None`` where a value
+    is missing; ``violations`` and ``warnings`` hold tuples of text.
     """
     import numpy as np
     import pandas as pd
@@ -46,8 +48,10 @@ def build_frame(rows: list[ScanRow]) -> Any:
             data[name] = pd.array(np.array(values, dtype=np.float64), dtype="Int64")
         elif name == "hidden":
             data[name] = pd.array(values, dtype=bool)
-        elif name in ("path", "status"):
+        elif name == "path":
             data[name] = pd.Series(values, dtype=text_dtype())
+        elif name in CATEGORIES:
+            data[name] = pd.Series(values, dtype="category")  # a few distinct values, many rows
         else:
             data[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again
@@ -151,6 +155,8 @@ class ScanReport:
             s = self.frame[c]
             if c in INT_COLUMNS:
                 cols.append([None if v is None or v != v else int(v) for v in s.astype(object).where(s.notna(), None)])
+            elif c in CATEGORIES:
+                cols.append(s.astype(object).where(s.notna(), None).tolist())
             else:
                 cols.append(s.tolist())
         for values in zip(*cols):

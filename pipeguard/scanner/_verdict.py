@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..core._errors import Reason
 from ._row import ScanRow
 from ._schema import check_frame, fix_text
-from ._text_dtype import text_dtype
 
 if TYPE_CHECKING:
     from ..core import Contract
@@ -53,9 +52,9 @@ def apply_to_frame(frame: Any, verdicts: Verdicts) -> None:
     fixes = frame["fix"].tolist()
     for i, (messages, fix) in verdicts.items():
         statuses[i], texts[i], fixes[i] = "violation", messages, fix
-    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype=text_dtype())
+    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype="category")
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
-    frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype=object)  # None, not NaN
+    frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype="category")
 
 
 def apply_to_rows(rows: list[ScanRow], verdicts: Verdicts) -> None:
