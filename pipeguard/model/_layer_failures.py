@@ -19,6 +19,7 @@ from ..diagnosis import _numbers as numbers
 from ..diagnosis._explanation import explain
 from ..diagnosis._numbers import isqrt_exact
 from ..diagnosis._text import first_line
+from . import _input_layout as layout
 from ._findings import Call, Finding, FindingKind, compact
 from ._layer_arithmetic import Window, windows
 
@@ -185,39 +186,58 @@ def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     import torch.nn as nn
 
     d = len(layer.kernel_size)
-    name = type(layer).__name__
     if d == 3 and len(x) == 4 and x[0] != layer.in_channels and _is_model_input(x, history):
         return _clip_without_time(layer, x)
     if len(x) not in (d + 1, d + 2):
-        return Finding(
-            FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
-            f"receives {len(x)}-D {numbers.shape(x)}",
-            expected=d + 2, actual=x,
-            fix=(f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
-                 if len(x) < d + 1 else "remove the extra dimensions (x.squeeze(...)) or fold them into the batch"))
+        return _conv_rank(layer, x, d)
     got, want = x[-(d + 1)], layer.in_channels
     if got != want and d == 3 and len(x) == 5:
         return _clip_channels(layer, x, history)
     if got != want:
-        head = f"{name}(in_channels={want})"
-        summary = f"{head} receives {numbers.plural(got, 'channel')}"
-        expected = x[:-(d + 1)] + (want,) + x[-d:]
-        diag = explain(expected, x)
-        first = len(history) <= 1 or all(w == "input" for w, _ in history)
-        if first or (history and history[-1][1] == x and history[-1][0] == "input"):
-            fix = (f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
-                   + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
-        else:
-            prev = history[-1][0] if history else "the previous layer"
-            fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
-        return Finding(FindingKind.IN_CHANNELS, summary, expected=expected, actual=x, diagnosis=diag,
-                       arithmetic=f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}",
-                       fix=fix)
+        return _conv_channels_differ(layer, x, history, d)
     if isinstance(layer, nn.modules.conv._ConvTransposeNd):
         return None
     return _shrink(layer, x[-d:], windows(layer, d),
                    layer_repr(layer, ("kernel_size", "stride", "padding", "dilation"),
                               {"stride": 1, "padding": 0, "dilation": 1}))
+
+
+def _conv_rank(layer: nn.Module, x: Shape, d: int) -> Finding:
+    """A convolution given a number of dimensions it cannot take."""
+    if len(x) < d + 1:
+        fix = f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
+    else:
+        drop = layout.extra_dims(x, layer.in_channels, d)
+        fix = (f"drop the extra dimensions: {drop}" if drop
+               else "remove the extra dimensions (x.squeeze(...)) or fold them into the batch")
+    return Finding(
+        FindingKind.RANK, f"{type(layer).__name__} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) "
+        f"input, receives {len(x)}-D {numbers.shape(x)}", expected=d + 2, actual=x, fix=fix)
+
+
+def _conv_channels_differ(layer: nn.Module, x: Shape, history: History, d: int) -> Finding:
+    """A convolution given another channel count: channels-last data, data of other
+    channels, or an earlier layer's output."""
+    got, want = x[-(d + 1)], layer.in_channels
+    summary = f"{type(layer).__name__}(in_channels={want}) receives {numbers.plural(got, 'channel')}"
+    arithmetic = f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}"
+    last = layout.channels_last(x, want, d) if layout.is_model_input(x, history) else None
+    if last is not None:
+        return Finding(FindingKind.IN_CHANNELS, summary, expected=last.shape, actual=x,
+                       diagnosis=explain(last.shape if len(x) == d + 2 else last.shape[1:], x),
+                       arithmetic=f"{numbers.shape(x)} has {got} at the channel axis and {x[-1]} last; "
+                                  f"the weight wants {want} channels",
+                       fix=layout.channels_last_fix(last, want, d))
+    expected = x[:-(d + 1)] + (want,) + x[-d:]
+    first = len(history) <= 1 or all(w == "input" for w, _ in history)
+    if first or (history and history[-1][1] == x and history[-1][0] == "input"):
+        fix = (f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
+               + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
+    else:
+        prev = history[-1][0] if history else "the previous layer"
+        fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
+    return Finding(FindingKind.IN_CHANNELS, summary, expected=expected, actual=x,
+                   diagnosis=explain(expected, x), arithmetic=arithmetic, fix=fix)
 
 
 def _is_model_input(x: Shape, history: History) -> bool:
@@ -401,6 +421,11 @@ def _conv_channels(text: str, history: History) -> Optional[Finding]:
     shape = tuple(int(v) for v in m.group(1).split(","))
     want, got = int(m.group(2)), int(m.group(3))
     expected = shape[:1] + (want,) + shape[2:]
+    last = layout.channels_last(shape, want, len(shape) - 2) if layout.is_model_input(shape, history) else None
+    if last is not None:
+        return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
+                       expected=last.shape, actual=shape, diagnosis=explain(last.shape, shape),
+                       fix=layout.channels_last_fix(last, want, len(shape) - 2))
     return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
                    expected=expected, actual=shape, diagnosis=explain(expected, shape),
                    fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
