@@ -115,3 +115,80 @@ def test_channels_last_into_a_functional_conv_is_permuted():
 def test_one_channel_images_still_get_ensure_channels():
     err = pg.trace_model(small_cnn(), (2, 1, 16, 16)).error
     assert "pipeguard.EnsureChannels(3)" in err.fix and "permute" not in err.fix
+
+
+# -- a missing batch dimension, and dimensions of another kind ------------------------
+
+def test_resnet18_single_image_gets_the_batch_dimension():
+    model = models.resnet18(weights=None).eval()
+    err = pg.trace_model(model, (3, 224, 224)).error
+    assert (err.path, err.kind) == ("bn1", FindingKind.RANK)
+    assert "add the batch dimension: x.unsqueeze(0)" in err.fix and err.expected == (1, 3, 224, 224)
+    assert "[3, 224, 224] has no batch dimension" in err.arithmetic
+    assert pg.trace_model(model, err.expected).ok
+    with torch.no_grad():
+        assert model(apply_named_call(err.fix, torch.rand(3, 32, 32))).shape == (1, 1000)
+
+
+class ItemReading(nn.Module):
+    """Reads a value (no meta trace) and normalises with a BatchNorm2d subclass whose own
+    forward leaves the rank check to torch: the message "expected 4D input" is read."""
+
+    class Norm(nn.BatchNorm2d):
+        def forward(self, x):
+            return super().forward(x) * 1.0
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(3, 8, 3), self.Norm(8)
+
+    def forward(self, x):
+        if x.abs().sum().item() >= 0:
+            x = self.conv(x)
+        return self.norm(x)
+
+
+def test_torch_rank_message_gets_the_batch_dimension():
+    model = ItemReading().eval()
+    trace = pg.trace_model(model, (3, 12, 12))
+    err = trace.error
+    assert trace.device == "cpu" and "expected 4D input (got 3D input)" in err.exception
+    assert err.kind is FindingKind.RANK and "x.unsqueeze(0)" in err.fix
+    with torch.no_grad():
+        assert model(apply_named_call(err.fix, torch.rand(3, 12, 12))).shape == (1, 8, 10, 10)
+
+
+def test_batchnorm_of_another_dimensionality_is_named():
+    conv1d_bn2d = nn.Sequential(nn.Conv1d(3, 16, 3), nn.BatchNorm2d(16))
+    err = pg.trace_model(conv1d_bn2d, (2, 3, 10)).error
+    assert err.kind is FindingKind.RANK and err.fix.startswith("use BatchNorm1d(16) for 3-D maps")
+    fixed = nn.Sequential(nn.Conv1d(3, 16, 3), nn.BatchNorm1d(16)).eval()
+    assert pg.trace_model(fixed, (2, 3, 10)).ok   # a valid [N, C, L] batch: no false finding at axis 0
+    with torch.no_grad():
+        assert fixed(torch.rand(2, 3, 10)).shape == (2, 16, 8)
+    err = pg.trace_model(nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm1d(16)), (2, 3, 10, 10)).error
+    assert err.fix.startswith("use BatchNorm2d(16) for 4-D maps")
+
+
+@pytest.mark.filterwarnings("ignore:input.s size at dim=1 does not match num_features")
+def test_instance_norm_takes_unbatched_input_and_warns_only_without_affine():
+    model = nn.Sequential(nn.Conv2d(3, 16, 3), nn.InstanceNorm2d(16, affine=True))
+    assert pg.trace_model(model, (3, 10, 10)).ok
+    assert pg.trace_model(nn.Sequential(nn.Conv2d(3, 16, 3), nn.InstanceNorm2d(8)), (2, 3, 10, 10)).ok
+    err = pg.trace_model(nn.Sequential(nn.Conv2d(3, 16, 3), nn.InstanceNorm2d(8, affine=True)), (2, 3, 10, 10)).error
+    assert err.kind is FindingKind.NUM_FEATURES and err.fix.startswith("set num_features=16")
+
+
+def test_linear_first_model_takes_batched_and_single_rows():
+    model = nn.Sequential(nn.Linear(10, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert pg.trace_model(model, (8, 10)).ok and pg.trace_model(model, (10,)).ok
+
+
+@pytest.mark.parametrize("shape, call, out", [((2, 1, 3, 20), "x.squeeze(1)", (2, 4, 18)),
+                                              ((2, 3, 4, 5), "x.flatten(2)", (2, 4, 18))])
+def test_extra_dimensions_into_conv1d_are_dropped(shape, call, out):
+    model = nn.Conv1d(3, 4, 3)
+    err = pg.trace_model(model, shape).error
+    assert err.kind is FindingKind.RANK and call in err.fix
+    with torch.no_grad():
+        assert model(apply_named_call(err.fix, torch.rand(shape))).shape == out

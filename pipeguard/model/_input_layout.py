@@ -77,14 +77,23 @@ def channels_last_fix(layout: Layout, channels: int, d: int) -> str:
     return fix + " (v2.ToImage()/ToTensor() move the channels first for HWC arrays and PIL images)"
 
 
-def missing_batch(rank: int, wanted: Sequence[int], history: History) -> Optional[Layout]:
-    """A layer that takes ``wanted`` ranks receives ``rank``, one short, as the model input is:
-    a single sample without its batch dimension (an earlier layer took it unbatched)."""
+def missing_batch(x: Shape, wanted: Sequence[int], history: History) -> Optional[Layout]:
+    """A layer that takes ``wanted`` ranks receives ``x``, one dimension short, as the model
+    input is: a single sample without its batch dimension (an earlier layer took it
+    unbatched). ``None`` when ``x`` keeps the input's leading size, which may then be a
+    batch (a ``Conv1d`` batch into a ``BatchNorm2d``): :func:`may_miss_batch` says so."""
     image = model_input(history)
-    if image is None or not wanted or rank + 1 != min(wanted) or len(image) != rank:
+    if image is None or not wanted or len(x) + 1 != min(wanted) or len(image) != len(x) or x[0] == image[0]:
         return None
     return Layout(f"a single sample {numbers.shape(image)} without its batch dimension", (1, *image),
                   "x.unsqueeze(0)")
+
+
+def may_miss_batch(x: Shape, wanted: Sequence[int], history: History) -> bool:
+    """``x`` is one dimension short and keeps the model input's leading size: a batch, or
+    a sample whose layers kept its channel count, the shapes cannot tell which."""
+    image = model_input(history)
+    return bool(image and wanted and len(x) + 1 == min(wanted) and len(image) == len(x) and x[0] == image[0])
 
 
 def missing_batch_fix(layout: Layout) -> str:
