@@ -13,6 +13,7 @@ from ._fit import smallest_square
 from ._forward_pass import trace_shapes
 from ._layer_failures import FindingKind
 from ._results import LayerError, ModelTrace
+from ._shrink_source import with_shrink_source
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs
     from torch import nn
@@ -50,7 +51,7 @@ def trace_model(model: nn.Module, input_shape: Sequence[int], dtype: DType = Non
     Example:
         >>> print(trace_model(torchvision.models.resnet18(weights=None), (1, 3, 224, 224)))
     """
-    return _with_size_hint(model, trace_shapes(model, input_shape, dtype))
+    return _with_size_hint(model, with_shrink_source(model, trace_shapes(model, input_shape, dtype)))
 
 
 def _with_size_hint(model: nn.Module, trace: ModelTrace) -> ModelTrace:
