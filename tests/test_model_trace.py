@@ -40,7 +40,8 @@ def test_linear_sized_for_a_smaller_map():
     assert "2000 = 20×10×10 would need a 10×10 map" in err.arithmetic
     assert "the output of `pool` [1, 20, 16, 16], flattened" in err.arithmetic
     assert "set in_features=5120" in err.fix
-    assert "a 40×40 input fits" in err.fix          # found by re-tracing at other sizes
+    # found by re-tracing at other sizes, and offered before the change that drops trained weights
+    assert err.fix.startswith("feed 40×40 images: pipeguard.EnsureSize((40, 40))") and err.size == (40, 40)
     # one row per leaf call, the shared pool twice, stopping at the failing layer
     assert [r.path for r in trace.rows] == ["conv1", "pool", "conv2", "pool", "fc"]
     assert [r.output_shape for r in trace.rows[:4]] == [(1, 10, 64, 64), (1, 10, 32, 32),
@@ -153,7 +154,7 @@ def test_functional_forward_traces_and_explains_a_fixed_view():
     assert err.call == "view on [4, 16, 4, 4]"       # the pooled map, seen through the functional call
     assert "1024 elements = 4×16×4×4" in err.summary
     assert "16×5×5" in err.diagnosis.best.arithmetic
-    assert "a 32×32 input fits" in err.fix
+    assert err.fix.startswith("feed 32×32 images: pipeguard.EnsureSize((32, 32))") and err.size == (32, 32)
     assert "likely" in str(err) and "raised" in str(err)
 
 

@@ -19,6 +19,7 @@ from typing import Iterator, Optional, Sequence
 from ..diagnosis import _numbers as numbers
 from ..diagnosis._numbers import isqrt_exact
 from ._findings import Call, Finding, FindingKind, Shape
+from ._input_layout import channels_last, channels_last_fix
 
 History = Sequence[tuple[str, Shape]]
 
@@ -63,6 +64,14 @@ def _normalisation(a: int, b: int, image: Shape, call: Optional[Call]) -> Option
     if not tables or {a, b} != {channels, math.prod(tables[0])}:
         return None
     want = math.prod(tables[0])
+    last = channels_last(image, want, 2)
+    if last is not None:
+        return Finding(FindingKind.IN_CHANNELS,
+                       f"a {want}-value per-channel table (a normalisation mean/std) meets {numbers.shape(image)} "
+                       f"images, whose channels are last", expected=last.shape, actual=image,
+                       arithmetic=f"the table {numbers.shape(tables[0])} holds {want} values, one per channel; "
+                                  f"{numbers.shape(image)} has {channels} at axis 1 and {image[-1]} last",
+                       fix=channels_last_fix(last, want, 2))
     return Finding(FindingKind.IN_CHANNELS,
                    f"a {want}-value per-channel table (a normalisation mean/std) meets {channels}-channel images",
                    expected=want, actual=channels,

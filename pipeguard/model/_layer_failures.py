@@ -11,6 +11,7 @@ and the fix (the right ``in_features``, the padding that keeps the size,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import TYPE_CHECKING, Any, Optional, Sequence
@@ -19,6 +20,7 @@ from ..diagnosis import _numbers as numbers
 from ..diagnosis._explanation import explain
 from ..diagnosis._numbers import isqrt_exact
 from ..diagnosis._text import first_line
+from . import _input_layout as layout
 from ._findings import Call, Finding, FindingKind, compact
 from ._layer_arithmetic import Window, windows
 
@@ -185,39 +187,58 @@ def _conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
     import torch.nn as nn
 
     d = len(layer.kernel_size)
-    name = type(layer).__name__
     if d == 3 and len(x) == 4 and x[0] != layer.in_channels and _is_model_input(x, history):
         return _clip_without_time(layer, x)
     if len(x) not in (d + 1, d + 2):
-        return Finding(
-            FindingKind.RANK, f"{name} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) input, "
-            f"receives {len(x)}-D {numbers.shape(x)}",
-            expected=d + 2, actual=x,
-            fix=(f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
-                 if len(x) < d + 1 else "remove the extra dimensions (x.squeeze(...)) or fold them into the batch"))
+        return _conv_rank(layer, x, d)
     got, want = x[-(d + 1)], layer.in_channels
     if got != want and d == 3 and len(x) == 5:
         return _clip_channels(layer, x, history)
     if got != want:
-        head = f"{name}(in_channels={want})"
-        summary = f"{head} receives {numbers.plural(got, 'channel')}"
-        expected = x[:-(d + 1)] + (want,) + x[-d:]
-        diag = explain(expected, x)
-        first = len(history) <= 1 or all(w == "input" for w, _ in history)
-        if first or (history and history[-1][1] == x and history[-1][0] == "input"):
-            fix = (f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
-                   + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
-        else:
-            prev = history[-1][0] if history else "the previous layer"
-            fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
-        return Finding(FindingKind.IN_CHANNELS, summary, expected=expected, actual=x, diagnosis=diag,
-                       arithmetic=f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}",
-                       fix=fix)
+        return _conv_channels_differ(layer, x, history, d)
     if isinstance(layer, nn.modules.conv._ConvTransposeNd):
         return None
     return _shrink(layer, x[-d:], windows(layer, d),
                    layer_repr(layer, ("kernel_size", "stride", "padding", "dilation"),
                               {"stride": 1, "padding": 0, "dilation": 1}))
+
+
+def _conv_rank(layer: nn.Module, x: Shape, d: int) -> Finding:
+    """A convolution given a number of dimensions it cannot take."""
+    if len(x) < d + 1:
+        fix = f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
+    else:
+        drop = layout.extra_dims(x, layer.in_channels, d)
+        fix = (f"drop the extra dimensions: {drop}" if drop
+               else "remove the extra dimensions (x.squeeze(...)) or fold them into the batch")
+    return Finding(
+        FindingKind.RANK, f"{type(layer).__name__} expects a {d + 2}-D {_dims_text(d)} (or {d + 1}-D unbatched) "
+        f"input, receives {len(x)}-D {numbers.shape(x)}", expected=d + 2, actual=x, fix=fix)
+
+
+def _conv_channels_differ(layer: nn.Module, x: Shape, history: History, d: int) -> Finding:
+    """A convolution given another channel count: channels-last data, data of other
+    channels, or an earlier layer's output."""
+    got, want = x[-(d + 1)], layer.in_channels
+    summary = f"{type(layer).__name__}(in_channels={want}) receives {numbers.plural(got, 'channel')}"
+    arithmetic = f"{numbers.shape(x)} has {got} at the channel axis, the weight wants {want}"
+    last = layout.channels_last(x, want, d) if layout.is_model_input(x, history) else None
+    if last is not None:
+        return Finding(FindingKind.IN_CHANNELS, summary, expected=last.shape, actual=x,
+                       diagnosis=explain(last.shape if len(x) == d + 2 else last.shape[1:], x),
+                       arithmetic=f"{numbers.shape(x)} has {got} at the channel axis and {x[-1]} last; "
+                                  f"the weight wants {want} channels",
+                       fix=layout.channels_last_fix(last, want, d))
+    expected = x[:-(d + 1)] + (want,) + x[-d:]
+    first = len(history) <= 1 or all(w == "input" for w, _ in history)
+    if first or (history and history[-1][1] == x and history[-1][0] == "input"):
+        fix = (f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
+               + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
+    else:
+        prev = history[-1][0] if history else "the previous layer"
+        fix = f"set in_channels={got}, or make `{prev}` output {want} channels"
+    return Finding(FindingKind.IN_CHANNELS, summary, expected=expected, actual=x,
+                   diagnosis=explain(expected, x), arithmetic=arithmetic, fix=fix)
 
 
 def _is_model_input(x: Shape, history: History) -> bool:
@@ -318,21 +339,63 @@ def _conv_fixes(ws: list[Window], sizes: Shape) -> list[str]:
     return fixes + ["or feed larger inputs"]
 
 
+def _norm_ranks(layer: nn.Module) -> tuple[Optional[tuple[int, ...]], Optional[int]]:
+    """``(ranks the norm layer takes, its channel axis at the lowest rank)``: a BatchNorm2d
+    takes only 4-D ``[N, C, H, W]``, an InstanceNorm2d also an unbatched ``[C, H, W]``."""
+    import torch.nn as nn
+
+    suffix = type(layer).__name__[-2:].lower()
+    if suffix not in ("1d", "2d", "3d"):
+        return None, None
+    k = int(suffix[0])
+    if isinstance(layer, nn.modules.instancenorm._InstanceNorm):
+        return (k + 1, k + 2), 0
+    return ((2, 3), 1) if k == 1 else ((k + 2,), 1)
+
+
 def _norm_channels(layer: nn.Module, x: Shape, field: str, want: int, history: History) -> Optional[Finding]:
+    import torch.nn as nn
+
     name = type(layer).__name__
-    rank = {"1d": (2, 3), "2d": (4, 3), "3d": (5, 4)}.get(name[-2:].lower())
-    if rank is not None and len(x) not in rank:
-        return Finding(FindingKind.RANK, f"{name} expects a {rank[0]}-D input, receives {len(x)}-D {numbers.shape(x)}",
-                       expected=rank[0], actual=x)
-    axis = 1 if len(x) >= 2 and (rank is None or len(x) == rank[0]) else 0
+    ranks, low_axis = _norm_ranks(layer)
+    if ranks is not None and len(x) not in ranks:
+        return _norm_rank(name, x, ranks, history)
+    axis = low_axis if ranks is not None and len(x) == ranks[0] else (1 if len(x) >= 2 else 0)
     got = x[axis]
     if got == want:
         return None
+    if isinstance(layer, nn.modules.instancenorm._InstanceNorm) and not (layer.affine or layer.track_running_stats):
+        return None  # it keeps no per-channel table: torch only warns
     prev = history[-1][0] if history else "the previous layer"
     return Finding(FindingKind.NUM_FEATURES, f"{name}({field}={want}) receives {numbers.plural(got, 'channel')}",
                    expected=want, actual=x,
                    arithmetic=f"{numbers.shape(x)} has {got} at axis {axis}, the layer normalises {want}",
                    fix=f"set {field}={got}, or make `{prev}` output {want} channels")
+
+
+_NORM_DIMS = {2: "1d", 3: "1d", 4: "2d", 5: "3d"}
+
+
+def _norm_rank(name: str, x: Shape, ranks: Sequence[int], history: History) -> Finding:
+    """A norm layer given a number of dimensions it cannot take: a sample without its batch
+    dimension, or maps of another dimensionality (a norm of the other kind fits them)."""
+    wanted = " or ".join(f"{r}-D" for r in ranks)
+    finding = Finding(FindingKind.RANK, f"{name} expects a {wanted} input, receives {len(x)}-D {numbers.shape(x)}",
+                      expected=ranks[-1], actual=x)
+    missing = layout.missing_batch(x, ranks, history)
+    if missing is not None:
+        return dataclasses.replace(
+            finding, expected=missing.shape,
+            arithmetic=f"the model input {numbers.shape(missing.shape[1:])} has no batch dimension: "
+                       f"the layers before took it unbatched, {name} cannot",
+            fix=layout.missing_batch_fix(missing))
+    other = _NORM_DIMS.get(len(x))
+    fixes = [f"use {name[:-2]}{other}({x[1]}) for {len(x)}-D maps {numbers.shape(x)}"] \
+        if other and len(x) >= 2 and name[-2:].lower() in _NORM_DIMS.values() and other != name[-2:].lower() else []
+    if layout.may_miss_batch(x, ranks, history):
+        fixes.append(f"if the model input {numbers.shape(layout.model_input(history))} is a single sample, "
+                     "add the batch dimension: x.unsqueeze(0)")
+    return dataclasses.replace(finding, fix="; or ".join(fixes) or f"reshape the input to {wanted}")
 
 
 def _layer_norm(layer: nn.Module, x: Shape) -> Optional[Finding]:
@@ -353,6 +416,7 @@ _MATMUL = (re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) 
            re.compile(r"a and b must have same reduction dim, but got \[(\d+), (\d+)\] X \[(\d+), (\d+)\]"))
 _CONV_CHANNELS = re.compile(r"expected input\[([\d, ]+)\] to have (\d+) channels, but got (\d+) channels")
 _EXPECTED_GOT = re.compile(r"[Ee]xpected (\d+),? but got (\d+)")
+_RANK = re.compile(r"expected (\d)D(?: or (\d)D)? input \(got (\d)D input\)")
 _SHRINK = re.compile(r"Kernel size can't be greater than actual input size|Output size is too small")
 
 
@@ -362,7 +426,7 @@ def explain_exception(exc: BaseException, history: History, call: Optional[Call]
     from ._broadcast import read_broadcast
 
     text = str(exc)
-    for read in (_view, _matmul, _conv_channels):
+    for read in (_view, _matmul, _conv_channels, _rank_message):
         found = read(text, history)
         if found is not None:
             return found
@@ -401,9 +465,26 @@ def _conv_channels(text: str, history: History) -> Optional[Finding]:
     shape = tuple(int(v) for v in m.group(1).split(","))
     want, got = int(m.group(2)), int(m.group(3))
     expected = shape[:1] + (want,) + shape[2:]
+    last = layout.channels_last(shape, want, len(shape) - 2) if layout.is_model_input(shape, history) else None
+    if last is not None:
+        return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
+                       expected=last.shape, actual=shape, diagnosis=explain(last.shape, shape),
+                       fix=layout.channels_last_fix(last, want, len(shape) - 2))
     return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
                    expected=expected, actual=shape, diagnosis=explain(expected, shape),
                    fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
+
+
+def _rank_message(text: str, history: History) -> Optional[Finding]:
+    """A norm layer's own rank check ("expected 4D input (got 3D input)"), read as :func:`_norm_rank`."""
+    m = _RANK.search(text)
+    if m is None or not history:
+        return None
+    ranks = tuple(int(g) for g in m.groups()[:2] if g)
+    x = history[-1][1]
+    if x is None or len(x) != int(m.group(3)):
+        return None
+    return _norm_rank("the layer", x, ranks, history)
 
 
 def _assertion(text: str, line: str) -> Finding:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Sequence
 from ._fit import smallest_square
 from ._forward_pass import trace_shapes
 from ._layer_failures import FindingKind
-from ._results import ModelTrace
+from ._results import LayerError, ModelTrace
+from ._shrink_source import with_shrink_source
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs
     from torch import nn
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # failures another input size can cure
 _MAP_SIZE_KINDS = frozenset({FindingKind.IN_FEATURES, FindingKind.SHRINK, FindingKind.VIEW})
+# failures of a layer sized for one map, which only that input size cures without retraining
+_RESIZE_FIRST_KINDS = frozenset({FindingKind.IN_FEATURES, FindingKind.VIEW})
 
 
 def trace_model(model: nn.Module, input_shape: Sequence[int], dtype: DType = None) -> ModelTrace:
@@ -48,7 +51,7 @@ def trace_model(model: nn.Module, input_shape: Sequence[int], dtype: DType = Non
     Example:
         >>> print(trace_model(torchvision.models.resnet18(weights=None), (1, 3, 224, 224)))
     """
-    return _with_size_hint(model, trace_shapes(model, input_shape, dtype))
+    return _with_size_hint(model, with_shrink_source(model, trace_shapes(model, input_shape, dtype)))
 
 
 def _with_size_hint(model: nn.Module, trace: ModelTrace) -> ModelTrace:
@@ -68,6 +71,8 @@ def _with_size_hint(model: nn.Module, trace: ModelTrace) -> ModelTrace:
     if fit.side is None or fit.side == shape[2] == shape[3]:
         return trace
     side = f"{fit.side}×{fit.side}"
+    if fit.pinned and error.kind in _RESIZE_FIRST_KINDS:
+        return dataclasses.replace(trace, error=_resize_first(error, fit.side))
     if not fit.pinned and "or feed larger inputs" in error.fix:
         fix = error.fix.replace("or feed larger inputs", f"or feed inputs of {side} or larger")
     else:
@@ -75,3 +80,11 @@ def _with_size_hint(model: nn.Module, trace: ModelTrace) -> ModelTrace:
         fix = f"{error.fix}; {hint}" if error.fix else hint
     return dataclasses.replace(trace, error=dataclasses.replace(error, fix=fix))
 
+
+def _resize_first(error: LayerError, side: int) -> LayerError:
+    """The data-side fix first: resizing the input keeps a trained model's weights, where a
+    new ``in_features`` (or reshape) throws the layer's away."""
+    resize = (f"feed {side}×{side} images: pipeguard.EnsureSize(({side}, {side})) in the transform "
+              f"(the trained weights stay as they are)")
+    fix = f"{resize}; or change the model: {error.fix}" if error.fix else resize
+    return dataclasses.replace(error, fix=fix, size=(side, side))

@@ -1,0 +1,120 @@
+"""Readings of the model input's layout when a layer rejects it: channels-last data
+(``[N, H, W, C]`` where ``[N, C, H, W]`` is expected), a single sample without its batch
+dimension (a ``[C, H, W]`` image, which a convolution takes unbatched but a
+``BatchNorm2d`` does not), and extra dimensions. Each reading names the shape the model
+wants and the one call on the input that makes it (``x.permute(0, 3, 1, 2)``,
+``x.unsqueeze(0)``), for the checks in :mod:`._layer_failures`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from ..diagnosis import _numbers as numbers
+
+Shape = tuple[int, ...]
+History = Sequence[tuple[str, Shape]]
+
+_SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A reading of the model input: what it is, the shape that fits, and the call that makes it."""
+
+    what: str       # "channels-last [N, H, W, C] data"
+    shape: Shape    # the shape the layer wants
+    call: str       # "x.permute(0, 3, 1, 2)"
+
+
+def model_input(history: History) -> Optional[Shape]:
+    """The model input's shape, the first entry of a trace's history."""
+    return history[0][1] if history and history[0][0] == "input" else None
+
+
+def is_model_input(x: Shape, history: History) -> bool:
+    """``x`` has the model input's shape: the layer receives the data as it was given."""
+    return model_input(history) == tuple(x)
+
+
+def _dims(d: int, batched: bool, channels_last: bool) -> str:
+    spatial = list(_SPATIAL[d])
+    names = spatial + ["C"] if channels_last else ["C"] + spatial
+    return "[" + ", ".join((["N"] if batched else []) + names) + "]"
+
+
+def channels_last(x: Shape, channels: int, d: int) -> Optional[Layout]:
+    """``x`` read as channels-last data over ``d`` spatial dimensions, for a layer that
+    wants ``channels``: the last axis holds ``channels`` (or an image's 1 to 4 channels,
+    where axis 1 holds more than an image has).
+
+    ``[1, 224, 224, 3]`` for 3 channels is ``x.permute(0, 3, 1, 2)``; an unbatched
+    ``[224, 224, 3]`` is ``x.permute(2, 0, 1).unsqueeze(0)``.
+    """
+    if len(x) not in (d + 1, d + 2) or x[-(d + 1)] == channels:
+        return None
+    last = x[-1]
+    if last != channels and not (last <= 4 and x[-(d + 1)] > 4):
+        return None
+    if len(x) == d + 2:
+        perm = (0, d + 1, *range(1, d + 1))
+        return Layout(f"channels-last {_dims(d, True, True)} data", (x[0], last, *x[1:-1]),
+                      f"x.permute{perm}")
+    perm = (d, *range(d))
+    return Layout(f"one channels-last {_dims(d, False, True)} sample",
+                  (1, last, *x[:-1]), f"x.permute{perm}.unsqueeze(0)")
+
+
+def channels_last_fix(layout: Layout, channels: int, d: int) -> str:
+    """The fix text for a :func:`channels_last` reading, for a layer that wants ``channels``."""
+    action = "move the channels first" + ("" if layout.call.startswith("x.permute(0,") else
+                                          " and add the batch dimension")
+    fix = f"{action}: {layout.call} turns {layout.what} into {numbers.shape(layout.shape)}"
+    if layout.shape[1] != channels:
+        fix += f", then convert to {channels} channels: pipeguard.EnsureChannels({channels})"
+    return fix + " (v2.ToImage()/ToTensor() move the channels first for HWC arrays and PIL images)"
+
+
+def missing_batch(x: Shape, wanted: Sequence[int], history: History) -> Optional[Layout]:
+    """A layer that takes ``wanted`` ranks receives ``x``, one dimension short, as the model
+    input is: a single sample without its batch dimension (an earlier layer took it
+    unbatched). ``None`` when ``x`` keeps the input's leading size, which may then be a
+    batch (a ``Conv1d`` batch into a ``BatchNorm2d``): :func:`may_miss_batch` says so."""
+    image = model_input(history)
+    if image is None or not wanted or len(x) + 1 != min(wanted) or len(image) != len(x) or x[0] == image[0]:
+        return None
+    return Layout(f"a single sample {numbers.shape(image)} without its batch dimension", (1, *image),
+                  "x.unsqueeze(0)")
+
+
+def may_miss_batch(x: Shape, wanted: Sequence[int], history: History) -> bool:
+    """``x`` is one dimension short and keeps the model input's leading size: a batch, or
+    a sample whose layers kept its channel count, the shapes cannot tell which."""
+    image = model_input(history)
+    return bool(image and wanted and len(x) + 1 == min(wanted) and len(image) == len(x) and x[0] == image[0])
+
+
+def missing_batch_fix(layout: Layout) -> str:
+    """The fix text for a :func:`missing_batch` reading."""
+    return (f"add the batch dimension: {layout.call} gives {numbers.shape(layout.shape)} "
+            "(or batch samples with a DataLoader)")
+
+
+def extra_dims(x: Shape, channels: int, d: int) -> Optional[str]:
+    """The call that drops the dimensions a ``d``-D layer of ``channels`` input channels
+    cannot take: a size-1 axis whose removal puts ``channels`` at axis 1, or trailing
+    axes folded into the last one (an image into a ``Conv1d``)."""
+    if len(x) <= d + 2:
+        return None
+    if len(x) == d + 3:
+        for axis in range(1, len(x)):
+            rest = x[:axis] + x[axis + 1:]
+            if x[axis] == 1 and rest[1] == channels:
+                return f"x.squeeze({axis}) gives {numbers.shape(rest)}"
+    if x[1] == channels:
+        folded = (*x[:d + 1], math.prod(x[d + 1:]))
+        return f"x.flatten({d + 1}) gives {numbers.shape(folded)}"
+    return None
+
