@@ -41,10 +41,12 @@ class _OneLineErrors(click.Command):
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
+@click.option("--cache", "cache", metavar="DIR", help="Keep the rows in DIR (created if missing); the next scan "
+              "reuses those of unchanged files and reads the others. The report is the same.")
 @click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
               help="Also write a self-contained HTML page with the problem images (beside any --format).")
 def scan_command(directory, channels, size, contract_file, deep, workers, time_limit, fmt, output,
-                 follow_symlinks, write_contract, html) -> None:
+                 follow_symlinks, write_contract, html, cache) -> None:
     """Check every file under DIR against a contract, from file headers.
 
     Without --channels, --size or --contract, the channels and size shared by most
@@ -75,7 +77,7 @@ def scan_command(directory, channels, size, contract_file, deep, workers, time_l
     progress = Progress() if sys.stderr.isatty() else None
     try:
         report = scan(root, contract=contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
-                      time_limit=time_limit, progress=progress)
+                      time_limit=time_limit, progress=progress, cache=cache)
     finally:
         if progress is not None:
             progress.close()

@@ -20,6 +20,7 @@ from ._walk import Run, WalkStats, parts, walk_runs
 
 if TYPE_CHECKING:
     from ..core import Contract
+    from ._cache import RowCache
 
     ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
 
@@ -40,7 +41,8 @@ def default_workers() -> int:
 def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
          time_limit: Optional[float] = 10.0,
-         progress: Optional[Callable[[int, str], None]] = None) -> ScanReport:
+         progress: Optional[Callable[[int, str], None]] = None,
+         cache: Union[str, os.PathLike[str], None] = None) -> ScanReport:
     """Check every file under a folder against a contract, from file headers.
 
     Every file is a row (images, non-images, hidden files, broken symlinks), in path
@@ -61,6 +63,12 @@ def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, de
         time_limit: seconds one file may take in a worker; ``None`` for no limit.
         progress: called as ``progress(files_done, last_path)`` every few dozen files
             (after each part).
+        cache: a folder (created if missing) where the rows of this scan are kept; the
+            next scan with the same cache reuses the rows of files whose size,
+            modification time, change time and inode, and the ``deep`` flag and
+            pipeguard's version, are unchanged, and reads the others (see
+            :mod:`pipeguard.scanner._cache`). The report is the same with or without it.
+            A cache that cannot be used is logged and the scan runs without it.
 
     Returns:
         A :class:`ScanReport`.
@@ -84,7 +92,8 @@ def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, de
 
     stats = WalkStats()
     rows: list[ScanRow] = []
-    for batch in _probed(walk_runs(root, follow_symlinks, stats), deep, workers, time_limit):
+    row_cache = None if cache is None else _open_cache(cache, root)
+    for batch in _probed(walk_runs(root, follow_symlinks, stats), deep, workers, time_limit, row_cache):
         rows.extend(batch)  # nothing here per file: rows arrive as one list per part
         if progress is not None and batch:
             progress(len(rows), batch[-1].path)
@@ -112,6 +121,12 @@ def _report(rows: list[ScanRow], given: Optional[Contract], root: str, deep: boo
                       inferred_notes=notes, walk=stats)
 
 
+def _open_cache(folder: Union[str, os.PathLike[str]], root: Path) -> Optional[RowCache]:
+    from ._cache import open_cache  # sqlite3 loads only for a scan with a cache
+
+    return open_cache(folder, root)
+
+
 def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
     from ..core._contract import Contract
 
@@ -124,7 +139,8 @@ def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
     raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
-def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[ScanRow]]:
+def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float],
+            cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
     """Rows of every file, in path order, as one list per part.
 
     A plain scan's parent probes parts too, beside ``workers - 1`` worker processes: on
@@ -134,7 +150,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     """
     if not deep:
         if workers == 1:
-            return _in_process(runs)
+            return _in_process(runs, cache)
         head, files = [], 0
         for run in runs:
             head.append(run)
@@ -142,17 +158,21 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
             if files >= SERIAL_BELOW:
                 break
         if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
-            return _in_process(iter(head))
+            return _in_process(iter(head), cache)
         runs = itertools.chain(head, runs)
     from ._workers import SupervisedPool
 
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
-                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep)
+                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep, cache=cache)
     return pool.map(runs)
 
 
-def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
-    return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
+def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
+    if cache is None:
+        return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
+    from ._cache import cached_parts
+
+    return cached_parts(parts(runs, PLAIN_CHUNK), cache)
 
 
 def _apply_verdict(frame: Any, failing: dict[int, tuple[Reason, ...]], contract: Contract) -> None:
