@@ -68,7 +68,8 @@ def scan(path: Union[str, os.PathLike[str]], contract: ContractSource = None, de
             modification time, change time and inode, and the ``deep`` flag and
             pipeguard's version, are unchanged, and reads the others (see
             :mod:`pipeguard.scanner._cache`). The report is the same with or without it.
-            A cache that cannot be used is logged and the scan runs without it.
+            A cache that cannot be used is logged and the scan runs without it; a
+            Hugging Face dataset is always read whole.
 
     Returns:
         A :class:`ScanReport`.
