@@ -87,8 +87,7 @@ def open_cache(folder: Union[str, os.PathLike[str]], root: Union[str, os.PathLik
     """The cache in ``folder`` (created if missing) for a scan of ``root``; ``None``, with one
     warning, when it cannot be used: the scan then runs without it."""
     folder = os.path.abspath(os.fspath(folder))
-    real_folder, real_root = os.path.realpath(folder), os.path.realpath(root)
-    if os.path.commonpath([real_folder, real_root]) == real_root:
+    if _inside(os.path.realpath(folder), os.path.realpath(root)):
         log.warning("not using the cache %s: it is inside the scanned folder %s (its files would be rows)",
                     folder, os.fspath(root))
         return None
@@ -110,6 +109,13 @@ def open_cache(folder: Union[str, os.PathLike[str]], root: Union[str, os.PathLik
     return cache
 
 
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives
+        return False
+
+
 def _unusable(cache: RowCache, exc: BaseException) -> None:
     log.warning("scanning without the cache %s: %s", cache.path, exc)
     cache.close()
@@ -125,9 +131,8 @@ def _remove(path: str) -> None:
 def _connect(path: str) -> sqlite3.Connection:
     """A connection to the cache file, its tables made, and a write done: a cache that
     cannot be written fails here, not in the middle of a scan."""
-    con = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+    con = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None)
     try:
-        con.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         con.execute("PRAGMA journal_mode = WAL")   # readers beside one writer; falls back where WAL cannot be
         con.execute("PRAGMA synchronous = NORMAL")  # a killed process loses nothing committed
         con.execute("BEGIN IMMEDIATE")
@@ -179,16 +184,22 @@ class RowCache:
 
     def close(self) -> None:
         """Write the pending entries and close this process's connection."""
-        if self._con is not None and self._pid == os.getpid():
+        self._adopt()
+        if self._con is not None:
             self._flush(self._con)
             self._con.close()
         self._con = None
 
-    def _connection(self) -> Optional[sqlite3.Connection]:
-        if self._pid != os.getpid():  # a forked worker: its parent's connection is not ours to use
+    def _adopt(self) -> None:
+        """In a forked worker, set the parent's connection aside: neither used nor closed
+        (closing it here could undo the parent's locks)."""
+        if self._pid != os.getpid():
             if self._con is not None:
                 _INHERITED.append(self._con)
-            self._con, self._pid = None, os.getpid()
+            self._con, self._pid, self._pending = None, os.getpid(), []
+
+    def _connection(self) -> Optional[sqlite3.Connection]:
+        self._adopt()
         if self._con is None and not self._broken:
             try:
                 self.connect()
