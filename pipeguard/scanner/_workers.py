@@ -90,22 +90,20 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = N
         progress[base + 1] = i
         progress[base + 2] = time.monotonic()
 
-    try:
-        while True:
-            try:
-                task = conn.recv()
-            except (EOFError, OSError):
-                return
-            if task is None:
-                return
-            tid, items = task
-            progress[base] = tid
-            out = probe_part(items, deep, started, cache)
-            progress[base + 2] = 0.0
-            conn.send((tid, out))
-    finally:
-        if cache is not None:
-            cache.close()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            task = None
+        if task is None:
+            if cache is not None:
+                cache.close()  # writes the entries still pending
+            return
+        tid, items = task
+        progress[base] = tid
+        out = probe_part(items, deep, started, cache)
+        progress[base + 2] = 0.0
+        conn.send((tid, out))
 
 
 def _death(process: Any) -> tuple[str, UnreadableKind]:
