@@ -19,6 +19,9 @@ child process so the figure is the scan's own. Then the cost of ``--html``
 truncated), as a share of that folder's scan time. Goals (issue 6): 1 worker ≥ 0.8× the
 bare loop; all cores ≥ 1.3× on 2 cores; deep ≥ 1.7× the decode loop; < 200 MB; --html < 20%
 of the scan (issue 16).
+``--cache-only``: the tiny folder scanned twice with ``cache=`` (page cache warm for both,
+the cache emptied before each first scan), beside a scan without a cache; goal: the second
+scan at least 5× faster than the first (issue 14).
 Timings are the best of several repeats; the machine may be shared, so compare
 ratios from the same run.
 """
@@ -303,6 +306,46 @@ def bench_shards(root: Path, shards: int, members: int, cores: int, repeats: int
           "(goal >= 0.8x)")
 
 
+def bench_cache(tiny: Path, n: int, cores: int, repeats: int) -> None:
+    """A folder of ``n`` tiny files scanned twice with a cache, the first time with an empty one."""
+    import shutil
+
+    import pipeguard as pg
+
+    t = time.perf_counter()
+    make_tiny(tiny, n)
+    for p in _list(tiny):  # warm the page cache: the first scan's cost is the probing, not the disk
+        with open(p, "rb") as f:
+            f.read()
+    ready = time.perf_counter() - t
+    cache = tiny.with_name(tiny.name + "-scan-cache")  # beside the folder, never inside it
+    contract = pg.Contract(channels=3, size=(8, 8))
+    pg.scan(tiny, contract=contract, workers=cores)  # imports, and the folder's metadata in memory
+    times: dict = {"none": [], "first": [], "second": []}
+    cpu: dict = {"none": [], "first": [], "second": []}  # this process and its workers: less swayed by load
+    for _ in range(repeats):  # interleaved, so load from other processes falls on all three alike
+        shutil.rmtree(cache, ignore_errors=True)
+        for key, options in (("none", {}), ("first", {"cache": cache}), ("second", {"cache": cache})):
+            c0, t0 = os.times(), time.perf_counter()
+            report = pg.scan(tiny, contract=contract, workers=cores, **options)
+            times[key].append(time.perf_counter() - t0)
+            c1 = os.times()
+            cpu[key].append(sum(c1[:4]) - sum(c0[:4]))
+            assert len(report.frame) == n, (key, len(report.frame))
+    best = {k: min(v) for k, v in times.items()}
+    used = {k: min(v) for k, v in cpu.items()}
+    size = sum(f.stat().st_size for f in cache.iterdir()) / 1e6
+    print(f"\ncache: {n:,} tiny files (ready in {ready:.1f} s), {cores} workers, best of "
+          f"{repeats}; load average {os.getloadavg()[0]:.2f}")
+    for key, label in (("none", "no cache"), ("first", "first, empty cache"), ("second", "second, same cache")):
+        print(f"  {label:19} {best[key]:6.2f} s  ({n / best[key]:>9,.0f} files/s), CPU {used[key]:5.2f} s")
+    print(f"  the first scan takes {best['first'] / best['none']:.2f}× the time of a scan without a cache "
+          f"(cache file {size:.0f} MB)")
+    print(f"  second scan {best['first'] / best['second']:.1f}× faster than the first (goal ≥ 5×; CPU "
+          f"{used['first'] / used['second']:.1f}×), {best['none'] / best['second']:.1f}× faster than a scan "
+          f"without a cache")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000, help="mixed images (default 5000)")
@@ -315,12 +358,17 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=100, help="tar shards for the archive run (0 to skip)")
     parser.add_argument("--members", type=int, default=1000, help="members per shard")
     parser.add_argument("--big-only", action="store_true", help="only the streamed-output and archive runs")
+    parser.add_argument("--cache-only", action="store_true",
+                        help="only a folder of --tiny files scanned twice with a cache")
     args = parser.parse_args()
 
     import pipeguard as pg
     from pipeguard.scanner._run import default_workers
 
     cores = default_workers()
+    if args.cache_only:
+        bench_cache(args.root / f"tiny-{args.tiny or 100_000}", args.tiny or 100_000, cores, args.repeats)
+        return
     planted = make_planted(args.root / f"planted-{args.files}", args.files)
     if args.html_only:
         bench_html(planted, cores, args.repeats)
@@ -399,6 +447,7 @@ def main() -> None:
             extra = f", each worker ≤ {m['children_mb']:.0f} MB" if workers > 1 else ""
             print(f"  {workers} worker{'s' if workers > 1 else ''}: {m['files']:,} files in {m['seconds']:.1f} s "
                   f"({m['files'] / m['seconds']:,.0f} files/s), peak RSS {m['self_mb']:.0f} MB{extra} (goal < 200 MB)")
+        bench_cache(tiny, args.tiny, cores, args.repeats)
     _bench_big(args, cores)
 
 

@@ -46,10 +46,12 @@ class _OneLineErrors(click.Command):
               help="Write the report here instead of stdout (parquet, jsonl, json and csv are written while scanning).")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
+@click.option("--cache", "cache", metavar="DIR", help="Keep the rows in DIR (created if missing); the next scan "
+              "reuses those of unchanged files and reads the others. The report is the same.")
 @click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
               help="Also write a self-contained HTML page with the problem images (beside any --format).")
 def scan_command(sources, files_from, channels, size, contract_file, deep, workers, time_limit, fmt, output,
-                 follow_symlinks, write_contract, html) -> None:
+                 follow_symlinks, write_contract, html, cache) -> None:
     """Check every file of SOURCE (a folder, a file or an archive; several are one report)
     against a contract, from file headers. Archives (.tar, .tar.gz, .zip) are read member
     by member.
@@ -71,7 +73,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     streamed = output if fmt in STREAMED and output else None
     _refuse_to_overwrite(source, [output, html, write_contract], streamed)
     report = _run_scan(source, contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
-                       time_limit=time_limit, output=streamed)
+                       time_limit=time_limit, output=streamed, cache=cache)
     _write_contract(report, write_contract)
     _write_html(report, html, workers, time_limit)
     if streamed is None:

@@ -6,8 +6,8 @@ fields), ``probe`` (one file's header, in any process), ``jpeg_header`` (plain J
 (positional reads), ``end_marker`` (truncation from the tail), ``raw_extent``
 (truncation of uncompressed pixel data, from the header), ``workers`` (the supervised
 pool: time limits, crashes), ``schema`` (the contract as a pandera schema), ``infer``
-(the dominant contract), ``report`` (the table and its summary), ``run`` (``scan``
-itself). pandas and pandera load only when a scan finishes, so worker
+(the dominant contract), ``report`` (the table and its summary), ``cache`` (rows of
+unchanged files kept between scans, in SQLite), ``run`` (``scan`` itself). pandas and pandera load only when a scan finishes, so worker
 processes import Pillow alone.
 """
 

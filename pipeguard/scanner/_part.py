@@ -39,8 +39,11 @@ from ._walk import Run
 Item = Union[ScanRow, list]  # a file's row, or an archive's rows
 
 
-def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) -> list[Item]:
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, cache: Any = None) -> list[Item]:
     """Probe the files of ``part`` (runs from :func:`~._walk.walk_runs`), in order.
+
+    With a ``cache`` (a :class:`~._cache.RowCache`), the items of unchanged files are
+    taken from it and only the others are read.
 
     Python warnings raised while reading a file (``Corrupt EXIF data``,
     ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
@@ -50,6 +53,8 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None) ->
     Returns:
         One item per file: its row, or for an archive the list of its members' rows.
     """
+    if cache is not None:
+        return cache.probe(part, deep, on_start, probe_part)
     items: list[Item] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

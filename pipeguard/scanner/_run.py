@@ -29,6 +29,7 @@ from ._walk import Run, WalkStats, parts
 
 if TYPE_CHECKING:
     from ..core import Contract
+    from ._cache import RowCache
 
     ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
     Source = Union[str, os.PathLike[str], list, tuple, Any]
@@ -51,7 +52,8 @@ def default_workers() -> int:
 def scan(source: Source, contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
          time_limit: Optional[float] = 10.0, progress: Optional[Callable[[int, str], None]] = None,
-         output: Union[str, os.PathLike[str], None] = None) -> ScanReport:
+         output: Union[str, os.PathLike[str], None] = None,
+         cache: Union[str, os.PathLike[str], None] = None) -> ScanReport:
     """Check every file of a source against a contract, from file headers.
 
     Every file is a row (images, non-images, hidden files, broken symlinks, each member
@@ -76,6 +78,9 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
             (after each part).
         output: a ``.parquet``, ``.jsonl``, ``.json`` or ``.csv`` path: rows are written
             there while scanning and ``report.frame`` reads them back only when asked.
+        cache: a folder (created if missing) keeping the rows: the next scan reuses those
+            of unchanged files (size, modification and change time, inode, ``deep``,
+            versions; see :mod:`pipeguard.scanner._cache`); the report is the same.
 
     Returns:
         A :class:`ScanReport`.
@@ -94,9 +99,9 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         batches: Iterable[list[ScanRow]] = [rows]
     else:
         root = _root_of(source)
-        workers = default_workers() if workers is None else max(1, int(workers))
-        runs = source_runs(source, follow_symlinks, stats)
-        batches = _reported(_probed(runs, deep, workers, time_limit), progress)
+        row_cache = None if cache is None else _open_cache(cache, root)
+        batches = _reported(_probed(source_runs(source, follow_symlinks, stats), deep, _workers(workers),
+                                    time_limit, row_cache), progress)
     report = ScanReport(root=root, contract=given, contract_source="given" if given else None, tally=Tally(),
                         deep=deep, walk=stats)
     if output is None:
@@ -105,6 +110,10 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         _streamed(report, batches, os.fspath(output))
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _workers(workers: Optional[int]) -> int:
+    return default_workers() if workers is None else max(1, int(workers))
 
 
 def _root_of(source: Source) -> str:
@@ -210,6 +219,12 @@ def _unspool(spool: Any) -> Iterator[list[ScanRow]]:
         yield [ScanRow._make(r) for r in rows]
 
 
+def _open_cache(folder: Union[str, os.PathLike[str]], root: str) -> Optional[RowCache]:
+    from ._cache import open_cache  # sqlite3 loads only for a scan with a cache
+
+    return open_cache(folder, root or None)  # a list: no one folder the cache must stay out of
+
+
 def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
     from ..core._contract import Contract
 
@@ -222,7 +237,8 @@ def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
     raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
-def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]) -> Iterator[list[ScanRow]]:
+def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float],
+            cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
     """Rows of every file, in path order, as one list per part.
 
     A plain scan's parent probes parts too, beside ``workers - 1`` worker processes: on
@@ -232,7 +248,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     """
     if not deep:
         if workers == 1:
-            return _in_process(runs)
+            return _in_process(runs, cache)
         head, files = [], 0
         for run in runs:
             head.append(run)
@@ -240,14 +256,18 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
             if files >= SERIAL_BELOW:
                 break
         if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
-            return _in_process(iter(head))
+            return _in_process(iter(head), cache)
         runs = itertools.chain(head, runs)
     from ._workers import SupervisedPool
 
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
-                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep)
+                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep, cache=cache)
     return pool.map(runs)
 
 
-def _in_process(runs: Iterator[Run]) -> Iterator[list[ScanRow]]:
-    return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
+def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
+    if cache is None:
+        return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
+    from ._cache import cached_parts
+
+    return cached_parts(parts(runs, PLAIN_CHUNK), cache)

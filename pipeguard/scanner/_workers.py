@@ -58,7 +58,7 @@ def _context() -> Any:
     return mp.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
+def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     import faulthandler
 
@@ -94,12 +94,14 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
         try:
             task = conn.recv()
         except (EOFError, OSError):
-            return
+            task = None
         if task is None:
+            if cache is not None:
+                cache.close()  # writes the entries still pending
             return
         tid, items = task
         progress[base] = tid
-        out = probe_part(items, deep, started)
+        out = probe_part(items, deep, started, cache)
         progress[base + 2] = 0.0
         conn.send((tid, out))
 
@@ -239,10 +241,11 @@ class SupervisedPool:
         chunk: files per message (per part).
         in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
             (a plain scan only: ``ValueError`` with ``deep``).
+        cache: a :class:`~pipeguard.scanner._cache.RowCache` every process reads and writes.
     """
 
     def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
-                 chunk: int = 64, in_parent: bool = False) -> None:
+                 chunk: int = 64, in_parent: bool = False, cache: Any = None) -> None:
         if in_parent and deep:
             raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
         self.in_parent = in_parent and int(workers) > 1
@@ -250,6 +253,7 @@ class SupervisedPool:
         self.deep = deep
         self.time_limit = time_limit
         self.chunk = max(1, int(chunk))
+        self.cache = cache
         self.restarts = 0
         self._idle_deaths = 0  # deaths with no file to blame, since the last result
         self._ctx = _context()
@@ -260,7 +264,7 @@ class SupervisedPool:
     def _start(self, i: int) -> _Slot:
         parent, child = self._ctx.Pipe()
         self._progress[3 * i + 2] = 0.0
-        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep),
+        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep, self.cache),
                               daemon=True, name=f"pipeguard-scan-{i}")
         p.start()
         child.close()
@@ -308,6 +312,8 @@ class SupervisedPool:
                 self._check_time(books)
         finally:
             self._stop_all()
+            if self.cache is not None:
+                self.cache.close()  # the parent's pending entries
 
     def _feed(self, i: int, books: _Books) -> None:
         """Queue parts to worker ``i`` up to ``IN_FLIGHT``: re-queued ones first, then new ones."""
@@ -341,7 +347,7 @@ class SupervisedPool:
         if item is None:
             return False
         part, seq, offset = item
-        books.store(seq, offset, probe_part(part))
+        books.store(seq, offset, probe_part(part, cache=self.cache))
         return True
 
     def _collect(self, busy: list[_Slot], books: _Books, timeout: Optional[float]) -> None:

@@ -1,0 +1,340 @@
+"""The scan cache (``scan(cache=DIR)``, ``--cache DIR``): rows of unchanged files are reused.
+
+A probe's rows are a function of the file's bytes, its path relative to the scanned
+folder, the ``deep`` flag and the code that reads it; the contract's verdict is applied
+later, so rows are cached before it and any contract can be checked against them.
+
+One SQLite file in the cache folder holds one entry per file and per ``deep`` flag,
+keyed by the scanned folder's absolute path and the file's relative path. An entry
+keeps the file's stamp (size, ``st_mtime_ns``, ``st_ctime_ns``, inode) and a version
+tag (pipeguard's version, Pillow's, ``Image.MAX_IMAGE_PIXELS``, the row's fields),
+and is reused only when all of them match. The change time catches what size and
+modification time miss: a file rewritten with the same size and its mtime restored
+(``os.utime``, ``cp -p``, ``rsync -t``), a ``chmod``; the inode catches a file
+replaced by another through a rename. An archive is one entry holding all its
+member rows.
+
+It never lies:
+
+* the stamp is taken *before* the file is read, so a file changed while it is being
+  read is stored under its old stamp and re-read by the next scan;
+* a file changed less than ``RACY_NS`` before it was looked at is not stored
+  (racy-git's rule): a filesystem keeps times in ticks (a few ms on Linux, 1-2 s on
+  some), and a second write in the same tick would leave the stamp unchanged;
+* rows that describe the moment rather than the bytes (cannot open, permission
+  denied, read error, a memory error while decoding) and anything that is not a
+  regular file are never stored;
+* each part's entries are written in one transaction (WAL mode), so a scan killed
+  halfway leaves whole entries or none.
+
+Lookups cost one range query per run of a part (the walk's runs are in key order), one
+``stat`` per file and one ``marshal.loads`` per row; workers read and write the file
+themselves (WAL lets them, ``busy_timeout`` queues their writes). A cache that cannot
+be created or written is logged once and the scan runs without it; a corrupt file is
+rebuilt. Entries of files that no longer exist stay until the file is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import marshal
+import os
+import sqlite3
+import stat
+import struct
+import sys
+import time
+from typing import Any, Callable, Iterator, Optional, Union
+
+from ..core._errors import UnreadableKind
+from ._row import ScanRow
+from ._walk import Run
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "pipeguard-scan-cache.sqlite3"
+SCHEMA = 2
+RACY_NS = 2_000_000_000   # files changed this recently are not stored (see the module docstring)
+BUSY_MS = 30_000          # how long a writer waits for another process's transaction
+FLUSH_ROWS, FLUSH_NS = 2048, 2_000_000_000  # entries are written in transactions of this many, or this often
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+_UNSTABLE = frozenset(kind.value for kind in (
+    UnreadableKind.PERMISSION_DENIED, UnreadableKind.CANNOT_OPEN, UnreadableKind.READ_ERROR,
+    UnreadableKind.BROKEN_LINK, UnreadableKind.NOT_A_FILE, UnreadableKind.TIMEOUT, UnreadableKind.CRASH))
+_INHERITED: list = []     # connections a forked worker copied from its parent: never used, never closed
+_LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ?"
+_STORE = "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)"
+_STAMP = struct.Struct("<qqqQq").pack  # size, mtime_ns, ctime_ns, inode, version tag: compared as one value
+_new = tuple.__new__
+
+Probe = Callable[..., list]  # probe_part(part, deep, on_start) -> one item per file
+
+
+def version_tag() -> int:
+    """What the rows depend on besides the file: the code reading it and its settings, hashed."""
+    import PIL
+    from PIL import Image
+
+    import pipeguard
+
+    text = (f"pipeguard {pipeguard.__version__}; Pillow {PIL.__version__}; MAX_IMAGE_PIXELS "
+            f"{Image.MAX_IMAGE_PIXELS}; marshal {marshal.version}; fields {','.join(ScanRow._fields)}")
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def open_cache(folder: Union[str, os.PathLike[str]],
+               root: Union[str, os.PathLike[str], None]) -> Optional[RowCache]:
+    """The cache in ``folder`` (created if missing) for a scan of ``root``; ``None``, with one
+    warning, when it cannot be used: the scan then runs without it."""
+    folder = os.path.abspath(os.fspath(folder))
+    if root is not None and _inside(os.path.realpath(folder), os.path.realpath(root)):
+        log.warning("not using the cache %s: it is inside the scanned folder %s (its files would be rows)",
+                    folder, os.fspath(root))
+        return None
+    cache = RowCache(os.path.join(folder, FILE_NAME))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        cache.connect()
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) or not os.path.isfile(cache.path):
+            return _unusable(cache, exc)
+        log.warning("the cache %s is damaged (%s): rebuilding it", cache.path, exc)
+        try:
+            _remove(cache.path)
+            cache.connect()
+        except (OSError, sqlite3.Error) as again:
+            return _unusable(cache, again)
+    except OSError as exc:
+        return _unusable(cache, exc)
+    return cache
+
+
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives
+        return False
+
+
+def _unusable(cache: RowCache, exc: BaseException) -> None:
+    log.warning("scanning without the cache %s: %s", cache.path, exc)
+    cache.close()
+    return None
+
+
+def _remove(path: str) -> None:
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        if os.path.lexists(name):
+            os.remove(name)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection to the cache file, its tables made, and a write done: a cache that
+    cannot be written fails here, not in the middle of a scan."""
+    con = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode = WAL")   # readers beside one writer; falls back where WAL cannot be
+        con.execute("PRAGMA synchronous = NORMAL")  # a killed process loses nothing committed
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value)")
+        found = con.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+        if found is None or found[0] != SCHEMA:
+            con.execute("DROP TABLE IF EXISTS rows")
+        con.execute("CREATE TABLE IF NOT EXISTS rows (deep INTEGER NOT NULL, key BLOB NOT NULL, stamp BLOB, "
+                    "item BLOB, PRIMARY KEY (deep, key)) WITHOUT ROWID")
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
+        con.execute("COMMIT")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+class RowCache:
+    """The cache file of one scan, usable in the parent and in its worker processes.
+
+    A worker (forked or spawned) opens its own connection on first use; a connection is
+    never used in another process than the one that opened it.
+
+    Args:
+        path: the SQLite file.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.tag = version_tag()
+        self._con: Optional[sqlite3.Connection] = None
+        self._pid = os.getpid()
+        self._broken = False
+        self._base: tuple[str, bytes] = ("", b"")  # the last folder's key prefix
+        self._pending: list = []  # entries not yet written
+        self._flushed = time.monotonic_ns()
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "tag": self.tag}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path, self.tag = state["path"], state["tag"]
+        self._con, self._pid, self._broken, self._base = None, os.getpid(), False, ("", b"")
+        self._pending, self._flushed = [], time.monotonic_ns()
+
+    def connect(self) -> None:
+        """Open (or create) the file now; raises what :func:`sqlite3.connect` raises."""
+        self._con, self._pid = _connect(self.path), os.getpid()
+
+    def close(self) -> None:
+        """Write the pending entries and close this process's connection."""
+        self._adopt()
+        if self._con is not None:
+            self._flush(self._con)
+            self._con.close()
+        self._con = None
+
+    def _adopt(self) -> None:
+        """In a forked worker, set the parent's connection aside: neither used nor closed
+        (closing it here could undo the parent's locks)."""
+        if self._pid != os.getpid():
+            if self._con is not None:
+                _INHERITED.append(self._con)
+            self._con, self._pid, self._pending = None, os.getpid(), []
+
+    def _connection(self) -> Optional[sqlite3.Connection]:
+        self._adopt()
+        if self._con is None and not self._broken:
+            try:
+                self.connect()
+            except (OSError, sqlite3.Error):
+                self._broken = True
+        return None if self._broken else self._con
+
+    def probe(self, part: list[Run], deep: bool, on_start: Any, probe: Probe) -> list:
+        """:func:`~._part.probe_part` through the cache: hits are decoded, misses probed
+        (``on_start`` still gets each file's index in ``part``) and stored."""
+        con = self._connection()
+        if con is None:
+            return probe(part, deep, on_start)
+        items: list = []
+        missed: list[Run] = []
+        where: list[int] = []     # the index in ``part`` of each missed file
+        stamps: list = []         # (key, stamp or None) of each missed file
+        now = time.time_ns()
+        for folder, prefix, names in part:
+            found, keys = self._lookup(con, deep, folder, prefix, names)
+            missed_here = self._reuse(folder, names, keys, found, now, items, where, stamps)
+            if missed_here:
+                missed.append((folder, prefix, missed_here))
+        if where:
+            started = None if on_start is None else (lambda j: on_start(where[j]))
+            fresh = probe(missed, deep, started)
+            for i, item in zip(where, fresh):
+                items[i] = item
+            self._store(con, deep, stamps, fresh)
+        return items
+
+    def _reuse(self, folder: str, names: list[str], keys: list[bytes], found: dict, now: int,
+               items: list, where: list, stamps: list) -> list[str]:
+        """Append the cached item of each file whose stamp matches (``None`` for the others,
+        noted in ``where`` and ``stamps``); return the names of the files to read."""
+        missed = []
+        tag, racy, pack, loads, get, new, row = self.tag, now - RACY_NS, _STAMP, marshal.loads, found.get, _new, ScanRow
+        for name, key in zip(names, keys):
+            try:
+                st = os.stat(folder + name)
+            except OSError:  # gone, a broken link: the probe says what it is
+                stamp = None
+            else:
+                stamp = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tag)
+                hit = get(key)
+                if hit is not None and hit[1] == stamp:
+                    value = loads(hit[2])
+                    items.append(new(row, value) if type(value) is tuple else [new(row, r) for r in value])
+                    continue
+                if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) > racy:
+                    stamp = None
+            where.append(len(items))
+            items.append(None)
+            stamps.append((key, stamp))
+            missed.append(name)
+        return missed
+
+    def _lookup(self, con: sqlite3.Connection, deep: bool, folder: str, prefix: str,
+                names: list[str]) -> tuple[dict, list[bytes]]:
+        """The stored entries of a run's files (one range query) and the files' keys."""
+        if self._base[0] != folder:
+            root = folder[:len(folder) - len(prefix)] if prefix else folder
+            base = os.path.abspath(root).encode(_FS_ENCODING, _FS_ERRORS) + b"\0" + prefix.encode(_FS_ENCODING, _FS_ERRORS)
+            self._base = (folder, base)
+        base = self._base[1]
+        keys = [base + name.encode(_FS_ENCODING, _FS_ERRORS) for name in names]
+        if self._broken:
+            return {}, keys
+        try:
+            rows = con.execute(_LOOKUP, (int(deep), min(keys), max(keys))).fetchall()
+        except sqlite3.Error as exc:
+            self._give_up("read", exc)
+            return {}, keys
+        return {row[0]: row for row in rows}, keys
+
+    def _store(self, con: sqlite3.Connection, deep: bool, stamps: list, fresh: list) -> None:
+        """Queue the entries of the files just read; write them when enough are queued
+        (a few transactions per scan and process, not one per part)."""
+        entries = self._pending
+        for (key, stamp), item in zip(stamps, fresh):
+            if stamp is not None and _stable(item):
+                try:
+                    entries.append((int(deep), key, stamp, _encode(item)))
+                except ValueError:  # a value marshal cannot write: not stored
+                    continue
+        if len(entries) >= FLUSH_ROWS or time.monotonic_ns() - self._flushed > FLUSH_NS:
+            self._flush(con)
+
+    def _flush(self, con: sqlite3.Connection) -> None:
+        """Write the pending entries in one transaction."""
+        entries, self._pending, self._flushed = self._pending, [], time.monotonic_ns()
+        if not entries or self._broken:
+            return
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.executemany(_STORE, entries)
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            self._give_up("write", exc)
+
+    def _give_up(self, action: str, exc: BaseException) -> None:
+        """Scan on without the cache in this process: a miss is always right."""
+        self._broken = True
+        log.warning("cannot %s the cache %s (%s): scanning on without it", action, self.path, exc)
+
+
+def _stable(item: Any) -> bool:
+    """Whether an item's rows come from the file's bytes alone (not from this moment's
+    permissions, I/O errors or memory)."""
+    rows = item if type(item) is list else (item,)
+    for row in rows:
+        kind = row.error_kind
+        if kind is not None and (kind in _UNSTABLE or "MemoryError" in (row.error or "")):
+            return False
+    return True
+
+
+def _encode(item: Any) -> bytes:
+    if type(item) is list:
+        return marshal.dumps([tuple(row) for row in item])
+    return marshal.dumps(tuple(item))
+
+
+
+
+def cached_parts(parts: Iterator[list[Run]], cache: RowCache) -> Iterator[list[ScanRow]]:
+    """The rows of each part, read through ``cache`` in this process; at the end (or when
+    the scan stops early) the entries still pending are written."""
+    from ._part import flatten, probe_part
+
+    try:
+        for part in parts:
+            yield flatten(probe_part(part, cache=cache))
+    finally:
+        cache.close()

@@ -1,0 +1,328 @@
+"""``scan(cache=DIR)``: the report is the one a scan without a cache gives, and the cache is
+really used (files whose stamp is unchanged are not read again)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from archive_support import planted_members, write_tar, write_zip
+from click.testing import CliRunner
+from conftest import make_image
+from scan_folders import SIDE, build, png_bytes
+
+import pipeguard
+from pipeguard import Contract
+from pipeguard.cli import main
+from pipeguard.scanner import _cache, _part, _run, scan
+
+pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
+                                reason="the counting probe reaches workers through fork")
+
+CONTRACT = Contract(channels=3, size=(SIDE, SIDE))
+LINKS = {"dogs/broken_link.png"}  # a broken link has no stamp: read every time
+
+
+@pytest.fixture
+def reads(tmp_path, monkeypatch):
+    """The relative paths each probe reads (plain files and archives), logged to a file
+    so that worker processes (forked after the patch) log too; ``reads()`` returns and
+    clears them. Files written by the test are stored at once (no racy window)."""
+    log = tmp_path / "reads.log"
+    log.touch()
+    real_row, real_archive = _part.probe_row, _part.probe_archive
+
+    def note(rel):
+        with open(log, "a") as f:
+            f.write(rel + "\n")
+
+    def probe_row(path, rel, *args):
+        note(rel)
+        return real_row(path, rel, *args)
+
+    def probe_archive(path, rel, *args, **kw):
+        note(rel)
+        return real_archive(path, rel, *args, **kw)
+
+    monkeypatch.setattr(_part, "probe_row", probe_row)
+    monkeypatch.setattr(_part, "probe_archive", probe_archive)
+    monkeypatch.setattr(_cache, "RACY_NS", 0)
+
+    def taken() -> list[str]:
+        got = log.read_text().splitlines()
+        log.write_text("")
+        return got
+
+    return taken
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """The planted folder with three archives in it (a WebDataset tar, a tar.gz, a zip)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    build(root)
+    (root / "shards").mkdir()
+    write_tar(root / "shards" / "000.tar", planted_members())
+    write_tar(root / "shards" / "001.tar.gz", planted_members(), "w:gz")
+    write_zip(root / "shards" / "002.zip", planted_members())
+    return root
+
+
+def _same(got, want):
+    """Two reports are the same: rows in order, statuses, violations, summary, exit code."""
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    pd.testing.assert_frame_equal(got.violations, want.violations)
+    assert got.summary() == want.summary()
+    assert got.exit_code == want.exit_code
+    assert got.contract == want.contract
+
+
+@pytest.mark.parametrize("contract", [CONTRACT, None], ids=["given", "inferred"])
+def test_report_is_identical_and_unchanged_files_are_not_read_again(tmp_path, folder, reads, contract):
+    plain = scan(folder, contract, workers=1)
+    files = set(reads())
+    cache = tmp_path / "cache"
+    first = scan(folder, contract, workers=1, cache=cache)
+    assert set(reads()) == files  # an empty cache reads everything
+    second = scan(folder, contract, workers=1, cache=cache)
+    assert set(reads()) == LINKS  # the archives too are taken whole from the cache
+    _same(first, plain)
+    _same(second, plain)
+    assert (cache / _cache.FILE_NAME).is_file()
+    assert not any("cache" in p for p in second.frame["path"])  # nothing written into the scanned folder
+
+
+def test_a_rewritten_file_is_read_again(tmp_path, folder, reads):
+    cache = tmp_path / "cache"
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    (folder / "cats" / "rgb.png").write_bytes(png_bytes(make_image("L", (SIDE, SIDE))))
+    write_zip(folder / "shards" / "002.zip", {"only.png": (png_bytes(make_image("RGB", (SIDE, SIDE))), "ok")})
+    reads()
+    got = scan(folder, CONTRACT, workers=1, cache=cache)
+    # the link to cats/rgb.png has the stamp of the file it points to
+    assert set(reads()) == LINKS | {"cats/rgb.png", "dogs/link_to_cat.png", "shards/002.zip"}
+    _same(got, scan(folder, CONTRACT, workers=1))
+    assert got.frame.set_index("path").loc["cats/rgb.png", "status"] == "violation"
+
+
+def test_same_size_and_restored_mtime_is_still_read_again(tmp_path, folder, reads):
+    """The stamp holds the change time and the inode: a rewrite that keeps the size and puts
+    the modification time back (``cp -p``, ``rsync -t``, ``os.utime``) is still seen."""
+    cache = tmp_path / "cache"
+    target = folder / "cats" / "rgb.png"
+    before = target.stat()
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    target.write_bytes(b"x" * before.st_size)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    reads()
+    got = scan(folder, CONTRACT, workers=1, cache=cache)
+    assert "cats/rgb.png" in reads()
+    assert got.frame.set_index("path").loc["cats/rgb.png", "status"] == "unreadable"
+    _same(got, scan(folder, CONTRACT, workers=1))
+
+
+def test_a_file_changed_while_it_is_read_is_read_again(tmp_path, folder, reads, monkeypatch):
+    """The stamp is taken before the read: a file rewritten just after it was read is not
+    stored under its new stamp with its old row."""
+    cache = tmp_path / "cache"
+    target = folder / "cats" / "rgb.png"
+    counting = _part.probe_row
+
+    def rewritten_after_read(path, rel, *args):
+        row = counting(path, rel, *args)
+        if rel == "cats/rgb.png":
+            target.write_bytes(png_bytes(make_image("RGBA", (SIDE, SIDE))))
+        return row
+
+    monkeypatch.setattr(_part, "probe_row", rewritten_after_read)
+    first = scan(folder, CONTRACT, workers=1, cache=cache)
+    assert first.frame.set_index("path").loc["cats/rgb.png", "status"] == "ok"  # what was read
+    monkeypatch.setattr(_part, "probe_row", counting)
+    reads()
+    got = scan(folder, CONTRACT, workers=1, cache=cache)
+    assert "cats/rgb.png" in reads()
+    assert got.frame.set_index("path").loc["cats/rgb.png", "mode"] == "RGBA"
+    _same(got, scan(folder, CONTRACT, workers=1))
+
+
+def test_deep_after_plain_reads_everything_again_and_both_are_kept(tmp_path, folder, reads):
+    cache = tmp_path / "cache"
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    everything = set(reads())
+    deep = scan(folder, CONTRACT, deep=True, workers=2, cache=cache)  # --deep always runs in workers
+    assert set(reads()) == everything
+    _same(deep, scan(folder, CONTRACT, deep=True, workers=2))
+    reads()
+    _same(scan(folder, CONTRACT, deep=True, workers=2, cache=cache), deep)
+    # a decode that ran out of memory depends on the worker's memory, not on the file: never stored
+    memory = set(deep.frame["path"][deep.frame["error"].str.contains("MemoryError", na=False)])
+    assert set(reads()) == LINKS | memory
+    reads()
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), scan(folder, CONTRACT, workers=1, cache=None))
+    assert reads().count("cats/rgb.png") == 1  # the plain entries are still there: read by the scan without cache only
+
+
+def test_another_version_reads_everything_again(tmp_path, folder, reads, monkeypatch):
+    cache = tmp_path / "cache"
+    plain = scan(folder, CONTRACT, workers=1, cache=cache)
+    everything = set(reads())
+    monkeypatch.setattr(pipeguard, "__version__", "99.0.0")
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)
+    assert set(reads()) == everything
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)
+    assert set(reads()) == LINKS
+
+
+def test_workers_read_and_write_the_cache(tmp_path, folder, reads, monkeypatch):
+    monkeypatch.setattr(_run, "SERIAL_BELOW", 0)  # the pool, with the parent probing beside a worker
+    cache = tmp_path / "cache"
+    plain = scan(folder, CONTRACT, workers=1)
+    everything = set(reads())
+    _same(scan(folder, CONTRACT, workers=2, cache=cache), plain)
+    assert set(reads()) == everything
+    _same(scan(folder, CONTRACT, workers=3, cache=cache), plain)
+    assert set(reads()) == LINKS
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)  # what workers wrote, read in process
+    assert set(reads()) == LINKS
+
+
+def test_files_written_just_before_a_scan_are_not_stored(tmp_path, folder, reads, monkeypatch):
+    """A file changed less than RACY_NS ago could change again within the filesystem's
+    time tick and keep its stamp: it is read again by the next scan."""
+    monkeypatch.setattr(_cache, "RACY_NS", 3600 * 10**9)
+    cache = tmp_path / "cache"
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    everything = set(reads())
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    assert set(reads()) == everything
+
+
+def _stored(cache) -> int:
+    con = sqlite3.connect(cache / _cache.FILE_NAME)
+    try:
+        return con.execute("SELECT count(*) FROM rows").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _stored_or_zero(cache) -> int:
+    if not (cache / _cache.FILE_NAME).is_file():
+        return 0
+    try:
+        return _stored(cache)
+    except sqlite3.Error:  # not made yet
+        return 0
+
+
+def test_a_scan_stopped_by_an_error_leaves_a_cache_that_is_right(tmp_path, folder, reads, monkeypatch):
+    monkeypatch.setattr(_cache, "FLUSH_ROWS", 4)
+    monkeypatch.setattr(_run, "PLAIN_CHUNK", 4)  # parts of 4 files: some are stored before the error
+    cache = tmp_path / "cache"
+    counting, seen = _part.probe_row, []
+
+    def fails_halfway(path, rel, *args):
+        seen.append(rel)
+        if len(seen) == 15:
+            raise RuntimeError("stopped")
+        return counting(path, rel, *args)
+
+    monkeypatch.setattr(_part, "probe_row", fails_halfway)
+    with pytest.raises(RuntimeError):
+        scan(folder, CONTRACT, workers=1, cache=cache)
+    monkeypatch.setattr(_part, "probe_row", counting)
+    assert 0 < _stored(cache) < 14
+    (folder / "cats" / "gray.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
+    reads()
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), scan(folder, CONTRACT, workers=1))
+    assert "cats/gray.png" in reads()
+
+
+SLOW_SCAN = """
+import sys, time
+from pipeguard.scanner import _cache, _run, scan
+_cache.RACY_NS, _cache.FLUSH_ROWS, _run.PLAIN_CHUNK = 0, 16, 16
+scan(sys.argv[1], workers=1, cache=sys.argv[2], progress=lambda done, path: time.sleep(0.02))
+"""
+
+
+@pytest.mark.slow
+def test_a_scan_killed_halfway_leaves_a_cache_that_is_right(tmp_path):
+    """SIGKILL at whatever moment the first entries are visible: in a transaction or between."""
+    root = tmp_path / "many"
+    tiny = png_bytes(make_image("RGB", (4, 4)))
+    gray = png_bytes(make_image("L", (4, 4)))
+    for i in range(3000):
+        d = root / f"c{i % 3}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{i:05d}.png").write_bytes(gray if i % 97 == 0 else tiny)
+    cache = tmp_path / "cache"
+    child = subprocess.Popen([sys.executable, "-c", SLOW_SCAN, str(root), str(cache)])
+    try:
+        deadline = time.monotonic() + 60
+        while not _stored_or_zero(cache) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert 0 < _stored(cache) < 3000
+    for i in range(0, 3000, 250):  # rewrite files, stored or not
+        (root / f"c{i % 3}" / f"{i:05d}.png").write_bytes(tiny if i % 97 == 0 else gray)
+    _same(scan(root, workers=2, cache=cache), scan(root, workers=2))
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path, folder, reads, caplog):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / _cache.FILE_NAME).write_bytes(b"this is not a database, but it has a header of some length" * 20)
+    plain = scan(folder, CONTRACT, workers=1)
+    everything = set(reads())
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner._cache"):
+        _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)
+    assert [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert set(reads()) == everything
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)
+    assert set(reads()) == LINKS
+
+
+def test_a_cache_that_cannot_be_made_is_skipped_with_one_warning(tmp_path, folder, reads, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    plain = scan(folder, CONTRACT, workers=1)
+    reads()
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner._cache"):
+        _same(scan(folder, CONTRACT, workers=1, cache=blocker / "cache"), plain)
+    assert len([r for r in caplog.records if r.name == "pipeguard.scanner._cache"]) == 1
+
+
+def test_a_cache_inside_the_scanned_folder_is_not_used(tmp_path, folder, reads, caplog):
+    plain = scan(folder, CONTRACT, workers=1)
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner._cache"):
+        _same(scan(folder, CONTRACT, workers=1, cache=folder / ".cache"), plain)
+    assert not (folder / ".cache").exists()
+    assert any("inside the scanned folder" in r.getMessage() for r in caplog.records)
+
+
+def test_cli_cache_option(tmp_path, folder, reads):
+    cache = tmp_path / "cache"
+    args = ["scan", str(folder), "--channels", "3", "--size", f"{SIDE}x{SIDE}", "--format", "json"]
+    plain = CliRunner().invoke(main, args)
+    reads()
+    first = CliRunner().invoke(main, [*args, "--cache", str(cache)])
+    assert set(reads()) > LINKS
+    second = CliRunner().invoke(main, [*args, "--cache", str(cache)])
+    assert set(reads()) == LINKS
+    assert plain.exit_code == first.exit_code == second.exit_code == 1
+    strip = lambda out: [line for line in out.splitlines() if '"elapsed' not in line]  # noqa: E731
+    assert strip(first.output) == strip(plain.output) == strip(second.output)
