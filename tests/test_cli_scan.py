@@ -111,6 +111,11 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
     (["{root}", "--contract", "{missing}.toml"], "cannot be read"),
     (["{root}", "--contract", "{bad}"], "not valid TOML"),
     (["{root}", "--format", "xml"], "--format"),
+    (["{root}", "--timeout", "nan"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "inf"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "-1"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "0"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "soon"], "number of seconds"),
 ])
 def test_usage_errors_exit_two_with_one_line(tmp_path, args, message):
     (tmp_path / "bad.toml").write_text("channels = [\n")

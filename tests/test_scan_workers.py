@@ -159,3 +159,9 @@ def test_work_is_cut_into_slices_in_order():
     assert work.files == 1 and not work.done
     assert work.take(0) == ([("/e/", "e/", ["e"])], 0, 4) and work.done
     assert missing == {0: 5} and chunks == {0: [None] * 5}
+
+
+@pytest.mark.parametrize("limit", [float("nan"), float("inf"), 0.0, -1.0])
+def test_a_time_limit_that_would_never_fire_is_refused(limit):
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        SupervisedPool(1, deep=True, time_limit=limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import click
@@ -47,3 +48,23 @@ class SizeParam(click.ParamType):
             self.fail(f"should be HEIGHTxWIDTH such as 224x224, but got {value!r}", param, ctx)
         h = int(m.group(1))
         return (h, int(m.group(2) or h))
+
+
+class SecondsParam(click.ParamType):
+    """A time limit in seconds: a finite number above 0 (``nan``, ``inf``, 0 and negatives
+    would be a limit that never fires, or fires at once)."""
+
+    name = "SECONDS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            seconds = value
+        else:
+            try:
+                seconds = float(str(value).strip())
+            except ValueError:
+                seconds = math.nan
+                self.fail(f"should be a number of seconds such as 10 or 2.5, but got {value!r}", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"should be a finite number of seconds above 0, but got {value!r}", param, ctx)
+        return seconds

@@ -12,7 +12,7 @@ from typing import Optional
 
 import click
 
-from ._params import SizeParam, UsageError
+from ._params import SecondsParam, SizeParam, UsageError
 
 STREAMED = ("parquet", "jsonl", "json", "csv")  # formats written while the scan runs, with --output
 FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
@@ -37,7 +37,7 @@ class _OneLineErrors(click.Command):
               help="A contract file (TOML, JSON or pyproject.toml); --channels/--size override its fields.")
 @click.option("--deep", is_flag=True, help="Also decode every image (in worker processes, with a time limit).")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
-@click.option("--timeout", "time_limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
+@click.option("--timeout", "time_limit", type=SecondsParam(), default=10.0,
               show_default=True, help="Seconds one file may take in a worker before it is reported as hung.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="table for people (the default); json, jsonl, csv or parquet for every row; junit "

@@ -28,6 +28,7 @@ that hangs or crashes must do so in a worker, under the time limit.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing as mp
 import os
 import signal
@@ -245,6 +246,8 @@ class SupervisedPool:
                  chunk: int = 64, in_parent: bool = False) -> None:
         if in_parent and deep:
             raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
+        if time_limit is not None and not 0 < time_limit < math.inf:  # nan fails this too
+            raise ValueError(f"time_limit should be a finite number of seconds above 0 or None, but got {time_limit!r}")
         self.in_parent = in_parent and int(workers) > 1
         self.workers = max(1, int(workers) - self.in_parent)
         self.deep = deep
