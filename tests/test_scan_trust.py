@@ -55,3 +55,49 @@ def test_a_device_is_not_a_file():
     row = probe("/dev/null", "null.png")
     assert (row["status"], row["error_kind"]) == ("unreadable", "not a file")
     assert "character device" in row["error"]
+
+
+def _unlistable(monkeypatch, *folders):
+    """``os.scandir`` refuses ``folders`` as it would without read permission (tests run as root)."""
+    real = os.scandir
+    refused = {os.path.join(str(f), "") for f in folders}
+
+    def scandir(path="."):
+        if os.path.join(os.fspath(path), "") in refused:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def _images(root, *rels):
+    for rel in rels:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(png_bytes(make_image("RGB", (4, 4))))
+
+
+def test_an_unreadable_folder_is_a_row_and_fails_the_scan(tmp_path, monkeypatch):
+    _images(tmp_path, "a/1.png", "b/secret/2.png", "b/x.png", "c.png")
+    _unlistable(monkeypatch, tmp_path / "b" / "secret")
+    report = pg.scan(tmp_path, workers=1)
+    rows = [(r["path"], r["status"], r["error_kind"]) for r in report.rows()]
+    assert rows == [("a/1.png", "ok", None), ("b/secret/", "unreadable", "permission denied"),
+                    ("b/x.png", "ok", None), ("c.png", "ok", None)]
+    assert report.exit_code == 1
+
+
+def test_an_unreadable_root_is_an_error_and_a_listed_one_a_row(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipeguard.cli import main
+
+    _images(tmp_path, "data/1.png", "other.png")
+    _unlistable(monkeypatch, tmp_path / "data")
+    with pytest.raises(PermissionError):
+        pg.scan(tmp_path / "data", workers=1)
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "data")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "Permission denied" in result.stderr
+    listed = pg.scan([str(tmp_path / "data"), str(tmp_path / "other.png")], workers=1)
+    assert [(r["path"], r["status"], r["error_kind"]) for r in listed.rows()] == [
+        (str(tmp_path / "data") + "/", "unreadable", "permission denied"), (str(tmp_path / "other.png"), "ok", None)]
+    assert listed.exit_code == 1

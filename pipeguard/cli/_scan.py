@@ -92,10 +92,20 @@ def _source(sources: tuple[str, ...], files_from: Optional[str]):
         raise UsageError("nothing to scan: give a SOURCE folder or file, or --files-from FILE")
     if not files_from and len(listed) == 1:
         if os.path.isdir(listed[0]):
+            _listable(listed[0])
             return listed[0]
         if not os.path.lexists(listed[0]):
             raise UsageError(f"no such file or folder: {listed[0]}")
     return listed
+
+
+def _listable(folder: str) -> None:
+    """The folder to scan can be listed: one that cannot is an input error, not an empty scan."""
+    try:
+        with os.scandir(folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot read the folder {folder}: {exc.strerror or exc}") from None
 
 
 def _read_files_from(files_from: str, read_list) -> list[str]:

@@ -120,8 +120,6 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
         w(f"notes      {'; '.join(extras)}\n")
     for link in s["skipped_dir_links"][:3]:
         w(f"skipped    symlinked folder {link} (use --follow-symlinks)\n")
-    for d in s["unreadable_dirs"][:3]:
-        w(f"skipped    folder {d['path']}: {d['error']}\n")
 
     if s["errors"]:
         w(f"\nunreadable: {numbers.plural(st['unreadable'], 'file')}\n")
