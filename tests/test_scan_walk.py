@@ -51,7 +51,7 @@ def test_unreadable_folder_is_reported_not_raised(tmp_path):
     if os.geteuid() == 0:  # root reads it anyway
         assert "locked/2.png" in rels
     else:
-        assert rels == ["locked/", "ok/1.png"]  # the folder is a row and stats.unreadable_dirs[0][0] == "locked"
+        assert rels == ["locked/", "ok/1.png"] and stats.unreadable_dirs[0][0] == "locked"  # the folder is a row
 
 
 def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
