@@ -197,3 +197,19 @@ def test_file_names_that_are_not_utf8(tmp_path):
             assert json.loads(result.stdout)["files"][0]["path"] == "caf\udce9.png"
         else:  # text output gives the name's own bytes back
             assert b"caf\xe9.png" in result.stdout_bytes
+
+
+@pytest.mark.parametrize("toml, said", [
+    ('dtype = "float32"', ["dtype float32, given", "dtype not checked: they describe tensors"]),
+    ("value_range = [0, 1]", ["value range [0, 1], given", "value_range not checked: they describe tensors"]),
+    ('name = "bare"', ["'bare' no fields, given"]),
+    ('channels = 3\ndtype = "uint8"\nvalue_range = [0, 255]', ["channels 3, dtype uint8, value range [0, 255], given",
+                                                              "dtype and value_range not checked"]),
+])
+def test_a_contract_without_shape_fields_is_described_in_the_table(tmp_path, toml, said):
+    (tmp_path / "c.toml").write_text(toml + "\n")
+    make_image("RGB", (8, 8)).save(tmp_path / "data.png")
+    result = run(tmp_path / "data.png", "--contract", tmp_path / "c.toml")
+    assert result.exit_code == 0, result.stderr
+    for text in said:
+        assert text in result.stdout, result.stdout
