@@ -74,7 +74,7 @@ def test_json_output_and_a_model_given_by_file_path(trace):
 def test_usage_errors_exit_two_with_one_message_on_stderr(trace, args, message):
     code, out, err = trace(*args)
     assert code == 2 and message in err and out == ""
-    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("Error: "), err  # one line, no usage block
 
 
 def test_a_model_that_fits_exits_zero(trace):

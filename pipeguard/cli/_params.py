@@ -19,6 +19,24 @@ class UsageError(click.ClickException):
         return first_line(self.message, "usage error")
 
 
+class OneLineErrors(click.Command):
+    """A command whose usage errors, Click's own (a bad option value, a missing option, an
+    extra argument) and those raised inside it, are one ``Error: ...`` line on stderr with
+    exit status 2: a :class:`UsageError`, never the usage block."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise UsageError(exc.format_message()) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise UsageError(exc.format_message()) from None
+
+
 class ShapeParam(click.ParamType):
     """``64,3,32,32``, ``64x3x32x32`` or ``[64, 3, 32, 32]`` -> a tuple; a single number is an element count."""
 

@@ -12,23 +12,13 @@ from typing import Optional
 
 import click
 
-from ._params import SecondsParam, SizeParam, UsageError
+from ._params import OneLineErrors, SecondsParam, SizeParam, UsageError
 
 STREAMED = ("parquet", "jsonl", "json", "csv")  # formats written while the scan runs, with --output
 FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
 
 
-class _OneLineErrors(click.Command):
-    """Click's own parse errors (a bad option value) as a :class:`UsageError`: one line."""
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise UsageError(exc.format_message()) from None
-
-
-@click.command("scan", cls=_OneLineErrors)
+@click.command("scan", cls=OneLineErrors)
 @click.argument("sources", metavar="SOURCE...", nargs=-1)
 @click.option("--files-from", metavar="FILE", help="Also scan the files listed in FILE, one path a line ('-': stdin).")
 @click.option("--channels", type=click.IntRange(min=1), help="Channels every image must have (mode band count).")

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ._params import ShapeParam
+from ._params import OneLineErrors, ShapeParam
 
 
 def _import(module_name: str) -> Any:
@@ -100,7 +100,7 @@ def load_model(target: str) -> Any:
     return model
 
 
-@click.command("trace")
+@click.command("trace", cls=OneLineErrors)
 @click.argument("target", metavar="MODULE:ATTR")
 @click.option("--input", "-i", "input_shape", required=True, type=ShapeParam(),
               help="The input shape with the batch: 1,3,224,224 (or 1x3x224x224).")
