@@ -213,3 +213,9 @@ def test_a_contract_without_shape_fields_is_described_in_the_table(tmp_path, tom
     assert result.exit_code == 0, result.stderr
     for text in said:
         assert text in result.stdout, result.stdout
+
+
+def test_a_folder_without_images_is_reported_not_crashed(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    result = run(tmp_path)
+    assert result.exit_code == 0 and "nothing to check: no image files found" in result.stdout, result.stderr

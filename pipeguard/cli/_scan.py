@@ -56,6 +56,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
         pipeguard scan data/ --deep --workers 4
     """
     source = _source(sources, files_from)
+    workers = _capped(workers)
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)
     streamed = output if fmt in STREAMED and output else None
@@ -67,6 +68,16 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     if streamed is None:
         _write_report(report, fmt, output)
     sys.exit(report.exit_code)
+
+
+def _capped(workers: Optional[int]) -> Optional[int]:
+    from ..scanner._workers import WORKERS_PER_CORE, max_workers
+
+    if workers is not None and workers > max_workers():
+        click.echo(f"note: --workers {workers} is more than {WORKERS_PER_CORE} per core; using {max_workers()}",
+                   err=True)
+        return max_workers()
+    return workers
 
 
 def _source(sources: tuple[str, ...], files_from: Optional[str]):

@@ -126,7 +126,7 @@ class ScanReport:
         head = {"root": str(self.root), "deep": self.deep, "contract": self._contract_summary()}
         tail = {"skipped_dir_links": list(self.walk.skipped_dir_links),
                 "unreadable_dirs": [{"path": p, "error": e} for p, e in self.walk.unreadable_dirs]}
-        fixes = {check.value: fix_text(check, self.contract) for check in CHECKS}
+        fixes = {} if self.contract is None else {check.value: fix_text(check, self.contract) for check in CHECKS}
         return self.tally.summary(head, fixes, tail)
 
     def _contract_summary(self) -> Optional[dict[str, Any]]:

@@ -49,7 +49,17 @@ IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
 PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
 MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
+WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
 DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
+
+
+def max_workers() -> int:
+    """The most worker processes a pool starts: :data:`WORKERS_PER_CORE` per usable core."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return WORKERS_PER_CORE * max(1, cores)
 
 
 def _context() -> Any:
@@ -248,8 +258,13 @@ class SupervisedPool:
             raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
         if time_limit is not None and not 0 < time_limit < math.inf:  # nan fails this too
             raise ValueError(f"time_limit should be a finite number of seconds above 0 or None, but got {time_limit!r}")
-        self.in_parent = in_parent and int(workers) > 1
-        self.workers = max(1, int(workers) - self.in_parent)
+        workers = int(workers)
+        if workers > max_workers():
+            log.info("%d workers asked for, at most %d started: %d per core is the most that helps",
+                        workers, max_workers(), WORKERS_PER_CORE)
+            workers = max_workers()
+        self.in_parent = in_parent and workers > 1
+        self.workers = max(1, workers - self.in_parent)  # the most started: each only when it has a part
         self.deep = deep
         self.time_limit = time_limit
         self.chunk = max(1, int(chunk))
@@ -295,14 +310,13 @@ class SupervisedPool:
         in the same order, as lists of rows (one list per part; an archive's members where it stood)."""
         books = _Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
         try:
-            for i in range(self.workers):
-                self._start(i)
             while True:
-                for i in range(self.workers):
-                    self._feed(i, books)
+                for depth in range(1, IN_FLIGHT + 1):  # a part to each worker before a second to any
+                    for i in range(self.workers):
+                        self._feed(i, books, depth)
                 yield from map(flatten, books.complete())
                 probed = self._probe_in_parent(books)
-                busy = [s for s in self._slots if s.inflight]
+                busy = [s for s in self._slots if s is not None and s.inflight]
                 if not busy:
                     if books.done:
                         return
@@ -312,16 +326,19 @@ class SupervisedPool:
         finally:
             self._stop_all()
 
-    def _feed(self, i: int, books: _Books) -> None:
-        """Queue parts to worker ``i`` up to ``IN_FLIGHT``: re-queued ones first, then new ones."""
+    def _feed(self, i: int, books: _Books, depth: int = IN_FLIGHT) -> None:
+        """Queue parts to worker ``i`` up to ``depth``: re-queued ones first, then new ones.
+        A worker is started only for a part it is given: never more workers than parts."""
         slot = self._slots[i]
-        while len(slot.inflight) < IN_FLIGHT:
+        while slot is None or len(slot.inflight) < depth:
             if books.requeue:
                 item = books.requeue.popleft()
             else:
-                item = books.work.take(books.emit_seq, self._share(slot, books.work))
+                item = books.work.take(books.emit_seq, self._share(i, books.work))
                 if item is None:
                     return
+            if slot is None:
+                slot = self._start(i)
             part, seq, offset = item
             try:
                 slot.conn.send((books.next_tid, part))
@@ -352,7 +369,7 @@ class SupervisedPool:
         waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
         ready = set(wait(waitables, timeout=timeout))
         for i, slot in enumerate(self._slots):
-            if not slot.inflight:
+            if slot is None or not slot.inflight:
                 continue
             gone = slot.process.sentinel in ready
             if slot.conn in ready and not self._receive(slot, books):
@@ -365,20 +382,22 @@ class SupervisedPool:
                 else:
                     self._start(i)
 
-    def _share(self, slot: _Slot, work: _Work) -> Optional[int]:
-        """How many files to send ``slot`` now: a whole part (``None``) until the walk is
+    def _share(self, i: int, work: _Work) -> Optional[int]:
+        """How many files to send worker ``i`` now: a whole part (``None``) until the walk is
         done; then, when the parent probes too, what evens out the work left between the
         parent and the workers (0: the parent does the rest faster itself)."""
         if not (self.in_parent and work.exhausted):
             return None
-        queued = {id(s): self._outstanding(i) for i, s in enumerate(self._slots)}
-        even = (work.files + sum(queued.values())) / (len(queued) + 1)
-        give = int(even - queued[id(slot)])
+        queued = [self._outstanding(k) for k in range(self.workers)]
+        even = (work.files + sum(queued)) / (len(queued) + 1)
+        give = int(even - queued[i])
         return give if give >= PARENT_SLICE // 2 else 0
 
     def _outstanding(self, i: int) -> int:
         """Files sent to worker ``i`` and not yet probed (as far as its progress slot shows)."""
         slot = self._slots[i]
+        if slot is None:
+            return 0
         left = sum(part_size(part) for _, part, _, _ in slot.inflight)
         base = 3 * i
         if slot.inflight and self._progress[base + 2] != 0.0 and int(self._progress[base]) == slot.inflight[0][0]:
@@ -456,7 +475,7 @@ class SupervisedPool:
         now = time.monotonic()
         for i, slot in enumerate(self._slots):
             start = self._progress[3 * i + 2]
-            if slot.inflight and start and now - start > self.time_limit:
+            if slot is not None and slot.inflight and start and now - start > self.time_limit:
                 slot.process.kill()
                 slot.process.join()
                 self._drain(slot, books)
