@@ -101,3 +101,23 @@ def test_an_unreadable_root_is_an_error_and_a_listed_one_a_row(tmp_path, monkeyp
     assert [(r["path"], r["status"], r["error_kind"]) for r in listed.rows()] == [
         (str(tmp_path / "data") + "/", "unreadable", "permission denied"), (str(tmp_path / "other.png"), "ok", None)]
     assert listed.exit_code == 1
+
+
+def test_csv_keeps_carriage_returns_and_newlines_in_names_inside_one_record(tmp_path):
+    import csv
+    import io
+
+    import pandas as pd
+
+    data = tmp_path / "data"
+    names = ["a\rb.png", "c\nd.png", "e\r\nf.png", "plain.png"]
+    _images(data, *names)
+    out = tmp_path / "scan.csv"
+    streamed = pg.scan(data, workers=1, output=out)
+    texts = {"in memory": streamed.to_csv(), "streamed": open(out, encoding="utf-8", newline="").read()}
+    for how, text in texts.items():
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        assert [r[0] for r in rows[1:]] == sorted(names), how
+        frame = pd.read_csv(io.StringIO(text, newline=""), keep_default_na=False)
+        assert list(frame["path"]) == sorted(names) and set(frame["status"]) == {"ok"}, how
+    assert [r.path for r in pg.scan(data, workers=1, output=tmp_path / "again.csv").frame.itertuples()] == sorted(names)
