@@ -121,3 +121,26 @@ def test_csv_keeps_carriage_returns_and_newlines_in_names_inside_one_record(tmp_
         frame = pd.read_csv(io.StringIO(text, newline=""), keep_default_na=False)
         assert list(frame["path"]) == sorted(names) and set(frame["status"]) == {"ok"}, how
     assert [r.path for r in pg.scan(data, workers=1, output=tmp_path / "again.csv").frame.itertuples()] == sorted(names)
+
+
+@pytest.mark.parametrize("fmt, mode, name", [
+    ("SPIDER", "F", "x.spi"), ("SPIDER", "F", "x.dat"), ("IM", "RGB", "x.data"), ("TGA", "RGB", "noext"),
+    ("GIF", "P", "x.gif"), ("PCX", "RGB", "x.pcx"),
+])
+def test_every_file_pillow_reads_is_probed_whatever_its_extension(tmp_path, fmt, mode, name):
+    from PIL import Image
+
+    from pipeguard.scanner._probe import probe
+
+    noise = Image.frombytes("L", (64, 48), os.urandom(64 * 48)).convert(mode)
+    noise.save(tmp_path / name, format=fmt)
+    row = probe(str(tmp_path / name), name)
+    assert (row["status"], row["format"], row["height"], row["width"]) == ("ok", fmt, 48, 64), row
+    assert any("ImageFolder skips this file" in w for w in row["warnings"])
+    cut = tmp_path / ("cut-" + name)
+    data = (tmp_path / name).read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    assert probe(str(cut), "cut-" + name, deep=True)["status"] == "unreadable"  # as its decoder says
+    text = tmp_path / ("text-" + name)
+    text.write_text("just some notes, not an image\n" * 3)
+    assert probe(str(text), "text-" + name)["status"] == "not-image"

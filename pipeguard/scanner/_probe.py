@@ -57,6 +57,7 @@ _END_CHECKED = checked_formats()
 _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
 _sniffers: list = []
+_no_signature: list = []  # formats Pillow identifies only by trying to open the file
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TRUNCATED = UnreadableKind.TRUNCATED  # what a missing end marker or missing pixel data means
@@ -196,7 +197,7 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
             return _row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
         if not image_ext:
             f.seek(0)
-            if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
+            if not _sniff(f.read(16), os.path.splitext(name)[1].lower()) and not _signatureless(f):
                 return _row(name, cls, hidden, size, "not-image")  # counted, not scanned
     except OSError as exc:
         return _row(name, cls, hidden, size, failed, *_read_error(exc))
@@ -207,6 +208,9 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     head = _read_image(f, size, image_ext, deep)
     # unpacked, not read by name: this runs once per file, and _Header lists the fields
     status, error, kind, fmt, mode, channels, h, w, n_frames, orientation, notes = head
+    if image is None and not image_ext and status != "not-image":
+        notes += (f"ImageFolder skips this file: {os.path.splitext(name)[1] or 'no extension'} is not one of "
+                  "torchvision's IMG_EXTENSIONS",)
     return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), None, kind, cls, n_frames, orientation, None,
                    hidden, notes)
 
@@ -385,6 +389,20 @@ def _sniff(head: bytes, ext: str) -> bool:
             continue
     fmt = Image.registered_extensions().get(ext)
     return fmt in Image.OPEN and Image.OPEN[fmt][1] is None
+
+
+def _signatureless(f: Any) -> bool:
+    """Whether a format with no signature to sniff (IM, SPIDER, TGA...) reads the file:
+    Pillow tries those on any file, so a scan does too before calling it ``not-image``."""
+    if not _no_signature:
+        Image.init()
+        _no_signature.extend(fmt for fmt, (_, accept) in Image.OPEN.items() if accept is None)
+    try:
+        f.seek(0)
+        Image.open(f, formats=_no_signature)
+        return True
+    except Exception:  # UnidentifiedImageError, or a plugin's own error: not one of them
+        return False
 
 
 def _open_error(path: str, exc: OSError) -> tuple[str, UnreadableKind]:
