@@ -144,3 +144,42 @@ def test_every_file_pillow_reads_is_probed_whatever_its_extension(tmp_path, fmt,
     text = tmp_path / ("text-" + name)
     text.write_text("just some notes, not an image\n" * 3)
     assert probe(str(text), "text-" + name)["status"] == "not-image"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads the address space from /proc")
+def test_deep_workers_of_a_process_with_a_large_address_space_still_decode(tmp_path):
+    import mmap
+
+    make_image("RGB", (4000, 3000)).save(tmp_path / "a.png")  # 36 MB decoded: new memory, whatever the heap holds
+    for name in ("b.png", "c.png"):
+        os.link(tmp_path / "a.png", tmp_path / name)
+    # what initialising CUDA does to a process: gigabytes of address space reserved, none used
+    reserved = mmap.mmap(-1, 6 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000,  # MAP_NORESERVE
+                         prot=0)  # PROT_NONE
+    try:
+        report = pg.scan(tmp_path, deep=True, workers=2)
+    finally:
+        reserved.close()
+    assert [(r["path"], r["status"], r["error"]) for r in report.rows()] == [
+        ("a.png", "ok", None), ("b.png", "ok", None), ("c.png", "ok", None)]
+
+
+def test_a_decompression_bomb_still_fails_in_a_deep_worker(tmp_path):
+    from pipeguard.scanner._workers import DEEP_MEMORY_CAP, _address_space, _cap_memory
+
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    pid = os.fork()
+    if pid == 0:  # the worker's own setup, in a child, so the test process keeps its limit
+        start = _address_space()
+        _cap_memory()
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        try:
+            bytearray(DEEP_MEMORY_CAP + (1 << 30))
+            os._exit(3)  # the cap did not hold
+        except MemoryError:
+            os._exit(0 if start < soft <= start + DEEP_MEMORY_CAP + (64 << 20) else 4)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert resource.getrlimit(resource.RLIMIT_AS) == before

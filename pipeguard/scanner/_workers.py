@@ -50,7 +50,8 @@ LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the 
 PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
 MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
 WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
-DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
+DEEP_MEMORY_CAP = 4 << 30  # address space a --deep decode may add: a bomb fails with MemoryError, not the machine
+PR_SET_PDEATHSIG = 1    # prctl option (linux/prctl.h): a signal for this process when its parent dies
 
 
 def max_workers() -> int:
@@ -69,8 +70,9 @@ def _context() -> Any:
     return mp.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
+def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, inherited: tuple = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(inherited)
     import faulthandler
 
     faulthandler.disable()  # a crash is reported as the file's row, not as a traceback dump
@@ -87,14 +89,7 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
     except (ImportError, ValueError, OSError):
         pass
     if deep:
-        try:
-            import resource
-
-            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            cap = DEEP_MEMORY_CAP if hard == resource.RLIM_INFINITY else min(DEEP_MEMORY_CAP, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-        except (ImportError, ValueError, OSError):
-            pass
+        _cap_memory()
     base = 3 * slot
 
     def started(i: int) -> None:
@@ -113,6 +108,61 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool) -> None:
         out = probe_part(items, deep, started)
         progress[base + 2] = 0.0
         conn.send((tid, out))
+
+
+def _die_with_parent(inherited: tuple) -> None:
+    """A worker ends when the scan's process does, even when that one is killed (SIGKILL).
+
+    Closes the pipe ends a forked worker inherits (its own parent-side end, the other
+    workers'): while any process holds them, no worker sees end-of-file when the parent
+    dies. On Linux the kernel also kills the worker with the parent (``PR_SET_PDEATHSIG``),
+    so a worker busy on a file does not finish it first.
+    """
+    parent = os.getppid()
+    for conn in inherited:
+        try:
+            conn.close()
+        except OSError:
+            pass
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: end-of-file on the pipe ends the worker
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _cap_memory() -> None:
+    """Limit what a ``--deep`` decode may add to the address space the worker starts with.
+
+    A forked worker inherits its parent's address space, which is large in a process that
+    has loaded CUDA (about 18 GB of reservations): an absolute limit below that would make
+    every decode fail with MemoryError. The limit is what the worker has plus the cap.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = _address_space() + DEEP_MEMORY_CAP
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft != resource.RLIM_INFINITY:
+            cap = min(cap, soft)  # never raise a limit someone set
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (``VmSize``), 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _death(process: Any) -> tuple[str, UnreadableKind]:
@@ -271,6 +321,7 @@ class SupervisedPool:
         self.restarts = 0
         self._idle_deaths = 0  # deaths with no file to blame, since the last result
         self._ctx = _context()
+        self._forks = self._ctx.get_start_method() == "fork"  # a fork inherits every open pipe end
         self._progress = self._ctx.RawArray("d", 3 * self.workers)
         self._slots: list[Optional[_Slot]] = [None] * self.workers
 
@@ -278,7 +329,8 @@ class SupervisedPool:
     def _start(self, i: int) -> _Slot:
         parent, child = self._ctx.Pipe()
         self._progress[3 * i + 2] = 0.0
-        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep),
+        inherited = (parent, *(s.conn for s in self._slots if s is not None)) if self._forks else ()
+        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep, inherited),
                               daemon=True, name=f"pipeguard-scan-{i}")
         p.start()
         child.close()
