@@ -337,7 +337,7 @@ class SupervisedPool:
         slot = self._slots[i] = _Slot(p, parent)
         return slot
 
-    def _stop_all(self) -> None:
+    def _stop_all(self, wait: float = 2.0) -> None:
         for slot in self._slots:
             if slot is None:
                 continue
@@ -345,7 +345,7 @@ class SupervisedPool:
                 slot.conn.send(None)
             except OSError:
                 pass
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + wait
         for slot in self._slots:
             if slot is None:
                 continue
@@ -371,12 +371,14 @@ class SupervisedPool:
                 busy = [s for s in self._slots if s is not None and s.inflight]
                 if not busy:
                     if books.done:
-                        return
+                        break
                     continue
                 self._collect(busy, books, timeout=0 if probed else self._poll_interval())
                 self._check_time(books)
-        finally:
-            self._stop_all()
+        except BaseException:  # interrupted (Ctrl-C) or abandoned: no worker finishes its part
+            self._stop_all(wait=0.0)
+            raise
+        self._stop_all()
 
     def _feed(self, i: int, books: _Books, depth: int = IN_FLIGHT) -> None:
         """Queue parts to worker ``i`` up to ``depth``: re-queued ones first, then new ones.
