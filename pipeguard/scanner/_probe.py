@@ -148,15 +148,14 @@ def open_regular(path: str) -> Any:
 
     ``O_NONBLOCK`` keeps a FIFO from blocking the open (it is then closed unread); an
     ``fstat`` on the open file, not a ``stat`` before it, so a file swapped for a FIFO in
-    between is caught too. Raises :class:`NotRegularFile` for anything but a regular file.
+    between is caught too (``O_NONBLOCK`` means nothing to a regular file's reads, so it
+    stays set). Raises :class:`NotRegularFile` for anything but a regular file.
     """
     fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise NotRegularFile(errno.EINVAL, _file_type(mode))
-        if _NONBLOCK:
-            os.set_blocking(fd, True)  # a regular file never blocks; reads need no special care
         return open(fd, "rb", buffering=READ_BUFFER)
     except BaseException:
         os.close(fd)
