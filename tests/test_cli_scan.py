@@ -111,6 +111,11 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
     (["{root}", "--contract", "{missing}.toml"], "cannot be read"),
     (["{root}", "--contract", "{bad}"], "not valid TOML"),
     (["{root}", "--format", "xml"], "--format"),
+    (["{root}", "--timeout", "nan"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "inf"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "-1"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "0"], "finite number of seconds above 0"),
+    (["{root}", "--timeout", "soon"], "number of seconds"),
 ])
 def test_usage_errors_exit_two_with_one_line(tmp_path, args, message):
     (tmp_path / "bad.toml").write_text("channels = [\n")
@@ -192,3 +197,25 @@ def test_file_names_that_are_not_utf8(tmp_path):
             assert json.loads(result.stdout)["files"][0]["path"] == "caf\udce9.png"
         else:  # text output gives the name's own bytes back
             assert b"caf\xe9.png" in result.stdout_bytes
+
+
+@pytest.mark.parametrize("toml, said", [
+    ('dtype = "float32"', ["dtype float32, given", "dtype not checked: they describe tensors"]),
+    ("value_range = [0, 1]", ["value range [0, 1], given", "value_range not checked: they describe tensors"]),
+    ('name = "bare"', ["'bare' no fields, given"]),
+    ('channels = 3\ndtype = "uint8"\nvalue_range = [0, 255]', ["channels 3, dtype uint8, value range [0, 255], given",
+                                                              "dtype and value_range not checked"]),
+])
+def test_a_contract_without_shape_fields_is_described_in_the_table(tmp_path, toml, said):
+    (tmp_path / "c.toml").write_text(toml + "\n")
+    make_image("RGB", (8, 8)).save(tmp_path / "data.png")
+    result = run(tmp_path / "data.png", "--contract", tmp_path / "c.toml")
+    assert result.exit_code == 0, result.stderr
+    for text in said:
+        assert text in result.stdout, result.stdout
+
+
+def test_a_folder_without_images_is_reported_not_crashed(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    result = run(tmp_path)
+    assert result.exit_code == 0 and "nothing to check: no image files found" in result.stdout, result.stderr

@@ -74,7 +74,7 @@ def test_json_output_and_a_model_given_by_file_path(trace):
 def test_usage_errors_exit_two_with_one_message_on_stderr(trace, args, message):
     code, out, err = trace(*args)
     assert code == 2 and message in err and out == ""
-    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("Error: "), err  # one line, no usage block
 
 
 def test_a_model_that_fits_exits_zero(trace):
@@ -89,3 +89,21 @@ def test_factories_are_built_without_downloading_weights(trace, monkeypatch, tmp
     assert code == 0, err
     assert out.splitlines()[-1].startswith("output [1, 21, 64, 64]")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_forward_that_never_returns_is_stopped_at_the_time_limit(trace):
+    code, out, err = trace("trace_models_misbehaving:Stuck", "--input", "1,3,8,8", "--timeout", "0.5")
+    assert code == 1 and out == ""
+    assert "still running after 0.5 s, in layer 'body'" in err and err.count("\n") == 1, err
+
+
+def test_sys_exit_in_forward_is_the_models_failure(trace):
+    code, out, err = trace("trace_models_misbehaving:Quits", "--input", "1,3,8,8")
+    assert code == 1 and out == ""
+    assert "called sys.exit(0) in layer 'head'" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-3"])
+def test_the_trace_time_limit_is_a_finite_number_above_zero(trace, value):
+    code, out, err = trace("trace_models:PooledCNN", "--input", "1,3,40,40", "--timeout", value)
+    assert code == 2 and err.startswith("Error: ") and err.count("\n") == 1, err

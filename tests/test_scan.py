@@ -202,7 +202,8 @@ def test_deep_scan_in_workers_agrees_on_the_planted_folder(planted):
     expected.update({"dogs/truncated.gif": "violation", "dogs/big.png": "unreadable"})
     assert {p: r["status"] for p, r in rows.items()} == expected
     assert rows["dogs/truncated.gif"]["warnings"] == [
-        "truncated: no GIF trailer (3B) at the end of the file (but the image decodes)"]
+        "truncated: no GIF trailer (3B) at the end of the file (but the image decodes)",
+        "ImageFolder skips this file: .gif is not one of torchvision's IMG_EXTENSIONS"]
     assert rows["dogs/big.png"]["error"].startswith("decode failed")
 
 

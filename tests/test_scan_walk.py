@@ -51,7 +51,7 @@ def test_unreadable_folder_is_reported_not_raised(tmp_path):
     if os.geteuid() == 0:  # root reads it anyway
         assert "locked/2.png" in rels
     else:
-        assert rels == ["ok/1.png"] and stats.unreadable_dirs[0][0] == "locked"
+        assert rels == ["locked/", "ok/1.png"] and stats.unreadable_dirs[0][0] == "locked"  # the folder is a row
 
 
 def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
@@ -84,3 +84,25 @@ def test_parts_pack_and_cut_runs_and_split_at_any_file():
         assert [(pr + n) for _, pr, ns in before for n in ns] == [rel for rel, _ in flat[:index]]
         assert [(pr + n) for _, pr, ns in after for n in ns] == [rel for rel, _ in flat[index + 1:]]
         assert all(ns for _, _, ns in before + after)  # no empty runs are re-queued
+
+
+def test_a_tree_thousands_of_folders_deep_walks_in_order(tmp_path):
+    import sys
+
+    depth = sys.getrecursionlimit() + 200
+    folder = str(tmp_path)
+    expected = []
+    for k in range(depth):
+        folder = os.path.join(folder, "d")
+        os.mkdir(folder)
+        if k % 250 == 0:  # a file beside each of a few folders: before it ("c") and after it ("e")
+            for name in ("c", "e"):
+                open(os.path.join(folder, name), "wb").close()
+    rel = ""
+    for k in range(depth):
+        rel += "d/"
+        if k % 250 == 0:
+            expected.append((k, rel + "c"))
+    # "c" < "d/" < "e": each folder's "c" comes before its subfolder, its "e" after the whole subtree
+    order = [r for _, r in expected] + [r[:-1] + "e" for _, r in reversed(expected)]
+    assert [r for r, _ in walk(tmp_path)] == order

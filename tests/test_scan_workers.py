@@ -159,3 +159,35 @@ def test_work_is_cut_into_slices_in_order():
     assert work.files == 1 and not work.done
     assert work.take(0) == ([("/e/", "e/", ["e"])], 0, 4) and work.done
     assert missing == {0: 5} and chunks == {0: [None] * 5}
+
+
+@pytest.mark.parametrize("limit", [float("nan"), float("inf"), 0.0, -1.0])
+def test_a_time_limit_that_would_never_fire_is_refused(limit):
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        SupervisedPool(1, deep=True, time_limit=limit)
+
+
+def test_never_more_workers_than_parts_nor_than_the_cap(tmp_path):
+    from pipeguard.scanner._workers import max_workers
+
+    runs = _files(tmp_path, [f"{i:02d}.txt" for i in range(20)])
+    pool = SupervisedPool(1000, deep=True, chunk=4)
+    assert pool.workers == max_workers()  # 4 per core
+    started = set()
+    rows = []
+    for batch in pool.map(runs):
+        started.update(p.pid for p in mp.active_children() if p.name.startswith("pipeguard-scan"))
+        rows.extend(batch)
+    assert len(rows) == 20 and 1 <= len(started) <= 5  # 20 files in parts of 4: at most 5 workers
+
+
+def test_the_cli_notes_a_capped_worker_count(tmp_path):
+    from click.testing import CliRunner
+
+    from pipeguard.cli import main
+    from pipeguard.scanner._workers import max_workers
+
+    (tmp_path / "a.txt").write_bytes(b"x")
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "--deep", "--workers", "100000"])
+    assert result.exit_code == 0, result.stderr
+    assert f"note: --workers 100000 is more than 4 per core; using {max_workers()}" in result.stderr

@@ -1,13 +1,15 @@
 """The ``pipeguard`` command: one module per subcommand, rendering kept apart from logic.
 
 Subcommands are imported only when used, so ``pipeguard explain`` never loads torch.
-Exit status: 0 conforms, 1 violations found (or a layer breaks), 2 usage or input error.
+Exit status: 0 conforms, 1 violations found (or a layer breaks), 2 usage or input error,
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import codecs
 import importlib
+import signal
 import sys
 
 import click
@@ -46,10 +48,23 @@ def tolerate_unencodable_output() -> None:
             stream.reconfigure(errors=ESCAPE_ERRORS)
 
 
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it; 1 means violations
+
+
 class LazyGroup(click.Group):
     def main(self, *args, **kwargs):
         tolerate_unencodable_output()
         return super().main(*args, **kwargs)
+
+    def invoke(self, ctx):
+        """Ctrl-C ends any subcommand with one line and exit status 130 (Click's own handling
+        says ``Aborted!`` and exits 1, which here means violations)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not print a traceback
+            click.echo("\npipeguard: interrupted", err=True)
+            sys.exit(INTERRUPTED)
 
     def list_commands(self, ctx):
         return list(SUBCOMMANDS)

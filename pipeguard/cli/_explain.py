@@ -2,29 +2,10 @@
 
 import click
 
-from ._params import ShapeParam
+from ._params import OneLineErrors, ShapeParam
 
 
-class OneLineUsageErrors(click.Command):
-    """Usage errors as one ``Error: ...`` line on stderr (exit 2), without the usage block:
-    a usage error raised while parsing or inside the command is shown without its context."""
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            exc.ctx = None
-            raise
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            exc.ctx = None
-            raise
-
-
-@click.command("explain", cls=OneLineUsageErrors)
+@click.command("explain", cls=OneLineErrors)
 @click.option("--expected", "-e", required=True, type=ShapeParam(),
               help="What the consumer wants: a shape (64,3,32,32) or an element count.")
 @click.option("--actual", "-a", required=True, type=ShapeParam(),

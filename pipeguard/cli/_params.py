@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import click
@@ -16,6 +17,24 @@ class UsageError(click.ClickException):
 
     def format_message(self) -> str:
         return first_line(self.message, "usage error")
+
+
+class OneLineErrors(click.Command):
+    """A command whose usage errors, Click's own (a bad option value, a missing option, an
+    extra argument) and those raised inside it, are one ``Error: ...`` line on stderr with
+    exit status 2: a :class:`UsageError`, never the usage block."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise UsageError(exc.format_message()) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise UsageError(exc.format_message()) from None
 
 
 class ShapeParam(click.ParamType):
@@ -47,3 +66,23 @@ class SizeParam(click.ParamType):
             self.fail(f"should be HEIGHTxWIDTH such as 224x224, but got {value!r}", param, ctx)
         h = int(m.group(1))
         return (h, int(m.group(2) or h))
+
+
+class SecondsParam(click.ParamType):
+    """A time limit in seconds: a finite number above 0 (``nan``, ``inf``, 0 and negatives
+    would be a limit that never fires, or fires at once)."""
+
+    name = "SECONDS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            seconds = value
+        else:
+            try:
+                seconds = float(str(value).strip())
+            except ValueError:
+                seconds = math.nan
+                self.fail(f"should be a number of seconds such as 10 or 2.5, but got {value!r}", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"should be a finite number of seconds above 0, but got {value!r}", param, ctx)
+        return seconds

@@ -12,23 +12,13 @@ from typing import Optional
 
 import click
 
-from ._params import SizeParam, UsageError
+from ._params import OneLineErrors, SecondsParam, SizeParam, UsageError
 
 STREAMED = ("parquet", "jsonl", "json", "csv")  # formats written while the scan runs, with --output
 FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
 
 
-class _OneLineErrors(click.Command):
-    """Click's own parse errors (a bad option value) as a :class:`UsageError`: one line."""
-
-    def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise UsageError(exc.format_message()) from None
-
-
-@click.command("scan", cls=_OneLineErrors)
+@click.command("scan", cls=OneLineErrors)
 @click.argument("sources", metavar="SOURCE...", nargs=-1)
 @click.option("--files-from", metavar="FILE", help="Also scan the files listed in FILE, one path a line ('-': stdin).")
 @click.option("--channels", type=click.IntRange(min=1), help="Channels every image must have (mode band count).")
@@ -37,7 +27,7 @@ class _OneLineErrors(click.Command):
               help="A contract file (TOML, JSON or pyproject.toml); --channels/--size override its fields.")
 @click.option("--deep", is_flag=True, help="Also decode every image (in worker processes, with a time limit).")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: every core).")
-@click.option("--timeout", "time_limit", type=click.FloatRange(min=0, min_open=True), default=10.0,
+@click.option("--timeout", "time_limit", type=SecondsParam(), default=10.0,
               show_default=True, help="Seconds one file may take in a worker before it is reported as hung.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="table for people (the default); json, jsonl, csv or parquet for every row; junit "
@@ -68,6 +58,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
         pipeguard scan data/ --deep --workers 4
     """
     source = _source(sources, files_from)
+    workers = _capped(workers)
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)
     streamed = output if fmt in STREAMED and output else None
@@ -79,6 +70,16 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     if streamed is None:
         _write_report(report, fmt, output)
     sys.exit(report.exit_code)
+
+
+def _capped(workers: Optional[int]) -> Optional[int]:
+    from ..scanner._workers import WORKERS_PER_CORE, max_workers
+
+    if workers is not None and workers > max_workers():
+        click.echo(f"note: --workers {workers} is more than {WORKERS_PER_CORE} per core; using {max_workers()}",
+                   err=True)
+        return max_workers()
+    return workers
 
 
 def _source(sources: tuple[str, ...], files_from: Optional[str]):
@@ -94,10 +95,20 @@ def _source(sources: tuple[str, ...], files_from: Optional[str]):
         raise UsageError("nothing to scan: give a SOURCE folder or file, or --files-from FILE")
     if not files_from and len(listed) == 1:
         if os.path.isdir(listed[0]):
+            _listable(listed[0])
             return listed[0]
         if not os.path.lexists(listed[0]):
             raise UsageError(f"no such file or folder: {listed[0]}")
     return listed
+
+
+def _listable(folder: str) -> None:
+    """The folder to scan can be listed: one that cannot is an input error, not an empty scan."""
+    try:
+        with os.scandir(folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot read the folder {folder}: {exc.strerror or exc}") from None
 
 
 def _read_files_from(files_from: str, read_list) -> list[str]:

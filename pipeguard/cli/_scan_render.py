@@ -77,16 +77,38 @@ def _contract_line(s: dict, report: ScanReport) -> list[str]:
             lines.append(f"           {field} not inferred: {why}")
         return lines
     contract = report.contract
-    what = numbers.shape(contract.shape) if contract.shape else (
-        f"channels {contract.channels}" if contract.channels else
-        f"size {contract.height}x{contract.width}" if contract.size else f"numel {contract.numel:,}")
-    if contract.numel and contract.shape:
-        what += f" ({contract.numel:,} elements)"
     name = f"'{contract.name}' " if contract.name and c["source"] == "given" else ""
-    lines = [f"contract   {name}{what}, {c['source']}"]
+    lines = [f"contract   {name}{_contract_what(contract)}, {c['source']}"]
     for field, why in (c.get("open") or {}).items():
         lines.append(f"           {field} left open: {why}")
+    unchecked = [f for f in TENSOR_FIELDS if getattr(contract, f, None) is not None]
+    if unchecked:
+        lines.append(f"           {' and '.join(unchecked)} not checked: they describe tensors, and a scan "
+                     "reads image files (check them on the loader's samples: GuardedDataset)")
     return lines
+
+
+TENSOR_FIELDS = ("dtype", "value_range")  # contract fields a file's header cannot tell
+
+
+def _contract_what(contract) -> str:
+    """What the contract asks of a file, in a few words (any field may be missing)."""
+    if contract.shape:
+        what = numbers.shape(contract.shape)
+        return what + (f" ({contract.numel:,} elements)" if contract.numel else "")
+    parts = []
+    if contract.channels:
+        parts.append(f"channels {contract.channels}")
+    if contract.size:
+        parts.append(f"size {contract.height}x{contract.width}")
+    if contract.numel:
+        parts.append(f"numel {contract.numel:,}")
+    if contract.dtype is not None:
+        parts.append(f"dtype {contract.dtype}")
+    if contract.value_range is not None:
+        low, high = contract.value_range
+        parts.append(f"value range [{low:g}, {high:g}]")
+    return ", ".join(parts) or "no fields"
 
 
 def render_table(report: ScanReport, stream: TextIO) -> None:
@@ -120,8 +142,6 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
         w(f"notes      {'; '.join(extras)}\n")
     for link in s["skipped_dir_links"][:3]:
         w(f"skipped    symlinked folder {link} (use --follow-symlinks)\n")
-    for d in s["unreadable_dirs"][:3]:
-        w(f"skipped    folder {d['path']}: {d['error']}\n")
 
     if s["errors"]:
         w(f"\nunreadable: {numbers.plural(st['unreadable'], 'file')}\n")

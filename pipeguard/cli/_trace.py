@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ._params import ShapeParam
+from ._params import OneLineErrors, SecondsParam, ShapeParam
 
 
 def _import(module_name: str) -> Any:
@@ -100,13 +100,15 @@ def load_model(target: str) -> Any:
     return model
 
 
-@click.command("trace")
+@click.command("trace", cls=OneLineErrors)
 @click.argument("target", metavar="MODULE:ATTR")
 @click.option("--input", "-i", "input_shape", required=True, type=ShapeParam(),
               help="The input shape with the batch: 1,3,224,224 (or 1x3x224x224).")
 @click.option("--dtype", default="float32", show_default=True, help="The input dtype.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def trace_command(target: str, input_shape, dtype: str, fmt: str) -> None:
+@click.option("--timeout", "time_limit", type=SecondsParam(), default=60.0, show_default=True,
+              help="Seconds the model's forward pass may take before the trace stops it.")
+def trace_command(target: str, input_shape, dtype: str, fmt: str, time_limit: float) -> None:
     """Trace the shape through every layer of a model, up to the layer that breaks.
 
     MODULE:ATTR names a model, a model class or a factory callable with no arguments,
@@ -130,10 +132,94 @@ def trace_command(target: str, input_shape, dtype: str, fmt: str) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--dtype") from None
     model = load_model(target)
-    result = trace_model(model, shape, dtype=dtype)
+    result = _guarded_trace(trace_model, model, shape, dtype, time_limit)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(str(result))
     if not result.ok:
         sys.exit(1)
+
+
+class _TimedOut(BaseException):
+    """Raised in the forward pass at the time limit; a BaseException, so the tracer does not
+    take it for the model's own error and try again."""
+
+
+def _guarded_trace(trace_model: Any, model: Any, shape: tuple, dtype: str, time_limit: float) -> Any:
+    """``trace_model`` under a time limit, with ``sys.exit`` in the model's forward taken
+    as the model's failure: either way exit 1, naming the layer the forward pass reached."""
+    reached = _LayerReached()
+    previous = _alarm(time_limit)
+    try:
+        with reached.watching(model):
+            return trace_model(model, shape, dtype=dtype)
+    except _TimedOut:
+        _fail(f"the forward pass was still running after {time_limit:g} s, in {reached} "
+              "(a loop that never ends, or a model too slow to trace): stopped; raise --timeout if it is only slow")
+    except SystemExit as exc:
+        _fail(f"the model's forward called sys.exit({exc.code!r}) in {reached}: a model must raise an "
+              "exception, not end the process; pipeguard traced no further")
+    finally:
+        _alarm(0, previous)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _alarm(seconds: float, handler: Any = None) -> Any:
+    """Start (``seconds`` > 0) or stop a SIGALRM timer raising :class:`_TimedOut`; returns the
+    previous handler. Without SIGALRM (Windows) there is no limit."""
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        return None
+    if seconds <= 0:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if handler is not None:
+            signal.signal(signal.SIGALRM, handler)
+        return None
+
+    def expire(signum, frame):
+        raise _TimedOut()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    return previous
+
+
+class _LayerReached:
+    """The last layer whose forward began, by its path in the model (``body``, ``layer1.0.conv1``)."""
+
+    def __init__(self) -> None:
+        self.name = None
+        self._names: dict[int, str] = {}
+
+    def __str__(self) -> str:
+        return f"layer {self.name!r}" if self.name else "the model's own forward (before any layer)"
+
+    def watching(self, model: Any) -> Any:
+        import contextlib
+
+        from torch.nn.modules.module import register_module_forward_pre_hook
+
+        root_type = type(model)
+
+        def pre(module: Any, args: Any) -> None:
+            if type(module) is root_type and id(module) not in self._names:  # the tracer's copy: name its layers
+                self._names = {id(m): name for name, m in module.named_modules()}
+            name = self._names.get(id(module))
+            if name:
+                self.name = name
+
+        @contextlib.contextmanager
+        def hooked():
+            handle = register_module_forward_pre_hook(pre)
+            try:
+                yield
+            finally:
+                handle.remove()
+
+        return hooked()

@@ -27,9 +27,11 @@ from ._archive import (
 from ._probe import (
     READ_BUFFER,
     _describe,
+    _open_error,
     _row,
     class_of,
     is_hidden,
+    open_regular,
     probe_file,
     probe_row,
 )
@@ -105,6 +107,11 @@ def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: b
     """The rows of an archive's members (``path`` = ``rel``, ``member`` = the name inside)."""
     caught = [] if caught is None else caught
     whole = ScanRow(rel, "unreadable", cls=cls, hidden=hidden)  # the archive's own row, if it needs one
+    try:
+        open_regular(path).close()  # a FIFO named .tar would block the archive reader forever
+    except OSError as exc:
+        error, kind = _open_error(path, exc)
+        return [whole._replace(error=error, error_kind=kind.value)]
     try:
         listing = list_members(path)
     except (ArchiveError, OSError) as exc:

@@ -28,7 +28,9 @@ what a folder's files share (class, hidden folder) is worked out once per folder
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from typing import Any, NamedTuple, Optional
 
@@ -55,6 +57,9 @@ _END_CHECKED = checked_formats()
 _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
 _sniffers: list = []
+_no_signature: list = []  # formats Pillow identifies only by trying to open the file
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TRUNCATED = UnreadableKind.TRUNCATED  # what a missing end marker or missing pixel data means
 
 
@@ -118,16 +123,63 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
         cls: its ``class`` column; hidden: its ``hidden`` column.
         deep: also decode the first frame fully.
     """
+    if path.endswith(("/", os.sep)):  # a folder the walk could not list (see _walk)
+        return _row(name, cls, hidden, None, "unreadable", *_unlisted_folder(path))
     try:
-        f = open(path, "rb", buffering=READ_BUFFER)
+        f = open_regular(path)
     except OSError as exc:
-        return _row(name, cls, hidden, None, _failed_status(name), *_open_error(path, exc))
+        error, kind = _open_error(path, exc)
+        status = "unreadable" if kind is UnreadableKind.NOT_A_FILE else _failed_status(name)
+        return _row(name, cls, hidden, None, status, error, kind)
     with f:
         try:
             size = f.seek(0, 2)
         except OSError as exc:
             return _row(name, cls, hidden, None, _failed_status(name), *_read_error(exc))
         return probe_file(f, size, name, cls, hidden, deep)
+
+
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was listed: never read (a FIFO would block forever)."""
+
+
+def open_regular(path: str) -> Any:
+    """``path`` opened for buffered binary reading, if it is a regular file (after symlinks).
+
+    ``O_NONBLOCK`` keeps a FIFO from blocking the open (it is then closed unread); an
+    ``fstat`` on the open file, not a ``stat`` before it, so a file swapped for a FIFO in
+    between is caught too (``O_NONBLOCK`` means nothing to a regular file's reads, so it
+    stays set). Raises :class:`NotRegularFile` for anything but a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, _file_type(mode))
+        return open(fd, "rb", buffering=READ_BUFFER)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _file_type(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return what
+    return "a special file"
+
+
+def _unlisted_folder(path: str) -> tuple[str, UnreadableKind]:
+    """Why a folder the walk could not list is unreadable: listing it again says."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        kind = UnreadableKind.PERMISSION_DENIED if isinstance(exc, PermissionError) else UnreadableKind.CANNOT_OPEN
+        return f"cannot list the folder: {exc.strerror or exc}; its files were not scanned", kind
+    return "the folder could not be listed during the scan; its files were not scanned", UnreadableKind.CANNOT_OPEN
 
 
 def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, deep: bool = False,
@@ -144,7 +196,7 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
             return _row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
         if not image_ext:
             f.seek(0)
-            if not _sniff(f.read(16), os.path.splitext(name)[1].lower()):
+            if not _sniff(f.read(16), os.path.splitext(name)[1].lower()) and not _signatureless(f):
                 return _row(name, cls, hidden, size, "not-image")  # counted, not scanned
     except OSError as exc:
         return _row(name, cls, hidden, size, failed, *_read_error(exc))
@@ -155,6 +207,9 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     head = _read_image(f, size, image_ext, deep)
     # unpacked, not read by name: this runs once per file, and _Header lists the fields
     status, error, kind, fmt, mode, channels, h, w, n_frames, orientation, notes = head
+    if image is None and not image_ext and status != "not-image":
+        notes += (f"ImageFolder skips this file: {os.path.splitext(name)[1] or 'no extension'} is not one of "
+                  "torchvision's IMG_EXTENSIONS",)
     return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), None, kind, cls, n_frames, orientation, None,
                    hidden, notes)
 
@@ -335,6 +390,20 @@ def _sniff(head: bytes, ext: str) -> bool:
     return fmt in Image.OPEN and Image.OPEN[fmt][1] is None
 
 
+def _signatureless(f: Any) -> bool:
+    """Whether a format with no signature to sniff (IM, SPIDER, TGA...) reads the file:
+    Pillow tries those on any file, so a scan does too before calling it ``not-image``."""
+    if not _no_signature:
+        Image.init()
+        _no_signature.extend(fmt for fmt, (_, accept) in Image.OPEN.items() if accept is None)
+    try:
+        f.seek(0)
+        Image.open(f, formats=_no_signature)
+        return True
+    except Exception:  # UnidentifiedImageError, or a plugin's own error: not one of them
+        return False
+
+
 def _open_error(path: str, exc: OSError) -> tuple[str, UnreadableKind]:
     if isinstance(exc, FileNotFoundError) and os.path.islink(path):
         try:
@@ -344,8 +413,19 @@ def _open_error(path: str, exc: OSError) -> tuple[str, UnreadableKind]:
         return f"broken symlink (target {target!r} does not exist)", UnreadableKind.BROKEN_LINK
     if isinstance(exc, IsADirectoryError):
         return "a directory, not a file", UnreadableKind.NOT_A_FILE
+    if isinstance(exc, NotRegularFile):
+        return f"{exc.strerror}, not a file", UnreadableKind.NOT_A_FILE
+    if exc.errno == errno.ENXIO:  # a socket: open() refuses it
+        return f"{_type_of(path)}, not a file", UnreadableKind.NOT_A_FILE
     kind = UnreadableKind.PERMISSION_DENIED if isinstance(exc, PermissionError) else UnreadableKind.CANNOT_OPEN
     return f"cannot open: {exc.strerror or exc}", kind
+
+
+def _type_of(path: str) -> str:
+    try:
+        return _file_type(os.stat(path).st_mode)
+    except OSError:
+        return "a special file"
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,14 +10,13 @@ value for an ``unreadable`` row, else null), ``class``, ``n_frames``, ``orientat
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, ScanRow
 from ._schema import CHECKS, fix_text
-from ._sink import csv_cells, dumps, record
+from ._sink import CsvWriter, csv_cells, dumps, record
 from ._tally import Tally
 from ._text_dtype import text_dtype
 from ._walk import WalkStats
@@ -130,7 +129,7 @@ class ScanReport:
         head = {"root": str(self.root), "deep": self.deep, "contract": self._contract_summary()}
         tail = {"skipped_dir_links": list(self.walk.skipped_dir_links),
                 "unreadable_dirs": [{"path": p, "error": e} for p, e in self.walk.unreadable_dirs]}
-        fixes = {check.value: fix_text(check, self.contract) for check in CHECKS}
+        fixes = {} if self.contract is None else {check.value: fix_text(check, self.contract) for check in CHECKS}
         return self.tally.summary(head, fixes, tail)
 
     def _contract_summary(self) -> Optional[dict[str, Any]]:
@@ -185,7 +184,7 @@ class ScanReport:
     def to_csv(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """The rows as CSV (same columns; lists joined with ``"; "``, null as empty)."""
         out = fp if fp is not None else io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = CsvWriter(out)
         writer.writerow(COLUMNS)
         writer.writerows(csv_cells(row) for row in self.rows())
         return None if fp is not None else out.getvalue()

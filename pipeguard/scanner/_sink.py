@@ -53,6 +53,28 @@ def csv_cells(rec: dict[str, Any]) -> list[Any]:
             ("true" if v is True else "false" if v is False else v)) for v in rec.values()]
 
 
+class CsvWriter:
+    """``csv.writer`` with ``\n`` line ends that also quotes a carriage return.
+
+    The csv module quotes a field holding the delimiter, the quote or a character of the
+    line terminator: with ``\n`` ends, a ``\r`` in a file name went out bare and split the
+    record for readers that end lines at ``\r``. A row holding one is written with every
+    field quoted.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._plain = csv.writer(stream, lineterminator="\n")
+        self._quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, cells: list[Any]) -> None:
+        has_cr = any(isinstance(c, str) and "\r" in c for c in cells)
+        (self._quoted if has_cr else self._plain).writerow(cells)
+
+    def writerows(self, rows: Any) -> None:
+        for cells in rows:
+            self.writerow(cells)
+
+
 class Sink:
     """Writes batches of rows to ``path`` (see :func:`open_sink`); :meth:`close` adds the summary."""
 
@@ -108,7 +130,7 @@ class JsonSink(Sink):
 class CsvSink(Sink):
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._writer = CsvWriter(self._file)
         self._writer.writerow(COLUMNS)
 
     def write(self, rows: list[ScanRow]) -> None:

@@ -11,6 +11,9 @@ directory, so what is the same for all of them (the folder path, the class, whet
 the folder is hidden) is worked out once per directory, not once per file, and a run
 crosses a process boundary as a list of bare names.
 
+A folder that cannot be listed is yielded as a name ending in ``/`` (``locked/``), so the
+probe makes it an ``unreadable`` row; the scanned folder itself raises instead.
+
 Symlinks: a symlink to a file is always a file (``open`` follows it, as torchvision's
 loader does; a broken one is still yielded, so it becomes a row). A symlink to a
 directory is descended only with ``follow_symlinks=True``; cycles are cut by
@@ -24,7 +27,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Iterator
+from typing import Iterator, Optional, Union
 
 from ._archive import is_archive_name
 
@@ -75,15 +78,101 @@ def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
         seen = {(st.st_dev, st.st_ino)}
     except OSError:
         seen = set()
-    runs = _walk_dir(os.path.join(root, ""), "", follow_symlinks, seen, stats)
+    top = os.path.join(root, "")
+    runs = _walk_dir(_listing(top, "", stats, strict=not shown_as), follow_symlinks, seen, stats)
     if not shown_as:
         yield from runs
         return
-    for folder, prefix, names in runs:
+    for run in runs:
+        if len(run) > 3:  # the folder itself could not be listed: its row, named as given
+            yield run
+            continue
+        folder, prefix, names = run
         yield folder, shown_as + prefix, names, len(shown_as)
 
 
-def _walk_dir(folder: str, prefix: str, follow: bool, seen: set, stats: WalkStats) -> Iterator[Run]:
+class _Level:
+    """One listed directory on the way down: its files (sorted), its subfolders (sorted as
+    their paths do, with a ``/`` appended), the next subfolder to descend into, and how
+    many of its files are yielded."""
+
+    __slots__ = ("folder", "prefix", "files", "dirs", "next_dir", "done")
+
+    def __init__(self, folder: str, prefix: str, files: list[str], dirs: list) -> None:
+        self.folder, self.prefix = folder, prefix
+        self.files, self.dirs = files, dirs
+        self.next_dir = self.done = 0
+
+    def files_before(self, key: str) -> Optional[Run]:
+        """The run of files that sort before the subfolder ``key`` (``None`` if none are left)."""
+        before = bisect.bisect_left(self.files, key, self.done)
+        if before <= self.done:
+            return None
+        run = (self.folder, self.prefix, self.files[self.done:before])
+        self.done = before
+        return run
+
+    def rest(self) -> Optional[Run]:
+        if self.done >= len(self.files):
+            return None
+        return self.folder, self.prefix, self.files[self.done:] if self.done else self.files
+
+
+def _walk_dir(top: Union[_Level, Run], follow: bool, seen: set, stats: WalkStats) -> Iterator[Run]:
+    """Depth-first from the listing ``top``, with a stack of :class:`_Level` rather than
+    recursion: a tree thousands of folders deep walks as a shallow one does (memory: one
+    listing per level). ``top`` may be the run of an unlistable folder: yielded as it is."""
+    if not isinstance(top, _Level):
+        yield top
+        return
+    stack = [top]
+    while stack:
+        level = stack[-1]
+        if level.next_dir == len(level.dirs):
+            run = level.rest()
+            if run is not None:
+                yield run
+            stack.pop()
+            continue
+        key, entry = level.dirs[level.next_dir]
+        level.next_dir += 1
+        run = level.files_before(key)
+        if run is not None:
+            yield run
+        child = _descend(level, key, entry, follow, seen, stats)
+        if isinstance(child, _Level):
+            stack.append(child)
+        elif child is not None:
+            yield child
+
+
+def _descend(level: _Level, key: str, entry: os.DirEntry, follow: bool, seen: set,
+             stats: WalkStats) -> Union[_Level, Run, None]:
+    """The listing of subfolder ``key``; ``None`` when it is skipped (a link not followed, a
+    cycle); a run of the folder itself (``key``, ending in ``/``) when it cannot be listed,
+    so that it is a row and fails the scan."""
+    rel = level.prefix + key[:-1]
+    if entry.is_symlink() and not follow:
+        stats.skipped_dir_links.append(rel)
+        return None
+    try:
+        st = entry.stat(follow_symlinks=True)
+        ident = (st.st_dev, st.st_ino)
+    except OSError as exc:
+        stats.unreadable_dirs.append((rel, exc.strerror or str(exc)))
+        return level.folder, level.prefix, [key]
+    if ident in seen:  # a link back to an ancestor (or a second route to a followed folder)
+        stats.cycles.append(rel)
+        return None
+    seen.add(ident)  # kept: a folder reached twice through links is scanned once
+    child = _listing(entry.path + os.sep, rel + "/", stats)
+    return (level.folder, level.prefix, [key]) if isinstance(child, tuple) else child
+
+
+def _listing(folder: str, prefix: str, stats: WalkStats, strict: bool = False) -> Union[_Level, Run]:
+    """A folder's sorted listing. One that cannot be listed is noted in ``stats`` and
+    becomes the run of the folder itself (a name ending in a separator: an ``unreadable``
+    row, see :func:`~._probe.probe_row`), or with ``strict`` (the scanned folder) raises."""
     files: list[str] = []
     dirs: list[tuple[str, os.DirEntry]] = []
     try:
@@ -98,34 +187,14 @@ def _walk_dir(folder: str, prefix: str, follow: bool, seen: set, stats: WalkStat
                 else:
                     files.append(entry.name)
     except OSError as exc:
+        if strict:
+            raise
         stats.unreadable_dirs.append((prefix[:-1] or ".", exc.strerror or str(exc)))
         log.warning("cannot list %s: %s", folder, exc)
-        return
+        return "", "", [folder], 0  # the folder as given, with its separator
     files.sort()
     dirs.sort(key=itemgetter(0))
-    done = 0  # files[:done] are yielded
-    for key, entry in dirs:
-        before = bisect.bisect_left(files, key, done)  # the files that sort before this folder
-        if before > done:
-            yield folder, prefix, files[done:before]
-            done = before
-        rel = prefix + key[:-1]
-        if entry.is_symlink() and not follow:
-            stats.skipped_dir_links.append(rel)
-            continue
-        try:
-            st = entry.stat(follow_symlinks=True)
-            ident = (st.st_dev, st.st_ino)
-        except OSError as exc:
-            stats.unreadable_dirs.append((rel, exc.strerror or str(exc)))
-            continue
-        if ident in seen:  # a link back to an ancestor (or a second route to a followed folder)
-            stats.cycles.append(rel)
-            continue
-        seen.add(ident)  # kept: a folder reached twice through links is scanned once
-        yield from _walk_dir(entry.path + os.sep, rel + "/", follow, seen, stats)
-    if done < len(files):
-        yield folder, prefix, files[done:] if done else files
+    return _Level(folder, prefix, files, dirs)
 
 def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
     """Group runs into parts of at most ``size`` files (a long run is cut, short ones are

@@ -28,6 +28,7 @@ that hangs or crashes must do so in a worker, under the time limit.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing as mp
 import os
 import signal
@@ -48,7 +49,18 @@ IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
 PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
 MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
-DEEP_MEMORY_CAP = 4 << 30  # address space per --deep worker: a bomb fails with MemoryError, not the machine
+WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
+DEEP_MEMORY_CAP = 4 << 30  # address space a --deep decode may add: a bomb fails with MemoryError, not the machine
+PR_SET_PDEATHSIG = 1    # prctl option (linux/prctl.h): a signal for this process when its parent dies
+
+
+def max_workers() -> int:
+    """The most worker processes a pool starts: :data:`WORKERS_PER_CORE` per usable core."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return WORKERS_PER_CORE * max(1, cores)
 
 
 def _context() -> Any:
@@ -58,8 +70,10 @@ def _context() -> Any:
     return mp.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = None) -> None:
+def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = None,
+                 inherited: tuple = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(inherited)
     import faulthandler
 
     faulthandler.disable()  # a crash is reported as the file's row, not as a traceback dump
@@ -76,14 +90,7 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = N
     except (ImportError, ValueError, OSError):
         pass
     if deep:
-        try:
-            import resource
-
-            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            cap = DEEP_MEMORY_CAP if hard == resource.RLIM_INFINITY else min(DEEP_MEMORY_CAP, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-        except (ImportError, ValueError, OSError):
-            pass
+        _cap_memory()
     base = 3 * slot
 
     def started(i: int) -> None:
@@ -104,6 +111,61 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = N
         out = probe_part(items, deep, started, cache)
         progress[base + 2] = 0.0
         conn.send((tid, out))
+
+
+def _die_with_parent(inherited: tuple) -> None:
+    """A worker ends when the scan's process does, even when that one is killed (SIGKILL).
+
+    Closes the pipe ends a forked worker inherits (its own parent-side end, the other
+    workers'): while any process holds them, no worker sees end-of-file when the parent
+    dies. On Linux the kernel also kills the worker with the parent (``PR_SET_PDEATHSIG``),
+    so a worker busy on a file does not finish it first.
+    """
+    parent = os.getppid()
+    for conn in inherited:
+        try:
+            conn.close()
+        except OSError:
+            pass
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: end-of-file on the pipe ends the worker
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _cap_memory() -> None:
+    """Limit what a ``--deep`` decode may add to the address space the worker starts with.
+
+    A forked worker inherits its parent's address space, which is large in a process that
+    has loaded CUDA (about 18 GB of reservations): an absolute limit below that would make
+    every decode fail with MemoryError. The limit is what the worker has plus the cap.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = _address_space() + DEEP_MEMORY_CAP
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft != resource.RLIM_INFINITY:
+            cap = min(cap, soft)  # never raise a limit someone set
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (``VmSize``), 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _death(process: Any) -> tuple[str, UnreadableKind]:
@@ -248,8 +310,15 @@ class SupervisedPool:
                  chunk: int = 64, in_parent: bool = False, cache: Any = None) -> None:
         if in_parent and deep:
             raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
-        self.in_parent = in_parent and int(workers) > 1
-        self.workers = max(1, int(workers) - self.in_parent)
+        if time_limit is not None and not 0 < time_limit < math.inf:  # nan fails this too
+            raise ValueError(f"time_limit should be a finite number of seconds above 0 or None, but got {time_limit!r}")
+        workers = int(workers)
+        if workers > max_workers():
+            log.info("%d workers asked for, at most %d started: %d per core is the most that helps",
+                        workers, max_workers(), WORKERS_PER_CORE)
+            workers = max_workers()
+        self.in_parent = in_parent and workers > 1
+        self.workers = max(1, workers - self.in_parent)  # the most started: each only when it has a part
         self.deep = deep
         self.time_limit = time_limit
         self.chunk = max(1, int(chunk))
@@ -257,6 +326,7 @@ class SupervisedPool:
         self.restarts = 0
         self._idle_deaths = 0  # deaths with no file to blame, since the last result
         self._ctx = _context()
+        self._forks = self._ctx.get_start_method() == "fork"  # a fork inherits every open pipe end
         self._progress = self._ctx.RawArray("d", 3 * self.workers)
         self._slots: list[Optional[_Slot]] = [None] * self.workers
 
@@ -264,14 +334,16 @@ class SupervisedPool:
     def _start(self, i: int) -> _Slot:
         parent, child = self._ctx.Pipe()
         self._progress[3 * i + 2] = 0.0
-        p = self._ctx.Process(target=_worker_main, args=(child, self._progress, i, self.deep, self.cache),
+        inherited = (parent, *(s.conn for s in self._slots if s is not None)) if self._forks else ()
+        args = (child, self._progress, i, self.deep, self.cache, inherited)
+        p = self._ctx.Process(target=_worker_main, args=args,
                               daemon=True, name=f"pipeguard-scan-{i}")
         p.start()
         child.close()
         slot = self._slots[i] = _Slot(p, parent)
         return slot
 
-    def _stop_all(self) -> None:
+    def _stop_all(self, wait: float = 2.0) -> None:
         for slot in self._slots:
             if slot is None:
                 continue
@@ -279,7 +351,7 @@ class SupervisedPool:
                 slot.conn.send(None)
             except OSError:
                 pass
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + wait
         for slot in self._slots:
             if slot is None:
                 continue
@@ -296,35 +368,43 @@ class SupervisedPool:
         in the same order, as lists of rows (one list per part; an archive's members where it stood)."""
         books = _Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
         try:
-            for i in range(self.workers):
-                self._start(i)
             while True:
-                for i in range(self.workers):
-                    self._feed(i, books)
+                for depth in range(1, IN_FLIGHT + 1):  # a part to each worker before a second to any
+                    for i in range(self.workers):
+                        self._feed(i, books, depth)
                 yield from map(flatten, books.complete())
                 probed = self._probe_in_parent(books)
-                busy = [s for s in self._slots if s.inflight]
+                busy = [s for s in self._slots if s is not None and s.inflight]
                 if not busy:
                     if books.done:
-                        return
+                        break
                     continue
                 self._collect(busy, books, timeout=0 if probed else self._poll_interval())
                 self._check_time(books)
-        finally:
-            self._stop_all()
-            if self.cache is not None:
-                self.cache.close()  # the parent's pending entries
+        except BaseException:  # interrupted (Ctrl-C) or abandoned: no worker finishes its part
+            self._stop_all(wait=0.0)
+            self._close_cache()
+            raise
+        self._stop_all()
+        self._close_cache()
 
-    def _feed(self, i: int, books: _Books) -> None:
-        """Queue parts to worker ``i`` up to ``IN_FLIGHT``: re-queued ones first, then new ones."""
+    def _close_cache(self) -> None:
+        if self.cache is not None:
+            self.cache.close()  # the parent's pending entries
+
+    def _feed(self, i: int, books: _Books, depth: int = IN_FLIGHT) -> None:
+        """Queue parts to worker ``i`` up to ``depth``: re-queued ones first, then new ones.
+        A worker is started only for a part it is given: never more workers than parts."""
         slot = self._slots[i]
-        while len(slot.inflight) < IN_FLIGHT:
+        while slot is None or len(slot.inflight) < depth:
             if books.requeue:
                 item = books.requeue.popleft()
             else:
-                item = books.work.take(books.emit_seq, self._share(slot, books.work))
+                item = books.work.take(books.emit_seq, self._share(i, books.work))
                 if item is None:
                     return
+            if slot is None:
+                slot = self._start(i)
             part, seq, offset = item
             try:
                 slot.conn.send((books.next_tid, part))
@@ -355,7 +435,7 @@ class SupervisedPool:
         waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
         ready = set(wait(waitables, timeout=timeout))
         for i, slot in enumerate(self._slots):
-            if not slot.inflight:
+            if slot is None or not slot.inflight:
                 continue
             gone = slot.process.sentinel in ready
             if slot.conn in ready and not self._receive(slot, books):
@@ -368,20 +448,22 @@ class SupervisedPool:
                 else:
                     self._start(i)
 
-    def _share(self, slot: _Slot, work: _Work) -> Optional[int]:
-        """How many files to send ``slot`` now: a whole part (``None``) until the walk is
+    def _share(self, i: int, work: _Work) -> Optional[int]:
+        """How many files to send worker ``i`` now: a whole part (``None``) until the walk is
         done; then, when the parent probes too, what evens out the work left between the
         parent and the workers (0: the parent does the rest faster itself)."""
         if not (self.in_parent and work.exhausted):
             return None
-        queued = {id(s): self._outstanding(i) for i, s in enumerate(self._slots)}
-        even = (work.files + sum(queued.values())) / (len(queued) + 1)
-        give = int(even - queued[id(slot)])
+        queued = [self._outstanding(k) for k in range(self.workers)]
+        even = (work.files + sum(queued)) / (len(queued) + 1)
+        give = int(even - queued[i])
         return give if give >= PARENT_SLICE // 2 else 0
 
     def _outstanding(self, i: int) -> int:
         """Files sent to worker ``i`` and not yet probed (as far as its progress slot shows)."""
         slot = self._slots[i]
+        if slot is None:
+            return 0
         left = sum(part_size(part) for _, part, _, _ in slot.inflight)
         base = 3 * i
         if slot.inflight and self._progress[base + 2] != 0.0 and int(self._progress[base]) == slot.inflight[0][0]:
@@ -459,7 +541,7 @@ class SupervisedPool:
         now = time.monotonic()
         for i, slot in enumerate(self._slots):
             start = self._progress[3 * i + 2]
-            if slot.inflight and start and now - start > self.time_limit:
+            if slot is not None and slot.inflight and start and now - start > self.time_limit:
                 slot.process.kill()
                 slot.process.join()
                 self._drain(slot, books)
