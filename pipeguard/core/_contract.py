@@ -202,3 +202,15 @@ class Contract:
                 raise
             raise ValueError(f"{fields['name']}'s first layer takes {fields['numel']:,} features, "
                              f"which does not fit size={size}: {exc}") from None
+
+
+def as_contract(value: Any) -> Optional[Contract]:
+    """A contract from what APIs accept for one: a :class:`Contract`, a dict of its fields, a
+    contract file's path, or ``None``."""
+    if value is None or isinstance(value, Contract):
+        return value
+    if isinstance(value, dict):
+        return Contract.from_dict(value)
+    if isinstance(value, (str, os.PathLike)):
+        return Contract.load(value)
+    raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(value).__name__}")

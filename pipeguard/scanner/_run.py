@@ -92,7 +92,9 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         ValueError: ``output`` has no known suffix.
     """
     started = time.perf_counter()
-    given = _resolve_contract(contract)
+    from ..core._contract import as_contract
+
+    given = as_contract(contract)
     stats = WalkStats()
     if is_hf_dataset(source):
         rows, root = hf_rows(source, deep, progress)
@@ -223,18 +225,6 @@ def _open_cache(folder: Union[str, os.PathLike[str]], root: str) -> Optional[Row
     from ._cache import open_cache  # sqlite3 loads only for a scan with a cache
 
     return open_cache(folder, root or None)  # a list: no one folder the cache must stay out of
-
-
-def _resolve_contract(contract: ContractSource) -> Optional[Contract]:
-    from ..core._contract import Contract
-
-    if contract is None or isinstance(contract, Contract):
-        return contract
-    if isinstance(contract, dict):
-        return Contract.from_dict(contract)
-    if isinstance(contract, (str, os.PathLike)):
-        return Contract.load(contract)
-    raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
 def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from ..core._contract import Contract
+from ..core._contract import Contract, as_contract
 from ..core._errors import ContractViolation
 
 SHOWN_FILES = 10  # problem files listed in a failing folder assertion
@@ -34,7 +34,7 @@ def assert_conforms(obj: Any, contract: Any, samples: Optional[int] = None) -> N
         AssertionError: the first failing sample's or batch's explanation (expected vs
             actual, diagnosis, fix), or the folder's problem files.
     """
-    contract = _contract(contract)
+    contract = as_contract(contract)
     if isinstance(obj, (str, os.PathLike)):
         return _assert_folder(obj, contract)
     try:
@@ -61,23 +61,13 @@ def assert_model_accepts(model: Any, contract: Any) -> None:
     """
     from ._model_check import input_shape, trace_failure, trace_with
 
-    contract = _contract(contract)
+    contract = as_contract(contract)
     shape = input_shape(contract)
     if shape is None:
         raise ValueError(f"{contract!r} gives no input shape to trace: set channels and size, or numel alone")
     err = trace_failure(trace_with(model, contract, shape), contract)
     if err is not None:
         raise AssertionError(str(err)) from err
-
-
-def _contract(contract: Any) -> Contract:
-    if isinstance(contract, Contract):
-        return contract
-    if isinstance(contract, dict):
-        return Contract.from_dict(contract)
-    if isinstance(contract, (str, os.PathLike)):
-        return Contract.load(contract)
-    raise TypeError(f"contract should be a Contract, a dict or a contract file path, but got {type(contract).__name__}")
 
 
 def _is_sample(obj: Any) -> bool:
