@@ -204,10 +204,10 @@ class Contract:
                              f"which does not fit size={size}: {exc}") from None
 
 
-def as_contract(value: Any) -> Optional[Contract]:
+def as_contract(value: Any, required: bool = False) -> Optional[Contract]:
     """A contract from what APIs accept for one: a :class:`Contract`, a dict of its fields, a
-    contract file's path, or ``None``."""
-    if value is None or isinstance(value, Contract):
+    contract file's path, or (unless ``required``) ``None``."""
+    if (value is None and not required) or isinstance(value, Contract):
         return value
     if isinstance(value, dict):
         return Contract.from_dict(value)

@@ -34,7 +34,7 @@ def assert_conforms(obj: Any, contract: Any, samples: Optional[int] = None) -> N
         AssertionError: the first failing sample's or batch's explanation (expected vs
             actual, diagnosis, fix), or the folder's problem files.
     """
-    contract = as_contract(contract)
+    contract = as_contract(contract, required=True)
     if isinstance(obj, (str, os.PathLike)):
         return _assert_folder(obj, contract)
     try:
@@ -61,7 +61,7 @@ def assert_model_accepts(model: Any, contract: Any) -> None:
     """
     from ._model_check import input_shape, trace_failure, trace_with
 
-    contract = as_contract(contract)
+    contract = as_contract(contract, required=True)
     shape = input_shape(contract)
     if shape is None:
         raise ValueError(f"{contract!r} gives no input shape to trace: set channels and size, or numel alone")
