@@ -105,4 +105,18 @@ def test_a_tree_thousands_of_folders_deep_walks_in_order(tmp_path):
             expected.append((k, rel + "c"))
     # "c" < "d/" < "e": each folder's "c" comes before its subfolder, its "e" after the whole subtree
     order = [r for _, r in expected] + [r[:-1] + "e" for _, r in reversed(expected)]
-    assert [r for r, _ in walk(tmp_path)] == order
+    try:
+        assert [r for r, _ in walk(tmp_path)] == order
+    finally:
+        _remove_chain(folder, str(tmp_path))
+
+
+def _remove_chain(deepest: str, top: str) -> None:
+    """Remove a one-folder-per-level tree bottom up: shutil.rmtree (and so pytest's clean-up of
+    old temporary folders) recurses once per level and would fail on it."""
+    path = deepest
+    while path != top:
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        os.rmdir(path)
+        path = os.path.dirname(path)
