@@ -19,10 +19,10 @@ from __future__ import annotations
 import base64
 import io
 import multiprocessing as mp
-import os
-import signal
 from dataclasses import dataclass, field
 from typing import Optional
+
+from .._child import quiet_child
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
 JPEG_QUALITY = 80
@@ -122,16 +122,6 @@ def _data_uri(image) -> str:
     return f"data:image/{kind};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    try:  # C decoders (libtiff) chatter on fd 2; the preview carries the error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-    except OSError:
-        pass
-
-
 def previews(jobs: list[Job], workers: int = 2, time_limit: float = 10.0, side: int = SIDE) -> dict[int, Preview]:
     """Every job's :class:`Preview`, by key, made in ``workers`` processes.
 
@@ -142,7 +132,7 @@ def previews(jobs: list[Job], workers: int = 2, time_limit: float = 10.0, side: 
     done: dict[int, Preview] = {}
     pending = list(jobs)
     while pending:
-        pool = ctx.Pool(max(1, min(workers, len(pending))), initializer=_worker_init)
+        pool = ctx.Pool(max(1, min(workers, len(pending))), initializer=quiet_child)
         try:
             pending = _collect(pool, pending, done, time_limit, side)
         finally:

@@ -37,6 +37,7 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
+from .._child import quiet_child
 from ..core._errors import UnreadableKind
 from ._part import flatten, probe_part
 from ._probe import failure_row
@@ -72,17 +73,11 @@ def _context() -> Any:
 
 def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = None,
                  inherited: tuple = ()) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    quiet_child()
     _die_with_parent(inherited)
     import faulthandler
 
     faulthandler.disable()  # a crash is reported as the file's row, not as a traceback dump
-    try:  # C decoders (libtiff) chatter on fd 2; the row carries what matters
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-    except OSError:
-        pass
     try:  # a crashing decoder must not leave a core file behind
         import resource
 
