@@ -14,6 +14,7 @@ import os
 import pickle
 import tempfile
 import time
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
 from ._hf_source import hf_rows, is_hf_dataset
@@ -22,7 +23,8 @@ from ._part import flatten, probe_part
 from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._sink import open_sink
-from ._sources import is_list_source, source_runs
+from ._remote import is_url
+from ._sources import has_urls, is_list_source, source_runs
 from ._tally import Tally
 from ._verdict import apply_to_frame, apply_to_rows, judge
 from ._walk import Run, WalkStats, parts
@@ -51,7 +53,8 @@ def default_workers() -> int:
 def scan(source: Source, contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
          time_limit: Optional[float] = 10.0, progress: Optional[Callable[[int, str], None]] = None,
-         output: Union[str, os.PathLike[str], None] = None) -> ScanReport:
+         output: Union[str, os.PathLike[str], None] = None, storage_options: Optional[dict] = None,
+         cluster: Any = None) -> ScanReport:
     """Check every file of a source against a contract, from file headers.
 
     Every file is a row (images, non-images, hidden files, broken symlinks, each member
@@ -76,12 +79,20 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
             (after each part).
         output: a ``.parquet``, ``.jsonl``, ``.json`` or ``.csv`` path: rows are written
             there while scanning and ``report.frame`` reads them back only when asked.
+            A cluster scan writes it from the client, as rows come back.
+        storage_options: fsspec options for URL sources (``endpoint_url``, ``anon``,
+            credentials...); without them the store's usual environment is used.
+        cluster: run the parts of the listing as Dask tasks: a ``distributed.Client``, a
+            scheduler address (``tcp://host:8786``), or ``"local"``/``"local:N"`` to start
+            a ``LocalCluster`` of N worker processes for this scan. The report is the same.
 
     Returns:
         A :class:`ScanReport`.
 
     Raises:
-        FileNotFoundError: a folder source does not exist.
+        FileNotFoundError: a folder source (or bucket) does not exist.
+        PermissionError, OSError: a URL source cannot be listed (the message names it).
+        ImportError: a URL or ``cluster`` needs an extra that is not installed (named).
         NotADirectoryError: a single source is a file, not a folder (pass ``[path]``).
         ContractFileError: ``contract`` names a file that cannot be read.
         ValueError: ``output`` has no known suffix.
@@ -92,24 +103,45 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     if is_hf_dataset(source):
         rows, root = hf_rows(source, deep, progress)
         batches: Iterable[list[ScanRow]] = [rows]
+        engine = nullcontext()
     else:
         root = _root_of(source)
         workers = default_workers() if workers is None else max(1, int(workers))
-        runs = source_runs(source, follow_symlinks, stats)
-        batches = _reported(_probed(runs, deep, workers, time_limit), progress)
+        if has_urls(source) and not deep:
+            workers = 1  # ranged reads wait on the network: many at once from one process
+        runs = source_runs(source, follow_symlinks, stats, storage_options)
+        engine = _engine(cluster)
     report = ScanReport(root=root, contract=given, contract_source="given" if given else None, tally=Tally(),
                         deep=deep, walk=stats)
-    if output is None:
-        _in_memory(report, batches)
-    else:
-        _streamed(report, batches, os.fspath(output))
+    with engine as client:
+        if client is not None:
+            from ._cluster import cluster_batches
+
+            batches = _reported(cluster_batches(client, runs, deep, time_limit), progress)
+        elif not is_hf_dataset(source):
+            batches = _reported(_probed(runs, deep, workers, time_limit), progress)
+        if output is None:
+            _in_memory(report, batches)
+        else:
+            _streamed(report, batches, os.fspath(output))
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _engine(cluster: Any) -> Any:
+    """The Dask client to run on (a context), or ``nullcontext()`` for this machine."""
+    if cluster is None:
+        return nullcontext()
+    from ._cluster import connected
+
+    return connected(cluster)
 
 
 def _root_of(source: Source) -> str:
     if is_list_source(source):
         return ""  # paths are as given
+    if is_url(source):
+        return source
     path = os.fspath(source)
     if not path:
         raise FileNotFoundError("no folder given (an empty path)")
