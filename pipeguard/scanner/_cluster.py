@@ -31,6 +31,7 @@ from ._walk import Run, parts
 log = logging.getLogger(__name__)
 
 PLAIN_PART, DEEP_PART = 512, 32  # files per task: large enough that a task's overhead is small
+FOLDER_MIN = 32                   # files a part holds before a folder's end closes it
 DEEP_SLICE = 4                    # files per message to the --deep child (as a local --deep scan)
 AHEAD = 64                        # parts submitted past the oldest one not yet handed on
 MISSING_EXTRA = "a cluster scan needs Dask: pip install 'pipeguard[cluster]'"
@@ -95,7 +96,7 @@ def cluster_batches(client: Any, runs: Iterator[Run], deep: bool, time_limit: Op
     """The rows of every file of ``runs``, one list per part, in order, probed on the cluster."""
     from distributed import as_completed
 
-    todo = enumerate(parts(runs, DEEP_PART if deep else PLAIN_PART))
+    todo = enumerate(task_parts(runs, DEEP_PART if deep else PLAIN_PART))
     window = max(2, 2 * sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
     pending: dict[Any, tuple[int, list]] = {}
     done: dict[int, list[ScanRow]] = {}
@@ -121,6 +122,21 @@ def cluster_batches(client: Any, runs: Iterator[Run], deep: bool, time_limit: Op
             yield done.pop(emit)
             emit += 1
         submit()
+
+
+def task_parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
+    """The local scan's parts, also cut where a folder ends once a part holds
+    :data:`FOLDER_MIN` files: a folder (a class) is a task of its own on the cluster."""
+    for part in parts(runs, size):
+        piece: list[Run] = []
+        files = 0
+        for run in part:
+            if piece and run[0] != piece[-1][0] and files >= FOLDER_MIN:
+                yield piece
+                piece, files = [], 0
+            piece.append(run)
+            files += len(run[2])
+        yield piece
 
 
 def _result(future: Any, part: list[Run]) -> list[ScanRow]:

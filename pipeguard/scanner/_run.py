@@ -100,32 +100,34 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     started = time.perf_counter()
     given = _resolve_contract(contract)
     stats = WalkStats()
+    report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),
+                        deep=deep, walk=stats)
     if is_hf_dataset(source):
-        rows, root = hf_rows(source, deep, progress)
-        batches: Iterable[list[ScanRow]] = [rows]
-        engine = nullcontext()
+        rows, report.root = hf_rows(source, deep, progress)
+        _assemble(report, [rows], output)
     else:
-        root = _root_of(source)
+        report.root = _root_of(source)
         workers = default_workers() if workers is None else max(1, int(workers))
         if has_urls(source) and not deep:
             workers = 1  # ranged reads wait on the network: many at once from one process
         runs = source_runs(source, follow_symlinks, stats, storage_options)
-        engine = _engine(cluster)
-    report = ScanReport(root=root, contract=given, contract_source="given" if given else None, tally=Tally(),
-                        deep=deep, walk=stats)
-    with engine as client:
-        if client is not None:
-            from ._cluster import cluster_batches
+        with _engine(cluster) as client:
+            if client is not None:
+                from ._cluster import cluster_batches
 
-            batches = _reported(cluster_batches(client, runs, deep, time_limit), progress)
-        elif not is_hf_dataset(source):
-            batches = _reported(_probed(runs, deep, workers, time_limit), progress)
-        if output is None:
-            _in_memory(report, batches)
-        else:
-            _streamed(report, batches, os.fspath(output))
+                batches = cluster_batches(client, runs, deep, time_limit)
+            else:
+                batches = _probed(runs, deep, workers, time_limit)
+            _assemble(report, _reported(batches, progress), output)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any) -> None:
+    if output is None:
+        _in_memory(report, batches)
+    else:
+        _streamed(report, batches, os.fspath(output))
 
 
 def _engine(cluster: Any) -> Any:
