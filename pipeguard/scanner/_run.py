@@ -107,20 +107,27 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         _assemble(report, [rows], output)
     else:
         report.root = _root_of(source)
-        workers = default_workers() if workers is None else max(1, int(workers))
-        if has_urls(source) and not deep:
-            workers = 1  # ranged reads wait on the network: many at once from one process
         runs = source_runs(source, follow_symlinks, stats, storage_options)
         with _engine(cluster) as client:
-            if client is not None:
-                from ._cluster import cluster_batches
-
-                batches = cluster_batches(client, runs, deep, time_limit)
-            else:
-                batches = _probed(runs, deep, workers, time_limit)
+            batches = _batches(client, runs, deep, _workers_for(source, workers, deep), time_limit)
             _assemble(report, _reported(batches, progress), output)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:
+    if has_urls(source) and not deep:
+        return 1  # ranged reads wait on the network: many at once from one process
+    return default_workers() if workers is None else max(1, int(workers))
+
+
+def _batches(client: Any, runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float]
+             ) -> Iterator[list[ScanRow]]:
+    if client is None:
+        return _probed(runs, deep, workers, time_limit)
+    from ._cluster import cluster_batches
+
+    return cluster_batches(client, runs, deep, time_limit)
 
 
 def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any) -> None:
