@@ -11,7 +11,12 @@ from PIL import Image
 from scan_folders import SIDE, build, png_bytes
 
 import pipeguard as pg
-from pipeguard.scanner._ci_formats import escape_data, escape_property, github_line, junit_tree
+from pipeguard.scanner._ci_formats import (
+    escape_data,
+    escape_property,
+    github_line,
+    junit_tree,
+)
 
 PROBLEMS = ("violation", "unreadable")
 ODD_NAME = "odd 100%, a:b\nline.png"   # %, comma, colon and a newline: each must be escaped

@@ -14,13 +14,12 @@ from base64 import b64decode
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 from PIL import Image
 
 import pipeguard as pg
 from pipeguard.htmlreport._problems import problem_groups
 from pipeguard.htmlreport._thumbnails import CHANNEL_VIEWS, SIDE, Job, previews, render
-
-from conftest import FIXTURES
 
 pytest.importorskip("jinja2")
 

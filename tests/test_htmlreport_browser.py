@@ -11,11 +11,10 @@ import os
 import shutil
 
 import pytest
+from conftest import REPO
+from test_htmlreport import SCRIPT_NAME, _planted
 
 import pipeguard as pg
-
-from conftest import FIXTURES, REPO
-from test_htmlreport import SCRIPT_NAME, _planted
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("jinja2")

@@ -35,13 +35,17 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
 @click.option("--output", "-o", metavar="FILE",
               help="Write the report here instead of stdout (parquet, jsonl, json and csv are written while scanning).")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
+@click.option("--storage-option", "storage_options", metavar="KEY=VALUE", multiple=True,
+              help="An fsspec option for URL sources (s3://, gs://, az://...), e.g. endpoint_url=http://... or anon=true.")
+@click.option("--dask", "cluster", metavar="local|local:N|ADDRESS",
+              help="Run the scan on a Dask cluster: local (every core), local:N workers, or a scheduler address.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
 @click.option("--cache", "cache", metavar="DIR", help="Keep the rows in DIR (created if missing); the next scan "
               "reuses those of unchanged files and reads the others. The report is the same.")
 @click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
               help="Also write a self-contained HTML page with the problem images (beside any --format).")
 def scan_command(sources, files_from, channels, size, contract_file, deep, workers, time_limit, fmt, output,
-                 follow_symlinks, write_contract, html, cache) -> None:
+                 follow_symlinks, storage_options, cluster, write_contract, html, cache) -> None:
     """Check every file of SOURCE (a folder, a file or an archive; several are one report)
     against a contract, from file headers. Archives (.tar, .tar.gz, .zip) are read member
     by member.
@@ -56,15 +60,22 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
         find data -name '*.jpg' | pipeguard scan --files-from - --size 224x224
         pipeguard scan data/ --format junit --output pipeguard.xml
         pipeguard scan data/ --deep --workers 4
+        pipeguard scan s3://bucket/train --storage-option endpoint_url=http://minio:9000
+        pipeguard scan s3://bucket/train --dask tcp://scheduler:8786
     """
-    source = _source(sources, files_from)
+    from ._scan_remote import check_engine, check_remote, storage_options_of
+
+    options = storage_options_of(storage_options)
+    check_engine(cluster)
+    source = check_remote(sources, files_from, options) or _source(sources, files_from)
     workers = _capped(workers)
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)
     streamed = output if fmt in STREAMED and output else None
     _refuse_to_overwrite(source, [output, html, write_contract], streamed)
+    remote = {"storage_options": options} if options else {}
     report = _run_scan(source, contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
-                       time_limit=time_limit, output=streamed, cache=cache)
+                       time_limit=time_limit, output=streamed, cluster=cluster, cache=cache, **remote)
     _write_contract(report, write_contract)
     _write_html(report, html, workers, time_limit)
     if streamed is None:
@@ -134,6 +145,8 @@ def _format(fmt: Optional[str], output: Optional[str]) -> str:
 def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optional[str]) -> None:
     """A report is never written over a file the scan reads; a report written while scanning
     never goes into a folder the scan walks (it would read its own half-written file)."""
+    if "://" in str(source):
+        return  # a URL source: nothing on this disk to protect
     folders = [source] if isinstance(source, str) else [s for s in source if os.path.isdir(s)]
     listed = set() if isinstance(source, str) else {os.path.realpath(s) for s in source}
     for out in filter(None, outputs):
@@ -166,6 +179,8 @@ def _run_scan(source, contract, **options):
     progress = Progress() if sys.stderr.isatty() else None
     try:
         return scan(source, contract=contract, progress=progress, **options)
+    except ImportError as exc:  # an extra for a URL source or --dask
+        raise UsageError(str(exc)) from None
     except OSError as exc:  # an output folder that cannot be written
         raise UsageError(f"cannot write {options.get('output')}: {exc.strerror or exc}") from None
     finally:

@@ -5,6 +5,9 @@ Uncompressed members (plain tar, stored zip entries) are read in place with ``pr
 their data offset, so a header read costs what it costs for a loose file and a shard can
 be cut into slices for several workers. Compressed members are decompressed one at a time
 into memory (a ``.tar.gz`` is read once, front to back, in one part).
+
+An archive in an object store (``fs``: an fsspec filesystem, see :mod:`._remote`) is read
+the same way through ``fs.open``: the listing and each member come in ranged requests.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ import struct
 import tarfile
 import zipfile
 from contextlib import contextmanager
-from typing import Iterator, NamedTuple, Optional, Union
+from typing import Any, Iterator, NamedTuple, Optional, Union
 
-from ._member_file import RangeFile, in_memory, in_place
+from ._file_read import read_at
+from ._member_file import RangeFile, in_memory
 from ._tar_index import plain_members
+
+REMOTE_BLOCK = 1 << 20  # bytes per ranged request when an archive in an object store is read
+WHOLE_BELOW = 64 << 10  # a stored member up to this size is read in one go
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
-WHOLE_BELOW = 64 << 10  # a stored member up to this size is read in one go
 _END_BLOCKS = 1024  # two zero blocks end a tar archive
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
 
@@ -54,7 +60,18 @@ class Listing(NamedTuple):
     damage: Optional[str] = None
 
 
-def list_members(path: str) -> Optional[Listing]:
+def _open(path: str, fs: Any = None) -> Any:
+    """A local file, or an object's bytes read in ranged requests (``fs``: fsspec)."""
+    if fs is None:
+        return open(path, "rb")
+    return fs.open(path, "rb", block_size=REMOTE_BLOCK, cache_type="readahead")
+
+
+def _size(path: str, fs: Any = None) -> int:
+    return os.path.getsize(path) if fs is None else int(fs.size(path))
+
+
+def list_members(path: str, fs: Any = None) -> Optional[Listing]:
     """The file members of an archive; ``None`` for a compressed tar, whose members are only
     known by reading it through (see :func:`streamed_members`).
 
@@ -63,22 +80,21 @@ def list_members(path: str) -> Optional[Listing]:
         OSError: the file cannot be opened or read.
     """
     if path.lower().endswith(".zip"):
-        return _zip_members(path)
-    with open(path, "rb") as f:
+        return _zip_members(path, fs)
+    with _open(path, fs) as f:
         head = f.read(6)
-    if head.startswith(_COMPRESSED_MAGIC):
-        return None
-    return _tar_members(path)
+        if head.startswith(_COMPRESSED_MAGIC):
+            return None
+        f.seek(0)
+        return _tar_members(f, _size(path, fs))
 
 
-def _tar_members(path: str) -> Listing:
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        plain = plain_members(f.fileno(), size)
+def _tar_members(f: Any, size: int) -> Listing:
+    plain = plain_members(lambda offset, n: read_at(f, offset, n), size)
     if plain is not None:
         return Listing([_indexed_member(*entry, size) for entry in plain if entry[3] != "dir"])
     try:
-        tf = tarfile.open(path, "r:")
+        tf = tarfile.open(fileobj=f, mode="r:")
     except tarfile.TarError as exc:
         raise ArchiveError(f"not a readable tar archive ({exc})") from None
     members: list[Member] = []
@@ -97,7 +113,7 @@ def _tar_members(path: str) -> Listing:
 def _ended(tf: tarfile.TarFile, members: list[Member]) -> Listing:
     """tarfile ends quietly at a bad header past the first: what follows must be the zero blocks
     that close an archive, or the rest was not listed."""
-    rest = os.pread(tf.fileobj.fileno(), _END_BLOCKS, tf.offset)
+    rest = read_at(tf.fileobj, tf.offset, _END_BLOCKS)
     if rest.count(0) == len(rest):
         return Listing(members)
     return _damaged(members, f"damaged tar archive: no valid header at byte {tf.offset:,}, "
@@ -127,20 +143,20 @@ def _tar_member(m: tarfile.TarInfo, archive_size: float) -> Member:
     return _indexed_member(m.name, m.size, m.offset_data, kind, archive_size)
 
 
-def _zip_members(path: str) -> Listing:
+def _zip_members(path: str, fs: Any = None) -> Listing:
     try:
-        with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
-            return Listing([_zip_member(info, f.fileno()) for info in zf.infolist() if not info.is_dir()])
+        with _open(path, fs) as f, zipfile.ZipFile(f) as zf:
+            return Listing([_zip_member(info, f) for info in zf.infolist() if not info.is_dir()])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise ArchiveError(f"not a readable zip archive ({exc})") from None
 
 
-def _zip_member(info: zipfile.ZipInfo, fd: int) -> Member:
+def _zip_member(info: zipfile.ZipInfo, f: Any) -> Member:
     if info.flag_bits & 0x1:
         return Member(info.filename, info.file_size, None, "an encrypted member, not readable without its password")
     if info.compress_type != zipfile.ZIP_STORED:
         return Member(info.filename, info.file_size)
-    header = os.pread(fd, _ZIP_LOCAL_HEADER.size, info.header_offset)
+    header = read_at(f, info.header_offset, _ZIP_LOCAL_HEADER.size)
     if len(header) < _ZIP_LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         return Member(info.filename, info.file_size, None, "damaged member: no local header where the index points")
     _, name_len, extra_len = _ZIP_LOCAL_HEADER.unpack(header)
@@ -150,9 +166,9 @@ def _zip_member(info: zipfile.ZipInfo, fd: int) -> Member:
 class OpenArchive:
     """An archive opened once for the members of one part; :meth:`open` gives a member's file."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, fs: Any = None) -> None:
         self.path = path
-        self._file = open(path, "rb")
+        self._file = _open(path, fs)
         self._zip: Optional[zipfile.ZipFile] = None
 
     def open(self, member: Member) -> Union[RangeFile, io.BytesIO]:
@@ -161,10 +177,11 @@ class OpenArchive:
         A small stored member is read whole with one positional read (a C ``BytesIO`` serves
         Pillow faster than a Python raw file); a large one is read in place.
         """
-        if member.offset is not None and member.size <= WHOLE_BELOW:
-            return io.BytesIO(os.pread(self._file.fileno(), member.size, member.offset))
         if member.offset is not None:
-            return in_place(self._file.fileno(), member.offset, member.size, member.name)
+            start, f = member.offset, self._file
+            if member.size <= WHOLE_BELOW:
+                return io.BytesIO(read_at(f, start, member.size))
+            return RangeFile(lambda offset, n: read_at(f, start + offset, n), member.size, member.name)
         if self._zip is None:
             self._zip = zipfile.ZipFile(self._file)
         with self._zip.open(member.name) as f:  # checks the CRC as it reads to the end
@@ -177,22 +194,22 @@ class OpenArchive:
 
 
 @contextmanager
-def opened(path: str) -> Iterator[OpenArchive]:
-    archive = OpenArchive(path)
+def opened(path: str, fs: Any = None) -> Iterator[OpenArchive]:
+    archive = OpenArchive(path, fs)
     try:
         yield archive
     finally:
         archive.close()
 
 
-def streamed_members(path: str) -> Iterator[tuple[Member, Optional[RangeFile]]]:
+def streamed_members(path: str, fs: Any = None) -> Iterator[tuple[Member, Optional[RangeFile]]]:
     """Every member of a compressed tar with its bytes, read front to back once.
 
     Yields ``(member, file)``; ``file`` is ``None`` for a member with an ``error``. A damage
     part-way is raised as :class:`ArchiveError` after the members before it were yielded.
     """
     try:
-        with tarfile.open(path, "r:*") as tf:
+        with _open(path, fs) as f, tarfile.open(fileobj=f, mode="r:*") as tf:
             for m in tf:
                 if m.isdir():
                     continue

@@ -56,11 +56,6 @@ class RangeFile(io.RawIOBase):
         return self._fetch(offset, n) if n else b""
 
 
-def in_place(fd: int, start: int, size: int, name: str = "") -> RangeFile:
-    """``size`` bytes of the open file ``fd`` from ``start`` (an uncompressed member), read with pread."""
-    return RangeFile(lambda offset, n: os.pread(fd, n, start + offset), size, name)
-
-
 def in_memory(data: bytes, name: str = "") -> RangeFile:
     """A member decompressed into memory (gzip tar, deflated zip): one member at a time."""
     view = memoryview(data)

@@ -5,6 +5,10 @@ that gives a list of rows, one per member, read where it lies; the pool and the 
 flatten those lists in place (:func:`flatten`). An archive that cannot be opened or
 listed is one ``unreadable`` row with a null ``member``; a member that cannot be read is
 its own row; damage past the last readable member is one more row for the archive.
+
+A remote run (one with a filesystem, see :mod:`._remote`) is read through
+:mod:`._remote_read`: the heads and tails of its files in one concurrent batch of ranged
+requests, archives through ranged reads too.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ._probe import (
     probe_file,
     probe_row,
 )
+from ._remote_read import fetch_heads, remote_row
 from ._row import ScanRow
 from ._walk import Run
 
@@ -64,13 +69,18 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
             folder, prefix, names = run[:3]
             cls = class_of(prefix[run[3]:] if len(run) > 3 else prefix)  # the same for every file of the folder
             hidden = is_hidden(prefix)
+            fs = run[4] if len(run) > 4 else None  # a remote run: read in ranges
+            fetched = fetch_heads(fs, folder, names, is_archive_name) if fs is not None and not deep else {}
             for name in names:
                 i = len(items)
                 started = (lambda: on_start(i)) if on_start is not None else _nothing
                 started()
                 hide = hidden or name.startswith(".")
                 if is_archive_name(name):
-                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, started, caught))
+                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, started, caught, fs))
+                elif fs is not None:
+                    row = remote_row(fs, folder + name, prefix + name, name, cls, hide, deep, fetched.get(name))
+                    items.append(_noted(row, caught))
                 else:
                     items.append(_noted(probe_row(folder + name, prefix + name, cls, hide, deep), caught))
     return items
@@ -103,24 +113,27 @@ def _noted(row: ScanRow, caught: list) -> ScanRow:
 
 
 def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: bool = False,
-                  started: Callable[[], None] = _nothing, caught: Optional[list] = None) -> list[ScanRow]:
-    """The rows of an archive's members (``path`` = ``rel``, ``member`` = the name inside)."""
+                  started: Callable[[], None] = _nothing, caught: Optional[list] = None, fs: Any = None
+                  ) -> list[ScanRow]:
+    """The rows of an archive's members (``path`` = ``rel``, ``member`` = the name inside);
+    ``fs``: the fsspec filesystem of an archive in an object store."""
     caught = [] if caught is None else caught
     whole = ScanRow(rel, "unreadable", cls=cls, hidden=hidden)  # the archive's own row, if it needs one
     try:
-        open_regular(path).close()  # a FIFO named .tar would block the archive reader forever
+        if fs is None:
+            open_regular(path).close()  # a FIFO named .tar would block the archive reader forever
     except OSError as exc:
         error, kind = _open_error(path, exc)
         return [whole._replace(error=error, error_kind=kind.value)]
     try:
-        listing = list_members(path)
+        listing = list_members(path, fs)
     except (ArchiveError, OSError) as exc:
         return [_archive_failure(whole, exc)]
     if listing is None:  # a compressed tar: read front to back, once
-        return _streamed(path, whole, deep, started, caught)
+        return _streamed(path, whole, deep, started, caught, fs)
     rows = []
     try:
-        with opened(path) as archive:
+        with opened(path, fs) as archive:
             for member in listing.members:
                 started()
                 rows.append(_noted(_member_row(archive, member, whole, deep), caught))
@@ -152,10 +165,11 @@ def _in_archive(raw: Any, size: int, name: str, whole: ScanRow, hidden: bool, de
     return row._replace(path=whole.path, member=name)
 
 
-def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None], caught: list) -> list[ScanRow]:
+def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None], caught: list,
+              fs: Any = None) -> list[ScanRow]:
     rows = []
     try:
-        for member, raw in streamed_members(path):
+        for member, raw in streamed_members(path, fs):
             started()
             if raw is None:
                 rows.append(_member_row(None, member, whole, deep))

@@ -14,15 +14,17 @@ import os
 import pickle
 import tempfile
 import time
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
+from ._remote import is_url
 from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._sink import open_sink
-from ._sources import is_list_source, source_runs
+from ._sources import has_urls, is_list_source, source_runs
 from ._tally import Tally
 from ._verdict import apply_to_frame, apply_to_rows, judge
 from ._walk import Run, WalkStats, parts
@@ -52,32 +54,33 @@ def default_workers() -> int:
 def scan(source: Source, contract: ContractSource = None, deep: bool = False,
          workers: Optional[int] = None, *, follow_symlinks: bool = False,
          time_limit: Optional[float] = 10.0, progress: Optional[Callable[[int, str], None]] = None,
-         output: Union[str, os.PathLike[str], None] = None,
-         cache: Union[str, os.PathLike[str], None] = None) -> ScanReport:
+         output: Union[str, os.PathLike[str], None] = None, storage_options: Optional[dict] = None,
+         cluster: Any = None, cache: Union[str, os.PathLike[str], None] = None) -> ScanReport:
     """Check every file of a source against a contract, from file headers.
 
-    Every file is a row (images, non-images, hidden files, broken symlinks, each member
-    of a ``.tar``/``.tar.gz``/``.zip`` archive), in path order. A plain scan reads headers
-    and the end marker only; ``deep=True`` also decodes each image's first frame in worker
-    processes, where a file that hangs past ``time_limit`` or crashes its worker becomes
-    an ``unreadable`` row.
+    Every file (and archive member) is a row, in path order; a plain scan reads headers
+    and end markers only (see the module docstring for streaming and the README for more).
 
     Args:
-        source: a folder (an ``ImageFolder`` root or any tree of images; ``path`` is
-            relative to it); a list of files and folders (scanned in the given order,
-            ``path`` as given); or a Hugging Face ``datasets.Dataset`` with an Image
-            column (one row per example, see :mod:`pipeguard.scanner._hf_source`).
+        source: a folder or fsspec URL (``path`` relative to it); a list of files, folders
+            and URLs (in the given order, ``path`` as given); or a Hugging Face
+            ``datasets.Dataset`` with an Image column (see :mod:`._hf_source`).
         contract: a :class:`~pipeguard.Contract`, a dict of its fields, a contract file
             path, or ``None`` to infer the dominant channels and size.
-        deep: decode every image's first frame.
-        workers: processes to use; ``None`` for every available core. A plain scan with
-            one worker (or under 2,000 files) runs in this process.
+        deep: decode every image's first frame, in workers, ``time_limit`` seconds a file.
+        workers: processes to use; ``None`` for every core (a small plain scan runs here).
         follow_symlinks: descend into symlinked folders (symlinked files are always read).
         time_limit: seconds one file may take in a worker; ``None`` for no limit.
         progress: called as ``progress(files_done, last_path)`` every few dozen files
             (after each part).
         output: a ``.parquet``, ``.jsonl``, ``.json`` or ``.csv`` path: rows are written
             there while scanning and ``report.frame`` reads them back only when asked.
+            A cluster scan writes it from the client, as rows come back.
+        storage_options: fsspec options for URL sources (``endpoint_url``, ``anon``,
+            credentials...); without them the store's usual environment is used.
+        cluster: run the parts of the listing as Dask tasks: a ``distributed.Client``, a
+            scheduler address (``tcp://host:8786``), or ``"local"``/``"local:N"`` to start
+            a ``LocalCluster`` of N worker processes for this scan. The report is the same.
         cache: a folder (created if missing) keeping the rows: the next scan reuses those
             of unchanged files (size, modification and change time, inode, ``deep``,
             versions; see :mod:`pipeguard.scanner._cache`); the report is the same.
@@ -86,7 +89,9 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         A :class:`ScanReport`.
 
     Raises:
-        FileNotFoundError: a folder source does not exist.
+        FileNotFoundError: a folder source (or bucket) does not exist.
+        PermissionError, OSError: a URL source cannot be listed (the message names it).
+        ImportError: a URL or ``cluster`` needs an extra that is not installed (named).
         NotADirectoryError: a single source is a file, not a folder (pass ``[path]``).
         ContractFileError: ``contract`` names a file that cannot be read.
         ValueError: ``output`` has no known suffix.
@@ -96,31 +101,59 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
 
     given = as_contract(contract)
     stats = WalkStats()
-    if is_hf_dataset(source):
-        rows, root = hf_rows(source, deep, progress)
-        batches: Iterable[list[ScanRow]] = [rows]
-    else:
-        root = _root_of(source)
-        row_cache = None if cache is None else _open_cache(cache, root)
-        batches = _reported(_probed(source_runs(source, follow_symlinks, stats), deep, _workers(workers),
-                                    time_limit, row_cache), progress)
-    report = ScanReport(root=root, contract=given, contract_source="given" if given else None, tally=Tally(),
+    report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),
                         deep=deep, walk=stats)
-    if output is None:
-        _in_memory(report, batches)
+    if is_hf_dataset(source):
+        rows, report.root = hf_rows(source, deep, progress)
+        _assemble(report, [rows], output)
     else:
-        _streamed(report, batches, os.fspath(output))
+        report.root = _root_of(source)
+        runs = source_runs(source, follow_symlinks, stats, storage_options)
+        row_cache = _local_cache(cache, report.root, source, cluster)
+        with _engine(cluster) as client:
+            batches = _batches(client, runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
+            _assemble(report, _reported(batches, progress), output)
     report.elapsed = time.perf_counter() - started
     return report
 
 
-def _workers(workers: Optional[int]) -> int:
+def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:
+    if has_urls(source) and not deep:
+        return 1  # ranged reads wait on the network: many at once from one process
     return default_workers() if workers is None else max(1, int(workers))
+
+
+def _batches(client: Any, runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float],
+             cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
+    if client is None:
+        return _probed(runs, deep, workers, time_limit, cache)
+    from ._cluster import cluster_batches
+
+    return cluster_batches(client, runs, deep, time_limit)
+
+
+def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any) -> None:
+    if output is None:
+        _in_memory(report, batches)
+    else:
+        _streamed(report, batches, os.fspath(output))
+
+
+def _engine(cluster: Any) -> Any:
+    """The Dask client to run on (a context), or ``nullcontext()`` for this machine."""
+    if cluster is None:
+        return nullcontext()
+    from ._cluster import connected
+
+    return connected(cluster)
+
 
 
 def _root_of(source: Source) -> str:
     if is_list_source(source):
         return ""  # paths are as given
+    if is_url(source):
+        return source
     path = os.fspath(source)
     if not path:
         raise FileNotFoundError("no folder given (an empty path)")
@@ -219,6 +252,13 @@ def _unspool(spool: Any) -> Iterator[list[ScanRow]]:
         except EOFError:
             return
         yield [ScanRow._make(r) for r in rows]
+
+
+def _local_cache(cache: Any, root: str, source: Source, cluster: Any) -> Optional[RowCache]:
+    """The cache keys local files by their stat: a scan of this machine's files only."""
+    if cache is None or cluster is not None or has_urls(source):
+        return None
+    return _open_cache(cache, root)
 
 
 def _open_cache(folder: Union[str, os.PathLike[str]], root: str) -> Optional[RowCache]:

@@ -5,14 +5,18 @@ A folder is walked (see :mod:`._walk`) and its rows' paths are relative to it. A
 order: a file is one row whose ``path`` is the entry as given (a missing one is an
 ``unreadable`` row, never skipped), a folder in the list is walked with its rows' paths
 joined to the entry as given, and an archive is opened like anywhere else.
+
+An fsspec URL (``s3://bucket/train/``) is a folder in an object store, listed by
+:mod:`._remote`; in a list, a URL is a remote file or folder like a local one.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-from typing import Iterable, Iterator, Union
+from typing import Iterable, Iterator, Optional, Union
 
+from ._remote import is_url, remote_file_run, remote_runs
 from ._walk import Run, WalkStats, walk_runs
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -22,18 +26,32 @@ def is_list_source(source: object) -> bool:
     return isinstance(source, (list, tuple))
 
 
+def has_urls(source: object) -> bool:
+    """Whether a source is, or lists, an fsspec URL."""
+    return is_url(source) or (is_list_source(source) and any(is_url(e) for e in source))
+
+
 def source_runs(source: Union[PathLike, Iterable[PathLike]], follow_symlinks: bool,
-                stats: WalkStats) -> Iterator[Run]:
+                stats: WalkStats, storage_options: Optional[dict] = None) -> Iterator[Run]:
     """The runs of a folder (paths relative to it), or of a list of entries (paths as given)."""
+    if is_url(source):
+        return remote_runs(source, storage_options, stats)
     if not is_list_source(source):
         return walk_runs(source, follow_symlinks, stats)
-    return _listed_runs(source, follow_symlinks, stats)
+    return _listed_runs(source, follow_symlinks, stats, storage_options)
 
 
-def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats) -> Iterator[Run]:
+def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats,
+                 storage_options: Optional[dict] = None) -> Iterator[Run]:
     pending: list = []  # consecutive files of one folder: one run
     for entry in entries:
         text = os.fspath(entry)
+        if is_url(text):
+            if pending:
+                yield _run_of(pending)
+                pending = []
+            yield from remote_file_run(text, storage_options, stats)
+            continue
         if os.path.isdir(text):
             if pending:
                 yield _run_of(pending)

@@ -2,7 +2,7 @@
 
 ``tarfile`` spends about 17 µs a member parsing each header field by field, as long as
 pipeguard's whole probe of a small image; a WebDataset shard has thousands of members.
-This reads each 512-byte header with one positional read and takes only what a listing
+This reads each 512-byte header with one positional read (or ranged request) and takes only what a listing
 needs (name, type, size, where the data starts). It gives ``tarfile``'s answer or none:
 anything beyond a plain POSIX/GNU header (a pax or GNU long-name header, a base-256 size,
 a bad checksum, a non-ASCII-octal field) returns ``None`` and the caller asks ``tarfile``.
@@ -11,8 +11,7 @@ Tests check the two agree on every archive they make.
 
 from __future__ import annotations
 
-import os
-from typing import Optional
+from typing import Callable, Optional
 
 BLOCK = 512
 _REGULAR = (b"0", b"\x00", b"7")   # regular file, old-style regular, contiguous file
@@ -22,13 +21,14 @@ _POSIX_MAGIC = b"ustar\x0000"
 _GNU_MAGIC = b"ustar  \x00"
 
 
-def plain_members(fd: int, archive_size: int) -> Optional[list[tuple[str, int, int, str]]]:
+def plain_members(read: Callable[[int, int], bytes], archive_size: int) -> Optional[list[tuple[str, int, int, str]]]:
     """``(name, size, data offset, kind)`` per entry, ``kind`` one of ``file``, ``dir``, ``link``,
-    ``special``; ``None`` when any header needs ``tarfile`` (or the archive ends unexpectedly)."""
+    ``special``; ``None`` when any header needs ``tarfile`` (or the archive ends unexpectedly).
+    ``read(offset, n)`` reads the archive's bytes (a positional read, or a ranged request)."""
     out: list[tuple[str, int, int, str]] = []
     offset = 0
     while True:
-        header = os.pread(fd, BLOCK, offset)
+        header = read(offset, BLOCK)
         if len(header) < BLOCK:
             return None  # a cut header: tarfile words what is wrong
         if header.count(0) == BLOCK:

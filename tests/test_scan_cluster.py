@@ -1,0 +1,121 @@
+"""pg.scan on a Dask cluster: a real LocalCluster with 2 worker processes; the report equals a local scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import pipeguard as pg
+
+distributed = pytest.importorskip("distributed")
+
+from conftest import make_image  # noqa: E402
+from scan_folders import SIDE, build, png_bytes  # noqa: E402
+
+CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
+
+
+@pytest.fixture(scope="module")
+def client():
+    import dask
+
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = distributed.LocalCluster(n_workers=2, processes=True, dashboard_address=None, threads_per_worker=1)
+    with cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def four_folders(tmp_path_factory):
+    """4 class folders of 60 files each (a few gray and wide ones), plus the planted problems."""
+    root = tmp_path_factory.mktemp("four")
+    rgb, gray = png_bytes(make_image("RGB", (SIDE, SIDE))), png_bytes(make_image("L", (SIDE, SIDE)))
+    for c in range(4):
+        folder = root / f"class{c}"
+        folder.mkdir()
+        for i in range(60):
+            (folder / f"{i:03d}.png").write_bytes(gray if i % 17 == c else rgb)
+    build(root / "class0" / "planted")
+    return root
+
+
+def timeless(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if "elapsed" not in k and "second" not in k}
+
+
+def same(a, b):
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert timeless(a.summary()) == timeless(b.summary())
+    assert a.exit_code == b.exit_code
+
+
+def test_four_folders_run_on_both_workers_and_equal_the_local_scan(client, four_folders):
+    local = pg.scan(four_folders, contract=CONTRACT, workers=1)
+    with distributed.get_task_stream(client) as stream:
+        remote = pg.scan(four_folders, contract=CONTRACT, cluster=client)
+    same(remote, local)
+    workers = {task["worker"] for task in stream.data if "probe_task" in task["key"]}
+    assert len(workers) == 2
+    assert (remote.frame["status"] == "violation").sum() > 4
+
+
+def test_deep_on_the_cluster_equals_a_local_deep_scan(client, four_folders):
+    planted = four_folders / "class0" / "planted" / "cats"  # dogs/big.png: see the report (address cap)
+    local = pg.scan(planted, contract=CONTRACT, deep=True, workers=2)
+    same(pg.scan(planted, contract=CONTRACT, deep=True, cluster=client), local)
+
+
+def _dies_once(part, deep, time_limit):
+    """A probe that kills its own worker process the first time it meets ``class2``."""
+    from pipeguard.scanner._cluster import probe_task
+
+    marker = os.environ.get("PG_KILL_MARKER", "")
+    if any(run[1].startswith("class2") for run in part) and marker and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return probe_task(part, deep, time_limit)
+
+
+def test_a_worker_killed_mid_scan_still_gives_the_full_report(client, four_folders, tmp_path):
+    import cloudpickle
+
+    from pipeguard.scanner._cluster import cluster_batches
+    from pipeguard.scanner._sources import source_runs
+    from pipeguard.scanner._walk import WalkStats
+
+    marker = tmp_path / "killed"
+    client.run(lambda m: os.environ.__setitem__("PG_KILL_MARKER", m), str(marker))
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        runs = source_runs(four_folders, False, WalkStats())
+        rows = [r for batch in cluster_batches(client, runs, False, 10.0, probe=_dies_once) for r in batch]
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert marker.exists()  # a worker did die
+    local = pg.scan(four_folders, contract=CONTRACT, workers=1)
+    assert [r.path for r in rows] == list(local.frame["path"])
+    assert [r.status for r in rows] == [s if s != "violation" else "ok" for s in local.frame["status"]]
+    client.wait_for_workers(2, timeout=60)
+
+
+@pytest.mark.slow
+def test_cli_dask_local_2(four_folders):
+    args = [sys.executable, "-m", "pipeguard", "scan", str(four_folders), "--channels", "3", "--size", "16x16",
+            "--format", "json"]
+    local = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    on_dask = subprocess.run(args + ["--dask", "local:2"], capture_output=True, text=True, timeout=300)
+    assert on_dask.returncode == local.returncode == 1, on_dask.stderr[-2000:]
+    a, b = json.loads(local.stdout), json.loads(on_dask.stdout)
+    assert a["files"] == b["files"]
+    assert timeless(a["summary"]) == timeless(b["summary"])
+
+
+def test_cli_rejects_a_bad_dask_value(four_folders):
+    done = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(four_folders), "--dask", "lokal"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1
