@@ -17,6 +17,7 @@ import time
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
+from ._archive import is_archive_name
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 SERIAL_BELOW = 2000
 PLAIN_CHUNK, DEEP_CHUNK = 128, 4  # files per part: the unit of work, of a message, of progress
 STREAM_CHUNK = 20_000  # rows judged and written at a time by a streamed scan
+ARCHIVE_WEIGHT = 1000  # files an archive counts for when choosing workers (a WebDataset shard holds ~1,000)
 
 
 def default_workers() -> int:
@@ -282,7 +284,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
         head, files = [], 0
         for run in runs:
             head.append(run)
-            files += len(run[2])
+            files += sum(ARCHIVE_WEIGHT if is_archive_name(n) else 1 for n in run[2])
             if files >= SERIAL_BELOW:
                 break
         if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
