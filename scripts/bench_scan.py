@@ -346,6 +346,68 @@ def bench_cache(tiny: Path, n: int, cores: int, repeats: int) -> None:
           f"without a cache")
 
 
+def bench_cluster(root: Path, n: int, cores: int, repeats: int) -> None:
+    """A folder of ``n`` files scanned on a 2-worker LocalCluster (client started beforehand)
+    against the local 2-worker scan: the engine's overhead."""
+    from dask.distributed import Client, LocalCluster
+
+    import pipeguard as pg
+
+    folder = make_planted(root / f"planted-{n}", n)
+    contract = pg.Contract(channels=3)
+    pg.scan(folder, contract=contract, workers=cores)  # warm the page cache and the imports
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        pg.scan(folder, contract=contract, cluster=client)  # workers import pipeguard and Pillow once
+        t = best_of({"local": lambda: pg.scan(folder, contract=contract, workers=cores),
+                     "cluster": lambda: pg.scan(folder, contract=contract, cluster=client)}, repeats)
+    print(f"\ncluster: {n:,} files, local scan with {cores} workers against a 2-worker LocalCluster "
+          "(client started beforehand)")
+    print(f"  local      {n / t['local']:>10,.0f} files/s")
+    print(f"  cluster    {n / t['cluster']:>10,.0f} files/s  = {t['local'] / t['cluster']:.2f}x the local scan "
+          "(goal >= 0.6x)")
+
+
+def bench_s3(n: int, repeats: int) -> None:
+    """The local moto S3 server: a ranged, concurrent scan of ``n`` 1 MB images against a plain
+    loop that downloads each object whole."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from s3_server import CREDENTIALS, S3Server
+
+    import pipeguard as pg
+
+    os.environ.update(CREDENTIALS)
+    server = S3Server()
+    try:
+        fs = server.filesystem()
+        fs.mkdir("bench")
+        rng = random.Random(3)
+        buf = io.BytesIO()
+        _image(rng, 640, 520, "RGB").save(buf, "PNG", compress_level=0)  # about 1 MB, sent as is
+        data = buf.getvalue()
+        for i in range(n):
+            fs.pipe_file(f"bench/images/{i:05d}.png", data)
+        url, options = "s3://bench/images/", {"endpoint_url": server.endpoint}
+        paths = fs.ls("bench/images")
+
+        def whole() -> None:
+            for p in paths:
+                with Image.open(io.BytesIO(fs.cat_file(p))) as im:
+                    im.mode, im.size
+
+        pg.scan(url, contract=pg.Contract(channels=3), storage_options=options)  # imports, connection pool
+        whole()
+        t = best_of({"whole": whole,
+                     "ranged": lambda: pg.scan(url, contract=pg.Contract(channels=3), storage_options=options)},
+                    repeats)
+    finally:
+        server.stop()
+    print(f"\nS3 (moto server on 127.0.0.1): {n} images of {len(data) / 1e6:.1f} MB each")
+    print(f"  download each object whole, then Image.open  {n / t['whole']:>8,.1f} files/s")
+    print(f"  pipeguard scan (ranged, concurrent reads)    {n / t['ranged']:>8,.1f} files/s  = "
+          f"{t['whole'] / t['ranged']:.1f}x (goal >= 5x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000, help="mixed images (default 5000)")
@@ -358,6 +420,9 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=100, help="tar shards for the archive run (0 to skip)")
     parser.add_argument("--members", type=int, default=1000, help="members per shard")
     parser.add_argument("--big-only", action="store_true", help="only the streamed-output and archive runs")
+    parser.add_argument("--remote-only", action="store_true", help="only the Dask cluster and S3 runs")
+    parser.add_argument("--cluster-files", type=int, default=20_000, help="files for the cluster run (0 to skip)")
+    parser.add_argument("--s3-files", type=int, default=40, help="1 MB-class images for the S3 run (0 to skip)")
     parser.add_argument("--cache-only", action="store_true",
                         help="only a folder of --tiny files scanned twice with a cache")
     args = parser.parse_args()
@@ -375,6 +440,9 @@ def main() -> None:
         return
     if args.big_only:
         _bench_big(args, cores)
+        return
+    if args.remote_only:
+        _bench_remote(args, cores)
         return
     t = time.perf_counter()
     paths = make_mixed(args.root / f"mixed-{args.files}", args.files)
@@ -449,6 +517,14 @@ def main() -> None:
                   f"({m['files'] / m['seconds']:,.0f} files/s), peak RSS {m['self_mb']:.0f} MB{extra} (goal < 200 MB)")
         bench_cache(tiny, args.tiny, cores, args.repeats)
     _bench_big(args, cores)
+    _bench_remote(args, cores)
+
+
+def _bench_remote(args: argparse.Namespace, cores: int) -> None:
+    if args.cluster_files:
+        bench_cluster(args.root, args.cluster_files, cores, max(1, args.repeats // 2))
+    if args.s3_files:
+        bench_s3(args.s3_files, max(1, args.repeats // 2))
 
 
 def _bench_big(args: argparse.Namespace, cores: int) -> None:

@@ -30,7 +30,7 @@ from ._walk import Run, parts
 
 log = logging.getLogger(__name__)
 
-PLAIN_PART, DEEP_PART = 512, 32  # files per task: large enough that a task's overhead is small
+PLAIN_PART, DEEP_PART = 2048, 32  # files per task: large enough that a task's overhead (~10 ms) is small
 FOLDER_MIN = 32                   # files a part holds before a folder's end closes it
 DEEP_SLICE = 4                    # files per message to the --deep child (as a local --deep scan)
 AHEAD = 64                        # parts submitted past the oldest one not yet handed on
@@ -97,7 +97,7 @@ def cluster_batches(client: Any, runs: Iterator[Run], deep: bool, time_limit: Op
     from distributed import as_completed
 
     todo = enumerate(task_parts(runs, DEEP_PART if deep else PLAIN_PART))
-    window = max(2, 2 * sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+    window = max(4, 4 * sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
     pending: dict[Any, tuple[int, list]] = {}
     done: dict[int, list[ScanRow]] = {}
     tasks = as_completed()
