@@ -219,3 +219,11 @@ def test_a_folder_without_images_is_reported_not_crashed(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     result = run(tmp_path)
     assert result.exit_code == 0 and "nothing to check: no image files found" in result.stdout, result.stderr
+
+
+def test_the_scanners_warnings_reach_the_user(tmp_path):
+    make_image("RGB", (8, 8)).save(tmp_path / "a.png")
+    result = run(tmp_path, "--cache", tmp_path / "cache")  # a cache inside the scanned folder is not used
+    assert result.exit_code == 0
+    assert "pipeguard: not using the cache" in result.stderr
+    assert not (tmp_path / "cache").exists()

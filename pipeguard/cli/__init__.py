@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import importlib
+import logging
 import signal
 import sys
 
@@ -51,9 +52,34 @@ def tolerate_unencodable_output() -> None:
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it; 1 means violations
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler that writes to whatever ``sys.stderr`` is when a message comes."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def show_scanner_warnings() -> None:
+    """The scanner's warnings (a cache it cannot use, a file that hung its worker) as
+    ``pipeguard: ...`` lines on stderr: a library only logs, the command shows them."""
+    logger = logging.getLogger("pipeguard.scanner")
+    if not any(getattr(h, "pipeguard_cli", False) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("pipeguard: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        handler.pipeguard_cli = True
+        logger.addHandler(handler)
+
+
 class LazyGroup(click.Group):
     def main(self, *args, **kwargs):
         tolerate_unencodable_output()
+        show_scanner_warnings()
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx):
