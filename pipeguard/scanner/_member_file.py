@@ -60,7 +60,3 @@ def in_memory(data: bytes, name: str = "") -> RangeFile:
     """A member decompressed into memory (gzip tar, deflated zip): one member at a time."""
     view = memoryview(data)
     return RangeFile(lambda offset, n: bytes(view[offset:offset + n]), len(data), name)
-
-
-def buffered(raw: RangeFile, buffer_size: int) -> io.BufferedReader:
-    return io.BufferedReader(raw, buffer_size=buffer_size)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from functools import partial
 from typing import Any, Callable, Iterable, Optional, Union
 
 from PIL import Image
@@ -72,12 +73,12 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
             fs = run[4] if len(run) > 4 else None  # a remote run: read in ranges
             fetched = fetch_heads(fs, folder, names, is_archive_name) if fs is not None and not deep else {}
             for name in names:
-                i = len(items)
-                started = (lambda: on_start(i)) if on_start is not None else _nothing
-                started()
+                if on_start is not None:
+                    on_start(len(items))
                 hide = hidden or name.startswith(".")
                 if is_archive_name(name):
-                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, started, caught, fs))
+                    again = _nothing if on_start is None else partial(on_start, len(items))  # per member
+                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, again, caught, fs))
                 elif fs is not None:
                     row = remote_row(fs, folder + name, prefix + name, name, cls, hide, deep, fetched.get(name))
                     items.append(_noted(row, caught))

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
 
-from ._row import COLUMNS, ScanRow
+from ._row import COLUMNS, INT_COLUMNS, ScanRow
 from ._schema import CHECKS, fix_text
 from ._sink import CsvWriter, csv_cells, dumps, record
 from ._tally import Tally
@@ -24,7 +24,6 @@ from ._walk import WalkStats
 if TYPE_CHECKING:
     from ..core import Contract
 
-INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
 CATEGORIES = ("status", "format", "mode", "error_kind", "class", "fix")
 
 

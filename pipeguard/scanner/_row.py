@@ -58,3 +58,7 @@ class ScanRow(NamedTuple):
 
 # the report's column names: the fields, with ``class`` spelled out (a keyword in Python)
 COLUMNS = tuple("class" if name == "cls" else name for name in ScanRow._fields)
+
+# the columns of whole numbers (nullable) and of lists of text, in every format
+INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
+LIST_COLUMNS = ("violations", "warnings")

@@ -17,12 +17,10 @@ import os
 import tempfile
 from typing import Any, Iterator, Optional
 
-from ._row import COLUMNS, ScanRow
+from ._row import COLUMNS, INT_COLUMNS, LIST_COLUMNS, ScanRow
 
 SUMMARY_KEY = "pipeguard.summary"
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "json", ".csv": "csv"}
-INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
-LIST_COLUMNS = ("violations", "warnings")
 
 
 def output_format(path: str) -> Optional[str]:
