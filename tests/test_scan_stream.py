@@ -125,3 +125,10 @@ def test_cli_streams_parquet_by_its_suffix(planted, tmp_path):
     assert result.exit_code == 1 and result.stdout == ""
     held = pg.scan(planted, contract=CONTRACT)
     assert pd.read_parquet(out)["status"].tolist() == held.frame["status"].tolist()
+
+
+def test_a_streamed_report_never_goes_into_the_folder_it_scans(planted):
+    with pytest.raises(ValueError, match="inside"):
+        pg.scan(planted, contract=CONTRACT, output=planted / "cats" / "scan.jsonl")
+    assert not (planted / "cats" / "scan.jsonl").exists()
+    assert not [p for p in (planted / "cats").iterdir() if p.name.startswith(".pipeguard-")]

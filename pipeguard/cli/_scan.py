@@ -145,22 +145,16 @@ def _format(fmt: Optional[str], output: Optional[str]) -> str:
 def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optional[str]) -> None:
     """A report is never written over a file the scan reads; a report written while scanning
     never goes into a folder the scan walks (it would read its own half-written file)."""
-    if "://" in str(source):
-        return  # a URL source: nothing on this disk to protect
-    folders = [source] if isinstance(source, str) else [s for s in source if os.path.isdir(s)]
-    listed = set() if isinstance(source, str) else {os.path.realpath(s) for s in source}
+    from ..scanner._sources import folder_holding
+
+    listed = {os.path.realpath(s) for s in source} if isinstance(source, list) and "://" not in str(source) else set()
     for out in filter(None, outputs):
-        where = os.path.realpath(out)
-        inside = next((f for f in folders if _within(where, os.path.realpath(f))), None)
-        if where in listed or (inside and os.path.exists(where)):
+        inside = folder_holding(source, out)
+        if os.path.realpath(out) in listed or (inside and os.path.exists(out)):
             raise UsageError(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
         if inside and out == streamed:
             raise UsageError(f"refusing to write {out} while scanning {inside}, which holds it; "
                              "write the report elsewhere")
-
-
-def _within(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
 
 
 def _contract_or_exit(contract_file, channels, size):

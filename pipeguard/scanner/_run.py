@@ -17,6 +17,7 @@ import time
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
+from ..core._contract import as_contract
 from ._archive import is_archive_name
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
@@ -25,7 +26,7 @@ from ._remote import is_url
 from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._sink import open_sink
-from ._sources import has_urls, is_list_source, source_runs
+from ._sources import folder_holding, has_urls, is_list_source, source_runs
 from ._tally import Tally
 from ._verdict import apply_to_frame, apply_to_rows, judge
 from ._walk import Run, WalkStats, parts
@@ -96,10 +97,10 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         ImportError: a URL or ``cluster`` needs an extra that is not installed (named).
         NotADirectoryError: a single source is a file, not a folder (pass ``[path]``).
         ContractFileError: ``contract`` names a file that cannot be read.
-        ValueError: ``output`` has no known suffix.
+        ValueError: ``output`` has no known suffix or lies in a scanned folder.
     """
     started = time.perf_counter()
-    from ..core._contract import as_contract
+    _refuse_output_inside(source, output)
 
     given = as_contract(contract)
     stats = WalkStats()
@@ -117,6 +118,11 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
             _assemble(report, _reported(batches, progress), output)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _refuse_output_inside(source: Source, output: Any) -> None:
+    if output is not None and (holder := folder_holding(source, output)) is not None:
+        raise ValueError(f"output {os.fspath(output)} lies inside {holder}, which the scan reads: write it elsewhere")
 
 
 def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:

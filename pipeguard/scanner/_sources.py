@@ -77,6 +77,20 @@ def _run_of(pending: list) -> Run:
     return prefix, shown, names, len(shown)  # the class is read after the listed folder: none
 
 
+def folder_holding(source: object, path: Union[str, "os.PathLike[str]"]) -> Optional[str]:
+    """The local folder of ``source`` that ``path`` would lie in, if any (a report written
+    there while scanning would be read as one of the scan's own files)."""
+    if has_urls(source) or not isinstance(source, (str, os.PathLike, list, tuple)):
+        return None
+    folders = [source] if not is_list_source(source) else [s for s in source if os.path.isdir(s)]
+    where = os.path.realpath(path)
+    for folder in folders:
+        real = os.path.realpath(folder)
+        if os.path.commonpath([where, real]) == real:
+            return os.fspath(folder)
+    return None
+
+
 def read_list(lines: Iterable[str]) -> list[str]:
     """Entries of a ``--files-from`` list: one path a line, blank lines skipped, nothing stripped
     but the line end (a path may start or end with spaces)."""
