@@ -62,6 +62,14 @@ def test_a_16_bit_image_turns_white_in_the_default_loader_and_not_when_fixed():
     assert _decoded(preview.images["fixed"]).mean() < 200
 
 
+def test_views_that_come_out_the_same_share_one_encoding_and_different_ones_do_not(tmp_path):
+    Image.new("L", (200, 100), 90).save(tmp_path / "gray.png")  # L: loader and fix both replicate it
+    gray = render(Job(0, str(tmp_path / "gray.png"), CHANNEL_VIEWS, 3))
+    assert gray.images["default-loader"] is gray.images["fixed"]
+    sixteen = render(Job(0, str(FIXTURES / "cats/cat_gray16.png"), CHANNEL_VIEWS, 3))
+    assert sixteen.images["default-loader"] != sixteen.images["fixed"]
+
+
 def test_files_that_cannot_be_decoded_get_their_error_not_a_crash(tmp_path):
     garbage = tmp_path / "garbage.png"
     garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)

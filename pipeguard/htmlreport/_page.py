@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -77,17 +78,23 @@ def _previews(report: Any, groups: list, workers: Optional[int], time_limit: flo
     return previews(jobs, workers=workers, time_limit=time_limit, side=side)
 
 
-def _render(report: Any, summary: dict, groups: list, shown: dict, side: int) -> str:
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    """The Jinja2 environment, made once: it keeps the compiled templates between pages."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("pipeguard.htmlreport", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["thousands"] = lambda n: f"{int(n):,}"
+    return env
+
+
+def _render(report: Any, summary: dict, groups: list, shown: dict, side: int) -> str:
     contract = report.contract
     size = tuple(contract.size) if contract is not None and getattr(contract, "size", None) else None
     expected_channels = getattr(contract, "channels", None)
-    return env.get_template("report.html.j2").render(
+    return _environment().get_template("report.html.j2").render(
         report=report, summary=summary, groups=groups, previews=shown, side=side,
         fixed_channels=_channels_wanted(contract),
         contract=summary.get("contract"), open_fields=(summary.get("contract") or {}).get("open", {}),

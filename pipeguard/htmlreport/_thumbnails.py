@@ -72,9 +72,13 @@ def render(job: Job, side: int = SIDE) -> Preview:
         text = str(exc).strip()
         return Preview(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
     out = Preview()
+    encoded: dict[tuple, str] = {}  # views that came out the same (L: loader and fix) share one encoding
     for view, image in views.items():
         image.thumbnail((side, side), Image.Resampling.BILINEAR)  # a no-op unless shrinking failed
-        out.images[view] = _data_uri(image)
+        same = (image.mode, image.size, image.tobytes())
+        if same not in encoded:
+            encoded[same] = _data_uri(image)
+        out.images[view] = encoded[same]
         out.width, out.height = image.size
     return out
 
@@ -117,7 +121,7 @@ def _data_uri(image) -> str:
         image.save(buf, "JPEG", quality=JPEG_QUALITY)
         kind = "jpeg"
     else:  # transparency, palettes, bilevel: PNG keeps them
-        image.save(buf, "PNG", optimize=False)
+        image.save(buf, "PNG", compress_level=1)  # thumbnails: speed over the last few bytes
         kind = "png"
     return f"data:image/{kind};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
