@@ -114,6 +114,19 @@ def test_a_rewritten_file_is_read_again(tmp_path, folder, reads):
     assert got.frame.set_index("path").loc["cats/rgb.png", "status"] == "violation"
 
 
+def test_files_added_and_deleted_since_the_last_scan(tmp_path, folder, reads):
+    """A run whose stored entries are not exactly its files (one gone, one new) is matched
+    file by file: only the new file is read."""
+    cache = tmp_path / "cache"
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    (folder / "cats" / "rgb.png").unlink()
+    (folder / "cats" / "new.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
+    reads()
+    got = scan(folder, CONTRACT, workers=1, cache=cache)
+    assert set(reads()) == LINKS | {"cats/new.png", "dogs/link_to_cat.png"}  # the link now points nowhere
+    _same(got, scan(folder, CONTRACT, workers=1))
+
+
 def test_same_size_and_restored_mtime_is_still_read_again(tmp_path, folder, reads):
     """The stamp holds the change time and the inode: a rewrite that keeps the size and puts
     the modification time back (``cp -p``, ``rsync -t``, ``os.utime``) is still seen."""

@@ -191,3 +191,43 @@ def test_the_cli_notes_a_capped_worker_count(tmp_path):
     result = CliRunner().invoke(main, ["scan", str(tmp_path), "--deep", "--workers", "100000"])
     assert result.exit_code == 0, result.stderr
     assert f"note: --workers 100000 is more than 4 per core; using {max_workers()}" in result.stderr
+
+
+def test_rows_cross_the_pipe_as_marshal_data_and_come_back_as_rows():
+    from pipeguard.scanner._row import ScanRow, packed, unpacked
+
+    items = [ScanRow("a.png", "ok", "PNG", "RGB", 3, 8, 8, 120, warnings=("a note",)),
+             [ScanRow("s.tar", "ok", "PNG", "L", 1, 4, 4, 40, member="x.png"),
+              ScanRow("s.tar", "not-image", member="x.cls")]]
+    payload = packed(items)
+    assert type(payload) is bytes
+    back = unpacked(payload)
+    assert back == items and type(back[0]) is ScanRow and type(back[1][1]) is ScanRow
+    assert back[0].warnings == ("a note",)
+
+
+def test_a_row_marshal_cannot_write_is_sent_as_it_is():
+    from fractions import Fraction
+
+    from pipeguard.scanner._row import ScanRow, packed, unpacked
+
+    items = [ScanRow("a.png", "ok", height=Fraction(8))]  # marshal refuses objects of other types
+    assert packed(items) is items and unpacked(packed(items)) == items
+
+
+def test_a_scan_gives_back_frozen_objects_and_leaves_a_callers_freeze_alone(tmp_path):
+    import gc
+
+    import pipeguard as pg
+
+    (tmp_path / "a.txt").write_text("not an image")
+    assert gc.get_freeze_count() == 0
+    pg.scan(tmp_path)
+    assert gc.get_freeze_count() == 0  # what the scan froze, it unfroze
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        pg.scan(tmp_path)
+        assert gc.get_freeze_count() == frozen  # the caller's frozen objects stay frozen
+    finally:
+        gc.unfreeze()

@@ -52,6 +52,12 @@ def is_archive_name(name: str) -> bool:
     return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def any_archive_name(names: list[str]) -> bool:
+    """Whether any of ``names`` is an archive's: one search over them all (no name holds a NUL)."""
+    joined = "\0".join(names).lower() + "\0"
+    return any(suffix + "\0" in joined for suffix in ARCHIVE_SUFFIXES)
+
+
 class Listing(NamedTuple):
     """An archive's file members in archive order, and ``damage``: why the listing stopped
     early (``None`` when it read to the end), for an archive damaged after its first member."""

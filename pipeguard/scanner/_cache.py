@@ -28,7 +28,9 @@ It never lies:
   halfway leaves whole entries or none.
 
 Lookups cost one range query per run of a part (the walk's runs are in key order), one
-``stat`` per file and one ``marshal.loads`` per row; workers read and write the file
+``stat`` per file and one ``marshal.loads`` per row. When a run's entries are exactly its
+files with their current stamps (a re-scan's usual case), the keys and stamps are
+compared as two lists, not file by file. Workers read and write the file
 themselves (WAL lets them, ``busy_timeout`` queues their writes). A cache that cannot
 be created or written is logged once and the scan runs without it; a corrupt file is
 rebuilt. Entries of files that no longer exist stay until the file is deleted.
@@ -48,7 +50,7 @@ import time
 from typing import Any, Callable, Iterator, Optional, Union
 
 from ..core._errors import UnreadableKind
-from ._row import ScanRow
+from ._row import ScanRow, item_from, item_values
 from ._walk import Run
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,9 @@ _UNSTABLE = frozenset(kind.value for kind in (
     UnreadableKind.PERMISSION_DENIED, UnreadableKind.CANNOT_OPEN, UnreadableKind.READ_ERROR,
     UnreadableKind.BROKEN_LINK, UnreadableKind.NOT_A_FILE, UnreadableKind.TIMEOUT, UnreadableKind.CRASH))
 _INHERITED: list = []     # connections a forked worker copied from its parent: never used, never closed
-_LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ?"
+_LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ? ORDER BY key"
 _STORE = "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)"
 _STAMP = struct.Struct("<qqqQq").pack  # size, mtime_ns, ctime_ns, inode, version tag: compared as one value
-_new = tuple.__new__
 
 Probe = Callable[..., list]  # probe_part(part, deep, on_start) -> one item per file
 
@@ -232,26 +233,30 @@ class RowCache:
             self._store(con, deep, stamps, fresh)
         return items
 
-    def _reuse(self, folder: str, names: list[str], keys: list[bytes], found: dict, now: int,
+    def _reuse(self, folder: str, names: list[str], keys: list[bytes], found: list, now: int,
                items: list, where: list, stamps: list) -> list[str]:
         """Append the cached item of each file whose stamp matches (``None`` for the others,
-        noted in ``where`` and ``stamps``); return the names of the files to read."""
+        noted in ``where`` and ``stamps``); return the names of the files to read.
+
+        ``found`` holds the run's entries in key order: when they are exactly the run's files,
+        all unchanged (a re-scan's common case), they are compared as two lists, not file by file.
+        """
+        stats = _stats(folder, names)
+        tag, pack = self.tag, _STAMP
+        now_stamps = [None if st is None else pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tag)
+                      for st in stats]
+        if len(found) == len(keys) and [e[0] for e in found] == keys and [e[1] for e in found] == now_stamps:
+            items.extend(map(_decoded, [e[2] for e in found]))
+            return []
         missed = []
-        tag, racy, pack, loads, get, new, row = self.tag, now - RACY_NS, _STAMP, marshal.loads, found.get, _new, ScanRow
-        for name, key in zip(names, keys):
-            try:
-                st = os.stat(folder + name)
-            except OSError:  # gone, a broken link: the probe says what it is
+        racy, by_key = now - RACY_NS, {e[0]: e for e in found}
+        for name, key, st, stamp in zip(names, keys, stats, now_stamps):
+            hit = by_key.get(key)
+            if stamp is not None and hit is not None and hit[1] == stamp:
+                items.append(_decoded(hit[2]))
+                continue
+            if st is not None and (not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) > racy):
                 stamp = None
-            else:
-                stamp = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tag)
-                hit = get(key)
-                if hit is not None and hit[1] == stamp:
-                    value = loads(hit[2])
-                    items.append(new(row, value) if type(value) is tuple else [new(row, r) for r in value])
-                    continue
-                if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) > racy:
-                    stamp = None
             where.append(len(items))
             items.append(None)
             stamps.append((key, stamp))
@@ -259,8 +264,9 @@ class RowCache:
         return missed
 
     def _lookup(self, con: sqlite3.Connection, deep: bool, folder: str, prefix: str,
-                names: list[str]) -> tuple[dict, list[bytes]]:
-        """The stored entries of a run's files (one range query) and the files' keys."""
+                names: list[str]) -> tuple[list, list[bytes]]:
+        """The stored entries ``(key, stamp, item)`` in the range of a run's files, in key
+        order (one range query), and the files' keys."""
         if self._base[0] != folder:
             root = folder[:len(folder) - len(prefix)] if prefix else folder
             base = os.path.abspath(root).encode(_FS_ENCODING, _FS_ERRORS) + b"\0" + prefix.encode(_FS_ENCODING, _FS_ERRORS)
@@ -268,13 +274,12 @@ class RowCache:
         base = self._base[1]
         keys = [base + name.encode(_FS_ENCODING, _FS_ERRORS) for name in names]
         if self._broken:
-            return {}, keys
+            return [], keys
         try:
-            rows = con.execute(_LOOKUP, (int(deep), min(keys), max(keys))).fetchall()
+            return con.execute(_LOOKUP, (int(deep), min(keys), max(keys))).fetchall(), keys
         except sqlite3.Error as exc:
             self._give_up("read", exc)
-            return {}, keys
-        return {row[0]: row for row in rows}, keys
+            return [], keys
 
     def _store(self, con: sqlite3.Connection, deep: bool, stamps: list, fresh: list) -> None:
         """Queue the entries of the files just read; write them when enough are queued
@@ -309,6 +314,27 @@ class RowCache:
         log.warning("cannot %s the cache %s (%s): scanning on without it", action, self.path, exc)
 
 
+def _stats(folder: str, names: list[str]) -> list:
+    """Each file's ``os.stat``; ``None`` for one that is gone or a broken link (the probe
+    then says what it is)."""
+    try:
+        return [os.stat(folder + name) for name in names]  # the common case, in one comprehension
+    except OSError:
+        return [_stat_or_none(folder + name) for name in names]
+
+
+def _stat_or_none(path: str) -> Optional[os.stat_result]:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _decoded(blob: bytes) -> Any:
+    """A stored item: a file's row, or an archive's list of member rows."""
+    return item_from(marshal.loads(blob))
+
+
 def _stable(item: Any) -> bool:
     """Whether an item's rows come from the file's bytes alone (not from this moment's
     permissions, I/O errors or memory)."""
@@ -321,9 +347,7 @@ def _stable(item: Any) -> bool:
 
 
 def _encode(item: Any) -> bytes:
-    if type(item) is list:
-        return marshal.dumps([tuple(row) for row in item])
-    return marshal.dumps(tuple(item))
+    return marshal.dumps(item_values(item))
 
 
 

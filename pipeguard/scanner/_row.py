@@ -1,13 +1,15 @@
 """One scan row: a file's fields, named, in the column order of the report.
 
-A row is a :class:`typing.NamedTuple`: as cheap to build, send through a pipe and
-unpack into columns as a plain tuple, and read by name. The first ten fields are fixed
+A row is a :class:`typing.NamedTuple`: as cheap to build and unpack into columns as a
+plain tuple, and read by name. Rows cross a pipe (and go into the cache) as ``marshal``
+data of plain tuples: pickling a NamedTuple calls its Python ``__new__`` once per row. The first ten fields are fixed
 by DESIGN.md (``path`` ... ``violations``), then ``member`` (archives); the rest follow.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+import marshal
+from typing import Any, NamedTuple, Optional, Union
 
 
 class ScanRow(NamedTuple):
@@ -62,3 +64,32 @@ COLUMNS = tuple("class" if name == "cls" else name for name in ScanRow._fields)
 # the columns of whole numbers (nullable) and of lists of text, in every format
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
 LIST_COLUMNS = ("violations", "warnings")
+
+_new = tuple.__new__
+
+
+def item_values(item: Any) -> Any:
+    """A probe's item (a file's row, or an archive's list of member rows) as plain tuples."""
+    return [tuple(row) for row in item] if type(item) is list else tuple(item)
+
+
+def item_from(values: Any) -> Any:
+    """The item back from :func:`item_values`."""
+    return [_new(ScanRow, row) for row in values] if type(values) is list else _new(ScanRow, values)
+
+
+def packed(items: list) -> Union[bytes, list]:
+    """``items`` as one ``marshal`` blob to send through a pipe; ``items`` themselves when a
+    value cannot be marshalled (they are pickled then). Probes fill rows with Python's own
+    str, int, bool, None and tuples only: marshal would write a numpy number as bytes."""
+    try:
+        return marshal.dumps([item_values(item) for item in items])
+    except ValueError:
+        return items
+
+
+def unpacked(payload: Union[bytes, list]) -> list:
+    """The items of :func:`packed`."""
+    if type(payload) is not bytes:
+        return payload
+    return [item_from(values) for values in marshal.loads(payload)]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, U
 
 from ..core._contract import as_contract
 from ._archive import is_archive_name
+from ._gc import older_objects_frozen
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
@@ -101,6 +102,16 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     """
     started = time.perf_counter()
     _refuse_output_inside(source, output)
+    with older_objects_frozen():
+        report = _scan(source, contract, deep, workers, follow_symlinks, time_limit, progress, output,
+                       storage_options, cluster, cache)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _scan(source: Source, contract: Any, deep: bool, workers: Optional[int], follow_symlinks: bool,
+          time_limit: Optional[float], progress: Optional[Callable[[int, str], None]], output: Any,
+          storage_options: Optional[dict], cluster: Any, cache: Any) -> ScanReport:
 
     given = as_contract(contract)
     stats = WalkStats()
@@ -116,7 +127,6 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         with _engine(cluster) as client:
             batches = _batches(client, runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)
-    report.elapsed = time.perf_counter() - started
     return report
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Iterator, Optional, Union
 
-from ._archive import is_archive_name
+from ._archive import any_archive_name, is_archive_name
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +232,9 @@ def with_names(run: Run, names: list[str]) -> Run:
 
 def _split_archives(names: list[str]) -> Iterator[tuple[list[str], bool]]:
     """``names`` as runs of plain files and single archives, in order: ``(names, is_archive)``."""
+    if not any_archive_name(names):
+        yield names, False
+        return
     start = 0
     for k, name in enumerate(names):
         if is_archive_name(name):

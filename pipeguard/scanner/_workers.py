@@ -41,7 +41,7 @@ from .._child import quiet_child
 from ..core._errors import UnreadableKind
 from ._part import flatten, probe_part
 from ._probe import failure_row
-from ._row import ScanRow
+from ._row import ScanRow, packed, unpacked
 from ._walk import Run, part_size, parts, split_part, with_names
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = N
         progress[base] = tid
         out = probe_part(items, deep, started, cache)
         progress[base + 2] = 0.0
-        conn.send((tid, out))
+        conn.send((tid, packed(out)))
 
 
 def _die_with_parent(inherited: tuple) -> None:
@@ -471,13 +471,17 @@ class SupervisedPool:
         return max(0.05, min(1.0, self.time_limit / 4))
 
     def _receive(self, slot: _Slot, books: _Books) -> bool:
+        """Take in every result the worker has sent so far: one a round would leave a fast
+        worker waiting for parts while its results sit in the pipe. False at end of file."""
         try:
-            tid, rows = slot.conn.recv()
+            while True:
+                tid, rows = slot.conn.recv()
+                self._complete(slot, tid, unpacked(rows), books)
+                self._idle_deaths = 0
+                if not slot.inflight or not slot.conn.poll():
+                    return True
         except (EOFError, OSError):
             return False  # the sentinel reports the death
-        self._complete(slot, tid, rows, books)
-        self._idle_deaths = 0
-        return True
 
     def _complete(self, slot: _Slot, tid: int, rows: list, books: _Books) -> None:
         for k, (t, _, seq, offset) in enumerate(slot.inflight):
@@ -491,7 +495,7 @@ class SupervisedPool:
         try:
             while slot.conn.poll():
                 tid, rows = slot.conn.recv()
-                self._complete(slot, tid, rows, books)
+                self._complete(slot, tid, unpacked(rows), books)
         except (EOFError, OSError):
             pass
 
