@@ -432,12 +432,41 @@ def bench_s3(n: int, repeats: int) -> None:
         t = best_of({"whole": whole,
                      "ranged": lambda: pg.scan(url, contract=pg.Contract(channels=3), storage_options=options)},
                     repeats)
+        requests, moved = _s3_traffic(lambda: pg.scan(url, contract=pg.Contract(channels=3), storage_options=options))
+        per_request = best_of({"range": lambda: [fs.cat_file(p, start=0, end=64 << 10) for p in paths],
+                               "whole": lambda: [fs.cat_file(p) for p in paths]}, repeats)
     finally:
         server.stop()
     print(f"\nS3 (moto server on 127.0.0.1): {n} images of {len(data) / 1e6:.1f} MB each")
     print(f"  download each object whole, then Image.open  {n / t['whole']:>8,.1f} files/s")
     print(f"  pipeguard scan (ranged, concurrent reads)    {n / t['ranged']:>8,.1f} files/s  = "
           f"{t['whole'] / t['ranged']:.1f}x (goal >= 5x)")
+    print(f"  the scan sent {requests / n:.1f} requests and moved {moved / n / 1e3:,.0f} kB a file "
+          f"(whole downloads: 1 request, {len(data) / 1e3:,.0f} kB)")
+    print(f"  moto's time a request, one at a time: 64 KiB range {per_request['range'] / n * 1e3:.1f} ms, "
+          f"whole 1 MB object {per_request['whole'] / n * 1e3:.1f} ms (on loopback a request costs the same "
+          "whatever its size)")
+
+
+def _s3_traffic(run) -> tuple[int, int]:
+    """Requests sent and bytes received by s3fs while ``run()`` runs."""
+    import s3fs
+
+    seen = [0, 0]
+    real = s3fs.S3FileSystem._cat_file
+
+    async def counted(self, *args, **kwargs):
+        data = await real(self, *args, **kwargs)
+        seen[0] += 1
+        seen[1] += len(data)
+        return data
+
+    s3fs.S3FileSystem._cat_file = counted
+    try:
+        run()
+    finally:
+        s3fs.S3FileSystem._cat_file = real
+    return seen[0], seen[1]
 
 
 def main() -> None:
