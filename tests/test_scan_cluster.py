@@ -65,7 +65,7 @@ def test_four_folders_run_on_both_workers_and_equal_the_local_scan(client, four_
 
 
 def test_deep_on_the_cluster_equals_a_local_deep_scan(client, four_folders):
-    planted = four_folders / "class0" / "planted" / "cats"  # dogs/big.png: see the report (address cap)
+    planted = four_folders / "class0" / "planted"
     local = pg.scan(planted, contract=CONTRACT, deep=True, workers=2)
     same(pg.scan(planted, contract=CONTRACT, deep=True, cluster=client), local)
 

@@ -171,3 +171,19 @@ def test_memory_urls_go_through_the_same_code(tmp_path):
     assert list(report.frame["path"]) == ["a/x.png", "a/y.txt", "b.png"]
     assert list(report.frame["status"]) == ["ok", "not-image", "unreadable"]
     assert [c if isinstance(c, str) else "-" for c in report.frame["class"]] == ["a", "a", "-"]
+
+
+def test_a_file_url_scans_to_the_rows_of_the_local_folder(tmp_path):
+    """file:// lists through fsspec but reads as a local scan does: a broken link, a FIFO
+    and an empty file each keep their own row (not three "empty file" rows)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    build(root)
+    os.mkfifo(root / "cats" / "pipe.png")
+    (root / "cats" / "empty.png").write_bytes(b"")
+    url = pg.scan(root.as_uri(), contract=CONTRACT)
+    local = pg.scan(root, contract=CONTRACT)
+    assert rows(url) == rows(local)
+    kinds = dict(zip(url.frame["path"], url.frame["error_kind"]))
+    assert (kinds["dogs/broken_link.png"], kinds["cats/pipe.png"], kinds["cats/empty.png"]) == (
+        "broken link", "not a file", "empty")

@@ -4,7 +4,8 @@
 The listing follows :mod:`._walk`'s order (sorted relative paths, one listing per folder
 level, never the whole tree in memory). A remote run is a local one with a fifth element,
 the filesystem: ``(folder, prefix, names, root, fs)``, so parts, workers and Dask tasks
-carry it along (fsspec filesystems pickle as their options). Each name is a
+carry it along (fsspec filesystems pickle as their options); a ``file://`` run has none
+and is read as a local one. Each name is a
 :class:`Key`, a ``str`` that also knows the object's size from the listing, so a file's
 tail can be fetched without asking for its size first. Reading is in :mod:`._remote_read`.
 
@@ -137,7 +138,15 @@ def _walk_remote(fs: Any, folder: str, rel: str, stats: WalkStats, shown_as: str
 
 
 def _run(fs: Any, folder: str, rel: str, names: list, shown_as: str) -> Run:
-    return folder + "/", shown_as + rel, names, len(shown_as), fs
+    return _with_reader(fs, (folder + "/", shown_as + rel, names, len(shown_as)))
+
+
+def _with_reader(fs: Any, run: tuple) -> Run:
+    """``run`` with the filesystem that reads it; a ``file://`` run stays a local one, read by
+    the local probe, which tells a broken link, a FIFO or a device from an empty file."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    return run if isinstance(fs, LocalFileSystem) else (*run, fs)
 
 
 def remote_file_run(url: str, storage_options: Optional[dict], stats: WalkStats) -> Iterator[Run]:
@@ -153,4 +162,4 @@ def remote_file_run(url: str, storage_options: Optional[dict], stats: WalkStats)
         size = None
     shown, name = url.rsplit("/", 1)
     folder = path[:len(path) - len(name)]
-    yield folder, shown + "/", [Key(name, size)], len(shown) + 1, fs
+    yield _with_reader(fs, (folder, shown + "/", [Key(name, size)], len(shown) + 1))
