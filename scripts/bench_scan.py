@@ -449,7 +449,8 @@ def bench_s3(n: int, repeats: int) -> None:
 
 
 def _s3_traffic(run) -> tuple[int, int]:
-    """Requests sent and bytes received by s3fs while ``run()`` runs."""
+    """Object reads (ranged or whole GETs) sent and bytes received by s3fs while ``run()``
+    runs; the folder's listing is not counted."""
     import s3fs
 
     seen = [0, 0]

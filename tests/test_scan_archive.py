@@ -228,3 +228,17 @@ def test_damaged_headers_defer_to_tarfile(tmp_path):
     (tmp_path / "b.tar").write_bytes(bytes(data))
     with open(tmp_path / "b.tar", "rb") as f:
         assert plain_members(lambda offset, n: os.pread(f.fileno(), n, offset), len(data)) is None
+
+
+@pytest.mark.parametrize("names, found", [
+    (["a.png", "b.jpg"], False),
+    (["a.png", "SHARD.TAR.GZ"], True),       # case does not matter
+    (["a.zip.png", "b.tar.json"], False),    # a suffix inside a name is not the name's suffix
+    (["x.tgz"], True),
+    ([], False),
+])
+def test_one_search_finds_the_archives_among_a_folders_names(names, found):
+    from pipeguard.scanner._archive import any_archive_name, is_archive_name
+
+    assert any_archive_name(names) is found
+    assert found == any(is_archive_name(n) for n in names)

@@ -125,6 +125,27 @@ def test_files_added_and_deleted_since_the_last_scan(tmp_path, folder, reads):
     got = scan(folder, CONTRACT, workers=1, cache=cache)
     assert set(reads()) == LINKS | {"cats/new.png", "dogs/link_to_cat.png"}  # the link now points nowhere
     _same(got, scan(folder, CONTRACT, workers=1))
+    with sqlite3.connect(cache / _cache.FILE_NAME) as con:  # the deleted file's entry is dropped
+        keys = [bytes(k) for (k,) in con.execute("SELECT key FROM rows")]
+    assert any(k.endswith(b"cats/\x000\x00new.png") for k in keys)
+    assert not any(k.endswith(b"cats/\x000\x00rgb.png") for k in keys)
+
+
+def test_a_list_of_sources_with_a_cache(tmp_path, folder, reads, monkeypatch):
+    """A listed folder's files carry its classes; the same file listed on its own has none:
+    two entries, each reused by the next scan of the same list."""
+    monkeypatch.chdir(tmp_path)
+    listed = ["data", "data/cats/rgb.png", str(folder / "shards" / "000.tar")]
+    cache = tmp_path / "cache"
+    first = scan(listed, CONTRACT, workers=1, cache=cache)
+    reads()
+    second = scan(listed, CONTRACT, workers=1, cache=cache)
+    assert set(reads()) == {"data/" + link for link in LINKS}
+    plain = scan(listed, CONTRACT, workers=1)
+    _same(first, plain)
+    _same(second, plain)
+    classes = second.frame.loc[second.frame["path"] == "data/cats/rgb.png", "class"].tolist()
+    assert classes[0] == "cats" and pd.isna(classes[1])
 
 
 def test_same_size_and_restored_mtime_is_still_read_again(tmp_path, folder, reads):

@@ -173,17 +173,24 @@ def test_memory_urls_go_through_the_same_code(tmp_path):
     assert [c if isinstance(c, str) else "-" for c in report.frame["class"]] == ["a", "a", "-"]
 
 
-def test_a_file_url_scans_to_the_rows_of_the_local_folder(tmp_path):
-    """file:// lists through fsspec but reads as a local scan does: a broken link, a FIFO
-    and an empty file each keep their own row (not three "empty file" rows)."""
+def test_a_file_url_scans_as_the_local_folder_it_names(tmp_path):
+    """file:// is the local folder: a broken link, a FIFO and an empty file keep their own
+    rows, a link to a folder is skipped (or followed) as locally, and the page shows previews."""
     root = tmp_path / "data"
     root.mkdir()
     build(root)
     os.mkfifo(root / "cats" / "pipe.png")
     (root / "cats" / "empty.png").write_bytes(b"")
-    url = pg.scan(root.as_uri(), contract=CONTRACT)
-    local = pg.scan(root, contract=CONTRACT)
-    assert rows(url) == rows(local)
+    os.symlink(root / "cats", root / "cats_link")
+    for follow in (False, True):
+        url = pg.scan(root.as_uri(), contract=CONTRACT, follow_symlinks=follow)
+        local = pg.scan(root, contract=CONTRACT, follow_symlinks=follow)
+        assert rows(url) == rows(local) and url.walk == local.walk
     kinds = dict(zip(url.frame["path"], url.frame["error_kind"]))
     assert (kinds["dogs/broken_link.png"], kinds["cats/pipe.png"], kinds["cats/empty.png"]) == (
         "broken link", "not a file", "empty")
+    listed = pg.scan([(root / "cats" / "rgb.png").as_uri(), (root / "dogs").as_uri()], contract=CONTRACT)
+    assert list(listed.frame["path"])[0] == str(root / "cats" / "rgb.png")  # the local path it names
+    pytest.importorskip("jinja2")
+    url.to_html(tmp_path / "page.html")
+    assert "data:image/" in (tmp_path / "page.html").read_text()  # previews read the local files

@@ -224,6 +224,9 @@ def test_a_scan_gives_back_frozen_objects_and_leaves_a_callers_freeze_alone(tmp_
     assert gc.get_freeze_count() == 0
     pg.scan(tmp_path)
     assert gc.get_freeze_count() == 0  # what the scan froze, it unfroze
+    with pytest.raises(NotADirectoryError):
+        pg.scan(tmp_path / "a.txt")
+    assert gc.get_freeze_count() == 0  # a scan that fails unfreezes too
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
@@ -231,3 +234,12 @@ def test_a_scan_gives_back_frozen_objects_and_leaves_a_callers_freeze_alone(tmp_
         assert gc.get_freeze_count() == frozen  # the caller's frozen objects stay frozen
     finally:
         gc.unfreeze()
+
+
+def test_rows_of_another_version_are_refused_not_misread():
+    import marshal
+
+    from pipeguard.scanner._row import unpacked
+
+    with pytest.raises(ValueError, match="another version of pipeguard"):
+        unpacked(marshal.dumps([("a.png", "ok", "PNG")]))

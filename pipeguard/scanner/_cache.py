@@ -5,7 +5,8 @@ folder, the ``deep`` flag and the code that reads it; the contract's verdict is 
 later, so rows are cached before it and any contract can be checked against them.
 
 One SQLite file in the cache folder holds one entry per file and per ``deep`` flag,
-keyed by the scanned folder's absolute path and the file's relative path. An entry
+keyed by the scanned folder's absolute path, the file's path as shown and, for a
+folder in a list of sources, where its class starts (the rows differ there). An entry
 keeps the file's stamp (size, ``st_mtime_ns``, ``st_ctime_ns``, inode) and a version
 tag (pipeguard's version, Pillow's, ``Image.MAX_IMAGE_PIXELS``, the row's fields),
 and is reused only when all of them match. The change time catches what size and
@@ -28,12 +29,13 @@ It never lies:
   halfway leaves whole entries or none.
 
 Lookups cost one range query per run of a part (the walk's runs are in key order), one
-``stat`` per file and one ``marshal.loads`` per row. When a run's entries are exactly its
+``stat`` per file (two when one has gone) and one ``marshal.loads`` per row. When a run's entries are exactly its
 files with their current stamps (a re-scan's usual case), the keys and stamps are
 compared as two lists, not file by file. Workers read and write the file
 themselves (WAL lets them, ``busy_timeout`` queues their writes). A cache that cannot
 be created or written is logged once and the scan runs without it; a corrupt file is
-rebuilt. Entries of files that no longer exist stay until the file is deleted.
+rebuilt. The entry of a file gone from its folder is dropped when a scan next looks up
+the files around it (one past the folder's last file stays: it is never looked at).
 """
 
 from __future__ import annotations
@@ -51,12 +53,12 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 from ..core._errors import UnreadableKind
 from ._row import ScanRow, item_from, item_values
-from ._walk import Run
+from ._walk import Run, with_names
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "pipeguard-scan-cache.sqlite3"
-SCHEMA = 2
+SCHEMA = 3               # 3: keys hold where a run's class starts
 RACY_NS = 2_000_000_000   # files changed this recently are not stored (see the module docstring)
 BUSY_MS = 30_000          # how long a writer waits for another process's transaction
 FLUSH_ROWS, FLUSH_NS = 2048, 2_000_000_000  # entries are written in transactions of this many, or this often
@@ -67,6 +69,7 @@ _UNSTABLE = frozenset(kind.value for kind in (
 _INHERITED: list = []     # connections a forked worker copied from its parent: never used, never closed
 _LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ? ORDER BY key"
 _STORE = "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)"
+_DROP = "DELETE FROM rows WHERE deep = ? AND key = ?"
 _STAMP = struct.Struct("<qqqQq").pack  # size, mtime_ns, ctime_ns, inode, version tag: compared as one value
 
 Probe = Callable[..., list]  # probe_part(part, deep, on_start) -> one item per file
@@ -168,8 +171,9 @@ class RowCache:
         self._con: Optional[sqlite3.Connection] = None
         self._pid = os.getpid()
         self._broken = False
-        self._base: tuple[str, bytes] = ("", b"")  # the last folder's key prefix
+        self._base: tuple[Any, bytes] = (None, b"")  # the last run's (folder, prefix, class start) and key prefix
         self._pending: list = []  # entries not yet written
+        self._gone: list = []     # (deep, key) of entries whose file left its folder's listing
         self._flushed = time.monotonic_ns()
 
     def __getstate__(self) -> dict:
@@ -177,8 +181,8 @@ class RowCache:
 
     def __setstate__(self, state: dict) -> None:
         self.path, self.tag = state["path"], state["tag"]
-        self._con, self._pid, self._broken, self._base = None, os.getpid(), False, ("", b"")
-        self._pending, self._flushed = [], time.monotonic_ns()
+        self._con, self._pid, self._broken, self._base = None, os.getpid(), False, (None, b"")
+        self._pending, self._gone, self._flushed = [], [], time.monotonic_ns()
 
     def connect(self) -> None:
         """Open (or create) the file now; raises what :func:`sqlite3.connect` raises."""
@@ -198,7 +202,7 @@ class RowCache:
         if self._pid != os.getpid():
             if self._con is not None:
                 _INHERITED.append(self._con)
-            self._con, self._pid, self._pending = None, os.getpid(), []
+            self._con, self._pid, self._pending, self._gone = None, os.getpid(), [], []
 
     def _connection(self) -> Optional[sqlite3.Connection]:
         self._adopt()
@@ -220,11 +224,14 @@ class RowCache:
         where: list[int] = []     # the index in ``part`` of each missed file
         stamps: list = []         # (key, stamp or None) of each missed file
         now = time.time_ns()
-        for folder, prefix, names in part:
-            found, keys = self._lookup(con, deep, folder, prefix, names)
-            missed_here = self._reuse(folder, names, keys, found, now, items, where, stamps)
+        for run in part:
+            found, keys = self._lookup(con, deep, run)
+            missed_here = self._reuse(run[0], run[2], keys, found, now, items, where, stamps)
+            if missed_here or len(found) != len(keys):  # files gone since are dropped: the next scan
+                listed = set(keys)                             # compares the run as two lists again
+                self._gone.extend((int(deep), entry[0]) for entry in found if entry[0] not in listed)
             if missed_here:
-                missed.append((folder, prefix, missed_here))
+                missed.append(with_names(run, missed_here))  # a listed folder's class offset kept
         if where:
             started = None if on_start is None else (lambda j: on_start(where[j]))
             fresh = probe(missed, deep, started)
@@ -238,8 +245,9 @@ class RowCache:
         """Append the cached item of each file whose stamp matches (``None`` for the others,
         noted in ``where`` and ``stamps``); return the names of the files to read.
 
-        ``found`` holds the run's entries in key order: when they are exactly the run's files,
-        all unchanged (a re-scan's common case), they are compared as two lists, not file by file.
+        ``found`` holds the entries in the run's key range, in key order: when they are
+        exactly the run's files, all unchanged (a re-scan's common case), they are compared
+        as two lists, not file by file.
         """
         stats = _stats(folder, names)
         tag, pack = self.tag, _STAMP
@@ -263,14 +271,21 @@ class RowCache:
             missed.append(name)
         return missed
 
-    def _lookup(self, con: sqlite3.Connection, deep: bool, folder: str, prefix: str,
-                names: list[str]) -> tuple[list, list[bytes]]:
+    def _lookup(self, con: sqlite3.Connection, deep: bool, run: Run) -> tuple[list, list[bytes]]:
         """The stored entries ``(key, stamp, item)`` in the range of a run's files, in key
-        order (one range query), and the files' keys."""
-        if self._base[0] != folder:
+        order (one range query), and the files' keys.
+
+        A key is the scanned folder's absolute path, the run's shown prefix, where its class
+        starts (a folder in a list of sources), and the file's name: everything a row holds
+        besides what the file's bytes give.
+        """
+        folder, prefix, names = run[:3]
+        class_at = run[3] if len(run) > 3 else 0
+        if self._base[0] != (folder, prefix, class_at):
             root = folder[:len(folder) - len(prefix)] if prefix else folder
-            base = os.path.abspath(root).encode(_FS_ENCODING, _FS_ERRORS) + b"\0" + prefix.encode(_FS_ENCODING, _FS_ERRORS)
-            self._base = (folder, base)
+            base = b"\0".join((os.path.abspath(root).encode(_FS_ENCODING, _FS_ERRORS),
+                               prefix.encode(_FS_ENCODING, _FS_ERRORS), b"%d" % class_at, b""))
+            self._base = ((folder, prefix, class_at), base)
         base = self._base[1]
         keys = [base + name.encode(_FS_ENCODING, _FS_ERRORS) for name in names]
         if self._broken:
@@ -295,12 +310,14 @@ class RowCache:
             self._flush(con)
 
     def _flush(self, con: sqlite3.Connection) -> None:
-        """Write the pending entries in one transaction."""
-        entries, self._pending, self._flushed = self._pending, [], time.monotonic_ns()
-        if not entries or self._broken:
+        """Write the pending entries, and drop those of files gone, in one transaction."""
+        entries, gone = self._pending, self._gone
+        self._pending, self._gone, self._flushed = [], [], time.monotonic_ns()
+        if not (entries or gone) or self._broken:
             return
         try:
             con.execute("BEGIN IMMEDIATE")
+            con.executemany(_DROP, gone)
             con.executemany(_STORE, entries)
             con.execute("COMMIT")
         except sqlite3.Error as exc:

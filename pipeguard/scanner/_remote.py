@@ -4,8 +4,7 @@
 The listing follows :mod:`._walk`'s order (sorted relative paths, one listing per folder
 level, never the whole tree in memory). A remote run is a local one with a fifth element,
 the filesystem: ``(folder, prefix, names, root, fs)``, so parts, workers and Dask tasks
-carry it along (fsspec filesystems pickle as their options); a ``file://`` run has none
-and is read as a local one. Each name is a
+carry it along (fsspec filesystems pickle as their options). Each name is a
 :class:`Key`, a ``str`` that also knows the object's size from the listing, so a file's
 tail can be fetched without asking for its size first. Reading is in :mod:`._remote_read`.
 
@@ -68,6 +67,21 @@ def filesystem(url: str, storage_options: Optional[dict] = None) -> tuple[Any, s
         raise ImportError(missing_extra(protocol)) from None
     except ValueError as exc:  # an unknown protocol
         raise FileNotFoundError(f"cannot read {url}: {exc}") from None
+
+
+def local_path(url: str) -> Optional[str]:
+    """The path on this machine that a ``file://`` (or ``local://``) URL names, as fsspec
+    reads it; ``None`` for any other URL.
+
+    Raises:
+        ImportError: fsspec is not installed (the message names the extra).
+    """
+    if not url.lower().startswith(("file:", "local:")):
+        return None
+    fs, path = filesystem(url)
+    from fsspec.implementations.local import LocalFileSystem
+
+    return path if isinstance(fs, LocalFileSystem) else None
 
 
 def open_source(url: str, storage_options: Optional[dict] = None) -> tuple[Any, str]:
@@ -138,15 +152,7 @@ def _walk_remote(fs: Any, folder: str, rel: str, stats: WalkStats, shown_as: str
 
 
 def _run(fs: Any, folder: str, rel: str, names: list, shown_as: str) -> Run:
-    return _with_reader(fs, (folder + "/", shown_as + rel, names, len(shown_as)))
-
-
-def _with_reader(fs: Any, run: tuple) -> Run:
-    """``run`` with the filesystem that reads it; a ``file://`` run stays a local one, read by
-    the local probe, which tells a broken link, a FIFO or a device from an empty file."""
-    from fsspec.implementations.local import LocalFileSystem
-
-    return run if isinstance(fs, LocalFileSystem) else (*run, fs)
+    return folder + "/", shown_as + rel, names, len(shown_as), fs
 
 
 def remote_file_run(url: str, storage_options: Optional[dict], stats: WalkStats) -> Iterator[Run]:
@@ -162,4 +168,4 @@ def remote_file_run(url: str, storage_options: Optional[dict], stats: WalkStats)
         size = None
     shown, name = url.rsplit("/", 1)
     folder = path[:len(path) - len(name)]
-    yield _with_reader(fs, (folder, shown + "/", [Key(name, size)], len(shown) + 1))
+    yield folder, shown + "/", [Key(name, size)], len(shown) + 1, fs

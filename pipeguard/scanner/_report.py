@@ -11,8 +11,8 @@ value for an ``unreadable`` row, else null), ``class``, ``n_frames``, ``orientat
 from __future__ import annotations
 
 import io
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, INT_COLUMNS, ScanRow

@@ -1,8 +1,8 @@
 """One scan row: a file's fields, named, in the column order of the report.
 
 A row is a :class:`typing.NamedTuple`: as cheap to build and unpack into columns as a
-plain tuple, and read by name. Rows cross a pipe (and go into the cache) as ``marshal``
-data of plain tuples: pickling a NamedTuple calls its Python ``__new__`` once per row. The first ten fields are fixed
+plain tuple, and read by name. Rows cross a pipe or Dask (and go into the cache) as
+``marshal`` data of plain tuples: pickling a NamedTuple calls its ``__new__`` per row. The first ten fields are fixed
 by DESIGN.md (``path`` ... ``violations``), then ``member`` (archives); the rest follow.
 """
 
@@ -89,7 +89,17 @@ def packed(items: list) -> Union[bytes, list]:
 
 
 def unpacked(payload: Union[bytes, list]) -> list:
-    """The items of :func:`packed`."""
+    """The items of :func:`packed`.
+
+    Raises:
+        ValueError: the rows have another number of fields (a Dask worker running another
+            version of pipeguard than the client).
+    """
     if type(payload) is not bytes:
         return payload
-    return [item_from(values) for values in marshal.loads(payload)]
+    values = marshal.loads(payload)
+    first = next((v[0] if type(v) is list else v for v in values if v), None)
+    if first is not None and len(first) != len(ScanRow._fields):
+        raise ValueError(f"rows of {len(first)} fields where this pipeguard has {len(ScanRow._fields)}: "
+                         "the workers run another version of pipeguard")
+    return [item_from(item) for item in values]

@@ -27,7 +27,7 @@ from ._remote import is_url
 from ._report import ScanReport, build_frame
 from ._row import ScanRow
 from ._sink import open_sink
-from ._sources import folder_holding, has_urls, is_list_source, source_runs
+from ._sources import folder_holding, has_urls, is_list_source, localized, source_runs
 from ._tally import Tally
 from ._verdict import apply_to_frame, apply_to_rows, judge
 from ._walk import Run, WalkStats, parts
@@ -64,6 +64,9 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
 
     Every file (and archive member) is a row, in path order; a plain scan reads headers
     and end markers only (see the module docstring for streaming and the README for more).
+    While it runs, the objects made before it are frozen out of garbage collection
+    (:mod:`._gc`): in a program that scans in a background thread, other threads' cyclic
+    garbage from before the scan is collected once it ends.
 
     Args:
         source: a folder or fsspec URL (``path`` relative to it); a list of files, folders
@@ -101,6 +104,7 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         ValueError: ``output`` has no known suffix or lies in a scanned folder.
     """
     started = time.perf_counter()
+    source = localized(source)
     _refuse_output_inside(source, output)
     with older_objects_frozen():
         report = _scan(source, contract, deep, workers, follow_symlinks, time_limit, progress, output,
@@ -109,10 +113,9 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     return report
 
 
-def _scan(source: Source, contract: Any, deep: bool, workers: Optional[int], follow_symlinks: bool,
+def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optional[int], follow_symlinks: bool,
           time_limit: Optional[float], progress: Optional[Callable[[int, str], None]], output: Any,
           storage_options: Optional[dict], cluster: Any, cache: Any) -> ScanReport:
-
     given = as_contract(contract)
     stats = WalkStats()
     report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),

@@ -7,7 +7,9 @@ order: a file is one row whose ``path`` is the entry as given (a missing one is 
 joined to the entry as given, and an archive is opened like anywhere else.
 
 An fsspec URL (``s3://bucket/train/``) is a folder in an object store, listed by
-:mod:`._remote`; in a list, a URL is a remote file or folder like a local one.
+:mod:`._remote`; in a list, a URL is a remote file or folder like a local one. A
+``file://`` URL is the local path it names (:func:`localized`), so it is walked and read
+as one: links, FIFOs, ``follow_symlinks``, the cache and the HTML previews work as there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import posixpath
 from typing import Iterable, Iterator, Optional, Union
 
-from ._remote import is_url, remote_file_run, remote_runs
+from ._remote import is_url, local_path, remote_file_run, remote_runs
 from ._walk import Run, WalkStats, walk_runs
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -24,6 +26,16 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 def is_list_source(source: object) -> bool:
     return isinstance(source, (list, tuple))
+
+
+def localized(source: object) -> object:
+    """``source`` with its ``file://`` URLs (the source itself, or entries of a list)
+    replaced by the local paths they name."""
+    if is_url(source):
+        return local_path(source) or source
+    if is_list_source(source):
+        return [(local_path(e) or e) if is_url(e) else e for e in source]
+    return source
 
 
 def has_urls(source: object) -> bool:

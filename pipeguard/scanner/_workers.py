@@ -9,8 +9,9 @@ its sentinel. Either way the file it was on becomes an ``unreadable`` row, the r
 its task is re-queued, and a fresh worker takes the slot.
 
 Files go out in parts (one message per part: folder, prefix and bare file names; see
-:func:`~pipeguard.scanner.walk.parts`) and come back as one list of rows per
-part, so the parent does nothing per file but store the list. At most ``IN_FLIGHT``
+:func:`~pipeguard.scanner.walk.parts`) and come back as one ``marshal`` blob of rows per
+part (:func:`~._row.packed`), so the parent's only work per file is rebuilding its row;
+it takes in every result waiting in a pipe at once. At most ``IN_FLIGHT``
 parts are queued per worker (the parent shares the cores with its workers, so a short
 queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
 finished parts wait behind a slow one, so the walk stays a stream and memory stays
