@@ -82,6 +82,14 @@ def test_files_that_cannot_be_decoded_get_their_error_not_a_crash(tmp_path):
     assert got[3].error is None and got[3].images["file"].startswith("data:image/")
 
 
+def test_a_fifo_is_refused_at_once_never_waited_on(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.png")
+    got = previews([Job(0, str(tmp_path / "pipe.png"), ("file",))], workers=1, time_limit=30)
+    assert "FIFO" in got[0].error and "timed out" not in got[0].error
+
+
 def test_a_file_past_the_time_limit_is_a_timed_out_preview_and_the_rest_go_on():
     jobs = [Job(k, str(FIXTURES / "cats/cat_gray16.png"), CHANNEL_VIEWS) for k in range(4)]
     got = previews(jobs, workers=1, time_limit=1e-9)  # nothing decodes in a nanosecond
@@ -147,3 +155,29 @@ def test_cli_cannot_write_the_page_is_a_usage_error(tmp_path):
                           "--html", str(tmp_path / "missing" / "r.html")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2
     assert run.stderr.startswith("Error: cannot write") and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_archive_members_are_previewed_from_tar_tar_gz_and_zip(tmp_path):
+    import zipfile
+
+    from archive_support import planted_members, write_tar, write_zip
+
+    from pipeguard.htmlreport._page import _previews
+
+    root = tmp_path / "shards"
+    root.mkdir()
+    write_tar(root / "a.tar", planted_members())
+    write_tar(root / "b.tar.gz", planted_members(), "w:gz")
+    write_zip(root / "c.zip", planted_members(), zipfile.ZIP_DEFLATED)
+    report = pg.scan(root, contract=pg.Contract(channels=3))
+    groups = problem_groups(report, report.summary())
+    channels = next(g for g in groups if g.key == "channels")  # members of one archive share its path
+    assert [(r["path"], r["member"]) for r in channels.rows] == [
+        (archive, member) for archive in ("a.tar", "b.tar.gz", "c.zip") for member in ("000001.png", "000004.png")]
+    shown = _previews(report, groups, 1, 10.0, SIDE)
+    previews_of = {(r["path"], r["member"]): shown.get(r["key"]) for g in groups for r in g.rows}
+    for archive in ("a.tar", "b.tar.gz", "c.zip"):
+        gray = previews_of[(archive, "000001.png")]
+        assert gray.error is None and set(gray.images) == set(CHANNEL_VIEWS)
+        assert _decoded(gray.images["fixed"]).shape[2] == 3
+        assert "cannot identify" in previews_of[(archive, "000003.jpg")].error  # an empty member: its error

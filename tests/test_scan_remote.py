@@ -194,3 +194,17 @@ def test_a_file_url_scans_as_the_local_folder_it_names(tmp_path):
     pytest.importorskip("jinja2")
     url.to_html(tmp_path / "page.html")
     assert "data:image/" in (tmp_path / "page.html").read_text()  # previews read the local files
+
+
+def test_the_page_previews_objects_and_shard_members_in_the_bucket(planted, s3):
+    pytest.importorskip("jinja2")
+    from pipeguard.htmlreport._page import _previews
+    from pipeguard.htmlreport._problems import problem_groups
+
+    report = pg.scan(planted[1], contract=CONTRACT, storage_options=options(s3))
+    groups = problem_groups(report, report.summary())
+    shown = _previews(report, groups, 1, 10.0, 64)
+    previews_of = {(r["path"], r["member"]): shown.get(r["key"]) for g in groups for r in g.rows}
+    for place in (("cats/gray.png", None), ("shards/shard-000.tar", "000001.png"),
+                  ("shards/shard-001.zip", "000001.png"), ("shards/shard-002.tar.gz", "000004.png")):
+        assert previews_of[place].error is None and previews_of[place].images, place

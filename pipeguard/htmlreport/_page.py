@@ -62,14 +62,15 @@ def _channels_wanted(contract: Any) -> int:
 def _previews(report: Any, groups: list, workers: Optional[int], time_limit: float, side: int) -> dict:
     channels = _channels_wanted(report.contract)
     views: dict[Any, set] = {}
-    paths: dict[Any, str] = {}
+    where: dict[Any, tuple] = {}
     for group in groups:
         for row in group.rows:
-            if row.get("member") or row["status"] == "not-image":
-                continue  # archive members are not previewed; a non-image has nothing to show
+            if row["status"] == "not-image":
+                continue  # nothing to show
             views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
-            paths[row["key"]] = os.path.join(str(report.root), row["path"])
-    jobs = [Job(key, paths[key], tuple(v for v in CHANNEL_VIEWS if v in wanted), channels)
+            where[row["key"]] = (_located(str(report.root), row["path"]), row.get("member"))
+    options = getattr(report, "storage_options", None)
+    jobs = [Job(key, where[key][0], tuple(v for v in CHANNEL_VIEWS if v in wanted), channels, where[key][1], options)
             for key, wanted in views.items()]
     if not jobs:
         return {}
@@ -88,6 +89,13 @@ def _environment() -> Any:
                              undefined=jinja2.StrictUndefined)
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     return env
+
+
+def _located(root: str, path: str) -> str:
+    """A row's file: its ``path`` under the scanned folder or URL (a list's paths are as given)."""
+    if "://" in root:
+        return root.rstrip("/") + "/" + path
+    return os.path.join(root, path)
 
 
 def _render(report: Any, summary: dict, groups: list, shown: dict, side: int) -> str:

@@ -93,17 +93,25 @@ def _as_kind(value: Any) -> Optional[UnreadableKind]:
 
 def _check_groups(violations: Any, summary: dict[str, Any], problems: Any, per_reason: int) -> list[Group]:
     fixes = {check: entry.get("fix") for check, entry in summary["violations"].items()}
-    by_path = {path: key for key, path in zip(problems.index, problems["path"])}
+    # a file is its path and, inside an archive, its member: an archive's members share a path
+    by_file = {file: key for key, file in zip(problems.index, _files(problems))}
     groups = []
     for check in CHECK_ORDER:
-        paths = violations.loc[violations["check"] == check, "path"].drop_duplicates()
-        if not len(paths):
+        failing = violations[violations["check"] == check]
+        files = list(dict.fromkeys(_files(failing)))  # in order, each once
+        if not files:
             continue
-        keys = [by_path[p] for p in paths.head(per_reason) if p in by_path]
+        keys = [by_file[f] for f in files[:per_reason] if f in by_file]
         fix = fixes.get(check)
         text = f"add pipeguard.{fix} to the transform, or GuardedDataset(..., on_error='fix')" if fix else None
-        groups.append(Group(check, CHECK_TITLES[check], "violation", len(paths), text, _rows(problems, keys)))
+        groups.append(Group(check, CHECK_TITLES[check], "violation", len(files), text, _rows(problems, keys)))
     return groups
+
+
+def _files(table: Any) -> list[tuple[str, Optional[str]]]:
+    """``(path, member)`` of each row, the member ``None`` for a plain file."""
+    members = table["member"] if "member" in table.columns else [None] * len(table)
+    return [(path, member if isinstance(member, str) else None) for path, member in zip(table["path"], members)]
 
 
 def _records(frame: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:

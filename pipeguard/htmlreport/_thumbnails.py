@@ -9,7 +9,8 @@ Each file is decoded once and shown in up to three views, all scaled alike (long
   ``ImageFolder`` (``pil_loader``) hands to the transform;
 * ``fixed``: what ``EnsureChannels(n)`` makes of the opened image (its PIL kernel).
 
-A file that cannot be decoded gets its error instead of images. A worker that hangs or
+Archive members and objects in a store (fsspec URLs) are read whole, up to
+``MAX_BYTES``, in the worker. A file that cannot be decoded gets its error instead of images. A worker that hangs or
 dies costs that file a "timed out" error, never the report: the pool is replaced and the
 other files go on. The workers import Pillow, numpy and pipeguard's channel kernel only.
 """
@@ -20,11 +21,12 @@ import base64
 import io
 import multiprocessing as mp
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from .._child import quiet_child
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
+MAX_BYTES = 256 << 20      # an archive member or remote object read whole for its preview
 JPEG_QUALITY = 80
 FILE, DEFAULT_LOADER, FIXED = "file", "default-loader", "fixed"
 CHANNEL_VIEWS = (FILE, DEFAULT_LOADER, FIXED)
@@ -35,12 +37,18 @@ _ALPHA = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 
 @dataclass(frozen=True)
 class Job:
-    """One file to preview: ``key`` names it in the result, ``views`` says which to make."""
+    """One file to preview: ``key`` names it in the result, ``views`` says which to make.
+
+    ``path`` is a local path or an fsspec URL (read with ``storage_options``); ``member``
+    names a file inside the archive at ``path``.
+    """
 
     key: int
     path: str
     views: tuple[str, ...]
     channels: int = 3      # EnsureChannels(channels), 1 or 3
+    member: Optional[str] = None
+    storage_options: Optional[dict] = None
 
 
 @dataclass
@@ -63,7 +71,7 @@ def render(job: Job, side: int = SIDE) -> Preview:
     from PIL import Image
 
     try:
-        with Image.open(job.path) as im:
+        with _opened(job) as f, Image.open(f) as im:
             im.draft(None, (side, side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, no smaller than side
             im.load()
             small = _shrunk(im, side)
@@ -81,6 +89,47 @@ def render(job: Job, side: int = SIDE) -> Preview:
         out.images[view] = encoded[same]
         out.width, out.height = image.size
     return out
+
+
+def _opened(job: Job) -> Any:
+    """The file ``Image.open`` reads: the local file (a FIFO or device refused, never
+    opened for reading), or the bytes of an archive member or a remote object (at most
+    :data:`MAX_BYTES`)."""
+    from .._regular_file import open_regular
+
+    remote = "://" in job.path  # an fsspec URL: a list's local paths never hold one
+    if job.member is None and not remote:
+        return open_regular(job.path)
+    if remote:
+        import fsspec
+
+        source = fsspec.open(job.path, "rb", **(job.storage_options or {}))
+    else:
+        source = open_regular(job.path)
+    with source as f:
+        return io.BytesIO(_bytes_of(f, job) if job.member is not None else _limited(f.read(MAX_BYTES + 1)))
+
+
+def _bytes_of(f: Any, job: Job) -> bytes:
+    """The bytes of ``job.member`` in the archive open as ``f`` (tar, tar.gz or zip)."""
+    import tarfile
+    import zipfile
+
+    if job.path.lower().endswith(".zip"):
+        with zipfile.ZipFile(f) as archive:
+            with archive.open(job.member) as member:
+                return _limited(member.read(MAX_BYTES + 1))
+    with tarfile.open(fileobj=f, mode="r:*") as archive:
+        member = archive.extractfile(job.member)
+        if member is None:
+            raise OSError(f"{job.member} is not a file in the archive")
+        return _limited(member.read(MAX_BYTES + 1))
+
+
+def _limited(data: bytes) -> bytes:
+    if len(data) > MAX_BYTES:
+        raise OSError(f"over {MAX_BYTES >> 20} MiB: not previewed")
+    return data
 
 
 def _shrunk(im, side: int):

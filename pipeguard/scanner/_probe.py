@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import sys
 from typing import Any, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
+from .._regular_file import NotRegularFile
+from .._regular_file import file_type as _file_type
+from .._regular_file import open_regular as _open_regular
 from ..core._errors import UnreadableKind
 from ..core._registry import (
     _pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
@@ -58,8 +60,6 @@ _ORIENTATION = 0x0112
 _EXIF_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp"))
 _sniffers: list = []
 _no_signature: list = []  # formats Pillow identifies only by trying to open the file
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 TRUNCATED = UnreadableKind.TRUNCATED  # what a missing end marker or missing pixel data means
 
 
@@ -139,36 +139,9 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
         return probe_file(f, size, name, cls, hidden, deep)
 
 
-class NotRegularFile(OSError):
-    """A FIFO, socket or device where a file was listed: never read (a FIFO would block forever)."""
-
-
 def open_regular(path: str) -> Any:
-    """``path`` opened for buffered binary reading, if it is a regular file (after symlinks).
-
-    ``O_NONBLOCK`` keeps a FIFO from blocking the open (it is then closed unread); an
-    ``fstat`` on the open file, not a ``stat`` before it, so a file swapped for a FIFO in
-    between is caught too (``O_NONBLOCK`` means nothing to a regular file's reads, so it
-    stays set). Raises :class:`NotRegularFile` for anything but a regular file.
-    """
-    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(errno.EINVAL, _file_type(mode))
-        return open(fd, "rb", buffering=READ_BUFFER)
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _file_type(mode: int) -> str:
-    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device")):
-        if test(mode):
-            return what
-    return "a special file"
+    """:func:`pipeguard._regular_file.open_regular` with the probe's read buffer."""
+    return _open_regular(path, READ_BUFFER)
 
 
 def _unlisted_folder(path: str) -> tuple[str, UnreadableKind]:

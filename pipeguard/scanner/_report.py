@@ -70,6 +70,8 @@ class ScanReport:
         inferred_notes: for an inferred contract, why a field was left open.
         walk: directories skipped (symlinks not followed, unreadable, cycles).
         output: the file the rows were streamed to, or ``None`` for a report held in memory.
+        storage_options: the fsspec options the files were read with (URL sources), which
+            :meth:`to_html` reads their previews with.
         frame: one row per file, in path order (pandas DataFrame); for a streamed report,
             read back from ``output`` when first asked for.
         violations: one row per failing check: ``path, member, check, expected, actual``.
@@ -84,6 +86,7 @@ class ScanReport:
     inferred_notes: dict = field(default_factory=dict)
     walk: WalkStats = field(default_factory=WalkStats)
     output: Optional[str] = None
+    storage_options: Optional[dict] = field(default=None, repr=False)
     _frame: Any = field(default=None, repr=False)
     _violations: Any = field(default=None, repr=False)
 

@@ -119,7 +119,7 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
     given = as_contract(contract)
     stats = WalkStats()
     report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),
-                        deep=deep, walk=stats)
+                        deep=deep, walk=stats, storage_options=storage_options if has_urls(source) else None)
     if is_hf_dataset(source):
         rows, report.root = hf_rows(source, deep, progress)
         _assemble(report, [rows], output)
