@@ -33,6 +33,10 @@ def _decoded(uri: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(b64decode(uri.split(",", 1)[1]))).convert("RGB"), dtype=np.float64)
 
 
+def _mode(uri: str) -> str:
+    return Image.open(io.BytesIO(b64decode(uri.split(",", 1)[1]))).mode
+
+
 def _thumb(image: Image.Image, side: int = SIDE) -> np.ndarray:
     image = image.copy()
     image.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
@@ -179,5 +183,43 @@ def test_archive_members_are_previewed_from_tar_tar_gz_and_zip(tmp_path):
     for archive in ("a.tar", "b.tar.gz", "c.zip"):
         gray = previews_of[(archive, "000001.png")]
         assert gray.error is None and set(gray.images) == set(CHANNEL_VIEWS)
-        assert _decoded(gray.images["fixed"]).shape[2] == 3
+        assert (_mode(gray.images["file"]), _mode(gray.images["fixed"])) == ("L", "RGB")
+        assert gray.images["file"].startswith("data:image/jpeg")
+        assert previews_of[(archive, "000004.png")].images["file"].startswith("data:image/png")  # RGBA: alpha kept
         assert "cannot identify" in previews_of[(archive, "000003.jpg")].error  # an empty member: its error
+
+
+def test_an_archive_is_read_once_for_its_members_and_a_name_twice_shows_the_first(tmp_path, monkeypatch):
+    import tarfile
+
+    from archive_support import write_tar
+
+    from pipeguard.htmlreport import _preview_files
+    from pipeguard.htmlreport._page import _previews
+
+    gray, rgb = io.BytesIO(), io.BytesIO()
+    Image.new("L", (32, 32), 40).save(gray, "PNG")
+    Image.new("RGB", (32, 32), (200, 0, 0)).save(rgb, "PNG")
+    path = tmp_path / "data" / "dup.tar"
+    path.parent.mkdir()
+    write_tar(path, {f"{i:03d}.png": (gray.getvalue(), "") for i in range(30)})
+    with tarfile.open(path, "a") as tf:  # a second x.png after the first: tar allows it
+        for data in (gray.getvalue(), rgb.getvalue()):
+            info = tarfile.TarInfo("x.png")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    log = tmp_path / "opened.log"  # written by the (forked) preview workers
+    real = _preview_files.open_regular
+
+    def logged(p):
+        with open(log, "a") as f:
+            f.write(p + "\n")
+        return real(p)
+
+    monkeypatch.setattr(_preview_files, "open_regular", logged)
+    report = pg.scan(path.parent, contract=pg.Contract(channels=3))
+    groups = problem_groups(report, report.summary())
+    shown = _previews(report, groups, 1, 10.0, SIDE)
+    assert log.read_text().splitlines() == [str(path)]  # one pass for the 31 listed members
+    rows = [r for g in groups for r in g.rows if r["member"] == "x.png"]
+    assert len(rows) == 1 and _mode(shown[rows[0]["key"]].images["file"]) == "L"  # the first x.png, gray

@@ -8,6 +8,7 @@ import os
 import time
 from typing import Any, Optional, Union
 
+from .._url import is_url
 from ._charts import bar_chart, size_chart
 from ._problems import PER_REASON, problem_groups
 from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, previews
@@ -60,7 +61,18 @@ def _channels_wanted(contract: Any) -> int:
 
 
 def _previews(report: Any, groups: list, workers: Optional[int], time_limit: float, side: int) -> dict:
+    jobs = _jobs(report, groups)
+    if not jobs:
+        return {}
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return previews(jobs, workers=workers, time_limit=time_limit, side=side)
+
+
+def _jobs(report: Any, groups: list) -> list[Job]:
+    """One job a listed file, and one an archive for all of its listed members."""
     channels = _channels_wanted(report.contract)
+    options = getattr(report, "storage_options", None)
     views: dict[Any, set] = {}
     where: dict[Any, tuple] = {}
     for group in groups:
@@ -69,14 +81,16 @@ def _previews(report: Any, groups: list, workers: Optional[int], time_limit: flo
                 continue  # nothing to show
             views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
             where[row["key"]] = (_located(str(report.root), row["path"]), row.get("member"))
-    options = getattr(report, "storage_options", None)
-    jobs = [Job(key, where[key][0], tuple(v for v in CHANNEL_VIEWS if v in wanted), channels, where[key][1], options)
-            for key, wanted in views.items()]
-    if not jobs:
-        return {}
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return previews(jobs, workers=workers, time_limit=time_limit, side=side)
+    jobs, archives = [], {}
+    for key, wanted in views.items():
+        path, member = where[key]
+        shown = tuple(v for v in CHANNEL_VIEWS if v in wanted)
+        if member is None:
+            jobs.append(Job(key, path, shown, channels, options))
+        else:
+            archives.setdefault(path, []).append((key, member, shown))
+    jobs += [Job(listed[0][0], path, (), channels, options, tuple(listed)) for path, listed in archives.items()]
+    return jobs
 
 
 @functools.lru_cache(maxsize=1)
@@ -93,7 +107,7 @@ def _environment() -> Any:
 
 def _located(root: str, path: str) -> str:
     """A row's file: its ``path`` under the scanned folder or URL (a list's paths are as given)."""
-    if "://" in root:
+    if is_url(root):
         return root.rstrip("/") + "/" + path
     return os.path.join(root, path)
 

@@ -94,7 +94,9 @@ def _as_kind(value: Any) -> Optional[UnreadableKind]:
 def _check_groups(violations: Any, summary: dict[str, Any], problems: Any, per_reason: int) -> list[Group]:
     fixes = {check: entry.get("fix") for check, entry in summary["violations"].items()}
     # a file is its path and, inside an archive, its member: an archive's members share a path
-    by_file = {file: key for key, file in zip(problems.index, _files(problems))}
+    by_file: dict = {}
+    for key, file in zip(problems.index, _files(problems)):
+        by_file.setdefault(file, key)  # a name twice in one archive: the first, as its preview reads
     groups = []
     for check in CHECK_ORDER:
         failing = violations[violations["check"] == check]

@@ -9,10 +9,12 @@ Each file is decoded once and shown in up to three views, all scaled alike (long
   ``ImageFolder`` (``pil_loader``) hands to the transform;
 * ``fixed``: what ``EnsureChannels(n)`` makes of the opened image (its PIL kernel).
 
-Archive members and objects in a store (fsspec URLs) are read whole, up to
-``MAX_BYTES``, in the worker. A file that cannot be decoded gets its error instead of images. A worker that hangs or
-dies costs that file a "timed out" error, never the report: the pool is replaced and the
-other files go on. The workers import Pillow, numpy and pipeguard's channel kernel only.
+Files come from :mod:`._preview_files`: local files, objects in a store, and archive
+members, an archive read once for all of its listed members (one job, whose time limit
+grows with its members). A file that cannot be decoded gets its error instead of images.
+A worker that hangs or dies costs its job's files a "timed out" error, never the report:
+the pool is replaced and the other jobs go on. The workers import Pillow, numpy and
+pipeguard's channel kernel only.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .._child import quiet_child
+from ._preview_files import members, opened
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
-MAX_BYTES = 256 << 20      # an archive member or remote object read whole for its preview
 JPEG_QUALITY = 80
 FILE, DEFAULT_LOADER, FIXED = "file", "default-loader", "fixed"
 CHANNEL_VIEWS = (FILE, DEFAULT_LOADER, FIXED)
@@ -39,16 +41,21 @@ _ALPHA = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 class Job:
     """One file to preview: ``key`` names it in the result, ``views`` says which to make.
 
-    ``path`` is a local path or an fsspec URL (read with ``storage_options``); ``member``
-    names a file inside the archive at ``path``.
+    ``path`` is a local path or an fsspec URL (read with ``storage_options``). For an
+    archive, ``members`` holds ``(key, member name, views)`` of each of its files to
+    preview, and ``key`` and ``views`` are unused.
     """
 
     key: int
     path: str
     views: tuple[str, ...]
     channels: int = 3      # EnsureChannels(channels), 1 or 3
-    member: Optional[str] = None
     storage_options: Optional[dict] = None
+    members: tuple = ()
+
+    @property
+    def keys(self) -> list[int]:
+        return [m[0] for m in self.members] if self.members else [self.key]
 
 
 @dataclass
@@ -62,7 +69,34 @@ class Preview:
 
 
 def render(job: Job, side: int = SIDE) -> Preview:
-    """Decode ``job.path`` and make its views; never raises (the error is the preview).
+    """Decode ``job.path`` and make its views; never raises (the error is the preview)."""
+    try:
+        with opened(job.path, job.storage_options) as f:
+            return _rendered(f, job.views, job.channels, side)
+    except Exception as exc:  # a file that cannot be opened: its error, shown in its place
+        return _failed(exc)
+
+
+def run(job: Job, side: int = SIDE) -> dict[int, Preview]:
+    """The previews of a job, by key: one file's, or those of an archive's members."""
+    if not job.members:
+        return {job.key: render(job, side)}
+    wanted = {name: (key, views) for key, name, views in job.members}
+    out: dict[int, Preview] = {}
+    try:
+        for name, data in members(job.path, set(wanted), job.storage_options):
+            key, views = wanted[name]
+            out[key] = _failed(data) if isinstance(data, Exception) else _rendered(io.BytesIO(data), views,
+                                                                                 job.channels, side)
+    except Exception as exc:  # the archive itself cannot be read (any further)
+        missing = _failed(exc)
+    else:
+        missing = Preview(error="not found in the archive")
+    return {key: out.get(key, missing) for key, _, _ in job.members}
+
+
+def _rendered(f: Any, views: tuple[str, ...], channels: int, side: int) -> Preview:
+    """The views of the image in ``f``; never raises.
 
     The decoded image is shrunk once, before the views are made from it: every view is a
     per-pixel conversion, so converting the thumbnail shows what converting the image shows,
@@ -71,17 +105,16 @@ def render(job: Job, side: int = SIDE) -> Preview:
     from PIL import Image
 
     try:
-        with _opened(job) as f, Image.open(f) as im:
+        with Image.open(f) as im:
             im.draft(None, (side, side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, no smaller than side
             im.load()
             small = _shrunk(im, side)
-            views = {view: _view(small, view, job.channels) for view in job.views}
+            made = {view: _view(small, view, channels) for view in views}
     except Exception as exc:  # any decoder failure is the file's, shown in its place
-        text = str(exc).strip()
-        return Preview(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+        return _failed(exc)
     out = Preview()
     encoded: dict[tuple, str] = {}  # views that came out the same (L: loader and fix) share one encoding
-    for view, image in views.items():
+    for view, image in made.items():
         image.thumbnail((side, side), Image.Resampling.BILINEAR)  # a no-op unless shrinking failed
         same = (image.mode, image.size, image.tobytes())
         if same not in encoded:
@@ -91,45 +124,9 @@ def render(job: Job, side: int = SIDE) -> Preview:
     return out
 
 
-def _opened(job: Job) -> Any:
-    """The file ``Image.open`` reads: the local file (a FIFO or device refused, never
-    opened for reading), or the bytes of an archive member or a remote object (at most
-    :data:`MAX_BYTES`)."""
-    from .._regular_file import open_regular
-
-    remote = "://" in job.path  # an fsspec URL: a list's local paths never hold one
-    if job.member is None and not remote:
-        return open_regular(job.path)
-    if remote:
-        import fsspec
-
-        source = fsspec.open(job.path, "rb", **(job.storage_options or {}))
-    else:
-        source = open_regular(job.path)
-    with source as f:
-        return io.BytesIO(_bytes_of(f, job) if job.member is not None else _limited(f.read(MAX_BYTES + 1)))
-
-
-def _bytes_of(f: Any, job: Job) -> bytes:
-    """The bytes of ``job.member`` in the archive open as ``f`` (tar, tar.gz or zip)."""
-    import tarfile
-    import zipfile
-
-    if job.path.lower().endswith(".zip"):
-        with zipfile.ZipFile(f) as archive:
-            with archive.open(job.member) as member:
-                return _limited(member.read(MAX_BYTES + 1))
-    with tarfile.open(fileobj=f, mode="r:*") as archive:
-        member = archive.extractfile(job.member)
-        if member is None:
-            raise OSError(f"{job.member} is not a file in the archive")
-        return _limited(member.read(MAX_BYTES + 1))
-
-
-def _limited(data: bytes) -> bytes:
-    if len(data) > MAX_BYTES:
-        raise OSError(f"over {MAX_BYTES >> 20} MiB: not previewed")
-    return data
+def _failed(exc: BaseException) -> Preview:
+    text = str(exc).strip()
+    return Preview(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 def _shrunk(im, side: int):
@@ -176,10 +173,12 @@ def _data_uri(image) -> str:
 
 
 def previews(jobs: list[Job], workers: int = 2, time_limit: float = 10.0, side: int = SIDE) -> dict[int, Preview]:
-    """Every job's :class:`Preview`, by key, made in ``workers`` processes.
+    """Every job's :class:`Preview` (an archive job's one a member), by key, made in
+    ``workers`` processes.
 
-    A file still decoding ``time_limit`` seconds after its turn came (hung, or its worker
-    died) gets a "timed out" preview; the pool is then replaced and the rest go on.
+    A job still running ``time_limit`` seconds a file after its turn came (hung, or its
+    worker died) gives its files a "timed out" preview; the pool is then replaced and the
+    rest go on.
     """
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     done: dict[int, Preview] = {}
@@ -196,16 +195,17 @@ def previews(jobs: list[Job], workers: int = 2, time_limit: float = 10.0, side: 
 
 def _collect(pool, jobs: list[Job], done: dict[int, Preview], time_limit: float, side: int) -> list[Job]:
     """Run ``jobs`` on ``pool`` into ``done``; after a time-out, the jobs still to run."""
-    handles = [(job, pool.apply_async(render, (job, side))) for job in jobs]
+    handles = [(job, pool.apply_async(run, (job, side))) for job in jobs]
     for i, (job, handle) in enumerate(handles):
+        limit = time_limit * len(job.keys)
         try:
-            done[job.key] = handle.get(timeout=time_limit)
+            done.update(handle.get(timeout=limit))
         except mp.TimeoutError:
-            done[job.key] = Preview(error=f"timed out: no preview after {time_limit:g} s")
+            done.update((key, Preview(error=f"timed out: no preview after {limit:g} s")) for key in job.keys)
             rest = []
             for later, h in handles[i + 1:]:
                 if h.ready():
-                    done[later.key] = h.get()
+                    done.update(h.get())
                 else:
                     rest.append(later)
             return rest

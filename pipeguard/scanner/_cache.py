@@ -34,8 +34,8 @@ files with their current stamps (a re-scan's usual case), the keys and stamps ar
 compared as two lists, not file by file. Workers read and write the file
 themselves (WAL lets them, ``busy_timeout`` queues their writes). A cache that cannot
 be created or written is logged once and the scan runs without it; a corrupt file is
-rebuilt. The entry of a file gone from its folder is dropped when a scan next looks up
-the files around it (one past the folder's last file stays: it is never looked at).
+rebuilt. Entries of files that no longer exist stay (a run whose key range holds one is
+matched file by file, not as two lists) until the cache file is deleted.
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ _UNSTABLE = frozenset(kind.value for kind in (
 _INHERITED: list = []     # connections a forked worker copied from its parent: never used, never closed
 _LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ? ORDER BY key"
 _STORE = "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)"
-_DROP = "DELETE FROM rows WHERE deep = ? AND key = ?"
 _STAMP = struct.Struct("<qqqQq").pack  # size, mtime_ns, ctime_ns, inode, version tag: compared as one value
 
 Probe = Callable[..., list]  # probe_part(part, deep, on_start) -> one item per file
@@ -173,7 +172,6 @@ class RowCache:
         self._broken = False
         self._base: tuple[Any, bytes] = (None, b"")  # the last run's (folder, prefix, class start) and key prefix
         self._pending: list = []  # entries not yet written
-        self._gone: list = []     # (deep, key) of entries whose file left its folder's listing
         self._flushed = time.monotonic_ns()
 
     def __getstate__(self) -> dict:
@@ -182,7 +180,7 @@ class RowCache:
     def __setstate__(self, state: dict) -> None:
         self.path, self.tag = state["path"], state["tag"]
         self._con, self._pid, self._broken, self._base = None, os.getpid(), False, (None, b"")
-        self._pending, self._gone, self._flushed = [], [], time.monotonic_ns()
+        self._pending, self._flushed = [], time.monotonic_ns()
 
     def connect(self) -> None:
         """Open (or create) the file now; raises what :func:`sqlite3.connect` raises."""
@@ -202,7 +200,7 @@ class RowCache:
         if self._pid != os.getpid():
             if self._con is not None:
                 _INHERITED.append(self._con)
-            self._con, self._pid, self._pending, self._gone = None, os.getpid(), [], []
+            self._con, self._pid, self._pending = None, os.getpid(), []
 
     def _connection(self) -> Optional[sqlite3.Connection]:
         self._adopt()
@@ -227,9 +225,6 @@ class RowCache:
         for run in part:
             found, keys = self._lookup(con, deep, run)
             missed_here = self._reuse(run[0], run[2], keys, found, now, items, where, stamps)
-            if missed_here or len(found) != len(keys):  # files gone since are dropped: the next scan
-                listed = set(keys)                             # compares the run as two lists again
-                self._gone.extend((int(deep), entry[0]) for entry in found if entry[0] not in listed)
             if missed_here:
                 missed.append(with_names(run, missed_here))  # a listed folder's class offset kept
         if where:
@@ -310,14 +305,12 @@ class RowCache:
             self._flush(con)
 
     def _flush(self, con: sqlite3.Connection) -> None:
-        """Write the pending entries, and drop those of files gone, in one transaction."""
-        entries, gone = self._pending, self._gone
-        self._pending, self._gone, self._flushed = [], [], time.monotonic_ns()
-        if not (entries or gone) or self._broken:
+        """Write the pending entries in one transaction."""
+        entries, self._pending, self._flushed = self._pending, [], time.monotonic_ns()
+        if not entries or self._broken:
             return
         try:
             con.execute("BEGIN IMMEDIATE")
-            con.executemany(_DROP, gone)
             con.executemany(_STORE, entries)
             con.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -15,14 +15,12 @@ Credentials and endpoints come from ``storage_options`` or the store's usual env
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Iterator, Optional
 
 from ._walk import Run, WalkStats
 
 log = logging.getLogger(__name__)
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 # protocol -> the extra that installs its filesystem
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "adl": "azure"}
 
@@ -37,11 +35,6 @@ class Key(str):
 
     def __reduce__(self) -> tuple:
         return Key, (str(self), self.size)
-
-
-def is_url(source: Any) -> bool:
-    """Whether ``source`` is an fsspec URL (``protocol://...``) rather than a local path."""
-    return isinstance(source, str) and bool(_URL.match(source))
 
 
 def missing_extra(protocol: str) -> str:

@@ -18,7 +18,8 @@ import os
 import posixpath
 from typing import Iterable, Iterator, Optional, Union
 
-from ._remote import is_url, local_path, remote_file_run, remote_runs
+from .._url import is_url
+from ._remote import local_path, remote_file_run, remote_runs
 from ._walk import Run, WalkStats, walk_runs
 
 PathLike = Union[str, "os.PathLike[str]"]

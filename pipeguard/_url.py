@@ -1,0 +1,13 @@
+"""What counts as a URL: ``protocol://...``, as fsspec reads it (the scanner and the page agree)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def is_url(source: Any) -> bool:
+    """Whether ``source`` is an fsspec URL (``protocol://...``) rather than a local path."""
+    return isinstance(source, str) and bool(_URL.match(source))
