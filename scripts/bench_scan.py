@@ -257,9 +257,12 @@ def bench_streamed(root: Path, n: int, cores: int) -> None:
     make_tiny(tiny, n)
     print(f"\nstreaming: {n:,} tiny files (ready in {time.perf_counter() - t:.1f} s), {cores} workers")
     out = Path(tempfile.mkdtemp()) / "scan.jsonl"
+    page = out.with_name("page.html")
     for label, code, argv in (
             ("held in memory (pg.scan)", MEMORY_CHILD, [str(tiny), str(cores)]),
-            ("CLI --format jsonl --output", STREAM_CHILD, [str(tiny), str(out), "--channels", "3", "--size", "8x8"])):
+            ("CLI --format jsonl --output", STREAM_CHILD, [str(tiny), str(out), "--channels", "3", "--size", "8x8"]),
+            ("the same with --html", STREAM_CHILD,
+             [str(tiny), str(out), "--channels", "3", "--size", "8x8", "--html", str(page)])):
         run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
         m = json.loads(run.stdout.strip().splitlines()[-1])
         print(f"  {label:30} {m['seconds']:6.1f} s ({n / m['seconds']:,.0f} files/s), peak RSS {m['self_mb']:.0f} MB, "

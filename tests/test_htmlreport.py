@@ -223,3 +223,22 @@ def test_an_archive_is_read_once_for_its_members_and_a_name_twice_shows_the_firs
     assert log.read_text().splitlines() == [str(path)]  # one pass for the 31 listed members
     rows = [r for g in groups for r in g.rows if r["member"] == "x.png"]
     assert len(rows) == 1 and _mode(shown[rows[0]["key"]].images["file"]) == "L"  # the first x.png, gray
+
+
+def test_a_streamed_report_gets_the_same_groups_without_being_read_back_whole(tmp_path, monkeypatch):
+    from pipeguard.scanner._report import ScanReport
+
+    folder = _planted(tmp_path / "data", n_gray=30)
+    contract = pg.Contract(channels=3, size=(64, 64))
+    held = pg.scan(folder, contract=contract)
+    want = [(g.key, g.count, [(r["key"], r["path"], r["status"]) for r in g.rows])
+            for g in problem_groups(held, held.summary(), per_reason=20)]
+    streamed = pg.scan(folder, contract=contract, output=tmp_path / "rows.jsonl")
+    chunks = ScanReport.chunks
+    monkeypatch.setattr(ScanReport, "chunks", lambda self, size=50_000: chunks(self, 7))  # many small parts
+    monkeypatch.setattr(ScanReport, "frame", property(lambda self: pytest.fail("the whole table was read back")))
+    got = [(g.key, g.count, [(r["key"], r["path"], r["status"]) for r in g.rows])
+           for g in problem_groups(streamed, streamed.summary(), per_reason=20)]
+    assert got == want
+    streamed.to_html(tmp_path / "page.html")  # the size chart comes from the tally, not the table
+    assert 'data-count="violation">' in (tmp_path / "page.html").read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 MAX_POINTS = 300   # distinct sizes drawn (the most common); the caption counts the rest
 MAX_BARS = 12      # bars drawn; the rest are summed into one "other" bar
@@ -42,13 +42,13 @@ class SizeChart:
     plot: tuple[int, int, int, int] = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
 
 
-def size_chart(frame: Any, size: Optional[tuple[int, int]]) -> SizeChart:
-    """The size scatter of the readable images in ``frame``, with ``size`` (h, w) marked."""
-    images = frame[frame["status"].isin(("ok", "violation"))][["height", "width"]].dropna()
-    counts = images.groupby(["height", "width"]).size().sort_values(ascending=False, kind="stable")
-    chart = SizeChart(left_out=max(0, len(counts) - MAX_POINTS))
-    counts = counts.head(MAX_POINTS)
-    sides = [int(v) for hw in counts.index for v in hw] + (list(size) if size else [])
+def size_chart(sizes: dict[tuple[int, int], int], size: Optional[tuple[int, int]]) -> SizeChart:
+    """The size scatter of the readable images, from their count by ``(height, width)``
+    (the report's tally: no pass over the table), with ``size`` (h, w) marked."""
+    ranked = sorted(sizes.items(), key=lambda hw_n: (-hw_n[1], hw_n[0]))
+    chart = SizeChart(left_out=max(0, len(ranked) - MAX_POINTS))
+    counts = dict(ranked[:MAX_POINTS])
+    sides = [int(v) for hw in counts for v in hw] + (list(size) if size else [])
     if not sides:
         return chart
     low = math.floor(math.log2(max(1, min(sides))))
@@ -58,7 +58,7 @@ def size_chart(frame: Any, size: Optional[tuple[int, int]]) -> SizeChart:
     def place(value: int, start: float, end: float) -> float:
         return start + (math.log2(max(1, value)) - low) / (high - low) * (end - start)
 
-    most = int(counts.iloc[0])
+    most = max(counts.values())
     for (h, w), n in counts.items():
         h, w, n = int(h), int(w), int(n)
         chart.points.append(Point(place(w, x0, x1), place(h, y1, y0), 2.5 + 9 * math.sqrt(n / most),

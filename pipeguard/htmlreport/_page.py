@@ -120,7 +120,7 @@ def _render(report: Any, summary: dict, groups: list, shown: dict, side: int) ->
         report=report, summary=summary, groups=groups, previews=shown, side=side,
         fixed_channels=_channels_wanted(contract),
         contract=summary.get("contract"), open_fields=(summary.get("contract") or {}).get("open", {}),
-        size_chart=size_chart(report.frame, size),
+        size_chart=size_chart(report.tally.sizes, size),
         channel_chart=bar_chart("channels", summary["channels"],
                                 None if expected_channels is None else str(expected_channels)),
         mode_chart=bar_chart("modes", summary["modes"]),

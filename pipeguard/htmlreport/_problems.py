@@ -62,26 +62,61 @@ class Group:
 def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_REASON) -> list[Group]:
     """The page's groups, in order: failing checks, unreadable kinds, then not-image files.
 
+    The counts come from the summary; the listed rows from the report's table, read a
+    chunk at a time (``report.chunks()``: a streamed report is never read back whole) until
+    every group has ``per_reason`` rows. A row's ``key`` is its place in the whole table.
+
     Args:
         report: the :class:`~pipeguard.ScanReport`.
-        summary: its ``summary()`` (for the fixes it names).
+        summary: its ``summary()`` (counts and the fixes it names).
         per_reason: files listed per reason.
     """
-    frame = report.frame
-    problems = frame[frame["status"] != "ok"]
-    groups = _check_groups(report.violations, summary, problems, per_reason)
-    unreadable = problems[problems["status"] == "unreadable"]
-    kinds: dict[str, list] = {}
-    for key, kind in zip(unreadable.index, unreadable["error_kind"]):
-        kinds.setdefault(kind, []).append(key)  # the row's UnreadableKind value
-    for kind, keys in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), str(kv[0]))):
-        groups.append(Group(kind, f"unreadable: {kind}", "unreadable", len(keys),
-                            UNREADABLE_FIXES.get(_as_kind(kind), _UNREADABLE_FIX), _rows(problems, keys[:per_reason])))
-    others = problems[problems["status"] == NOT_IMAGE]
-    if len(others):
-        groups.append(Group(NOT_IMAGE, "not images (these never fail a scan)", NOT_IMAGE, len(others), None,
-                            _rows(problems, list(others.index[:per_reason]))))
+    groups = _empty_groups(summary)
+    wanted = sum(min(g.count, per_reason) for g in groups)
+    offset = 0
+    for frame, violations in report.chunks():
+        problems = frame[frame["status"] != "ok"]
+        for group in groups:
+            if len(group.rows) < per_reason:
+                keys = _keys_of(group, problems, violations)[:per_reason - len(group.rows)]
+                group.rows += _rows(problems, keys, offset)
+        offset += len(frame)
+        if sum(len(g.rows) for g in groups) >= wanted:
+            break
     return groups
+
+
+def _empty_groups(summary: dict[str, Any]) -> list[Group]:
+    """The groups with their counts, titles and fixes, no rows yet."""
+    groups = []
+    for check in CHECK_ORDER:
+        entry = summary["violations"].get(check)
+        if entry and entry["count"]:
+            fix = entry.get("fix")
+            text = f"add pipeguard.{fix} to the transform, or GuardedDataset(..., on_error='fix')" if fix else None
+            groups.append(Group(check, CHECK_TITLES[check], "violation", entry["count"], text, []))
+    for kind, entry in summary["errors"].items():  # most files first, as the summary orders them
+        groups.append(Group(kind, f"unreadable: {kind}", "unreadable", entry["count"],
+                            UNREADABLE_FIXES.get(_as_kind(kind), _UNREADABLE_FIX), []))
+    others = summary["status"].get(NOT_IMAGE, 0)
+    if others:
+        groups.append(Group(NOT_IMAGE, "not images (these never fail a scan)", NOT_IMAGE, others, None, []))
+    return groups
+
+
+def _keys_of(group: Group, problems: Any, violations: Any) -> list:
+    """The index of this chunk's rows that belong to ``group``, in order."""
+    if group.status == "violation":
+        # a file is its path and, inside an archive, its member: an archive's members share a path
+        by_file: dict = {}
+        for key, file in zip(problems.index, _files(problems)):
+            by_file.setdefault(file, key)  # a name twice in one archive: the first, as its preview reads
+        failing = list(dict.fromkeys(_files(violations[violations["check"] == group.key])))
+        return [by_file[f] for f in failing if f in by_file]
+    if group.status == "unreadable":
+        unreadable = problems[problems["status"] == "unreadable"]
+        return [key for key, kind in zip(unreadable.index, unreadable["error_kind"]) if str(kind) == group.key]
+    return list(problems.index[problems["status"] == NOT_IMAGE])
 
 
 def _as_kind(value: Any) -> Optional[UnreadableKind]:
@@ -89,25 +124,6 @@ def _as_kind(value: Any) -> Optional[UnreadableKind]:
         return UnreadableKind(value)
     except ValueError:
         return None
-
-
-def _check_groups(violations: Any, summary: dict[str, Any], problems: Any, per_reason: int) -> list[Group]:
-    fixes = {check: entry.get("fix") for check, entry in summary["violations"].items()}
-    # a file is its path and, inside an archive, its member: an archive's members share a path
-    by_file: dict = {}
-    for key, file in zip(problems.index, _files(problems)):
-        by_file.setdefault(file, key)  # a name twice in one archive: the first, as its preview reads
-    groups = []
-    for check in CHECK_ORDER:
-        failing = violations[violations["check"] == check]
-        files = list(dict.fromkeys(_files(failing)))  # in order, each once
-        if not files:
-            continue
-        keys = [by_file[f] for f in files[:per_reason] if f in by_file]
-        fix = fixes.get(check)
-        text = f"add pipeguard.{fix} to the transform, or GuardedDataset(..., on_error='fix')" if fix else None
-        groups.append(Group(check, CHECK_TITLES[check], "violation", len(files), text, _rows(problems, keys)))
-    return groups
 
 
 def _files(table: Any) -> list[tuple[str, Optional[str]]]:
@@ -123,10 +139,12 @@ def _records(frame: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     return part.where(part.notna(), None).to_dict("records")
 
 
-def _rows(problems: Any, keys: list) -> list[dict[str, Any]]:
+def _rows(problems: Any, keys: list, offset: int = 0) -> list[dict[str, Any]]:
+    if not keys:
+        return []
     rows = _records(problems.loc[keys], _FIELDS + ("error_kind",))
     for key, row in zip(keys, rows):
-        row["key"] = key
+        row["key"] = offset + int(key)
         row.setdefault("member", None)  # archive member: a column only scans of archives have
         row["violations"] = list(row.get("violations") or ())
     return rows

@@ -98,6 +98,20 @@ class ScanReport:
             self._frame = build_frame([row for batch in read_rows(self.output) for row in batch])
         return self._frame
 
+    def chunks(self, size: int = 50_000) -> Iterator[tuple[Any, Any]]:
+        """The table and its violations a part at a time, each part's index from 0: the
+        whole of both for a report held in memory; for a streamed report, ``size`` rows at a
+        time read back from ``output`` (memory stays flat, as in the scan)."""
+        if self.output is None or self._frame is not None:
+            yield self.frame, self.violations
+            return
+        from ._schema import check_frame
+        from ._sink import read_rows
+
+        for rows in read_rows(self.output, size):
+            frame = build_frame(rows)
+            yield frame, check_frame(frame, self.contract, judged=True)[0]
+
     @property
     def violations(self) -> Any:
         if self._violations is None:
