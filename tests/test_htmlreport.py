@@ -235,7 +235,7 @@ def test_a_streamed_report_gets_the_same_groups_without_being_read_back_whole(tm
             for g in problem_groups(held, held.summary(), per_reason=20)]
     streamed = pg.scan(folder, contract=contract, output=tmp_path / "rows.jsonl")
     chunks = ScanReport.chunks
-    monkeypatch.setattr(ScanReport, "chunks", lambda self, size=50_000: chunks(self, 7))  # many small parts
+    monkeypatch.setattr(ScanReport, "chunks", lambda self, size=20_000: chunks(self, 7))  # many small parts
     monkeypatch.setattr(ScanReport, "frame", property(lambda self: pytest.fail("the whole table was read back")))
     got = [(g.key, g.count, [(r["key"], r["path"], r["status"]) for r in g.rows])
            for g in problem_groups(streamed, streamed.summary(), per_reason=20)]

@@ -73,6 +73,8 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
     """
     groups = _empty_groups(summary)
     wanted = sum(min(g.count, per_reason) for g in groups)
+    if not wanted:
+        return groups  # nothing to list: the table is not read at all
     offset = 0
     for frame, violations in report.chunks():
         problems = frame[frame["status"] != "ok"]

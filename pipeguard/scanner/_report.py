@@ -98,7 +98,7 @@ class ScanReport:
             self._frame = build_frame([row for batch in read_rows(self.output) for row in batch])
         return self._frame
 
-    def chunks(self, size: int = 50_000) -> Iterator[tuple[Any, Any]]:
+    def chunks(self, size: int = 20_000) -> Iterator[tuple[Any, Any]]:
         """The table and its violations a part at a time, each part's index from 0: the
         whole of both for a report held in memory; for a streamed report, ``size`` rows at a
         time read back from ``output`` (memory stays flat, as in the scan)."""
