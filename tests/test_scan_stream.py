@@ -52,6 +52,20 @@ def test_a_streamed_report_equals_the_one_held_in_memory(planted, tmp_path, monk
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left beside it
 
 
+def test_a_json_report_is_read_back_a_row_a_line_and_any_other_layout_whole(planted, tmp_path, monkeypatch):
+    from pipeguard.scanner import _sink
+
+    pg.scan(planted, contract=CONTRACT, output=tmp_path / "scan.json")
+    pg.scan(planted, contract=CONTRACT, output=tmp_path / "scan.jsonl")
+    want = [r for batch in _sink.read_rows(os.fspath(tmp_path / "scan.jsonl")) for r in batch]
+    with monkeypatch.context() as m:
+        m.setattr(_sink.json, "load", lambda f: pytest.fail("the whole file was parsed at once"))
+        assert [r for batch in _sink.read_rows(os.fspath(tmp_path / "scan.json"), 5) for r in batch] == want
+    pretty = tmp_path / "pretty.json"  # the same report laid out by another tool
+    pretty.write_text(json.dumps(json.loads((tmp_path / "scan.json").read_text()), indent=2))
+    assert [r for batch in _sink.read_rows(os.fspath(pretty)) for r in batch] == want
+
+
 def test_the_files_are_readable_by_the_usual_tools(planted, tmp_path):
     held = pg.scan(planted, contract=CONTRACT)
     pg.scan(planted, contract=CONTRACT, output=tmp_path / "s.parquet")

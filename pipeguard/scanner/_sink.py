@@ -268,7 +268,18 @@ def _jsonl_records(f: Any) -> Iterator[dict]:
 
 
 def _json_records(f: Any) -> Iterator[dict]:
-    yield from json.load(f)["files"]
+    """The rows of a JSON report, a line at a time as :class:`JsonSink` writes them (a row a
+    line, so memory stays flat); a file laid out otherwise is read whole."""
+    if f.readline().strip() != '{"files": [':
+        f.seek(0)
+        yield from json.load(f)["files"]
+        return
+    for line in f:
+        text = line.strip()
+        if text.startswith("]"):
+            return
+        if text:
+            yield json.loads(text[:-1] if text.endswith(",") else text)
 
 
 def _csv_records(f: Any) -> Iterator[dict]:
