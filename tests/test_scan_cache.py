@@ -359,3 +359,11 @@ def test_cli_cache_option(tmp_path, folder, reads):
     assert plain.exit_code == first.exit_code == second.exit_code == 1
     strip = lambda out: [line for line in out.splitlines() if '"elapsed' not in line]  # noqa: E731
     assert strip(first.output) == strip(plain.output) == strip(second.output)
+
+
+def test_a_url_scan_says_it_runs_without_the_cache(tmp_path, folder, caplog):
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner"):
+        report = scan([str(folder / "cats" / "rgb.png"), "memory://nothing-here.png"], CONTRACT, cache=cache)
+    assert any("not using the cache" in r.getMessage() and "URL" in r.getMessage() for r in caplog.records)
+    assert not cache.exists() and len(report.frame) == 2

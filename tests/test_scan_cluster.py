@@ -119,3 +119,11 @@ def test_cli_rejects_a_bad_dask_value(four_folders):
     done = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(four_folders), "--dask", "lokal"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1
+
+
+def test_a_cluster_scan_says_it_runs_without_the_cache(client, four_folders, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner"):
+        pg.scan(four_folders / "class1", contract=CONTRACT, cluster=client, cache=tmp_path / "cache")
+    assert any("not using the cache" in r.getMessage() and "Dask" in r.getMessage() for r in caplog.records)

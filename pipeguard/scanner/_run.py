@@ -10,6 +10,7 @@ first: those rows wait in a temporary file beside the output, then are judged an
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import pickle
 import tempfile
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
     ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
     Source = Union[str, os.PathLike[str], list, tuple, Any]
+
+log = logging.getLogger(__name__)
 
 # a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
 # broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
@@ -276,8 +279,14 @@ def _unspool(spool: Any) -> Iterator[list[ScanRow]]:
 
 
 def _local_cache(cache: Any, root: str, source: Source, cluster: Any) -> Optional[RowCache]:
-    """The cache keys local files by their stat: a scan of this machine's files only."""
-    if cache is None or cluster is not None or has_urls(source):
+    """The cache keys local files by their stat: a scan of this machine's files only (any
+    other scan runs without it, and says so once)."""
+    if cache is None:
+        return None
+    if cluster is not None or has_urls(source):
+        where = "on a Dask cluster" if cluster is not None else "of a URL"
+        log.warning("not using the cache %s: it knows files on this machine by their stat, and a scan %s "
+                    "reads every file", os.fspath(cache), where)
         return None
     return _open_cache(cache, root)
 
