@@ -242,3 +242,21 @@ def test_a_streamed_report_gets_the_same_groups_without_being_read_back_whole(tm
     assert got == want
     streamed.to_html(tmp_path / "page.html")  # the size chart comes from the tally, not the table
     assert 'data-count="violation">' in (tmp_path / "page.html").read_text()
+
+
+def test_a_zip_with_a_name_twice_shows_the_first_and_a_name_in_two_groups_gets_both(tmp_path):
+    import zipfile
+
+    from pipeguard.htmlreport._thumbnails import run
+
+    gray, rgb = io.BytesIO(), io.BytesIO()
+    Image.new("L", (32, 32), 40).save(gray, "PNG")
+    Image.new("RGB", (32, 32), (200, 0, 0)).save(rgb, "PNG")
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as z, pytest.warns(UserWarning, match="Duplicate name"):
+        z.writestr("x.png", gray.getvalue())
+        z.writestr("x.png", rgb.getvalue())
+    got = run(Job(1, str(path), (), members=((1, "x.png", ("file",)), (2, "x.png", CHANNEL_VIEWS),
+                                             (3, "gone.png", ("file",)))))
+    assert _mode(got[1].images["file"]) == "L" and set(got[2].images) == set(CHANNEL_VIEWS)
+    assert "gone.png" in got[3].error

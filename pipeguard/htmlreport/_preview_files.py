@@ -48,19 +48,17 @@ def _zip_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:
     import zipfile
 
     with zipfile.ZipFile(f) as archive:
-        for name in sorted(wanted, key=_zip_order(archive)):
+        first: dict[str, Any] = {}  # getinfo() gives the last entry of a name: the first is wanted
+        for info in archive.infolist():
+            first.setdefault(info.filename, info)
+        for name in sorted(wanted, key=lambda n: (n not in first, first[n].header_offset if n in first else 0)):
             try:
-                with archive.open(archive.getinfo(name)) as member:
+                if name not in first:
+                    raise KeyError(f"there is no item named {name!r} in the archive")
+                with archive.open(first[name]) as member:
                     yield name, _limited(member.read(MAX_BYTES + 1))
             except Exception as exc:  # an encrypted or damaged member: that member's error
                 yield name, exc
-
-
-def _zip_order(archive: Any) -> Any:
-    where = {}
-    for k, info in enumerate(archive.infolist()):
-        where.setdefault(info.filename, k)
-    return lambda name: where.get(name, len(where))
 
 
 def _tar_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:

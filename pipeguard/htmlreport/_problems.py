@@ -110,8 +110,9 @@ def _keys_of(group: Group, problems: Any, violations: Any) -> list:
     """The index of this chunk's rows that belong to ``group``, in order."""
     if group.status == "violation":
         # a file is its path and, inside an archive, its member: an archive's members share a path
+        failed = problems[problems["status"] == "violation"]
         by_file: dict = {}
-        for key, file in zip(problems.index, _files(problems)):
+        for key, file in zip(failed.index, _files(failed)):
             by_file.setdefault(file, key)  # a name twice in one archive: the first, as its preview reads
         failing = list(dict.fromkeys(_files(violations[violations["check"] == group.key])))
         return [by_file[f] for f in failing if f in by_file]

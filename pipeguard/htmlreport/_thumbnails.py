@@ -11,7 +11,7 @@ Each file is decoded once and shown in up to three views, all scaled alike (long
 
 Files come from :mod:`._preview_files`: local files, objects in a store, and archive
 members, an archive read once for all of its listed members (one job, whose time limit
-grows with its members). A file that cannot be decoded gets its error instead of images.
+is the per-file limit times its members, at most ``ARCHIVE_LIMIT_FILES`` times). A file that cannot be decoded gets its error instead of images.
 A worker that hangs or dies costs its job's files a "timed out" error, never the report:
 the pool is replaced and the other jobs go on. The workers import Pillow, numpy and
 pipeguard's channel kernel only.
@@ -29,6 +29,7 @@ from .._child import quiet_child
 from ._preview_files import members, opened
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
+ARCHIVE_LIMIT_FILES = 10   # an archive job's time limit: the per-file limit times its members, up to this many
 JPEG_QUALITY = 80
 FILE, DEFAULT_LOADER, FIXED = "file", "default-loader", "fixed"
 CHANNEL_VIEWS = (FILE, DEFAULT_LOADER, FIXED)
@@ -81,13 +82,15 @@ def run(job: Job, side: int = SIDE) -> dict[int, Preview]:
     """The previews of a job, by key: one file's, or those of an archive's members."""
     if not job.members:
         return {job.key: render(job, side)}
-    wanted = {name: (key, views) for key, name, views in job.members}
+    wanted: dict[str, list] = {}  # a name may be listed twice (under two reasons)
+    for key, name, views in job.members:
+        wanted.setdefault(name, []).append((key, views))
     out: dict[int, Preview] = {}
     try:
         for name, data in members(job.path, set(wanted), job.storage_options):
-            key, views = wanted[name]
-            out[key] = _failed(data) if isinstance(data, Exception) else _rendered(io.BytesIO(data), views,
-                                                                                 job.channels, side)
+            for key, views in wanted[name]:
+                out[key] = _failed(data) if isinstance(data, Exception) else _rendered(io.BytesIO(data), views,
+                                                                                     job.channels, side)
     except Exception as exc:  # the archive itself cannot be read (any further)
         missing = _failed(exc)
     else:
@@ -176,9 +179,9 @@ def previews(jobs: list[Job], workers: int = 2, time_limit: float = 10.0, side: 
     """Every job's :class:`Preview` (an archive job's one a member), by key, made in
     ``workers`` processes.
 
-    A job still running ``time_limit`` seconds a file after its turn came (hung, or its
-    worker died) gives its files a "timed out" preview; the pool is then replaced and the
-    rest go on.
+    A job still running ``time_limit`` seconds a file (an archive's: at most
+    ``ARCHIVE_LIMIT_FILES`` times) after its turn came, hung or its worker dead, gives its
+    files a "timed out" preview; the pool is then replaced and the rest go on.
     """
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     done: dict[int, Preview] = {}
@@ -197,7 +200,7 @@ def _collect(pool, jobs: list[Job], done: dict[int, Preview], time_limit: float,
     """Run ``jobs`` on ``pool`` into ``done``; after a time-out, the jobs still to run."""
     handles = [(job, pool.apply_async(run, (job, side))) for job in jobs]
     for i, (job, handle) in enumerate(handles):
-        limit = time_limit * len(job.keys)
+        limit = time_limit * min(len(job.keys), ARCHIVE_LIMIT_FILES)
         try:
             done.update(handle.get(timeout=limit))
         except mp.TimeoutError:
