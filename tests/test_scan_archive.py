@@ -10,6 +10,7 @@ import zlib
 
 import pytest
 from archive_support import planted_members, write_tar, write_zip
+from PIL import Image
 
 from pipeguard.scanner._archive import (
     ArchiveError,
@@ -242,3 +243,18 @@ def test_one_search_finds_the_archives_among_a_folders_names(names, found):
 
     assert any_archive_name(names) is found
     assert found == any(is_archive_name(n) for n in names)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"])
+def test_a_name_twice_in_a_zip_gives_each_entry_its_own_row(tmp_path, compression):
+    import pipeguard as pg
+
+    gray, rgb = io.BytesIO(), io.BytesIO()
+    Image.new("L", (16, 16), 40).save(gray, "PNG")
+    Image.new("RGB", (16, 16), (200, 0, 0)).save(rgb, "PNG")
+    with zipfile.ZipFile(tmp_path / "dup.zip", "w", compression=compression) as z, \
+            pytest.warns(UserWarning, match="Duplicate name"):
+        z.writestr("x.png", gray.getvalue())
+        z.writestr("x.png", rgb.getvalue())
+    report = pg.scan(tmp_path)
+    assert list(report.frame["mode"]) == ["L", "RGB"]

@@ -46,6 +46,7 @@ class Member(NamedTuple):
     size: int
     offset: Optional[int] = None
     error: Optional[str] = None
+    entry: Optional[int] = None  # a compressed zip member's place in the directory (names may repeat)
 
 
 def is_archive_name(name: str) -> bool:
@@ -152,16 +153,16 @@ def _tar_member(m: tarfile.TarInfo, archive_size: float) -> Member:
 def _zip_members(path: str, fs: Any = None) -> Listing:
     try:
         with _open(path, fs) as f, zipfile.ZipFile(f) as zf:
-            return Listing([_zip_member(info, f) for info in zf.infolist() if not info.is_dir()])
+            return Listing([_zip_member(info, f, k) for k, info in enumerate(zf.infolist()) if not info.is_dir()])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise ArchiveError(f"not a readable zip archive ({exc})") from None
 
 
-def _zip_member(info: zipfile.ZipInfo, f: Any) -> Member:
+def _zip_member(info: zipfile.ZipInfo, f: Any, entry: int) -> Member:
     if info.flag_bits & 0x1:
         return Member(info.filename, info.file_size, None, "an encrypted member, not readable without its password")
     if info.compress_type != zipfile.ZIP_STORED:
-        return Member(info.filename, info.file_size)
+        return Member(info.filename, info.file_size, entry=entry)
     header = read_at(f, info.header_offset, _ZIP_LOCAL_HEADER.size)
     if len(header) < _ZIP_LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         return Member(info.filename, info.file_size, None, "damaged member: no local header where the index points")
@@ -190,7 +191,9 @@ class OpenArchive:
             return RangeFile(lambda offset, n: read_at(f, start + offset, n), member.size, member.name)
         if self._zip is None:
             self._zip = zipfile.ZipFile(self._file)
-        with self._zip.open(member.name) as f:  # checks the CRC as it reads to the end
+        # by its directory entry: a name that repeats would give the last entry of that name
+        target = member.name if member.entry is None else self._zip.infolist()[member.entry]
+        with self._zip.open(target) as f:  # checks the CRC as it reads to the end
             return in_memory(f.read(), member.name)
 
     def close(self) -> None:
