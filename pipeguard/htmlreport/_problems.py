@@ -64,7 +64,8 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
 
     The counts come from the summary; the listed rows from the report's table, read a
     chunk at a time (``report.chunks()``: a streamed report is never read back whole) until
-    every group has ``per_reason`` rows. A row's ``key`` is its place in the whole table.
+    every group has ``per_reason`` rows, or all of its files when it has fewer. A row's
+    ``key`` is its place in the whole table.
 
     Args:
         report: the :class:`~pipeguard.ScanReport`.
