@@ -49,16 +49,18 @@ def _zip_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:
 
     with zipfile.ZipFile(f) as archive:
         first: dict[str, Any] = {}  # getinfo() gives the last entry of a name: the first is wanted
-        for info in archive.infolist():
+        for info in archive.infolist():  # in directory order, which is the archive's
             first.setdefault(info.filename, info)
-        for name in sorted(wanted, key=lambda n: (n not in first, first[n].header_offset if n in first else 0)):
+        for name, info in first.items():
+            if name not in wanted:
+                continue
             try:
-                if name not in first:
-                    raise KeyError(f"there is no item named {name!r} in the archive")
-                with archive.open(first[name]) as member:
+                with archive.open(info) as member:
                     yield name, _limited(member.read(MAX_BYTES + 1))
             except Exception as exc:  # an encrypted or damaged member: that member's error
                 yield name, exc
+        for name in sorted(wanted - first.keys()):
+            yield name, KeyError(f"there is no item named {name!r} in the archive")
 
 
 def _tar_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:

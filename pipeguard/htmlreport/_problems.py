@@ -79,9 +79,10 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
     offset = 0
     for frame, violations in report.chunks():
         problems = frame[frame["status"] != "ok"]
+        by_file = _first_violation_rows(problems)  # one index a chunk, for every check's group
         for group in groups:
             if len(group.rows) < per_reason:
-                keys = _keys_of(group, problems, violations)[:per_reason - len(group.rows)]
+                keys = _keys_of(group, problems, violations, by_file)[:per_reason - len(group.rows)]
                 group.rows += _rows(problems, keys, offset)
         offset += len(frame)
         if sum(len(g.rows) for g in groups) >= wanted:
@@ -107,14 +108,20 @@ def _empty_groups(summary: dict[str, Any]) -> list[Group]:
     return groups
 
 
-def _keys_of(group: Group, problems: Any, violations: Any) -> list:
+def _first_violation_rows(problems: Any) -> dict:
+    """``(path, member)`` -> the index of its violation row. A file is its path and, inside an
+    archive, its member (an archive's members share a path); a name twice in one archive
+    maps to the first, as its preview reads."""
+    failed = problems[problems["status"] == "violation"]
+    by_file: dict = {}
+    for key, file in zip(failed.index, _files(failed)):
+        by_file.setdefault(file, key)
+    return by_file
+
+
+def _keys_of(group: Group, problems: Any, violations: Any, by_file: dict) -> list:
     """The index of this chunk's rows that belong to ``group``, in order."""
     if group.status == "violation":
-        # a file is its path and, inside an archive, its member: an archive's members share a path
-        failed = problems[problems["status"] == "violation"]
-        by_file: dict = {}
-        for key, file in zip(failed.index, _files(failed)):
-            by_file.setdefault(file, key)  # a name twice in one archive: the first, as its preview reads
         failing = list(dict.fromkeys(_files(violations[violations["check"] == group.key])))
         return [by_file[f] for f in failing if f in by_file]
     if group.status == "unreadable":
