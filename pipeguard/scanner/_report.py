@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Iterator, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, INT_COLUMNS, ScanRow
 from ._schema import CHECKS, fix_text
@@ -29,31 +29,66 @@ CATEGORIES = ("status", "format", "mode", "error_kind", "class", "fix")
 
 
 def build_frame(rows: list[ScanRow]) -> Any:
-    """The scan table from the rows, built once, column by column.
+    """The scan table of ``rows``: see :class:`TableColumns`."""
+    columns = TableColumns()
+    columns.extend(rows)
+    return columns.frame()
 
-    Counts are nullable ``Int64``; columns of few distinct values (status, format, mode,
-    error kind, class, fix) are categoricals; other text columns hold ``None`` where a value
-    is missing; ``violations`` and ``warnings`` hold tuples of text.
+
+def frame_of_batches(batches: Iterable[list[ScanRow]]) -> Any:
+    """The scan table of the rows in ``batches``, which are not kept (see :class:`TableColumns`)."""
+    columns = TableColumns()
+    for batch in batches:
+        columns.extend(batch)
+    return columns.frame()
+
+
+_GETTERS = tuple(itemgetter(i) for i in range(len(COLUMNS)))
+
+
+class TableColumns:
+    """The scan table's columns, filled a batch of rows at a time, then made a frame once.
+
+    A scan held in memory gathers its rows here as they come rather than as a list of
+    rows: a row tuple per file would stay tracked by the garbage collector, whose full
+    collections walk all of them again and again (a tenth of a re-scan from the cache),
+    and a column of values is smaller than the rows holding them.
     """
-    import numpy as np
-    import pandas as pd
 
-    columns = [list(map(itemgetter(i), rows)) for i in range(len(COLUMNS))]  # twice as fast as zip(*rows)
-    data = {}
-    for name, values in zip(COLUMNS, columns):
-        if name in INT_COLUMNS:
-            # through float64, because numpy turns None into NaN in C where pandas checks
-            # each value; exact, as every count, size and byte count is below 2**53
-            data[name] = pd.array(np.array(values, dtype=np.float64), dtype="Int64")
-        elif name == "hidden":
-            data[name] = pd.array(values, dtype=bool)
-        elif name == "path":
-            data[name] = pd.Series(values, dtype=text_dtype())
-        elif name in CATEGORIES:
-            data[name] = pd.Series(values, dtype="category")  # a few distinct values, many rows
-        else:
-            data[name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again
+    def __init__(self) -> None:
+        self.values: list[list] = [[] for _ in COLUMNS]
+
+    def extend(self, rows: list[ScanRow]) -> None:
+        for column, get in zip(self.values, _GETTERS):
+            column.extend(map(get, rows))
+
+    def frame(self) -> Any:
+        """The table, built once, column by column; the gathered values are let go as it is.
+
+        Counts are nullable ``Int64``; columns of few distinct values (status, format, mode,
+        error kind, class, fix) are categoricals; other text columns hold ``None`` where a value
+        is missing; ``violations`` and ``warnings`` hold tuples of text.
+        """
+        import numpy as np
+        import pandas as pd
+
+        columns, self.values = self.values, [[] for _ in COLUMNS]
+        data = {}
+        for k, name in enumerate(COLUMNS):
+            values, columns[k] = columns[k], None  # each list freed once converted
+            if name in INT_COLUMNS:
+                # through float64, because numpy turns None into NaN in C where pandas checks
+                # each value; exact, as every count, size and byte count is below 2**53
+                data[name] = pd.array(np.array(values, dtype=np.float64), dtype="Int64")
+            elif name == "hidden":
+                data[name] = pd.array(values, dtype=bool)
+            elif name == "path":
+                data[name] = pd.Series(values, dtype=text_dtype())
+            elif name in CATEGORIES:
+                data[name] = pd.Series(values, dtype="category")  # a few distinct values, many rows
+            else:
+                data[name] = pd.Series(values, dtype=object)
+        return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again
 
 
 @dataclass
@@ -95,7 +130,7 @@ class ScanReport:
         if self._frame is None:
             from ._sink import read_rows
 
-            self._frame = build_frame([row for batch in read_rows(self.output) for row in batch])
+            self._frame = frame_of_batches(read_rows(self.output))
         return self._frame
 
     def chunks(self, size: int = 20_000) -> Iterator[tuple[Any, Any]]:

@@ -25,7 +25,7 @@ from ._gc import older_objects_frozen
 from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
-from ._report import ScanReport, build_frame
+from ._report import ScanReport, build_frame, frame_of_batches
 from ._row import ScanRow
 from ._sink import open_sink
 from ._sources import folder_holding, has_urls, is_list_source, localized, source_runs
@@ -204,9 +204,7 @@ def _reported(batches: Iterator[list[ScanRow]], progress: Optional[Callable[[int
 
 
 def _in_memory(report: ScanReport, batches: Iterable[list[ScanRow]]) -> None:
-    rows = [row for batch in batches for row in batch]  # nothing per file: batches extend
-    frame = build_frame(rows)
-    del rows[:]  # the table holds the values now
+    frame = frame_of_batches(batches)
     if report.contract is None:
         _infer(report, infer_contract(frame))
     violations, verdicts = judge(frame, report.contract)
