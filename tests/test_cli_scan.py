@@ -190,11 +190,16 @@ def test_file_names_that_are_not_utf8(tmp_path):
     make_image("RGB", (8, 8)).save(tmp_path / "ok.png")
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.png"), "wb") as f:  # Latin-1 name
         f.write(b"")
+    folder = os.path.join(os.fsencode(tmp_path), b"d\xe9j\xe0")  # a class named in Latin-1 too
+    os.mkdir(folder)
+    make_image("RGB", (8, 8)).save(os.fsdecode(os.path.join(folder, b"x.png")))
     for fmt in ("table", "json", "csv"):
         result = run(tmp_path, "--format", fmt)
         assert result.exit_code == 1 and result.stderr_bytes == b"", result.stderr
         if fmt == "json":  # valid JSON: the undecodable byte is an escaped surrogate
-            assert json.loads(result.stdout)["files"][0]["path"] == "caf\udce9.png"
+            out = json.loads(result.stdout)
+            assert [f["path"] for f in out["files"]] == ["caf\udce9.png", "d\udce9j\udce0/x.png", "ok.png"]
+            assert out["files"][1]["class"] == "d\udce9j\udce0" and out["summary"]["classes"] == {"d\udce9j\udce0": 1}
         else:  # text output gives the name's own bytes back
             assert b"caf\xe9.png" in result.stdout_bytes
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, TextIO
 
 from ._row import COLUMNS, INT_COLUMNS, ScanRow
 from ._schema import CHECKS, fix_text
 from ._sink import CsvWriter, csv_cells, dumps, record
 from ._tally import Tally
-from ._text_dtype import text_dtype
+from ._text_dtype import categorical_text, text_dtype
 from ._walk import WalkStats
 
 if TYPE_CHECKING:
@@ -43,7 +42,9 @@ def frame_of_batches(batches: Iterable[list[ScanRow]]) -> Any:
     return columns.frame()
 
 
-_GETTERS = tuple(itemgetter(i) for i in range(len(COLUMNS)))
+# rows transposed at a time by ``zip(*rows)``: about twice as fast as an ``itemgetter`` a
+# column (measured on batches of 128 and 20,000 rows), with no argument tuple of a whole scan
+TRANSPOSE_ROWS = 1024
 
 
 class TableColumns:
@@ -59,8 +60,9 @@ class TableColumns:
         self.values: list[list] = [[] for _ in COLUMNS]
 
     def extend(self, rows: list[ScanRow]) -> None:
-        for column, get in zip(self.values, _GETTERS):
-            column.extend(map(get, rows))
+        for start in range(0, len(rows), TRANSPOSE_ROWS):
+            for column, values in zip(self.values, zip(*rows[start:start + TRANSPOSE_ROWS])):
+                column.extend(values)
 
     def frame(self) -> Any:
         """The table, built once, column by column; the gathered values are let go as it is.
@@ -85,7 +87,7 @@ class TableColumns:
             elif name == "path":
                 data[name] = pd.Series(values, dtype=text_dtype())
             elif name in CATEGORIES:
-                data[name] = pd.Series(values, dtype="category")  # a few distinct values, many rows
+                data[name] = pd.Series(categorical_text(values))  # a few distinct values, many rows
             else:
                 data[name] = pd.Series(values, dtype=object)
         return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..core._errors import Reason
 from ._row import ScanRow
 from ._schema import check_frame, fix_text
+from ._text_dtype import categorical_text
 
 if TYPE_CHECKING:
     from ..core import Contract
@@ -52,9 +53,9 @@ def apply_to_frame(frame: Any, verdicts: Verdicts) -> None:
     fixes = frame["fix"].tolist()
     for i, (messages, fix) in verdicts.items():
         statuses[i], texts[i], fixes[i] = "violation", messages, fix
-    frame["status"] = frame["status"].__class__(statuses, index=frame.index, dtype="category")
+    frame["status"] = frame["status"].__class__(categorical_text(statuses), index=frame.index)
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
-    frame["fix"] = frame["fix"].__class__(fixes, index=frame.index, dtype="category")
+    frame["fix"] = frame["fix"].__class__(categorical_text(fixes), index=frame.index)
 
 
 def apply_to_rows(rows: list[ScanRow], verdicts: Verdicts) -> None:
