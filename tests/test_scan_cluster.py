@@ -85,6 +85,7 @@ def test_a_worker_killed_mid_scan_still_gives_the_full_report(client, four_folde
     import cloudpickle
 
     from pipeguard.scanner._cluster import cluster_batches
+    from pipeguard.scanner._row import named
     from pipeguard.scanner._sources import source_runs
     from pipeguard.scanner._walk import WalkStats
 
@@ -93,7 +94,7 @@ def test_a_worker_killed_mid_scan_still_gives_the_full_report(client, four_folde
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         runs = source_runs(four_folders, False, WalkStats())
-        rows = [r for batch in cluster_batches(client, runs, False, 10.0, probe=_dies_once) for r in batch]
+        rows = named([r for batch in cluster_batches(client, runs, False, 10.0, probe=_dies_once) for r in batch])
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert marker.exists()  # a worker did die

@@ -29,7 +29,8 @@ It never lies:
   halfway leaves whole entries or none.
 
 Lookups cost one range query per run of a part (the walk's runs are in key order), one
-``stat`` per file (two when one has gone) and one ``marshal.loads`` per row. When a run's entries are exactly its
+``stat`` per file (two when one has gone) and one ``marshal.loads`` per row (reused rows are
+plain tuples, see :mod:`._row`). When a run's entries are exactly its
 files with their current stamps (a re-scan's usual case), the keys and stamps are
 compared as two lists, not file by file. Workers read and write the file
 themselves (WAL lets them, ``busy_timeout`` queues their writes). A cache that cannot
@@ -52,7 +53,7 @@ import time
 from typing import Any, Callable, Iterator, Optional, Union
 
 from ..core._errors import UnreadableKind
-from ._row import ScanRow, item_from, item_values
+from ._row import ScanRow, item_values
 from ._walk import Run, with_names
 
 log = logging.getLogger(__name__)
@@ -249,14 +250,14 @@ class RowCache:
         now_stamps = [None if st is None else pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tag)
                       for st in stats]
         if len(found) == len(keys) and [e[0] for e in found] == keys and [e[1] for e in found] == now_stamps:
-            items.extend(map(_decoded, [e[2] for e in found]))
+            items.extend(map(marshal.loads, [e[2] for e in found]))
             return []
         missed = []
         racy, by_key = now - RACY_NS, {e[0]: e for e in found}
         for name, key, st, stamp in zip(names, keys, stats, now_stamps):
             hit = by_key.get(key)
             if stamp is not None and hit is not None and hit[1] == stamp:
-                items.append(_decoded(hit[2]))
+                items.append(marshal.loads(hit[2]))
                 continue
             if st is not None and (not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) > racy):
                 stamp = None
@@ -338,11 +339,6 @@ def _stat_or_none(path: str) -> Optional[os.stat_result]:
         return os.stat(path)
     except OSError:
         return None
-
-
-def _decoded(blob: bytes) -> Any:
-    """A stored item: a file's row, or an archive's list of member rows."""
-    return item_from(marshal.loads(blob))
 
 
 def _stable(item: Any) -> bool:

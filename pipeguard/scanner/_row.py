@@ -1,9 +1,13 @@
 """One scan row: a file's fields, named, in the column order of the report.
 
-A row is a :class:`typing.NamedTuple`: as cheap to build and unpack into columns as a
-plain tuple, and read by name. Rows cross a pipe or Dask (and go into the cache) as
-``marshal`` data of plain tuples: pickling a NamedTuple calls its ``__new__`` per row. The first ten fields are fixed
-by DESIGN.md (``path`` ... ``violations``), then ``member`` (archives); the rest follow.
+A probe makes each row a :class:`typing.NamedTuple`: as cheap to build and unpack into
+columns as a plain tuple, and read by name. Rows cross a pipe or Dask (and go into the
+cache) as ``marshal`` data of plain tuples, since pickling a NamedTuple calls its
+``__new__`` per row, and they stay plain tuples in ScanRow's field order when they come
+back: the table is built by position, and making each a ScanRow again cost a re-scan
+from the cache a call per row. A batch of rows may thus hold both; code that reads fields
+by name takes :func:`named` rows. The first ten fields are fixed by DESIGN.md (``path``
+... ``violations``), then ``member`` (archives); the rest follow.
 """
 
 from __future__ import annotations
@@ -73,9 +77,9 @@ def item_values(item: Any) -> Any:
     return [tuple(row) for row in item] if type(item) is list else tuple(item)
 
 
-def item_from(values: Any) -> Any:
-    """The item back from :func:`item_values`."""
-    return [_new(ScanRow, row) for row in values] if type(values) is list else _new(ScanRow, values)
+def named(rows: list) -> list[ScanRow]:
+    """``rows`` (ScanRows or plain tuples of their fields) as ScanRows."""
+    return [row if type(row) is ScanRow else _new(ScanRow, row) for row in rows]
 
 
 def packed(items: list) -> Union[bytes, list]:
@@ -89,7 +93,7 @@ def packed(items: list) -> Union[bytes, list]:
 
 
 def unpacked(payload: Union[bytes, list]) -> list:
-    """The items of :func:`packed`.
+    """The items of :func:`packed`, their rows as plain tuples.
 
     Raises:
         ValueError: the rows have another number of fields (a Dask worker running another
@@ -102,4 +106,4 @@ def unpacked(payload: Union[bytes, list]) -> list:
     if first is not None and len(first) != len(ScanRow._fields):
         raise ValueError(f"rows of {len(first)} fields where this pipeguard has {len(ScanRow._fields)}: "
                          "the workers run another version of pipeguard")
-    return [item_from(item) for item in values]
+    return values

@@ -26,7 +26,7 @@ from ._hf_source import hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
 from ._report import ScanReport, build_frame, frame_of_batches
-from ._row import ScanRow
+from ._row import ScanRow, named
 from ._sink import open_sink
 from ._sources import folder_holding, has_urls, is_list_source, localized, source_runs
 from ._tally import Tally
@@ -197,7 +197,7 @@ def _reported(batches: Iterator[list[ScanRow]], progress: Optional[Callable[[int
     for batch in batches:
         if batch:
             done += len(batch)
-            last = batch[-1].path
+            last = batch[-1][0]  # the path (a row may be a plain tuple, see ._row)
             progress(done, last)
         yield batch
     progress(done, last)
@@ -249,7 +249,7 @@ def _write_judged(report: ScanReport, chunks: Iterable[list[ScanRow]], sink: Any
 def _chunks(batches: Iterable[list[ScanRow]], size: int) -> Iterator[list[ScanRow]]:
     chunk: list[ScanRow] = []
     for batch in batches:
-        chunk.extend(batch)
+        chunk.extend(named(batch))  # the verdicts and the sinks read fields by name
         if len(chunk) >= size:
             yield chunk
             chunk = []
