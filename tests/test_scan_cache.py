@@ -367,3 +367,19 @@ def test_a_url_scan_says_it_runs_without_the_cache(tmp_path, folder, caplog):
         report = scan([str(folder / "cats" / "rgb.png"), "memory://nothing-here.png"], CONTRACT, cache=cache)
     assert any("not using the cache" in r.getMessage() and "URL" in r.getMessage() for r in caplog.records)
     assert not cache.exists() and len(report.frame) == 2
+
+
+def test_stamps_are_each_files_own_stat_however_its_folder_is_given(tmp_path, monkeypatch):
+    """Files are looked up from their folder's descriptor: the stats are still os.stat's, a
+    link is followed, a broken link or a file gone is None, and a folder given as "" (files
+    in the working folder, from a list) works too."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "b.png").write_bytes(b"yy")
+    os.symlink(tmp_path / "b.png", tmp_path / "link.png")
+    os.symlink(tmp_path / "nowhere", tmp_path / "broken.png")
+    monkeypatch.chdir(tmp_path)
+    for folder in (f"{tmp_path}/", ""):
+        names = ["a.png", "b.png", "link.png"]
+        assert [s.st_ino for s in _cache._stats(folder, names)] == [os.stat(tmp_path / n).st_ino for n in names]
+        got = _cache._stats(folder, ["a.png", "broken.png", "gone.png"])
+        assert got[0].st_size == 1 and got[1:] == [None, None]

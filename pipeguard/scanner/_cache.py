@@ -71,6 +71,8 @@ _INHERITED: list = []     # connections a forked worker copied from its parent: 
 _LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ? ORDER BY key"
 _STORE = "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)"
 _STAMP = struct.Struct("<qqqQq").pack  # size, mtime_ns, ctime_ns, inode, version tag: compared as one value
+_STAT_DIR_FD = os.stat in os.supports_dir_fd
+_DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)  # O_PATH: no read permission needed
 
 Probe = Callable[..., list]  # probe_part(part, deep, on_start) -> one item per file
 
@@ -329,9 +331,22 @@ def _stats(folder: str, names: list[str]) -> list:
     """Each file's ``os.stat``; ``None`` for one that is gone or a broken link (the probe
     then says what it is)."""
     try:
-        return [os.stat(folder + name) for name in names]  # the common case, in one comprehension
+        return _stats_in(folder, names)  # the common case, in one comprehension
     except OSError:
         return [_stat_or_none(folder + name) for name in names]
+
+
+def _stats_in(folder: str, names: list[str]) -> list:
+    """Each file's ``os.stat``, looked up from the folder's descriptor where the system
+    allows (``fstatat``: the kernel does not walk the folder's path again for every file,
+    a fifth of a stat); raises ``OSError`` if one fails."""
+    if not folder or not _STAT_DIR_FD:
+        return [os.stat(folder + name) for name in names]
+    fd = os.open(folder, _DIR_FLAGS)
+    try:
+        return [os.stat(name, dir_fd=fd) for name in names]
+    finally:
+        os.close(fd)
 
 
 def _stat_or_none(path: str) -> Optional[os.stat_result]:

@@ -89,7 +89,7 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
 
 def flatten(items: list[Item]) -> list[ScanRow]:
     """Rows in order, an archive's member rows where the archive stood."""
-    if not any(type(item) is list for item in items):
+    if list not in map(type, items):  # no archive: the usual case, found without a Python loop
         return items
     out: list[ScanRow] = []
     for item in items:
