@@ -34,6 +34,19 @@ def build_frame(rows: list[ScanRow]) -> Any:
     return columns.frame()
 
 
+def _whole_numbers(values: list) -> Any:
+    """A nullable ``Int64`` array of whole numbers and ``None``."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(values)
+    if n and values[0] is None and values.count(None) == n:  # e.g. no EXIF orientation in any file
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))  # numpy's None path is slow
+    # through float64, because numpy turns None into NaN in C where pandas checks each
+    # value; exact, as every count, size and byte count is below 2**53
+    return pd.array(np.array(values, dtype=np.float64), dtype="Int64")
+
+
 def frame_of_batches(batches: Iterable[list[ScanRow]]) -> Any:
     """The scan table of the rows in ``batches``, which are not kept (see :class:`TableColumns`)."""
     columns = TableColumns()
@@ -71,7 +84,6 @@ class TableColumns:
         error kind, class, fix) are categoricals; other text columns hold ``None`` where a value
         is missing; ``violations`` and ``warnings`` hold tuples of text.
         """
-        import numpy as np
         import pandas as pd
 
         columns, self.values = self.values, [[] for _ in COLUMNS]
@@ -79,9 +91,7 @@ class TableColumns:
         for k, name in enumerate(COLUMNS):
             values, columns[k] = columns[k], None  # each list freed once converted
             if name in INT_COLUMNS:
-                # through float64, because numpy turns None into NaN in C where pandas checks
-                # each value; exact, as every count, size and byte count is below 2**53
-                data[name] = pd.array(np.array(values, dtype=np.float64), dtype="Int64")
+                data[name] = _whole_numbers(values)
             elif name == "hidden":
                 data[name] = pd.array(values, dtype=bool)
             elif name == "path":

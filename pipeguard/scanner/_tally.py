@@ -39,7 +39,7 @@ class Tally:
         self.status.update(_counts(frame["status"]))
         self.hidden += int(frame["hidden"].sum())
         self.classes.update(_counts(frame["class"]))
-        self.warnings += sum(1 for w in frame["warnings"] if w)
+        self.warnings += sum(map(bool, frame["warnings"].tolist()))
         status = frame["status"].to_numpy()
         images = frame[(status == "ok") | (status == "violation")]
         self.formats.update(_counts(images["format"]))
