@@ -34,19 +34,6 @@ def build_frame(rows: list[ScanRow]) -> Any:
     return columns.frame()
 
 
-def _whole_numbers(values: list) -> Any:
-    """A nullable ``Int64`` array of whole numbers and ``None``."""
-    import numpy as np
-    import pandas as pd
-
-    n = len(values)
-    if n and values[0] is None and values.count(None) == n:  # e.g. no EXIF orientation in any file
-        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))  # numpy's None path is slow
-    # through float64, because numpy turns None into NaN in C where pandas checks each
-    # value; exact, as every count, size and byte count is below 2**53
-    return pd.array(np.array(values, dtype=np.float64), dtype="Int64")
-
-
 def frame_of_batches(batches: Iterable[list[ScanRow]]) -> Any:
     """The scan table of the rows in ``batches``, which are not kept (see :class:`TableColumns`)."""
     columns = TableColumns()
@@ -101,6 +88,19 @@ class TableColumns:
             else:
                 data[name] = pd.Series(values, dtype=object)
         return pd.DataFrame(data, copy=False)  # the columns are new: no need to copy them again
+
+
+def _whole_numbers(values: list) -> Any:
+    """A nullable ``Int64`` array of whole numbers and ``None``."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(values)
+    if n and values[0] is None and values.count(None) == n:  # e.g. no EXIF orientation in any file
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))  # numpy's None path is slow
+    # through float64, because numpy turns None into NaN in C where pandas checks each
+    # value; exact, as every count, size and byte count is below 2**53
+    return pd.array(np.array(values, dtype=np.float64), dtype="Int64")
 
 
 @dataclass
