@@ -248,3 +248,17 @@ def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
     verdicts = {i: tuple(f[0] for f in fails(r.channels, r.height, r.width)) for i, r in enumerate(rows)
                 if r.status == "ok"}
     assert failing == {i: checks for i, checks in verdicts.items() if checks}
+
+
+@pytest.mark.parametrize("values", [[8, 16, 2**40], [None, 8, None], [8, None], [None, None], []],
+                         ids=["numbers", "null-first", "null-last", "nulls", "empty"])
+def test_whole_number_columns_are_nullable_int64_whichever_way_they_are_built(values):
+    import numpy as np
+    import pandas as pd
+
+    from pipeguard.scanner._report import build_frame
+
+    rows = [ScanRow(f"{i}.png", "ok", height=v) for i, v in enumerate(values)]
+    got = build_frame(rows)["height"]
+    assert str(got.dtype) == "Int64" and got.isna().tolist() == [v is None for v in values]
+    assert got.array.equals(pd.array(np.array(values, dtype=np.float64), dtype="Int64"))
