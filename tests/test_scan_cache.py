@@ -383,3 +383,90 @@ def test_stamps_are_each_files_own_stat_however_its_folder_is_given(tmp_path, mo
         assert [s.st_ino for s in _cache._stats(folder, names)] == [os.stat(tmp_path / n).st_ino for n in names]
         got = _cache._stats(folder, ["a.png", "broken.png", "gone.png"])
         assert got[0].st_size == 1 and got[1:] == [None, None]
+
+
+@pytest.fixture
+def listed(monkeypatch):
+    """The folders the walk lists from the disk (rather than from the cache), relative to
+    ``folder``'s parent; ``listed()`` returns and clears them."""
+    from pipeguard.scanner import _walk
+
+    seen: list[str] = []
+    real = _walk._listed
+
+    def counting(path, *args, **kw):
+        seen.append(path)
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(_walk, "_listed", counting)
+
+    def taken(root):
+        got = sorted(os.path.relpath(p, root) for p in seen)
+        seen.clear()
+        return got
+
+    return taken
+
+
+def test_unchanged_folders_are_not_listed_again_and_changed_ones_are(tmp_path, folder, reads, listed):
+    """A folder whose own stat is unchanged gives its kept listing; an entry added, removed
+    or renamed changes its stat and it is listed again, a new subfolder with it. ``dogs``
+    holds symlinks: listed every time."""
+    cache = tmp_path / "cache"
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]
+    again = scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder) == ["dogs"]
+    _same(again, scan(folder, CONTRACT, workers=1))
+    listed(folder)
+
+    png = png_bytes(make_image("RGB", (SIDE, SIDE)))
+    (folder / "cats" / "new.png").write_bytes(png)                     # added
+    os.rename(folder / ".hidden" / "rgb.png", folder / ".hidden" / "moved.png")  # renamed
+    (folder / "shards" / "000.tar").unlink()                           # removed
+    (folder / "shards" / "more").mkdir()                               # a new folder, and its file
+    (folder / "shards" / "more" / "a.png").write_bytes(png)
+    got = scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder) == [".hidden", "cats", "dogs", "shards", "shards/more"]
+    _same(got, scan(folder, CONTRACT, workers=1))
+    listed(folder)
+    paths = set(got.frame["path"])
+    assert {"cats/new.png", ".hidden/moved.png", "shards/more/a.png"} <= paths
+    assert not paths & {".hidden/rgb.png", "shards/000.tar"}
+    _same(scan(folder, CONTRACT, workers=2, cache=cache), got)         # kept again, in a pool too
+    assert listed(folder) == ["dogs"]
+
+
+def test_a_folder_holding_a_link_is_listed_every_time(tmp_path, reads, listed):
+    """A link's target may turn from a file into a folder without its folder changing: the
+    walk must see that it is a folder now (and follow it, or note it as a skipped link)."""
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "x.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
+    target = tmp_path / "elsewhere"
+    target.write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
+    os.symlink(target, root / "a" / "link")
+    cache = tmp_path / "cache"
+    first = scan(root, CONTRACT, workers=1, cache=cache)
+    assert "a/link" in set(first.frame["path"])
+    target.unlink()
+    target.mkdir()
+    (target / "inner.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
+    listed(root)
+    second = scan(root, CONTRACT, workers=1, cache=cache, follow_symlinks=True)
+    assert "a" in listed(root)
+    assert "a/link/inner.png" in set(second.frame["path"]) and "a/link" not in set(second.frame["path"])
+    _same(second, scan(root, CONTRACT, workers=1, follow_symlinks=True))
+    plain = scan(root, CONTRACT, workers=1, cache=cache)
+    assert plain.walk.skipped_dir_links == ["a/link"]
+
+
+def test_a_folder_changed_just_before_it_is_listed_is_not_kept(tmp_path, folder, reads, listed, monkeypatch):
+    """A second change in the same clock tick would leave the folder's stamp as it was: a
+    folder changed within RACY_NS of its listing is listed again next time."""
+    monkeypatch.setattr(_cache, "RACY_NS", 3600 * 10**9)
+    cache = tmp_path / "cache"
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    listed(folder)
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]

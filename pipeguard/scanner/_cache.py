@@ -13,7 +13,11 @@ and is reused only when all of them match. The change time catches what size and
 modification time miss: a file rewritten with the same size and its mtime restored
 (``os.utime``, ``cp -p``, ``rsync -t``), a ``chmod``; the inode catches a file
 replaced by another through a rename. An archive is one entry holding all its
-member rows.
+member rows. A folder's listing is kept the same way, under the folder's own stamp:
+adding, removing or renaming an entry changes a folder's modification time, so a folder
+whose stamp is unchanged holds the same names (a folder holding a symlink is listed
+every time: the link's target may turn from a file into a folder or back without the
+folder changing).
 
 It never lies:
 
@@ -59,7 +63,7 @@ from ._walk import Run, with_names
 log = logging.getLogger(__name__)
 
 FILE_NAME = "pipeguard-scan-cache.sqlite3"
-SCHEMA = 3               # 3: keys hold where a run's class starts
+SCHEMA = 4               # 3: keys hold where a run's class starts; 4: folder listings
 RACY_NS = 2_000_000_000   # files changed this recently are not stored (see the module docstring)
 BUSY_MS = 30_000          # how long a writer waits for another process's transaction
 FLUSH_ROWS, FLUSH_NS = 2048, 2_000_000_000  # entries are written in transactions of this many, or this often
@@ -70,6 +74,8 @@ _UNSTABLE = frozenset(kind.value for kind in (
 _INHERITED: list = []     # connections a forked worker copied from its parent: never used, never closed
 _LOOKUP = "SELECT key, stamp, item FROM rows WHERE deep = ? AND key BETWEEN ? AND ? ORDER BY key"
 _STORE = "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)"
+_LISTING = "SELECT stamp, names FROM listings WHERE folder = ?"
+_KEEP_LISTING = "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)"
 _STAMP = struct.Struct("<qqqQq").pack  # size, mtime_ns, ctime_ns, inode, version tag: compared as one value
 _STAT_DIR_FD = os.stat in os.supports_dir_fd
 _DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)  # O_PATH: no read permission needed
@@ -147,8 +153,11 @@ def _connect(path: str) -> sqlite3.Connection:
         found = con.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         if found is None or found[0] != SCHEMA:
             con.execute("DROP TABLE IF EXISTS rows")
+            con.execute("DROP TABLE IF EXISTS listings")
         con.execute("CREATE TABLE IF NOT EXISTS rows (deep INTEGER NOT NULL, key BLOB NOT NULL, stamp BLOB, "
                     "item BLOB, PRIMARY KEY (deep, key)) WITHOUT ROWID")
+        con.execute("CREATE TABLE IF NOT EXISTS listings (folder BLOB PRIMARY KEY, stamp BLOB, names BLOB) "
+                    "WITHOUT ROWID")
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
         con.execute("COMMIT")
     except BaseException:
@@ -175,6 +184,7 @@ class RowCache:
         self._broken = False
         self._base: tuple[Any, bytes] = (None, b"")  # the last run's (folder, prefix, class start) and key prefix
         self._pending: list = []  # entries not yet written
+        self._listings: list = []  # folder listings not yet written
         self._flushed = time.monotonic_ns()
 
     def __getstate__(self) -> dict:
@@ -183,7 +193,7 @@ class RowCache:
     def __setstate__(self, state: dict) -> None:
         self.path, self.tag = state["path"], state["tag"]
         self._con, self._pid, self._broken, self._base = None, os.getpid(), False, (None, b"")
-        self._pending, self._flushed = [], time.monotonic_ns()
+        self._pending, self._listings, self._flushed = [], [], time.monotonic_ns()
 
     def connect(self) -> None:
         """Open (or create) the file now; raises what :func:`sqlite3.connect` raises."""
@@ -203,7 +213,7 @@ class RowCache:
         if self._pid != os.getpid():
             if self._con is not None:
                 _INHERITED.append(self._con)
-            self._con, self._pid, self._pending = None, os.getpid(), []
+            self._con, self._pid, self._pending, self._listings = None, os.getpid(), [], []
 
     def _connection(self) -> Optional[sqlite3.Connection]:
         self._adopt()
@@ -308,23 +318,54 @@ class RowCache:
             self._flush(con)
 
     def _flush(self, con: sqlite3.Connection) -> None:
-        """Write the pending entries in one transaction."""
+        """Write the pending entries (and listings) in one transaction."""
         entries, self._pending, self._flushed = self._pending, [], time.monotonic_ns()
-        if not entries or self._broken:
+        listings, self._listings = self._listings, []
+        if not (entries or listings) or self._broken:
             return
         try:
             con.execute("BEGIN IMMEDIATE")
             con.executemany(_STORE, entries)
+            con.executemany(_KEEP_LISTING, listings)
             con.execute("COMMIT")
         except sqlite3.Error as exc:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             self._give_up("write", exc)
 
+    def listing(self, folder: str, st: os.stat_result) -> Optional[tuple[list[str], list[str]]]:
+        """The kept listing of ``folder`` (its files, and its subfolders as ``name/``), if its
+        stat ``st`` is the one it was kept under; else ``None``."""
+        con = self._connection()
+        if con is None:
+            return None
+        try:
+            found = con.execute(_LISTING, (_folder_key(folder),)).fetchone()
+        except sqlite3.Error as exc:
+            self._give_up("read", exc)
+            return None
+        if found is None or found[0] != self._folder_stamp(st):
+            return None
+        return marshal.loads(found[1])
+
+    def keep_listing(self, folder: str, st: os.stat_result, files: list[str], dirs: list[str]) -> None:
+        """Keep a folder's listing (written with the next entries), unless the folder changed
+        too recently to trust its stamp (see ``RACY_NS``)."""
+        if max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - RACY_NS:
+            return
+        self._listings.append((_folder_key(folder), self._folder_stamp(st), marshal.dumps((files, dirs))))
+
+    def _folder_stamp(self, st: os.stat_result) -> bytes:
+        return _STAMP(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self.tag)
+
     def _give_up(self, action: str, exc: BaseException) -> None:
         """Scan on without the cache in this process: a miss is always right."""
         self._broken = True
         log.warning("cannot %s the cache %s (%s): scanning on without it", action, self.path, exc)
+
+
+def _folder_key(folder: str) -> bytes:
+    return os.path.abspath(folder).encode(_FS_ENCODING, _FS_ERRORS)
 
 
 def _stats(folder: str, names: list[str]) -> list:

@@ -128,8 +128,8 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
         _assemble(report, [rows], output)
     else:
         report.root = _root_of(source)
-        runs = source_runs(source, follow_symlinks, stats, storage_options)
         row_cache = _local_cache(cache, report.root, source, cluster)
+        runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache)
         with _engine(cluster) as client:
             batches = _batches(client, runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Iterable, Iterator, Optional, Union
+from typing import Any, Iterable, Iterator, Optional, Union
 
 from .._url import is_url
 from ._remote import local_path, remote_file_run, remote_runs
@@ -45,17 +45,18 @@ def has_urls(source: object) -> bool:
 
 
 def source_runs(source: Union[PathLike, Iterable[PathLike]], follow_symlinks: bool,
-                stats: WalkStats, storage_options: Optional[dict] = None) -> Iterator[Run]:
-    """The runs of a folder (paths relative to it), or of a list of entries (paths as given)."""
+                stats: WalkStats, storage_options: Optional[dict] = None, listings: Any = None) -> Iterator[Run]:
+    """The runs of a folder (paths relative to it), or of a list of entries (paths as given);
+    ``listings``: the scan cache, which keeps folder listings (see :func:`~._walk.walk_runs`)."""
     if is_url(source):
         return remote_runs(source, storage_options, stats)
     if not is_list_source(source):
-        return walk_runs(source, follow_symlinks, stats)
-    return _listed_runs(source, follow_symlinks, stats, storage_options)
+        return walk_runs(source, follow_symlinks, stats, listings=listings)
+    return _listed_runs(source, follow_symlinks, stats, storage_options, listings)
 
 
 def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats,
-                 storage_options: Optional[dict] = None) -> Iterator[Run]:
+                 storage_options: Optional[dict] = None, listings: Any = None) -> Iterator[Run]:
     pending: list = []  # consecutive files of one folder: one run
     for entry in entries:
         text = os.fspath(entry)
@@ -70,7 +71,7 @@ def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: Walk
                 yield _run_of(pending)
                 pending = []
             shown = posixpath.join(text.replace(os.sep, "/"), "")
-            yield from walk_runs(text, follow_symlinks, stats, shown_as=shown)
+            yield from walk_runs(text, follow_symlinks, stats, shown_as=shown, listings=listings)
             continue
         folder, name = os.path.split(text)
         if pending and pending[0] != folder:

@@ -18,6 +18,10 @@ Symlinks: a symlink to a file is always a file (``open`` follows it, as torchvis
 loader does; a broken one is still yielded, so it becomes a row). A symlink to a
 directory is descended only with ``follow_symlinks=True``; cycles are cut by
 remembering each directory's ``(st_dev, st_ino)``.
+
+With ``listings`` (the scan cache, :class:`~._cache.RowCache`), a directory whose own
+stat is unchanged since it was last listed is not listed again: adding, removing or
+renaming an entry changes a directory's modification time (see :mod:`._cache`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 from ._archive import any_archive_name, is_archive_name
 
@@ -67,19 +71,21 @@ def walk(root: str | os.PathLike[str], follow_symlinks: bool = False,
 
 
 def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
-              stats: WalkStats | None = None, shown_as: str = "") -> Iterator[Run]:
+              stats: WalkStats | None = None, shown_as: str = "", listings: Any = None) -> Iterator[Run]:
     """Like :func:`walk`, but yield :data:`Run` tuples: the files of one directory
     between two of its subdirectories (in path order), together. ``shown_as`` (ending in
-    ``/``) is put before every reported path, for a folder that is one of several sources."""
+    ``/``) is put before every reported path, for a folder that is one of several sources;
+    ``listings`` keeps directory listings between scans (see the module docstring)."""
     stats = stats if stats is not None else WalkStats()
     root = os.fspath(root)
     try:
-        st = os.stat(root)
+        st: Optional[os.stat_result] = os.stat(root)
         seen = {(st.st_dev, st.st_ino)}
     except OSError:
-        seen = set()
+        st, seen = None, set()
     top = os.path.join(root, "")
-    runs = _walk_dir(_listing(top, "", stats, strict=not shown_as), follow_symlinks, seen, stats)
+    walked = _Walk(follow_symlinks, seen, stats, listings)
+    runs = walked.runs(walked.listing(top, "", st, strict=not shown_as))
     if not shown_as:
         yield from runs
         return
@@ -118,83 +124,113 @@ class _Level:
         return self.folder, self.prefix, self.files[self.done:] if self.done else self.files
 
 
-def _walk_dir(top: Union[_Level, Run], follow: bool, seen: set, stats: WalkStats) -> Iterator[Run]:
-    """Depth-first from the listing ``top``, with a stack of :class:`_Level` rather than
-    recursion: a tree thousands of folders deep walks as a shallow one does (memory: one
-    listing per level). ``top`` may be the run of an unlistable folder: yielded as it is."""
-    if not isinstance(top, _Level):
-        yield top
-        return
-    stack = [top]
-    while stack:
-        level = stack[-1]
-        if level.next_dir == len(level.dirs):
-            run = level.rest()
+class _Walk:
+    """One walk's settings and state: whether links to folders are followed, the folders
+    seen (to cut cycles), what was skipped, and the listings kept between scans."""
+
+    def __init__(self, follow: bool, seen: set, stats: WalkStats, listings: Any) -> None:
+        self.follow, self.seen, self.stats, self.listings = follow, seen, stats, listings
+
+    def runs(self, top: Union[_Level, Run]) -> Iterator[Run]:
+        """Depth-first from the listing ``top``, with a stack of :class:`_Level` rather than
+        recursion: a tree thousands of folders deep walks as a shallow one does (memory: one
+        listing per level). ``top`` may be the run of an unlistable folder: yielded as it is."""
+        if not isinstance(top, _Level):
+            yield top
+            return
+        stack = [top]
+        while stack:
+            level = stack[-1]
+            if level.next_dir == len(level.dirs):
+                run = level.rest()
+                if run is not None:
+                    yield run
+                stack.pop()
+                continue
+            key, is_link = level.dirs[level.next_dir]
+            level.next_dir += 1
+            run = level.files_before(key)
             if run is not None:
                 yield run
-            stack.pop()
-            continue
-        key, entry = level.dirs[level.next_dir]
-        level.next_dir += 1
-        run = level.files_before(key)
-        if run is not None:
-            yield run
-        child = _descend(level, key, entry, follow, seen, stats)
-        if isinstance(child, _Level):
-            stack.append(child)
-        elif child is not None:
-            yield child
+            child = self._descend(level, key, is_link)
+            if isinstance(child, _Level):
+                stack.append(child)
+            elif child is not None:
+                yield child
+
+    def _descend(self, level: _Level, key: str, is_link: bool) -> Union[_Level, Run, None]:
+        """The listing of subfolder ``key``; ``None`` when it is skipped (a link not followed, a
+        cycle); a run of the folder itself (``key``, ending in ``/``) when it cannot be listed,
+        so that it is a row and fails the scan."""
+        rel = level.prefix + key[:-1]
+        if is_link and not self.follow:
+            self.stats.skipped_dir_links.append(rel)
+            return None
+        path = level.folder + key[:-1]
+        try:
+            st = os.stat(path)
+            ident = (st.st_dev, st.st_ino)
+        except OSError as exc:
+            self.stats.unreadable_dirs.append((rel, exc.strerror or str(exc)))
+            return level.folder, level.prefix, [key]
+        if ident in self.seen:  # a link back to an ancestor (or a second route to a followed folder)
+            self.stats.cycles.append(rel)
+            return None
+        self.seen.add(ident)  # kept: a folder reached twice through links is scanned once
+        child = self.listing(path + os.sep, rel + "/", st)
+        return (level.folder, level.prefix, [key]) if isinstance(child, tuple) else child
+
+    def listing(self, folder: str, prefix: str, st: Optional[os.stat_result],
+                strict: bool = False) -> Union[_Level, Run]:
+        """A folder's sorted listing (``st``: its stat, taken before it is listed): the one
+        kept from the last scan when the folder is unchanged. One that cannot be listed is
+        noted in ``stats`` and becomes the run of the folder itself (a name ending in a
+        separator: an ``unreadable`` row, see :func:`~._probe.probe_row`), or with
+        ``strict`` (the scanned folder) raises."""
+        keep = self.listings is not None and st is not None
+        if keep:
+            kept = self.listings.listing(folder, st)
+            if kept is not None:
+                files, dirs = kept
+                return _Level(folder, prefix, files, [(key, False) for key in dirs])
+        try:
+            files, dirs, links = _listed(folder, note_links=keep)
+        except OSError as exc:
+            if strict:
+                raise
+            self.stats.unreadable_dirs.append((prefix[:-1] or ".", exc.strerror or str(exc)))
+            log.warning("cannot list %s: %s", folder, exc)
+            return "", "", [folder], 0  # the folder as given, with its separator
+        if keep and not links:  # a link's target may change type without the folder changing
+            self.listings.keep_listing(folder, st, files, [key for key, _ in dirs])
+        return _Level(folder, prefix, files, dirs)
 
 
-def _descend(level: _Level, key: str, entry: os.DirEntry, follow: bool, seen: set,
-             stats: WalkStats) -> Union[_Level, Run, None]:
-    """The listing of subfolder ``key``; ``None`` when it is skipped (a link not followed, a
-    cycle); a run of the folder itself (``key``, ending in ``/``) when it cannot be listed,
-    so that it is a row and fails the scan."""
-    rel = level.prefix + key[:-1]
-    if entry.is_symlink() and not follow:
-        stats.skipped_dir_links.append(rel)
-        return None
-    try:
-        st = entry.stat(follow_symlinks=True)
-        ident = (st.st_dev, st.st_ino)
-    except OSError as exc:
-        stats.unreadable_dirs.append((rel, exc.strerror or str(exc)))
-        return level.folder, level.prefix, [key]
-    if ident in seen:  # a link back to an ancestor (or a second route to a followed folder)
-        stats.cycles.append(rel)
-        return None
-    seen.add(ident)  # kept: a folder reached twice through links is scanned once
-    child = _listing(entry.path + os.sep, rel + "/", stats)
-    return (level.folder, level.prefix, [key]) if isinstance(child, tuple) else child
-
-
-def _listing(folder: str, prefix: str, stats: WalkStats, strict: bool = False) -> Union[_Level, Run]:
-    """A folder's sorted listing. One that cannot be listed is noted in ``stats`` and
-    becomes the run of the folder itself (a name ending in a separator: an ``unreadable``
-    row, see :func:`~._probe.probe_row`), or with ``strict`` (the scanned folder) raises."""
+def _listed(folder: str, note_links: bool = False) -> tuple[list[str], list[tuple[str, bool]], bool]:
+    """The folder's file names, sorted; its subfolders as ``(name + "/", is a link)``, sorted
+    as their paths do; and whether any entry is a symlink (files are looked at only with
+    ``note_links``). Raises ``OSError``."""
     files: list[str] = []
-    dirs: list[tuple[str, os.DirEntry]] = []
-    try:
-        with os.scandir(folder) as it:
-            for entry in it:
-                try:
-                    is_dir = entry.is_dir(follow_symlinks=True)  # no stat unless it is a link
-                except OSError:  # e.g. a symlink loop: treat as a (broken) file
-                    is_dir = False
-                if is_dir:
-                    dirs.append((entry.name + "/", entry))  # sorts as its paths do
-                else:
-                    files.append(entry.name)
-    except OSError as exc:
-        if strict:
-            raise
-        stats.unreadable_dirs.append((prefix[:-1] or ".", exc.strerror or str(exc)))
-        log.warning("cannot list %s: %s", folder, exc)
-        return "", "", [folder], 0  # the folder as given, with its separator
+    dirs: list[tuple[str, bool]] = []
+    links = False
+    with os.scandir(folder) as it:
+        for entry in it:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)  # no stat unless it is a link
+            except OSError:  # e.g. a symlink loop: treat as a (broken) file
+                is_dir = False
+            if is_dir:
+                is_link = entry.is_symlink()
+                links = links or is_link
+                dirs.append((entry.name + "/", is_link))  # sorts as its paths do
+            else:
+                if note_links and not links:
+                    links = entry.is_symlink()
+                files.append(entry.name)
     files.sort()
     dirs.sort(key=itemgetter(0))
-    return _Level(folder, prefix, files, dirs)
+    return files, dirs, links
+
 
 def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
     """Group runs into parts of at most ``size`` files (a long run is cut, short ones are
