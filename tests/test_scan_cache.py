@@ -470,3 +470,38 @@ def test_a_folder_changed_just_before_it_is_listed_is_not_kept(tmp_path, folder,
     listed(folder)
     scan(folder, CONTRACT, workers=1, cache=cache)
     assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]
+
+
+def test_only_local_filesystems_have_their_folder_listings_kept(tmp_path):
+    from pipeguard.scanner._mounts import local_devices
+
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+        "30 27 0:45 / /mnt/my\\040bucket rw - fuse.mountpoint-s3 mountpoint-s3 rw\n"
+        "31 27 0:46 / /data rw shared:5 - nfs4 server:/data rw\n"
+        "32 27 0:47 / /scratch rw master:1 shared:2 - tmpfs tmpfs rw\n"
+        "garbage\n")
+    assert local_devices(str(info)) == {os.makedev(254, 0), os.makedev(0, 47)}
+    assert local_devices(str(tmp_path / "missing")) == frozenset()
+
+
+def test_listings_are_not_kept_off_local_filesystems_nor_reused_by_who_cannot_list(
+        tmp_path, folder, reads, listed, monkeypatch):
+    from pipeguard.scanner import _mounts, _walk
+
+    cache = tmp_path / "cache"
+    with monkeypatch.context() as m:
+        m.setattr(_mounts, "local_devices", lambda: frozenset())  # as on a FUSE or network mount
+        scan(folder, CONTRACT, workers=1, cache=cache)
+        scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder).count("cats") == 2  # listed both times
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    listed(folder)
+    with monkeypatch.context() as m:
+        m.setattr(_walk.os, "access", lambda path, mode: False)  # another user, who may not list it
+        scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]
+    scan(folder, CONTRACT, workers=1, cache=cache)
+    assert listed(folder) == ["dogs"]

@@ -15,9 +15,11 @@ modification time miss: a file rewritten with the same size and its mtime restor
 replaced by another through a rename. An archive is one entry holding all its
 member rows. A folder's listing is kept the same way, under the folder's own stamp:
 adding, removing or renaming an entry changes a folder's modification time, so a folder
-whose stamp is unchanged holds the same names (a folder holding a symlink is listed
-every time: the link's target may turn from a file into a folder or back without the
-folder changing).
+whose stamp is unchanged holds the same names. Not kept: a folder holding a symlink (the
+link's target may turn from a file into a folder without the folder changing), one with
+an entry whose type could not be read, one on a filesystem not known to keep that
+promise (FUSE and network mounts, see :mod:`._mounts`); and a kept listing is reused only
+by a process that may list the folder itself.
 
 It never lies:
 
@@ -67,6 +69,7 @@ SCHEMA = 4               # 3: keys hold where a run's class starts; 4: folder li
 RACY_NS = 2_000_000_000   # files changed this recently are not stored (see the module docstring)
 BUSY_MS = 30_000          # how long a writer waits for another process's transaction
 FLUSH_ROWS, FLUSH_NS = 2048, 2_000_000_000  # entries are written in transactions of this many, or this often
+FLUSH_NAMES = 50_000      # names of kept folder listings held before they are written
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 _UNSTABLE = frozenset(kind.value for kind in (
     UnreadableKind.PERMISSION_DENIED, UnreadableKind.CANNOT_OPEN, UnreadableKind.READ_ERROR,
@@ -185,6 +188,7 @@ class RowCache:
         self._base: tuple[Any, bytes] = (None, b"")  # the last run's (folder, prefix, class start) and key prefix
         self._pending: list = []  # entries not yet written
         self._listings: list = []  # folder listings not yet written
+        self._listed_names = 0     # names in them
         self._flushed = time.monotonic_ns()
 
     def __getstate__(self) -> dict:
@@ -193,7 +197,7 @@ class RowCache:
     def __setstate__(self, state: dict) -> None:
         self.path, self.tag = state["path"], state["tag"]
         self._con, self._pid, self._broken, self._base = None, os.getpid(), False, (None, b"")
-        self._pending, self._listings, self._flushed = [], [], time.monotonic_ns()
+        self._pending, self._listings, self._listed_names, self._flushed = [], [], 0, time.monotonic_ns()
 
     def connect(self) -> None:
         """Open (or create) the file now; raises what :func:`sqlite3.connect` raises."""
@@ -213,7 +217,7 @@ class RowCache:
         if self._pid != os.getpid():
             if self._con is not None:
                 _INHERITED.append(self._con)
-            self._con, self._pid, self._pending, self._listings = None, os.getpid(), [], []
+            self._con, self._pid, self._pending, self._listings, self._listed_names = None, os.getpid(), [], [], 0
 
     def _connection(self) -> Optional[sqlite3.Connection]:
         self._adopt()
@@ -320,7 +324,7 @@ class RowCache:
     def _flush(self, con: sqlite3.Connection) -> None:
         """Write the pending entries (and listings) in one transaction."""
         entries, self._pending, self._flushed = self._pending, [], time.monotonic_ns()
-        listings, self._listings = self._listings, []
+        listings, self._listings, self._listed_names = self._listings, [], 0
         if not (entries or listings) or self._broken:
             return
         try:
@@ -346,14 +350,24 @@ class RowCache:
             return None
         if found is None or found[0] != self._folder_stamp(st):
             return None
-        return marshal.loads(found[1])
+        try:
+            files, dirs = marshal.loads(found[1])
+        except (ValueError, EOFError, TypeError):  # not what keep_listing wrote: list it
+            return None
+        return files, dirs
 
-    def keep_listing(self, folder: str, st: os.stat_result, files: list[str], dirs: list[str]) -> None:
+    def keep_listing(self, folder: str, st: os.stat_result, taken: int, files: list[str], dirs: list[str]) -> None:
         """Keep a folder's listing (written with the next entries), unless the folder changed
-        too recently to trust its stamp (see ``RACY_NS``)."""
-        if max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - RACY_NS:
+        within ``RACY_NS`` before ``taken``, the clock read before ``st`` was (a change later in
+        the same clock tick would leave the stamp as it is)."""
+        if self._broken or max(st.st_mtime_ns, st.st_ctime_ns) > taken - RACY_NS:
             return
         self._listings.append((_folder_key(folder), self._folder_stamp(st), marshal.dumps((files, dirs))))
+        self._listed_names += len(files) + len(dirs)
+        if self._listed_names >= FLUSH_NAMES:  # a --deep scan's parent stores no rows: write them now
+            con = self._connection()
+            if con is not None:
+                self._flush(con)
 
     def _folder_stamp(self, st: os.stat_result) -> bytes:
         return _STAMP(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, self.tag)

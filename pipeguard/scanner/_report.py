@@ -100,7 +100,7 @@ def _whole_numbers(values: list) -> Any:
         return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))  # numpy's None path is slow
     try:  # no None at all: the usual case for sizes, and the fastest
         return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), np.zeros(n, dtype=bool))
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):
         # a None among them: through float64, as numpy turns None into NaN in C where pandas
         # checks each value; exact, as every count, size and byte count is below 2**53
         return pd.array(np.array(values, dtype=np.float64), dtype="Int64")

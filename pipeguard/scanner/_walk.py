@@ -21,7 +21,8 @@ remembering each directory's ``(st_dev, st_ino)``.
 
 With ``listings`` (the scan cache, :class:`~._cache.RowCache`), a directory whose own
 stat is unchanged since it was last listed is not listed again: adding, removing or
-renaming an entry changes a directory's modification time (see :mod:`._cache`).
+renaming an entry changes a directory's modification time (see :mod:`._cache`). Only
+directories on local filesystems (:mod:`._mounts`), readable now, are kept and reused.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Iterator, Optional, Union
@@ -78,6 +80,7 @@ def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
     ``listings`` keeps directory listings between scans (see the module docstring)."""
     stats = stats if stats is not None else WalkStats()
     root = os.fspath(root)
+    taken = time.time_ns()
     try:
         st: Optional[os.stat_result] = os.stat(root)
         seen = {(st.st_dev, st.st_ino)}
@@ -85,7 +88,7 @@ def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
         st, seen = None, set()
     top = os.path.join(root, "")
     walked = _Walk(follow_symlinks, seen, stats, listings)
-    runs = walked.runs(walked.listing(top, "", st, strict=not shown_as))
+    runs = walked.runs(walked.listing(top, "", st, taken, strict=not shown_as))
     if not shown_as:
         yield from runs
         return
@@ -130,6 +133,17 @@ class _Walk:
 
     def __init__(self, follow: bool, seen: set, stats: WalkStats, listings: Any) -> None:
         self.follow, self.seen, self.stats, self.listings = follow, seen, stats, listings
+        self._local: Optional[frozenset[int]] = None  # devices whose listings may be kept
+
+    def _kept_here(self, st: Optional[os.stat_result]) -> bool:
+        """Whether the listing of a folder with stat ``st`` may be kept or reused."""
+        if self.listings is None or st is None:
+            return False
+        if self._local is None:
+            from ._mounts import local_devices
+
+            self._local = local_devices()
+        return st.st_dev in self._local
 
     def runs(self, top: Union[_Level, Run]) -> Iterator[Run]:
         """Depth-first from the listing ``top``, with a stack of :class:`_Level` rather than
@@ -167,6 +181,7 @@ class _Walk:
             self.stats.skipped_dir_links.append(rel)
             return None
         path = level.folder + key[:-1]
+        taken = time.time_ns()
         try:
             st = os.stat(path)
             ident = (st.st_dev, st.st_ino)
@@ -177,59 +192,61 @@ class _Walk:
             self.stats.cycles.append(rel)
             return None
         self.seen.add(ident)  # kept: a folder reached twice through links is scanned once
-        child = self.listing(path + os.sep, rel + "/", st)
+        child = self.listing(path + os.sep, rel + "/", st, taken)
         return (level.folder, level.prefix, [key]) if isinstance(child, tuple) else child
 
-    def listing(self, folder: str, prefix: str, st: Optional[os.stat_result],
+    def listing(self, folder: str, prefix: str, st: Optional[os.stat_result], taken: int = 0,
                 strict: bool = False) -> Union[_Level, Run]:
-        """A folder's sorted listing (``st``: its stat, taken before it is listed): the one
-        kept from the last scan when the folder is unchanged. One that cannot be listed is
-        noted in ``stats`` and becomes the run of the folder itself (a name ending in a
-        separator: an ``unreadable`` row, see :func:`~._probe.probe_row`), or with
-        ``strict`` (the scanned folder) raises."""
-        keep = self.listings is not None and st is not None
-        if keep:
+        """A folder's sorted listing (``st``: its stat, taken after the clock read ``taken``
+        ns and before the listing): the one kept from the last scan when the folder is
+        unchanged and this process may list it. One that cannot be listed is noted in
+        ``stats`` and becomes the run of the folder itself (a name ending in a separator: an
+        ``unreadable`` row, see :func:`~._probe.probe_row`), or with ``strict`` (the
+        scanned folder) raises."""
+        keep = self._kept_here(st)
+        if keep and os.access(folder, os.R_OK | os.X_OK):  # a listing kept by one who could read it
             kept = self.listings.listing(folder, st)
             if kept is not None:
                 files, dirs = kept
                 return _Level(folder, prefix, files, [(key, False) for key in dirs])
         try:
-            files, dirs, links = _listed(folder, note_links=keep)
+            files, dirs, unsure = _listed(folder, note_links=keep)
         except OSError as exc:
             if strict:
                 raise
             self.stats.unreadable_dirs.append((prefix[:-1] or ".", exc.strerror or str(exc)))
             log.warning("cannot list %s: %s", folder, exc)
             return "", "", [folder], 0  # the folder as given, with its separator
-        if keep and not links:  # a link's target may change type without the folder changing
-            self.listings.keep_listing(folder, st, files, [key for key, _ in dirs])
+        if keep and not unsure:
+            self.listings.keep_listing(folder, st, taken, files, [key for key, _ in dirs])
         return _Level(folder, prefix, files, dirs)
 
 
 def _listed(folder: str, note_links: bool = False) -> tuple[list[str], list[tuple[str, bool]], bool]:
     """The folder's file names, sorted; its subfolders as ``(name + "/", is a link)``, sorted
-    as their paths do; and whether any entry is a symlink (files are looked at only with
-    ``note_links``). Raises ``OSError``."""
+    as their paths do; and whether the listing may change while the folder does not: an
+    entry whose type could not be read, or a symlink, whose target may turn from a file
+    into a folder (files are looked at only with ``note_links``). Raises ``OSError``."""
     files: list[str] = []
     dirs: list[tuple[str, bool]] = []
-    links = False
+    unsure = False
     with os.scandir(folder) as it:
         for entry in it:
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)  # no stat unless it is a link
             except OSError:  # e.g. a symlink loop: treat as a (broken) file
-                is_dir = False
+                is_dir, unsure = False, True
             if is_dir:
                 is_link = entry.is_symlink()
-                links = links or is_link
+                unsure = unsure or is_link
                 dirs.append((entry.name + "/", is_link))  # sorts as its paths do
             else:
-                if note_links and not links:
-                    links = entry.is_symlink()
+                if note_links and not unsure:
+                    unsure = entry.is_symlink()
                 files.append(entry.name)
     files.sort()
     dirs.sort(key=itemgetter(0))
-    return files, dirs, links
+    return files, dirs, unsure
 
 
 def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:

@@ -10,8 +10,8 @@ its task is re-queued, and a fresh worker takes the slot.
 
 Files go out in parts (one message per part: folder, prefix and bare file names; see
 :func:`~pipeguard.scanner.walk.parts`) and come back as one ``marshal`` blob of rows per
-part (:func:`~._row.packed`), so the parent's only work per file is rebuilding its row;
-it takes in every result waiting in a pipe at once. At most ``IN_FLIGHT``
+part (:func:`~._row.packed`), which the parent turns back into plain tuples without a
+Python call per row; it takes in every result waiting in a pipe at once. At most ``IN_FLIGHT``
 parts are queued per worker (the parent shares the cores with its workers, so a short
 queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
 finished parts wait behind a slow one, so the walk stays a stream and memory stays
