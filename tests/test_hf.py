@@ -150,3 +150,37 @@ def test_a_guarded_loader_with_workers_skips_and_names_the_files(clean):
     batches = list(loader)
     assert [b["image"].shape[0] for b in batches] == [1]
     assert sorted((s.index, s.source) for s in loader.skipped) == [(1, None), (2, "train/rgba.png")]
+
+
+def test_the_page_previews_the_images_the_dataset_stores(mixed, tmp_path):
+    """The images are in the dataset, not in files: the page shows them from the stored
+    bytes (an example stored as a path only, from that file), as the scan read them."""
+    pytest.importorskip("jinja2")
+    from base64 import b64decode
+
+    import numpy as np
+
+    from pipeguard.htmlreport._page import _previews
+    from pipeguard.htmlreport._problems import problem_groups
+
+    report = pg.scan(mixed, contract=CONTRACT)
+    groups = problem_groups(report, report.summary())
+    shown = _previews(report, groups, 1, 10.0, 32)
+    by_path = {r["path"]: shown.get(r["key"]) for g in groups for r in g.rows}
+    on_disk = mixed.with_format("arrow")[6].column("image")[0].as_py()["path"]
+
+    def image(uri):
+        return Image.open(io.BytesIO(b64decode(uri.split(",", 1)[1])))
+
+    for path, stored in (("#1", png("L")), (on_disk, png("L")), ("train/rgba.png", png("RGBA"))):
+        preview = by_path[path]
+        assert preview.error is None and set(preview.images) == {"file", "default-loader", "fixed"}, path
+        want = np.asarray(Image.open(io.BytesIO(stored)).convert("RGB"), dtype=float)
+        got = np.asarray(image(preview.images["default-loader"]).convert("RGB"), dtype=float)
+        assert np.abs(got - want).mean() < 8, path  # the stored image (JPEG-encoded thumbnail)
+        assert image(preview.images["fixed"]).mode == "RGB"
+    assert "truncated" in by_path["#3"].error
+    assert by_path["#5"] is None  # nothing stored: the row says so, there is nothing to show
+    report.to_html(tmp_path / "page.html")
+    page = (tmp_path / "page.html").read_text()
+    assert "No such file" not in page and page.count('data-view="file"') == 3  # the L, RGBA and on-disk L

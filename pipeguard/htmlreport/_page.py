@@ -70,9 +70,12 @@ def _previews(report: Any, groups: list, workers: Optional[int], time_limit: flo
 
 
 def _jobs(report: Any, groups: list) -> list[Job]:
-    """One job a listed file, and one an archive for all of its listed members."""
+    """One job a listed file, and one an archive for all of its listed members. The rows
+    of a scanned dataset are its examples, by position: their stored bytes go with the job
+    (an example stored as a path only is read from that file, as the scan read it)."""
     channels = _channels_wanted(report.contract)
     options = getattr(report, "storage_options", None)
+    examples = getattr(report, "examples", None)
     views: dict[Any, set] = {}
     where: dict[Any, tuple] = {}
     for group in groups:
@@ -80,12 +83,17 @@ def _jobs(report: Any, groups: list) -> list[Job]:
             if row["status"] == "not-image":
                 continue  # nothing to show
             views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
-            where[row["key"]] = (_located(str(report.root), row["path"]), row.get("member"))
+            where[row["key"]] = (row["path"] if examples is not None else _located(str(report.root), row["path"]),
+                                 row.get("member"))
     jobs, archives = [], {}
     for key, wanted in views.items():
         path, member = where[key]
         shown = tuple(v for v in CHANNEL_VIEWS if v in wanted)
-        if member is None:
+        if examples is not None:
+            data, stored_path = examples.image(key)
+            if data is not None or stored_path:  # nothing stored: the row says so, nothing to show
+                jobs.append(Job(key, stored_path or path, shown, channels, data=data))
+        elif member is None:
             jobs.append(Job(key, path, shown, channels, options))
         else:
             archives.setdefault(path, []).append((key, member, shown))

@@ -1,4 +1,5 @@
-"""Where a preview's bytes come from: a local file, an object in a store, an archive's members.
+"""Where a preview's bytes come from: a local file, an object in a store, an archive's
+members, or bytes already in memory (an image stored in a Hugging Face dataset).
 
 A local file is opened only if it is a regular file (a FIFO would block the worker until
 its time limit). An object in a store (an fsspec URL) is read whole, up to ``MAX_BYTES``,
@@ -26,6 +27,11 @@ def opened(path: str, storage_options: Optional[dict] = None) -> Any:
         return open_regular(path)
     with _remote(path, storage_options) as f:
         return io.BytesIO(_limited(f.read(MAX_BYTES + 1)))
+
+
+def in_memory(data: bytes) -> Any:
+    """A binary file over ``data`` (at most :data:`MAX_BYTES`)."""
+    return io.BytesIO(_limited(data))
 
 
 def members(path: str, wanted: set[str], storage_options: Optional[dict] = None) -> Iterator[tuple[str, Any]]:

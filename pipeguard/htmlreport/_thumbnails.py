@@ -9,7 +9,8 @@ Each file is decoded once and shown in up to three views, all scaled alike (long
   ``ImageFolder`` (``pil_loader``) hands to the transform;
 * ``fixed``: what ``EnsureChannels(n)`` makes of the opened image (its PIL kernel).
 
-Files come from :mod:`._preview_files`: local files, objects in a store, and archive
+Files come from :mod:`._preview_files`: local files, objects in a store, images stored
+in a dataset (sent with the job), and archive
 members, an archive read once for all of its listed members (one job, whose time limit
 is the per-file limit times its members, at most ``ARCHIVE_LIMIT_FILES`` times). A file that cannot be decoded gets its error instead of images.
 A worker that hangs or dies costs its job's files a "timed out" error, never the report:
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .._child import quiet_child
-from ._preview_files import members, opened
+from ._preview_files import in_memory, members, opened
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
 ARCHIVE_LIMIT_FILES = 10   # an archive job's time limit: the per-file limit times its members, up to this many
@@ -42,9 +43,10 @@ _ALPHA = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 class Job:
     """One file to preview: ``key`` names it in the result, ``views`` says which to make.
 
-    ``path`` is a local path or an fsspec URL (read with ``storage_options``). For an
-    archive, ``members`` holds ``(key, member name, views)`` of each of its files to
-    preview, and ``key`` and ``views`` are unused.
+    ``path`` is a local path or an fsspec URL (read with ``storage_options``), or only a
+    name when ``data`` holds the image's bytes. For an archive, ``members`` holds
+    ``(key, member name, views)`` of each of its files to preview, and ``key`` and
+    ``views`` are unused.
     """
 
     key: int
@@ -53,6 +55,7 @@ class Job:
     channels: int = 3      # EnsureChannels(channels), 1 or 3
     storage_options: Optional[dict] = None
     members: tuple = ()
+    data: Optional[bytes] = None
 
     @property
     def keys(self) -> list[int]:
@@ -72,7 +75,7 @@ class Preview:
 def render(job: Job, side: int = SIDE) -> Preview:
     """Decode ``job.path`` and make its views; never raises (the error is the preview)."""
     try:
-        with opened(job.path, job.storage_options) as f:
+        with (opened(job.path, job.storage_options) if job.data is None else in_memory(job.data)) as f:
             return _rendered(f, job.views, job.channels, side)
     except Exception as exc:  # a file that cannot be opened: its error, shown in its place
         return _failed(exc)

@@ -68,6 +68,27 @@ def hf_rows(dataset: Any, deep: bool = False,
     return rows, f"datasets.Dataset[{image!r}] ({len(rows):,} examples)"
 
 
+class StoredImages:
+    """What a scanned dataset stores for each example's image, by position (the report's
+    row order): the page's previews read it, since the images are not files.
+
+    Args:
+        dataset: the scanned ``datasets.Dataset`` (kept: the report holds it).
+    """
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.column = image_column(dataset.features)
+        self._table: Any = None
+
+    def image(self, index: int) -> tuple[Optional[bytes], Optional[str]]:
+        """``(bytes, path)`` stored for example ``index``, either ``None`` when not stored."""
+        if self._table is None:
+            self._table = self.dataset.select_columns([self.column]).with_format("arrow")
+        value = self._table[index].column(self.column)[0].as_py()
+        return (None, None) if value is None else (value.get("bytes"), value.get("path"))
+
+
 def image_column(features: Any) -> str:
     """The name of the dataset's ``datasets.Image`` column (``image``/``img`` first)."""
     import datasets

@@ -122,6 +122,9 @@ class ScanReport:
         output: the file the rows were streamed to, or ``None`` for a report held in memory.
         storage_options: the fsspec options the files were read with (URL sources), which
             :meth:`to_html` reads their previews with.
+        examples: for a scan of a Hugging Face dataset, its stored images by row
+            (:class:`~pipeguard.scanner._hf_source.StoredImages`), which :meth:`to_html`
+            previews; ``None`` for files.
         frame: one row per file, in path order (pandas DataFrame); for a streamed report,
             read back from ``output`` when first asked for.
         violations: one row per failing check: ``path, member, check, expected, actual``.
@@ -137,6 +140,7 @@ class ScanReport:
     walk: WalkStats = field(default_factory=WalkStats)
     output: Optional[str] = None
     storage_options: Optional[dict] = field(default=None, repr=False)
+    examples: Any = field(default=None, repr=False)
     _frame: Any = field(default=None, repr=False)
     _violations: Any = field(default=None, repr=False)
 

@@ -22,7 +22,7 @@ from .._url import is_url
 from ..core._contract import as_contract
 from ._archive import is_archive_name
 from ._gc import older_objects_frozen
-from ._hf_source import hf_rows, is_hf_dataset
+from ._hf_source import StoredImages, hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract
 from ._part import flatten, probe_part
 from ._report import ScanReport, build_frame, frame_of_batches
@@ -125,6 +125,7 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
                         deep=deep, walk=stats, storage_options=storage_options if has_urls(source) else None)
     if is_hf_dataset(source):
         rows, report.root = hf_rows(source, deep, progress)
+        report.examples = StoredImages(source)
         _assemble(report, [rows], output)
     else:
         report.root = _root_of(source)
