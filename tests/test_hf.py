@@ -152,35 +152,66 @@ def test_a_guarded_loader_with_workers_skips_and_names_the_files(clean):
     assert sorted((s.index, s.source) for s in loader.skipped) == [(1, None), (2, "train/rgba.png")]
 
 
-def test_the_page_previews_the_images_the_dataset_stores(mixed, tmp_path):
-    """The images are in the dataset, not in files: the page shows them from the stored
-    bytes (an example stored as a path only, from that file), as the scan read them."""
-    pytest.importorskip("jinja2")
-    from base64 import b64decode
-
-    import numpy as np
-
+def _previews_by_path(report, side=32):
     from pipeguard.htmlreport._page import _previews
     from pipeguard.htmlreport._problems import problem_groups
 
-    report = pg.scan(mixed, contract=CONTRACT)
     groups = problem_groups(report, report.summary())
-    shown = _previews(report, groups, 1, 10.0, 32)
-    by_path = {r["path"]: shown.get(r["key"]) for g in groups for r in g.rows}
-    on_disk = mixed.with_format("arrow")[6].column("image")[0].as_py()["path"]
+    shown = _previews(report, groups, 1, 10.0, side)
+    return {r["path"]: shown.get(r["key"]) for g in groups for r in g.rows}
 
-    def image(uri):
-        return Image.open(io.BytesIO(b64decode(uri.split(",", 1)[1])))
 
-    for path, stored in (("#1", png("L")), (on_disk, png("L")), ("train/rgba.png", png("RGBA"))):
+def _image(uri):
+    from base64 import b64decode
+
+    return Image.open(io.BytesIO(b64decode(uri.split(",", 1)[1])))
+
+
+@pytest.mark.parametrize("output", [None, "page.jsonl", "page.parquet"])
+def test_the_page_previews_the_images_the_dataset_stores(tmp_path, output):
+    """The images are in the dataset, not in files: the page shows each example's own
+    stored image (by its row's position, in a shuffled selection and in a streamed report
+    too), an example stored as a path only from that file, and nothing it would have to
+    fetch."""
+    pytest.importorskip("jinja2")
+    import numpy as np
+
+    on_disk = tmp_path / "disk.png"
+    on_disk.write_bytes(png("L", (SIDE, 5)))
+    widths = [3, 4, 6, 7, 9, 10]  # each example its own size, so a preview tells whose it is
+    images = [{"bytes": png("L", (SIDE, w)), "path": None} for w in widths]
+    images += [{"bytes": None, "path": str(on_disk)}, {"bytes": None, "path": "https://example.invalid/x.png"}]
+    full = datasets.Dataset.from_dict({"image": images, "label": [0] * len(images)}, features=features())
+    view = full.shuffle(seed=3).select(range(1, len(images)))  # an indices mapping, one example left out
+    report = pg.scan(view, contract=CONTRACT, output=None if output is None else tmp_path / output)
+    by_path = _previews_by_path(report)
+    stored = view.with_format("arrow")["image"].to_pylist()
+    for i, value in enumerate(stored):
+        path = value["path"] or f"#{i}"
+        if value["bytes"] is None and value["path"].startswith("https:"):
+            assert report.frame["status"][i] == "unreadable" and by_path[path] is None  # never fetched
+            continue
         preview = by_path[path]
         assert preview.error is None and set(preview.images) == {"file", "default-loader", "fixed"}, path
-        want = np.asarray(Image.open(io.BytesIO(stored)).convert("RGB"), dtype=float)
-        got = np.asarray(image(preview.images["default-loader"]).convert("RGB"), dtype=float)
-        assert np.abs(got - want).mean() < 8, path  # the stored image (JPEG-encoded thumbnail)
-        assert image(preview.images["fixed"]).mode == "RGB"
+        want = Image.open(io.BytesIO(value["bytes"]) if value["bytes"] is not None else on_disk).convert("RGB")
+        got = _image(preview.images["default-loader"]).convert("RGB")
+        assert got.size == want.size, path  # this example's own image
+        assert np.abs(np.asarray(got, dtype=float) - np.asarray(want, dtype=float)).mean() < 8, path
+        assert _image(preview.images["fixed"]).mode == "RGB"
+    page = tmp_path / "page.html"
+    report.to_html(page)
+    text = page.read_text()
+    # six previewed examples, each listed under channels and under size; the URL row: its error only
+    assert "cannot preview" not in text and text.count('data-view="file"') == 12
+
+
+def test_the_page_of_a_dataset_shows_errors_in_place_of_previews(mixed, monkeypatch):
+    pytest.importorskip("jinja2")
+    from pipeguard.htmlreport import _preview_files
+
+    by_path = _previews_by_path(pg.scan(mixed, contract=CONTRACT))
     assert "truncated" in by_path["#3"].error
     assert by_path["#5"] is None  # nothing stored: the row says so, there is nothing to show
-    report.to_html(tmp_path / "page.html")
-    page = (tmp_path / "page.html").read_text()
-    assert "No such file" not in page and page.count('data-view="file"') == 3  # the L, RGBA and on-disk L
+    monkeypatch.setattr(_preview_files, "MAX_BYTES", 50)  # every stored image is over it now
+    by_path = _previews_by_path(pg.scan(mixed, contract=CONTRACT))
+    assert by_path["#1"].error == "OSError: over 0 MiB: not previewed"

@@ -11,7 +11,8 @@ from typing import Any, Optional, Union
 from .._url import is_url
 from ._charts import bar_chart, size_chart
 from ._problems import PER_REASON, problem_groups
-from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, previews
+from ._preview_files import limited
+from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, failed, previews
 
 log = logging.getLogger(__name__)
 EXTRA_HINT = "the HTML report needs Jinja2: pip install 'pipeguard[html]'"
@@ -61,18 +62,20 @@ def _channels_wanted(contract: Any) -> int:
 
 
 def _previews(report: Any, groups: list, workers: Optional[int], time_limit: float, side: int) -> dict:
-    jobs = _jobs(report, groups)
+    decided: dict = {}  # previews known without decoding: an example that cannot be sent
+    jobs = _jobs(report, groups, decided)
     if not jobs:
-        return {}
+        return decided
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return previews(jobs, workers=workers, time_limit=time_limit, side=side)
+    return {**previews(jobs, workers=workers, time_limit=time_limit, side=side), **decided}
 
 
-def _jobs(report: Any, groups: list) -> list[Job]:
+def _jobs(report: Any, groups: list, decided: Optional[dict] = None) -> list[Job]:
     """One job a listed file, and one an archive for all of its listed members. The rows
-    of a scanned dataset are its examples, by position: their stored bytes go with the job
-    (an example stored as a path only is read from that file, as the scan read it)."""
+    of a scanned dataset are its examples, by position (see :func:`_example_job`); the
+    previews of those that cannot be sent go in ``decided``."""
+    decided = {} if decided is None else decided
     channels = _channels_wanted(report.contract)
     options = getattr(report, "storage_options", None)
     examples = getattr(report, "examples", None)
@@ -90,15 +93,32 @@ def _jobs(report: Any, groups: list) -> list[Job]:
         path, member = where[key]
         shown = tuple(v for v in CHANNEL_VIEWS if v in wanted)
         if examples is not None:
-            data, stored_path = examples.image(key)
-            if data is not None or stored_path:  # nothing stored: the row says so, nothing to show
-                jobs.append(Job(key, stored_path or path, shown, channels, data=data))
+            job = _example_job(examples, key, path, shown, channels, decided)
+            if job is not None:
+                jobs.append(job)
         elif member is None:
             jobs.append(Job(key, path, shown, channels, options))
         else:
             archives.setdefault(path, []).append((key, member, shown))
     jobs += [Job(listed[0][0], path, (), channels, options, tuple(listed)) for path, listed in archives.items()]
     return jobs
+
+
+def _example_job(examples: Any, key: int, name: str, views: tuple, channels: int, decided: dict) -> Optional[Job]:
+    """The job of a dataset's example: its stored bytes go with it, as a view of the
+    dataset's own memory until the job is sent (so the page never holds a copy of them
+    all). An example stored as a path only is read from that local file, as the scan read
+    it; one with nothing stored gets no preview (its row says so)."""
+    try:
+        data, stored_path = examples.image(key)
+        if data is not None:
+            limited(data)  # refused here, before it is sent
+    except Exception as exc:  # too large, or the dataset's cache files are gone: this example's error
+        decided[key] = failed(exc)
+        return None
+    if data is None and (not stored_path or is_url(stored_path)):  # the scan did not fetch URLs either
+        return None
+    return Job(key, stored_path or name, views, channels, data=data)
 
 
 @functools.lru_cache(maxsize=1)

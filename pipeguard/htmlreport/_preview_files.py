@@ -26,12 +26,12 @@ def opened(path: str, storage_options: Optional[dict] = None) -> Any:
     if not is_url(path):
         return open_regular(path)
     with _remote(path, storage_options) as f:
-        return io.BytesIO(_limited(f.read(MAX_BYTES + 1)))
+        return io.BytesIO(limited(f.read(MAX_BYTES + 1)))
 
 
-def in_memory(data: bytes) -> Any:
-    """A binary file over ``data`` (at most :data:`MAX_BYTES`)."""
-    return io.BytesIO(_limited(data))
+def in_memory(data: Any) -> Any:
+    """A binary file over ``data`` (bytes or a buffer, at most :data:`MAX_BYTES`)."""
+    return io.BytesIO(limited(data))
 
 
 def members(path: str, wanted: set[str], storage_options: Optional[dict] = None) -> Iterator[tuple[str, Any]]:
@@ -62,7 +62,7 @@ def _zip_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:
                 continue
             try:
                 with archive.open(info) as member:
-                    yield name, _limited(member.read(MAX_BYTES + 1))
+                    yield name, limited(member.read(MAX_BYTES + 1))
             except Exception as exc:  # an encrypted or damaged member: that member's error
                 yield name, exc
         for name in sorted(wanted - first.keys()):
@@ -83,14 +83,15 @@ def _tar_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:
                 yield info.name, OSError(f"{info.name} is not a file in the archive")
             else:
                 try:
-                    yield info.name, _limited(member.read(MAX_BYTES + 1))
+                    yield info.name, limited(member.read(MAX_BYTES + 1))
                 except Exception as exc:  # the archive ends inside this member
                     yield info.name, exc
             if not left:
                 return
 
 
-def _limited(data: bytes) -> bytes:
+def limited(data: Any) -> Any:
+    """``data`` itself; ``OSError`` when it is over :data:`MAX_BYTES`."""
     if len(data) > MAX_BYTES:
         raise OSError(f"over {MAX_BYTES >> 20} MiB: not previewed")
     return data

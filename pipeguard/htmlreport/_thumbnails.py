@@ -55,7 +55,7 @@ class Job:
     channels: int = 3      # EnsureChannels(channels), 1 or 3
     storage_options: Optional[dict] = None
     members: tuple = ()
-    data: Optional[bytes] = None
+    data: Any = None       # the image's bytes (or a buffer of them), when not read from ``path``
 
     @property
     def keys(self) -> list[int]:
@@ -78,7 +78,7 @@ def render(job: Job, side: int = SIDE) -> Preview:
         with (opened(job.path, job.storage_options) if job.data is None else in_memory(job.data)) as f:
             return _rendered(f, job.views, job.channels, side)
     except Exception as exc:  # a file that cannot be opened: its error, shown in its place
-        return _failed(exc)
+        return failed(exc)
 
 
 def run(job: Job, side: int = SIDE) -> dict[int, Preview]:
@@ -92,10 +92,10 @@ def run(job: Job, side: int = SIDE) -> dict[int, Preview]:
     try:
         for name, data in members(job.path, set(wanted), job.storage_options):
             for key, views in wanted[name]:
-                out[key] = _failed(data) if isinstance(data, Exception) else _rendered(io.BytesIO(data), views,
+                out[key] = failed(data) if isinstance(data, Exception) else _rendered(io.BytesIO(data), views,
                                                                                      job.channels, side)
     except Exception as exc:  # the archive itself cannot be read (any further)
-        missing = _failed(exc)
+        missing = failed(exc)
     else:
         missing = Preview(error="not found in the archive")
     return {key: out.get(key, missing) for key, _, _ in job.members}
@@ -117,7 +117,7 @@ def _rendered(f: Any, views: tuple[str, ...], channels: int, side: int) -> Previ
             small = _shrunk(im, side)
             made = {view: _view(small, view, channels) for view in views}
     except Exception as exc:  # any decoder failure is the file's, shown in its place
-        return _failed(exc)
+        return failed(exc)
     out = Preview()
     encoded: dict[tuple, str] = {}  # views that came out the same (L: loader and fix) share one encoding
     for view, image in made.items():
@@ -130,7 +130,8 @@ def _rendered(f: Any, views: tuple[str, ...], channels: int, side: int) -> Previ
     return out
 
 
-def _failed(exc: BaseException) -> Preview:
+def failed(exc: BaseException) -> Preview:
+    """The preview of a file that cannot be shown: its error."""
     text = str(exc).strip()
     return Preview(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 

@@ -73,7 +73,7 @@ class StoredImages:
     row order): the page's previews read it, since the images are not files.
 
     Args:
-        dataset: the scanned ``datasets.Dataset`` (kept: the report holds it).
+        dataset: the scanned ``datasets.Dataset`` (kept: the report holds it, and pickles it).
     """
 
     def __init__(self, dataset: Any) -> None:
@@ -81,12 +81,20 @@ class StoredImages:
         self.column = image_column(dataset.features)
         self._table: Any = None
 
-    def image(self, index: int) -> tuple[Optional[bytes], Optional[str]]:
-        """``(bytes, path)`` stored for example ``index``, either ``None`` when not stored."""
+    def __getstate__(self) -> dict:
+        return {"dataset": self.dataset, "column": self.column, "_table": None}  # the view is made again
+
+    def image(self, index: int) -> tuple[Any, Optional[str]]:
+        """``(bytes, path)`` stored for example ``index``, either ``None`` when not stored.
+        The bytes are an Arrow buffer over the dataset's own memory (no copy; ``len`` is
+        their size)."""
         if self._table is None:
             self._table = self.dataset.select_columns([self.column]).with_format("arrow")
-        value = self._table[index].column(self.column)[0].as_py()
-        return (None, None) if value is None else (value.get("bytes"), value.get("path"))
+        value = self._table[index].column(self.column)[0]
+        if not value.is_valid:
+            return None, None
+        data, path = value["bytes"], value["path"]
+        return (data.as_buffer() if data.is_valid else None), path.as_py()
 
 
 def image_column(features: Any) -> str:
