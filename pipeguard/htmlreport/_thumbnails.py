@@ -93,7 +93,7 @@ def run(job: Job, side: int = SIDE) -> dict[int, Preview]:
         for name, data in members(job.path, set(wanted), job.storage_options):
             for key, views in wanted[name]:
                 out[key] = failed(data) if isinstance(data, Exception) else _rendered(io.BytesIO(data), views,
-                                                                                     job.channels, side)
+                                                                                    job.channels, side)
     except Exception as exc:  # the archive itself cannot be read (any further)
         missing = failed(exc)
     else:
