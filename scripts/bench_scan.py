@@ -263,8 +263,8 @@ def bench_streamed(root: Path, n: int, cores: int) -> None:
     tiny = root / f"tiny-{n}"
     t = time.perf_counter()
     make_tiny(tiny, n)
-    _read_all(tiny)  # the first run must not pay for a cold page cache (the cold-cache run empties it)
-    print(f"\nstreaming: {n:,} tiny files (ready in {time.perf_counter() - t:.1f} s), {cores} workers")
+    _read_all(tiny)  # the first run must not pay for a cold page cache (an earlier bench's last run empties it)
+    print(f"\nstreaming: {n:,} tiny files (ready and read once in {time.perf_counter() - t:.1f} s), {cores} workers")
     out = Path(tempfile.mkdtemp()) / "scan.jsonl"
     page = out.with_name("page.html")
     for label, code, argv in (
@@ -335,9 +335,7 @@ def bench_cache(tiny: Path, n: int, cores: int, repeats: int) -> None:
 
     t = time.perf_counter()
     make_tiny(tiny, n)
-    for p in _list(tiny):  # warm the page cache: the first scan's cost is the probing, not the disk
-        with open(p, "rb") as f:
-            f.read()
+    _read_all(tiny)  # warm the page cache: the first scan's cost is the probing, not the disk
     ready = time.perf_counter() - t
     cache = tiny.with_name(tiny.name + "-scan-cache")  # beside the folder, never inside it
     contract = pg.Contract(channels=3, size=(8, 8))
@@ -591,9 +589,7 @@ def main() -> None:
         tiny = args.root / f"tiny-{args.tiny}"
         t = time.perf_counter()
         make_tiny(tiny, args.tiny)
-        for p in _list(tiny):  # warm the page cache, so both runs read from memory
-            with open(p, "rb") as f:
-                f.read()
+        _read_all(tiny)  # warm the page cache, so both runs read from memory
         print(f"\nmemory: {args.tiny:,} tiny files (ready in {time.perf_counter() - t:.1f} s)")
         for workers in (1, cores):
             out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(tiny), str(workers)],

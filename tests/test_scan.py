@@ -262,3 +262,18 @@ def test_whole_number_columns_are_nullable_int64_whichever_way_they_are_built(va
     got = build_frame(rows)["height"]
     assert str(got.dtype) == "Int64" and got.isna().tolist() == [v is None for v in values]
     assert got.array.equals(pd.array(np.array(values, dtype=np.float64), dtype="Int64"))
+
+
+@pytest.mark.parametrize("values", [["ok", "violation", "ok"], [None, "b", "a", None], [None, None], [],
+                                    ["é", "e", "z", "É"]], ids=["plain", "nulls", "all-null", "empty", "accents"])
+def test_categorical_columns_are_pandas_categoricals_with_python_string_categories(values):
+    import pandas as pd
+
+    from pipeguard.scanner._text_dtype import categorical_text
+
+    got, want = categorical_text(values), pd.Categorical(values)
+    assert list(got) == [v if v is not None else got[i] for i, v in enumerate(values)]
+    assert list(got.categories) == list(want.categories) and got.categories.dtype == object
+    assert got.codes.tolist() == want.codes.tolist() and got.isna().tolist() == [v is None for v in values]
+    mixed = categorical_text(["b", 2, "a"])  # values that do not sort together keep their first-seen order
+    assert list(mixed.categories) == ["b", 2, "a"] and list(mixed) == ["b", 2, "a"]

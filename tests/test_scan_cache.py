@@ -412,6 +412,7 @@ def test_unchanged_folders_are_not_listed_again_and_changed_ones_are(tmp_path, f
     """A folder whose own stat is unchanged gives its kept listing; an entry added, removed
     or renamed changes its stat and it is listed again, a new subfolder with it. ``dogs``
     holds symlinks: listed every time."""
+    _listings_kept_in(tmp_path)
     cache = tmp_path / "cache"
     scan(folder, CONTRACT, workers=1, cache=cache)
     assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]
@@ -440,6 +441,7 @@ def test_unchanged_folders_are_not_listed_again_and_changed_ones_are(tmp_path, f
 def test_a_folder_holding_a_link_is_listed_every_time(tmp_path, reads, listed):
     """A link's target may turn from a file into a folder without its folder changing: the
     walk must see that it is a folder now (and follow it, or note it as a skipped link)."""
+    _listings_kept_in(tmp_path)
     root = tmp_path / "data"
     (root / "a").mkdir(parents=True)
     (root / "a" / "x.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
@@ -454,7 +456,7 @@ def test_a_folder_holding_a_link_is_listed_every_time(tmp_path, reads, listed):
     (target / "inner.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE))))
     listed(root)
     second = scan(root, CONTRACT, workers=1, cache=cache, follow_symlinks=True)
-    assert "a" in listed(root)
+    assert listed(root) == ["a", "a/link"]  # the top folder's listing is kept; a's never; the link's is new
     assert "a/link/inner.png" in set(second.frame["path"]) and "a/link" not in set(second.frame["path"])
     _same(second, scan(root, CONTRACT, workers=1, follow_symlinks=True))
     plain = scan(root, CONTRACT, workers=1, cache=cache)
@@ -475,22 +477,33 @@ def test_a_folder_changed_just_before_it_is_listed_is_not_kept(tmp_path, folder,
 def test_only_local_filesystems_have_their_folder_listings_kept(tmp_path):
     from pipeguard.scanner._mounts import local_devices
 
+    (tmp_path / "my disk").mkdir()  # a mount point with a space, escaped in mountinfo
     info = tmp_path / "mountinfo"
     info.write_text(
         "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
-        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
-        "30 27 0:45 / /mnt/my\\040bucket rw - fuse.mountpoint-s3 mountpoint-s3 rw\n"
+        f"27 1 254:0 / {tmp_path}/my\\040disk rw,relatime - ext4 /dev/vda rw\n"
+        "30 27 0:45 / /mnt/bucket rw - fuse.mountpoint-s3 mountpoint-s3 rw\n"
         "31 27 0:46 / /data rw shared:5 - nfs4 server:/data rw\n"
-        "32 27 0:47 / /scratch rw master:1 shared:2 - tmpfs tmpfs rw\n"
+        f"32 27 0:47 / {tmp_path}/gone rw master:1 shared:2 - tmpfs tmpfs rw\n"
         "garbage\n")
-    assert local_devices(str(info)) == {os.makedev(254, 0), os.makedev(0, 47)}
+    # each local mount's number, and its mount point's own (a Btrfs subvolume's differs)
+    assert local_devices(str(info)) == {os.makedev(254, 0), os.makedev(0, 47), os.stat(tmp_path).st_dev}
     assert local_devices(str(tmp_path / "missing")) == frozenset()
+
+
+def _listings_kept_in(path):
+    """Skip a test of kept listings where the test's folder is not on a local Linux filesystem."""
+    from pipeguard.scanner._mounts import local_devices
+
+    if os.stat(path).st_dev not in local_devices():
+        pytest.skip("folder listings are kept only on local Linux filesystems")
 
 
 def test_listings_are_not_kept_off_local_filesystems_nor_reused_by_who_cannot_list(
         tmp_path, folder, reads, listed, monkeypatch):
     from pipeguard.scanner import _mounts, _walk
 
+    _listings_kept_in(tmp_path)
     cache = tmp_path / "cache"
     with monkeypatch.context() as m:
         m.setattr(_mounts, "local_devices", lambda: frozenset())  # as on a FUSE or network mount
@@ -500,7 +513,7 @@ def test_listings_are_not_kept_off_local_filesystems_nor_reused_by_who_cannot_li
     scan(folder, CONTRACT, workers=1, cache=cache)
     listed(folder)
     with monkeypatch.context() as m:
-        m.setattr(_walk.os, "access", lambda path, mode: False)  # another user, who may not list it
+        m.setattr(_walk, "_may_list", lambda folder: False)  # another user, who may not list it
         scan(folder, CONTRACT, workers=1, cache=cache)
     assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]
     scan(folder, CONTRACT, workers=1, cache=cache)

@@ -6,11 +6,15 @@ store mounts among them) and network ones may not, or may answer ``stat`` and
 ``readdir`` from caches of different ages. So the scan cache keeps the listing of a
 folder only on a filesystem named in :data:`LOCAL_FILESYSTEMS`, found by the folder's
 device number in ``/proc/self/mountinfo``: on Linux only, elsewhere no listing is kept.
+A Btrfs subvolume reports a device number of its own, not the one mountinfo lists, so
+each local mount point's own ``st_dev`` counts too (a subvolume that is not mounted
+anywhere is a miss: its folders are listed every time).
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 LOCAL_FILESYSTEMS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "jfs",
                                "bcachefs", "overlay"})
@@ -29,11 +33,17 @@ def local_devices(mountinfo: str = MOUNTINFO) -> frozenset[int]:
     for line in lines:  # "36 35 98:0 /root /mnt opts [optional fields] - ext4 /dev/sda1 rw"
         head, dash, tail = line.partition(" - ")
         fields, kind = head.split(), tail.split()
-        if not dash or len(fields) < 3 or not kind or kind[0] not in LOCAL_FILESYSTEMS:
+        if not dash or len(fields) < 5 or not kind or kind[0] not in LOCAL_FILESYSTEMS:
             continue
         major, _, minor = fields[2].partition(":")
         try:
             found.add(os.makedev(int(major), int(minor)))
-        except ValueError:
+            found.add(os.stat(_unescaped(fields[4])).st_dev)  # a Btrfs subvolume's own number
+        except (ValueError, OSError):
             continue
     return frozenset(found)
+
+
+def _unescaped(field: str) -> str:
+    """A mountinfo path: space, tab, newline and backslash are written as octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

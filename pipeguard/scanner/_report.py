@@ -68,8 +68,9 @@ class TableColumns:
         """The table, built once, column by column; the gathered values are let go as it is.
 
         Counts are nullable ``Int64``; columns of few distinct values (status, format, mode,
-        error kind, class, fix) are categoricals; other text columns hold ``None`` where a value
-        is missing; ``violations`` and ``warnings`` hold tuples of text.
+        error kind, class, fix) are categoricals, their categories sorted Python strings (an
+        ``object`` index, see :func:`~._text_dtype.categorical_text`); other text columns hold
+        ``None`` where a value is missing; ``violations`` and ``warnings`` hold tuples of text.
         """
         import pandas as pd
 
@@ -98,12 +99,12 @@ def _whole_numbers(values: list) -> Any:
     n = len(values)
     if n and values[0] is None and values.count(None) == n:  # e.g. no EXIF orientation in any file
         return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))  # numpy's None path is slow
-    try:  # no None at all: the usual case for sizes, and the fastest
-        return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), np.zeros(n, dtype=bool))
-    except (TypeError, ValueError, OverflowError):
-        # a None among them: through float64, as numpy turns None into NaN in C where pandas
-        # checks each value; exact, as every count, size and byte count is below 2**53
-        return pd.array(np.array(values, dtype=np.float64), dtype="Int64")
+    found = np.array(values)
+    if found.dtype.kind == "i":  # whole numbers only (no None, no fraction): the usual case, and the fastest
+        return pd.arrays.IntegerArray(found.astype(np.int64, copy=False), np.zeros(n, dtype=bool))
+    # a None among them: through float64, as numpy turns None into NaN in C where pandas
+    # checks each value; exact, as every count, size and byte count is below 2**53
+    return pd.array(np.array(values, dtype=np.float64), dtype="Int64")
 
 
 @dataclass

@@ -28,7 +28,10 @@ def categorical_text(values: list) -> Any:
     import pandas as pd
 
     codes, found = pd.factorize(np.array(values, dtype=object))  # None: code -1
-    order = np.argsort(found)
+    try:
+        order = np.argsort(found)
+    except TypeError:  # values that do not sort together: kept in the order first seen, as pandas does
+        order = np.arange(len(found))
     rank = np.empty(len(found) + 1, dtype=codes.dtype)  # old code -> new code; the last slot keeps -1
     rank[order], rank[-1] = np.arange(len(found)), -1
     dtype = pd.CategoricalDtype(pd.Index(found[order], dtype=object))

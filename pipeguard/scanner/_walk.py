@@ -195,7 +195,7 @@ class _Walk:
         child = self.listing(path + os.sep, rel + "/", st, taken)
         return (level.folder, level.prefix, [key]) if isinstance(child, tuple) else child
 
-    def listing(self, folder: str, prefix: str, st: Optional[os.stat_result], taken: int = 0,
+    def listing(self, folder: str, prefix: str, st: Optional[os.stat_result], taken: int,
                 strict: bool = False) -> Union[_Level, Run]:
         """A folder's sorted listing (``st``: its stat, taken after the clock read ``taken``
         ns and before the listing): the one kept from the last scan when the folder is
@@ -204,7 +204,7 @@ class _Walk:
         ``unreadable`` row, see :func:`~._probe.probe_row`), or with ``strict`` (the
         scanned folder) raises."""
         keep = self._kept_here(st)
-        if keep and os.access(folder, os.R_OK | os.X_OK):  # a listing kept by one who could read it
+        if keep and _may_list(folder):  # a listing kept by one who could read it
             kept = self.listings.listing(folder, st)
             if kept is not None:
                 files, dirs = kept
@@ -220,6 +220,11 @@ class _Walk:
         if keep and not unsure:
             self.listings.keep_listing(folder, st, taken, files, [key for key, _ in dirs])
         return _Level(folder, prefix, files, dirs)
+
+
+def _may_list(folder: str) -> bool:
+    """Whether this process may list ``folder`` and look inside it now."""
+    return os.access(folder, os.R_OK | os.X_OK)
 
 
 def _listed(folder: str, note_links: bool = False) -> tuple[list[str], list[tuple[str, bool]], bool]:
