@@ -106,6 +106,9 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
     (["{root}", "--format", "parquet"], "give --output"),
     (["{root}", "--output", "{root}/a.png"], "a file the scan reads"),
     (["{root}", "--format", "jsonl", "--output", "{root}/new.jsonl"], "while scanning"),
+    # a URL beside them: the local entries are still the scan's own files
+    (["memory://pg-usage/x.png", "{root}/a.png", "--output", "{root}/a.png"], "a file the scan reads"),
+    (["memory://pg-usage/x.png", "{root}", "--format", "jsonl", "--output", "{root}/new.jsonl"], "while scanning"),
     (["{root}", "--size", "64by64"], "should be HEIGHTxWIDTH"),
     (["{root}", "--channels", "0"], "--channels"),
     (["{root}", "--contract", "{missing}.toml"], "cannot be read"),

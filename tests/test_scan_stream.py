@@ -146,3 +146,6 @@ def test_a_streamed_report_never_goes_into_the_folder_it_scans(planted):
         pg.scan(planted, contract=CONTRACT, output=planted / "cats" / "scan.jsonl")
     assert not (planted / "cats" / "scan.jsonl").exists()
     assert not [p for p in (planted / "cats").iterdir() if p.name.startswith(".pipeguard-")]
+    with pytest.raises(ValueError, match="inside"):  # nor when a URL is listed beside the folder
+        pg.scan(["memory://pg-stream/x.png", planted], contract=CONTRACT, output=planted / "cats" / "scan.jsonl")
+    assert not (planted / "cats" / "scan.jsonl").exists()

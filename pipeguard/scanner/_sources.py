@@ -94,9 +94,9 @@ def _run_of(pending: list) -> Run:
 def folder_holding(source: object, path: Union[str, "os.PathLike[str]"]) -> Optional[str]:
     """The local folder of ``source`` that ``path`` would lie in, if any (a report written
     there while scanning would be read as one of the scan's own files)."""
-    if has_urls(source) or not isinstance(source, (str, os.PathLike, list, tuple)):
+    if is_url(source) or not isinstance(source, (str, os.PathLike, list, tuple)):
         return None
-    folders = [source] if not is_list_source(source) else [s for s in source if os.path.isdir(s)]
+    folders = [source] if not is_list_source(source) else [s for s in source if not is_url(s) and os.path.isdir(s)]
     where = os.path.realpath(path)
     for folder in folders:
         real = os.path.realpath(folder)
