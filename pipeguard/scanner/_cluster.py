@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 from ..core._errors import UnreadableKind
 from ._part import flatten, probe_part
 from ._probe import failure_row
+from ._remote import one_line
 from ._row import ScanRow, packed, unpacked
 from ._walk import Run, parts
 
@@ -40,7 +41,7 @@ _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
 def check_cluster(cluster: Any) -> None:
     """Raise ``ValueError`` for a ``cluster=`` that is none of the forms taken."""
-    if isinstance(cluster, str) and not (_LOCAL.match(cluster) or "://" in cluster or ":" in cluster):
+    if isinstance(cluster, str) and not (_LOCAL.match(cluster) or ":" in cluster):  # local, or host:port
         raise ValueError(f"--dask should be local, local:N or a scheduler address such as tcp://host:8786, "
                          f"but got {cluster!r}")
     if isinstance(cluster, str) and (m := _LOCAL.match(cluster)) and m.group(1) is not None and int(m.group(1)) < 1:
@@ -149,7 +150,7 @@ def _result(future: Any, part: list[Run]) -> list[ScanRow]:
     try:
         return unpacked(future.result())
     except Exception as exc:  # the task failed on every try (KilledWorker...): its files say so
-        why = f"its Dask task failed: {type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+        why = f"its Dask task failed: {one_line(exc)}"[:300]
         log.warning("%s", why)
         return [failure_row(run[0] + name, run[1] + name, why, UnreadableKind.CRASH)
                 for run in part for name in run[2]]

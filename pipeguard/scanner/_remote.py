@@ -92,17 +92,18 @@ def open_source(url: str, storage_options: Optional[dict] = None) -> tuple[Any, 
             return fs, path.rstrip("/")
         is_file = fs.isfile(path)
     except PermissionError as exc:
-        raise PermissionError(f"access denied to {url}: {_one_line(exc)}") from None
+        raise PermissionError(f"access denied to {url}: {one_line(exc)}") from None
     except FileNotFoundError as exc:
-        raise FileNotFoundError(f"no such bucket or folder: {url} ({_one_line(exc)})") from None
+        raise FileNotFoundError(f"no such bucket or folder: {url} ({one_line(exc)})") from None
     except Exception as exc:  # botocore/aiohttp errors: endpoint down, bad credentials...
-        raise OSError(f"cannot read {url}: {_one_line(exc)}") from None
+        raise OSError(f"cannot read {url}: {one_line(exc)}") from None
     if is_file:
         raise NotADirectoryError(f"not a folder: {url} (to scan one file, pass a list: [url])")
     raise FileNotFoundError(f"no such bucket or folder: {url}")
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as ``Type: message`` on one line (a store's errors span several)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -117,7 +118,7 @@ def _walk_remote(fs: Any, folder: str, rel: str, stats: WalkStats, shown_as: str
     try:
         entries = fs.ls(folder, detail=True)
     except Exception as exc:
-        stats.unreadable_dirs.append((rel[:-1] or ".", _one_line(exc)))
+        stats.unreadable_dirs.append((rel[:-1] or ".", one_line(exc)))
         log.warning("cannot list %s: %s", folder, exc)
         return
     files: dict[str, Key] = {}

@@ -18,6 +18,7 @@ from ..core._errors import UnreadableKind
 from ._end_marker import TAIL_BYTES
 from ._member_file import RangeFile, in_memory
 from ._probe import READ_BUFFER, _failed_status, _row, probe_file
+from ._remote import one_line
 
 HEAD_BYTES = 64 << 10  # what a header read may need: JPEG markers, PNG chunks before IDAT, EXIF
 
@@ -93,16 +94,11 @@ def remote_row(fs: Any, path: str, rel: str, name: str, cls: Optional[str], hidd
                 raise fetched.error
             raw = RangeFile(_server(fs, path, size, fetched or Fetched()), size, rel)
     except Exception as exc:
-        return _row(rel, cls, hidden, getattr(name, "size", None), _failed_status(rel), f"cannot read: {_described(exc)}",
+        return _row(rel, cls, hidden, getattr(name, "size", None), _failed_status(rel), f"cannot read: {one_line(exc)}",
                     UnreadableKind.READ_ERROR)
     with io.BufferedReader(raw, buffer_size=READ_BUFFER) as f:
         try:
             return probe_file(f, size, rel, cls, hidden, deep)
         except Exception as exc:  # a ranged request failing inside Pillow's read
-            return _row(rel, cls, hidden, size, _failed_status(rel), f"cannot read: {_described(exc)}",
+            return _row(rel, cls, hidden, size, _failed_status(rel), f"cannot read: {one_line(exc)}",
                         UnreadableKind.READ_ERROR)
-
-
-def _described(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
