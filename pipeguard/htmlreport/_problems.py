@@ -79,10 +79,11 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
     offset = 0
     for frame, violations in report.chunks():
         problems = frame[frame["status"] != "ok"]
-        by_file = _first_violation_rows(problems)  # one index a chunk, for every check's group
+        by_file = _first_violation_rows(problems)  # indexed once a chunk, for every group
+        by_kind = _unreadable_rows(problems)
         for group in groups:
             if len(group.rows) < per_reason:
-                keys = _keys_of(group, problems, violations, by_file)[:per_reason - len(group.rows)]
+                keys = _keys_of(group, problems, violations, by_file, by_kind)[:per_reason - len(group.rows)]
                 group.rows += _rows(problems, keys, offset)
         offset += len(frame)
         if sum(len(g.rows) for g in groups) >= wanted:
@@ -119,14 +120,22 @@ def _first_violation_rows(problems: Any) -> dict:
     return by_file
 
 
-def _keys_of(group: Group, problems: Any, violations: Any, by_file: dict) -> list:
+def _unreadable_rows(problems: Any) -> dict[str, list]:
+    """Unreadable kind -> the index of its rows, in order."""
+    unreadable = problems[problems["status"] == "unreadable"]
+    by_kind: dict[str, list] = {}
+    for key, kind in zip(unreadable.index, unreadable["error_kind"]):
+        by_kind.setdefault(str(kind), []).append(key)
+    return by_kind
+
+
+def _keys_of(group: Group, problems: Any, violations: Any, by_file: dict, by_kind: dict) -> list:
     """The index of this chunk's rows that belong to ``group``, in order."""
     if group.status == "violation":
         failing = list(dict.fromkeys(_files(violations[violations["check"] == group.key])))
         return [by_file[f] for f in failing if f in by_file]
     if group.status == "unreadable":
-        unreadable = problems[problems["status"] == "unreadable"]
-        return [key for key, kind in zip(unreadable.index, unreadable["error_kind"]) if str(kind) == group.key]
+        return by_kind.get(group.key, [])
     return list(problems.index[problems["status"] == NOT_IMAGE])
 
 

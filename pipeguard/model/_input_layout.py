@@ -83,7 +83,7 @@ def missing_batch(x: Shape, wanted: Sequence[int], history: History) -> Optional
     unbatched). ``None`` when ``x`` keeps the input's leading size, which may then be a
     batch (a ``Conv1d`` batch into a ``BatchNorm2d``): :func:`may_miss_batch` says so."""
     image = model_input(history)
-    if image is None or not wanted or len(x) + 1 != min(wanted) or len(image) != len(x) or x[0] == image[0]:
+    if not _one_dimension_short(x, wanted, image) or x[0] == image[0]:
         return None
     return Layout(f"a single sample {numbers.shape(image)} without its batch dimension", (1, *image),
                   "x.unsqueeze(0)")
@@ -93,7 +93,12 @@ def may_miss_batch(x: Shape, wanted: Sequence[int], history: History) -> bool:
     """``x`` is one dimension short and keeps the model input's leading size: a batch, or
     a sample whose layers kept its channel count, the shapes cannot tell which."""
     image = model_input(history)
-    return bool(image and wanted and len(x) + 1 == min(wanted) and len(image) == len(x) and x[0] == image[0])
+    return _one_dimension_short(x, wanted, image) and x[0] == image[0]
+
+
+def _one_dimension_short(x: Shape, wanted: Sequence[int], image: Optional[Shape]) -> bool:
+    """``x`` has one dimension fewer than the layer takes, and as many as the model input."""
+    return bool(image and wanted and len(x) + 1 == min(wanted) and len(image) == len(x))
 
 
 def missing_batch_fix(layout: Layout) -> str:

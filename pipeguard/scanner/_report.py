@@ -103,7 +103,8 @@ def _whole_numbers(values: list) -> Any:
     if found.dtype.kind == "i":  # whole numbers only (no None, no fraction): the usual case, and the fastest
         return pd.arrays.IntegerArray(found.astype(np.int64, copy=False), np.zeros(n, dtype=bool))
     # a None among them: through float64, as numpy turns None into NaN in C where pandas
-    # checks each value; exact, as every count, size and byte count is below 2**53
+    # checks each value; exact, as every count, size and byte count is below 2**53 (pandas
+    # refuses a fraction, as before)
     return pd.array(np.array(values, dtype=np.float64), dtype="Int64")
 
 

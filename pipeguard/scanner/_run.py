@@ -173,7 +173,6 @@ def _engine(cluster: Any) -> Any:
     return connected(cluster)
 
 
-
 def _root_of(source: Source) -> str:
     if is_list_source(source):
         return ""  # paths are as given
