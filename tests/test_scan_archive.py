@@ -12,13 +12,13 @@ import pytest
 from archive_support import planted_members, write_tar, write_zip
 from PIL import Image
 
-from pipeguard.scanner._archive import (
+from pipeguard._io._archive import (
     ArchiveError,
     list_members,
     opened,
     streamed_members,
 )
-from pipeguard.scanner._file_read import read_at
+from pipeguard._io._file_read import read_at
 
 
 def _read_all(path):
@@ -205,7 +205,7 @@ def _tars(tmp_path):
 
 
 def test_the_fast_tar_listing_is_tarfiles(tmp_path, monkeypatch):
-    from pipeguard.scanner import _archive, _tar_index
+    from pipeguard._io import _archive, _tar_index
 
     taken = 0
     for path in _tars(tmp_path):
@@ -221,7 +221,7 @@ def test_the_fast_tar_listing_is_tarfiles(tmp_path, monkeypatch):
 
 
 def test_damaged_headers_defer_to_tarfile(tmp_path):
-    from pipeguard.scanner._tar_index import plain_members
+    from pipeguard._io._tar_index import plain_members
 
     write_tar(tmp_path / "a.tar", planted_members())
     data = bytearray((tmp_path / "a.tar").read_bytes())
@@ -239,7 +239,7 @@ def test_damaged_headers_defer_to_tarfile(tmp_path):
     ([], False),
 ])
 def test_one_search_finds_the_archives_among_a_folders_names(names, found):
-    from pipeguard.scanner._archive import any_archive_name, is_archive_name
+    from pipeguard._io._archive import any_archive_name, is_archive_name
 
     assert any_archive_name(names) is found
     assert found == any(is_archive_name(n) for n in names)

@@ -145,7 +145,7 @@ def _format(fmt: Optional[str], output: Optional[str]) -> str:
 def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optional[str]) -> None:
     """A report is never written over a file the scan reads; a report written while scanning
     never goes into a folder the scan walks (it would read its own half-written file)."""
-    from .._url import is_url
+    from .._io import is_url
     from ..scanner._sources import folder_holding
 
     listed = {os.path.realpath(s) for s in source if not is_url(s)} if isinstance(source, list) else set()

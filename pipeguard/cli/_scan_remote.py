@@ -50,7 +50,7 @@ def check_engine(cluster: Optional[str]) -> None:
 
 def check_remote(sources: tuple[str, ...], files_from: Optional[str], options: dict):
     """A single URL SOURCE, checked to be a folder one can list; ``None`` for anything else."""
-    from .._url import is_url
+    from .._io import is_url
     from ..scanner._remote import open_source
 
     if files_from or len(sources) != 1 or not is_url(sources[0]):

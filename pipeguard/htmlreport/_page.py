@@ -8,7 +8,7 @@ import os
 import time
 from typing import Any, Optional, Union
 
-from .._url import is_url
+from .._io import is_url
 from ._charts import bar_chart, size_chart
 from ._problems import PER_REASON, problem_groups
 from ._preview_files import limited

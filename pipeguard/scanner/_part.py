@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 from PIL import Image
 
 from ..core._errors import UnreadableKind
-from ._archive import (
+from .._io import (
     ArchiveError,
     Member,
     is_archive_name,

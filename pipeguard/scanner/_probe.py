@@ -35,15 +35,15 @@ from typing import Any, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
-from .._regular_file import NotRegularFile
-from .._regular_file import file_type as _file_type
-from .._regular_file import open_regular as _open_regular
+from .._io import NotRegularFile
+from .._io import file_type as _file_type
+from .._io import open_regular as _open_regular
 from ..core._errors import UnreadableKind
 from ..core._registry import (
     _pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
-from ._file_read import read_at
+from .._io import read_at
 from ._jpeg_header import read_jpeg_header
 from ._raw_extent import missing_pixel_data
 from ._row import COLUMNS, ScanRow
@@ -140,7 +140,7 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
 
 
 def open_regular(path: str) -> Any:
-    """:func:`pipeguard._regular_file.open_regular` with the probe's read buffer."""
+    """:func:`pipeguard._io._regular_file.open_regular` with the probe's read buffer."""
     return _open_regular(path, READ_BUFFER)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from ..core._errors import UnreadableKind
 from ._end_marker import TAIL_BYTES
-from ._member_file import RangeFile, in_memory
+from .._io import RangeFile, in_memory
 from ._probe import READ_BUFFER, _failed_status, _row, probe_file
 from ._remote import one_line
 

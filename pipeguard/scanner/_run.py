@@ -18,9 +18,9 @@ import time
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
-from .._url import is_url
+from .._io import is_url
 from ..core._contract import as_contract
-from ._archive import is_archive_name
+from .._io import is_archive_name
 from ._gc import older_objects_frozen
 from ._hf_source import StoredImages, hf_rows, is_hf_dataset
 from ._infer import ReadableCounts, infer_contract

@@ -18,7 +18,7 @@ import os
 import posixpath
 from typing import Any, Iterable, Iterator, Optional, Union
 
-from .._url import is_url
+from .._io import is_url
 from ._remote import local_path, remote_file_run, remote_runs
 from ._walk import Run, WalkStats, walk_runs
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Iterator, Optional, Union
 
-from ._archive import any_archive_name, is_archive_name
+from .._io import any_archive_name, is_archive_name
 
 log = logging.getLogger(__name__)
 
