@@ -145,7 +145,7 @@ def bare_decode(paths: list[str]) -> None:
 
 def walked(paths: list[str]) -> float:
     """The share of files whose header pipeguard's JPEG marker walk reads (the rest go to Pillow)."""
-    from pipeguard.scanner._jpeg_header import read_jpeg_header
+    from pipeguard.scanner.probe._jpeg_header import read_jpeg_header
 
     taken = 0
     for p in paths:
@@ -512,7 +512,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import pipeguard as pg
-    from pipeguard.scanner._run import default_workers
+    from pipeguard.scanner._scan import default_workers
 
     cores = default_workers()
     if args.cache_only:

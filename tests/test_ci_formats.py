@@ -11,7 +11,7 @@ from PIL import Image
 from scan_folders import SIDE, build, png_bytes
 
 import pipeguard as pg
-from pipeguard.scanner._ci_formats import (
+from pipeguard.scanner.output._ci_formats import (
     escape_data,
     escape_property,
     github_line,

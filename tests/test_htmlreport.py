@@ -226,7 +226,7 @@ def test_an_archive_is_read_once_for_its_members_and_a_name_twice_shows_the_firs
 
 
 def test_a_streamed_report_gets_the_same_groups_without_being_read_back_whole(tmp_path, monkeypatch):
-    from pipeguard.scanner._report import ScanReport
+    from pipeguard.scanner.output._report import ScanReport
 
     folder = _planted(tmp_path / "data", n_gray=30)
     contract = pg.Contract(channels=3, size=(64, 64))

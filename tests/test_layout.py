@@ -142,7 +142,7 @@ def test_no_private_torch_imports_and_no_process_notes(path):
 def test_scanner_imports_htmlreport_only_inside_to_html():
     """The page is optional: a scan never loads Jinja2 or the page code unless asked for HTML."""
     found = []
-    for path in (PACKAGE / "scanner").glob("*.py"):
+    for path in (PACKAGE / "scanner").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for func in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)] + [tree]:
             body = func.body if isinstance(func, ast.FunctionDef) else [
@@ -151,3 +151,29 @@ def test_scanner_imports_htmlreport_only_inside_to_html():
                 if isinstance(node, ast.ImportFrom) and "htmlreport" in (node.module or ""):
                     found.append((path.name, getattr(func, "name", "<module>")))
     assert set(found) == {("_report.py", "to_html")}, found
+
+
+def _package(module: str) -> str:
+    path = PACKAGE.parent / Path(*module.split("."))
+    return module if (path / "__init__.py").exists() else module.rsplit(".", 1)[0]
+
+
+def test_packages_talk_through_the_names_their_init_exports():
+    """A private module (``_name``) is imported only from inside its own package's subtree:
+    any other package imports the names that package's ``__init__`` exports."""
+    found = []
+    for name, deps in _graph().items():
+        here = _package(name)
+        for dep in deps:
+            owner = _package(dep)
+            if dep != owner and dep.rsplit(".", 1)[1].startswith("_") and not (here + ".").startswith(owner + "."):
+                found.append(f"{name} imports {dep}")
+    assert found == []
+
+
+def test_the_scanner_is_made_of_stages():
+    stages = [p for p in (PACKAGE / "scanner").iterdir() if (p / "__init__.py").exists()]
+    assert len(stages) >= 4
+    for stage in stages:
+        doc = ast.get_docstring(ast.parse((stage / "__init__.py").read_text()))
+        assert doc and "import" in doc.lower(), f"{stage.name}/__init__.py should say what it holds and may import"

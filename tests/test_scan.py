@@ -9,9 +9,9 @@ from scan_folders import SIDE, build
 
 import pipeguard as pg
 from pipeguard.core._errors import Reason, UnreadableKind
-from pipeguard.scanner import _run as run
+from pipeguard.scanner import _scan as run
 from pipeguard.scanner._row import COLUMNS, ScanRow
-from pipeguard.scanner._schema import contract_schema
+from pipeguard.scanner.verdict._schema import contract_schema
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
 DESIGN_KEYS = ["path", "status", "format", "mode", "channels", "height", "width", "bytes", "error", "violations"]
@@ -218,8 +218,8 @@ def test_progress_is_reported(planted):
 def test_violations_of_distinct_combinations_map_back_to_every_row(contract):
     # the schema validates each distinct (channels, height, width) once; every row must
     # still get exactly the verdict a row-by-row check gives, unknown channels included
-    from pipeguard.scanner._report import build_frame
-    from pipeguard.scanner._schema import check_frame
+    from pipeguard.scanner.output._report import build_frame
+    from pipeguard.scanner.verdict._schema import check_frame
 
     combos = [(3, 8, 8), (None, 8, 8), (None, 4, 8), (1, 8, 8), (3, 4, 4), (1, 4, 4), (4, 8, 4)]
     rows = []
@@ -256,7 +256,7 @@ def test_whole_number_columns_are_nullable_int64_whichever_way_they_are_built(va
     import numpy as np
     import pandas as pd
 
-    from pipeguard.scanner._report import build_frame
+    from pipeguard.scanner.output._report import build_frame
 
     rows = [ScanRow(f"{i}.png", "ok", height=v) for i, v in enumerate(values)]
     got = build_frame(rows)["height"]
@@ -269,7 +269,7 @@ def test_whole_number_columns_are_nullable_int64_whichever_way_they_are_built(va
 def test_categorical_columns_are_pandas_categoricals_with_python_string_categories(values):
     import pandas as pd
 
-    from pipeguard.scanner._text_dtype import categorical_text
+    from pipeguard.scanner._columns import categorical_text
 
     got, want = categorical_text(values), pd.Categorical(values)
     assert list(got) == [v if v is not None else got[i] for i, v in enumerate(values)]

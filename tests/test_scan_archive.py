@@ -158,7 +158,7 @@ def test_scan_reads_every_member_of_every_shard(tmp_path):
 
 def test_archives_scan_alike_in_workers_and_deep(tmp_path, monkeypatch):
     import pipeguard as pg
-    from pipeguard.scanner import _run
+    from pipeguard.scanner import _scan as _run
 
     monkeypatch.setattr(_run, "SERIAL_BELOW", 0)  # a pool even for a small folder
 

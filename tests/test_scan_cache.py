@@ -22,7 +22,10 @@ from scan_folders import SIDE, build, png_bytes
 import pipeguard
 from pipeguard import Contract
 from pipeguard.cli import main
-from pipeguard.scanner import _cache, _part, _run, scan
+from pipeguard.scanner import _scan as _run
+from pipeguard.scanner import scan
+from pipeguard.scanner.engine import _cache
+from pipeguard.scanner.probe import _part
 
 pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
                                 reason="the counting probe reaches workers through fork")
@@ -283,7 +286,8 @@ def test_a_scan_stopped_by_an_error_leaves_a_cache_that_is_right(tmp_path, folde
 
 SLOW_SCAN = """
 import sys, time
-from pipeguard.scanner import _cache, _run, scan
+from pipeguard.scanner import _scan as _run, scan
+from pipeguard.scanner.engine import _cache
 _cache.RACY_NS, _cache.FLUSH_ROWS, _run.PLAIN_CHUNK = 0, 16, 16
 scan(sys.argv[1], workers=1, cache=sys.argv[2], progress=lambda done, path: time.sleep(0.02))
 """
@@ -321,7 +325,7 @@ def test_a_corrupt_cache_file_is_rebuilt(tmp_path, folder, reads, caplog):
     (cache / _cache.FILE_NAME).write_bytes(b"this is not a database, but it has a header of some length" * 20)
     plain = scan(folder, CONTRACT, workers=1)
     everything = set(reads())
-    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner._cache"):
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner.engine._cache"):
         _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)
     assert [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
     assert set(reads()) == everything
@@ -334,14 +338,14 @@ def test_a_cache_that_cannot_be_made_is_skipped_with_one_warning(tmp_path, folde
     blocker.write_text("not a folder")
     plain = scan(folder, CONTRACT, workers=1)
     reads()
-    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner._cache"):
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner.engine._cache"):
         _same(scan(folder, CONTRACT, workers=1, cache=blocker / "cache"), plain)
-    assert len([r for r in caplog.records if r.name == "pipeguard.scanner._cache"]) == 1
+    assert len([r for r in caplog.records if r.name == "pipeguard.scanner.engine._cache"]) == 1
 
 
 def test_a_cache_inside_the_scanned_folder_is_not_used(tmp_path, folder, reads, caplog):
     plain = scan(folder, CONTRACT, workers=1)
-    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner._cache"):
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner.engine._cache"):
         _same(scan(folder, CONTRACT, workers=1, cache=folder / ".cache"), plain)
     assert not (folder / ".cache").exists()
     assert any("inside the scanned folder" in r.getMessage() for r in caplog.records)
@@ -389,7 +393,7 @@ def test_stamps_are_each_files_own_stat_however_its_folder_is_given(tmp_path, mo
 def listed(monkeypatch):
     """The folders the walk lists from the disk (rather than from the cache), relative to
     ``folder``'s parent; ``listed()`` returns and clears them."""
-    from pipeguard.scanner import _walk
+    from pipeguard.scanner.sources import _walk
 
     seen: list[str] = []
     real = _walk._listed
@@ -475,7 +479,7 @@ def test_a_folder_changed_just_before_it_is_listed_is_not_kept(tmp_path, folder,
 
 
 def test_only_local_filesystems_have_their_folder_listings_kept(tmp_path):
-    from pipeguard.scanner._mounts import local_devices
+    from pipeguard.scanner.sources._mounts import local_devices
 
     (tmp_path / "my disk").mkdir()  # a mount point with a space, escaped in mountinfo
     info = tmp_path / "mountinfo"
@@ -493,7 +497,7 @@ def test_only_local_filesystems_have_their_folder_listings_kept(tmp_path):
 
 def _listings_kept_in(path):
     """Skip a test of kept listings where the test's folder is not on a local Linux filesystem."""
-    from pipeguard.scanner._mounts import local_devices
+    from pipeguard.scanner.sources._mounts import local_devices
 
     if os.stat(path).st_dev not in local_devices():
         pytest.skip("folder listings are kept only on local Linux filesystems")
@@ -501,7 +505,7 @@ def _listings_kept_in(path):
 
 def test_listings_are_not_kept_off_local_filesystems_nor_reused_by_who_cannot_list(
         tmp_path, folder, reads, listed, monkeypatch):
-    from pipeguard.scanner import _mounts, _walk
+    from pipeguard.scanner.sources import _mounts, _walk
 
     _listings_kept_in(tmp_path)
     cache = tmp_path / "cache"

@@ -72,7 +72,7 @@ def test_deep_on_the_cluster_equals_a_local_deep_scan(client, four_folders):
 
 def _dies_once(part, deep, time_limit):
     """A probe that kills its own worker process the first time it meets ``class2``."""
-    from pipeguard.scanner._cluster import probe_task
+    from pipeguard.scanner.engine._cluster import probe_task
 
     marker = os.environ.get("PG_KILL_MARKER", "")
     if any(run[1].startswith("class2") for run in part) and marker and not os.path.exists(marker):
@@ -84,10 +84,10 @@ def _dies_once(part, deep, time_limit):
 def test_a_worker_killed_mid_scan_still_gives_the_full_report(client, four_folders, tmp_path):
     import cloudpickle
 
-    from pipeguard.scanner._cluster import cluster_batches
     from pipeguard.scanner._row import named
-    from pipeguard.scanner._sources import source_runs
-    from pipeguard.scanner._walk import WalkStats
+    from pipeguard.scanner.engine._cluster import cluster_batches
+    from pipeguard.scanner.sources._runs import source_runs
+    from pipeguard.scanner.sources._walk import WalkStats
 
     marker = tmp_path / "killed"
     client.run(lambda m: os.environ.__setitem__("PG_KILL_MARKER", m), str(marker))

@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 from PIL import Image
 from scan_folders import cut, encoded, with_orientation
 
-from pipeguard.scanner import _probe as probe_module
-from pipeguard.scanner._jpeg_header import HEAD_BYTES, read_jpeg_header
-from pipeguard.scanner._part import probe_part
+from pipeguard.scanner.probe import _file as probe_module
+from pipeguard.scanner.probe._jpeg_header import HEAD_BYTES, read_jpeg_header
+from pipeguard.scanner.probe._part import probe_part
 
 
 def _header(data: bytes):
     f = io.BytesIO(data)
-    with mock.patch("pipeguard.scanner._jpeg_header.read_at", lambda f, at, n: f.getvalue()[at:at + n]):
+    with mock.patch("pipeguard.scanner.probe._jpeg_header.read_at", lambda f, at, n: f.getvalue()[at:at + n]):
         return read_jpeg_header(f, len(data))
 
 
@@ -213,7 +213,8 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
     (tmp_path / "b.txt").write_text("notes\n")
     (tmp_path / "c.jpg").write_bytes(_claimed_by_fli(_jpeg(), exif=True))
     script = (
-        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner import _probe as probe\nfrom pipeguard.scanner._part import probe_part\n"
+        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner.probe import _file as probe\n"
+        "from pipeguard.scanner.probe._part import probe_part\n"
         "part = [(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
         "if sys.argv[2] == 'slow':\n"
         "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size: None):\n"

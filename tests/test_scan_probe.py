@@ -13,10 +13,10 @@ from scan_folders import (
 )
 
 from pipeguard.core._errors import UnreadableKind
-from pipeguard.scanner import _end_marker as end_marker
-from pipeguard.scanner._part import probe_part
-from pipeguard.scanner._probe import IMG_EXTENSIONS, probe
 from pipeguard.scanner._row import COLUMNS, ScanRow
+from pipeguard.scanner.probe import _end_marker as end_marker
+from pipeguard.scanner.probe._file import IMG_EXTENSIONS, probe
+from pipeguard.scanner.probe._part import probe_part
 
 
 def _probe(tmp_path, name, data, deep=False):
@@ -120,7 +120,7 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
     def boom(self):
         import sys
 
-        if sys._getframe(1).f_globals["__name__"] == "pipeguard.scanner._probe":  # Pillow's own use works
+        if sys._getframe(1).f_globals["__name__"] == "pipeguard.scanner.probe._file":  # Pillow's own use works
             raise SyntaxError("bad frame table")
         return 1
 
@@ -133,7 +133,7 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
 def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     import warnings
 
-    from pipeguard.scanner import _part as part_module
+    from pipeguard.scanner.probe import _part as part_module
 
     real = part_module.probe_row
 

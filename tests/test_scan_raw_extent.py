@@ -10,8 +10,8 @@ from conftest import make_image
 from PIL import Image
 from scan_folders import encoded
 
-from pipeguard.scanner._probe import probe
-from pipeguard.scanner._raw_extent import missing_pixel_data
+from pipeguard.scanner.probe._file import probe
+from pipeguard.scanner.probe._raw_extent import missing_pixel_data
 
 RAW = [("BMP", "1"), ("BMP", "P"), ("BMP", "RGB"), ("BMP", "RGBA"), ("PPM", "1"), ("PPM", "L"), ("PPM", "RGB"),
        ("PPM", "I;16"), ("TGA", "L"), ("TGA", "RGBA"), ("TIFF", "1"), ("TIFF", "LA"), ("TIFF", "CMYK"),

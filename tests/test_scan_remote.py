@@ -109,8 +109,8 @@ def test_large_files_are_read_in_ranges_never_whole(s3, monkeypatch):
 
 
 def test_a_request_that_fails_is_that_files_unreadable_row(s3):
-    from pipeguard.scanner._part import flatten, probe_part
-    from pipeguard.scanner._remote import Key
+    from pipeguard.scanner.probe._part import flatten, probe_part
+    from pipeguard.scanner.sources._remote import Key
 
     fs = s3.filesystem()
     fs.mkdir("gone")

@@ -14,8 +14,8 @@ from scan_folders import SIDE, build
 
 import pipeguard as pg
 from pipeguard.cli import main
-from pipeguard.scanner import _run
-from pipeguard.scanner._sink import read_summary
+from pipeguard.scanner import _scan as _run
+from pipeguard.scanner.output._sinks import read_summary
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
 
@@ -53,7 +53,7 @@ def test_a_streamed_report_equals_the_one_held_in_memory(planted, tmp_path, monk
 
 
 def test_a_json_report_is_read_back_a_row_a_line_and_any_other_layout_whole(planted, tmp_path, monkeypatch):
-    from pipeguard.scanner import _sink
+    from pipeguard.scanner.output import _sinks as _sink
 
     pg.scan(planted, contract=CONTRACT, output=tmp_path / "scan.json")
     pg.scan(planted, contract=CONTRACT, output=tmp_path / "scan.jsonl")

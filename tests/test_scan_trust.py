@@ -50,7 +50,7 @@ def test_a_listed_fifo_is_a_row_in_the_parent_and_in_workers(specials):
 
 
 def test_a_device_is_not_a_file():
-    from pipeguard.scanner._probe import probe
+    from pipeguard.scanner.probe._file import probe
 
     row = probe("/dev/null", "null.png")
     assert (row["status"], row["error_kind"]) == ("unreadable", "not a file")
@@ -130,7 +130,7 @@ def test_csv_keeps_carriage_returns_and_newlines_in_names_inside_one_record(tmp_
 def test_every_file_pillow_reads_is_probed_whatever_its_extension(tmp_path, fmt, mode, name):
     from PIL import Image
 
-    from pipeguard.scanner._probe import probe
+    from pipeguard.scanner.probe._file import probe
 
     noise = Image.frombytes("L", (64, 48), os.urandom(64 * 48)).convert(mode)
     noise.save(tmp_path / name, format=fmt)
@@ -167,7 +167,7 @@ def test_deep_workers_of_a_process_with_a_large_address_space_still_decode(tmp_p
 def test_a_decompression_bomb_still_fails_in_a_deep_worker(tmp_path):
     import resource
 
-    from pipeguard.scanner._workers import DEEP_MEMORY_CAP, _address_space, _cap_memory
+    from pipeguard.scanner.engine._pool import DEEP_MEMORY_CAP, _address_space, _cap_memory
 
     before = resource.getrlimit(resource.RLIMIT_AS)
     pid = os.fork()

@@ -1,6 +1,6 @@
 import os
 
-from pipeguard.scanner._walk import WalkStats, walk
+from pipeguard.scanner.sources._walk import WalkStats, walk
 
 
 def _touch(root, *rels):
@@ -55,7 +55,7 @@ def test_unreadable_folder_is_reported_not_raised(tmp_path):
 
 
 def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
-    from pipeguard.scanner._walk import walk_runs
+    from pipeguard.scanner.sources._walk import walk_runs
 
     _touch(tmp_path, "a", "a-", "a.b", "a./x", "a b/y", "b/c/d", "b/c.e", "b/c0", "c", "c1", "b/c/e/f")
     runs = list(walk_runs(tmp_path))
@@ -69,7 +69,7 @@ def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
 
 
 def test_parts_pack_and_cut_runs_and_split_at_any_file():
-    from pipeguard.scanner._walk import part_size, parts, split_part
+    from pipeguard.scanner._units import part_size, parts, split_part
 
     runs = [("/r/a/", "a/", ["1", "2", "3"]), ("/r/b/", "b/", ["4"]), ("/r/c/", "c/", ["5", "6", "7", "8", "9"])]
     got = list(parts(iter(runs), 4))

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from pipeguard.core._errors import UnreadableKind
-from pipeguard.scanner import _part as probe_module
-from pipeguard.scanner._workers import SupervisedPool
+from pipeguard.scanner.engine._pool import SupervisedPool
+from pipeguard.scanner.probe import _part as probe_module
 
 pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
                                 reason="the patched probe reaches workers through fork")
@@ -68,7 +68,7 @@ def test_empty_input(tmp_path):
 
 
 def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatch):
-    from pipeguard.scanner import _workers as workers
+    from pipeguard.scanner.engine import _pool as workers
 
     monkeypatch.setattr(workers, "_worker_main", lambda *args: os._exit(7))
     runs = _files(tmp_path, ["a.txt", "b.txt"])
@@ -77,7 +77,7 @@ def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatc
 
 
 def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
-    from pipeguard.scanner import _workers as workers
+    from pipeguard.scanner.engine import _pool as workers
 
     real = probe_module.probe_row
 
@@ -147,7 +147,7 @@ def test_deep_never_probes_in_the_parent():
 
 
 def test_work_is_cut_into_slices_in_order():
-    from pipeguard.scanner._workers import _Work
+    from pipeguard.scanner.engine._pool import _Work
 
     runs = [("/d/", "", ["a", "b", "c"]), ("/e/", "e/", ["d", "e"])]
     chunks, missing = {}, {}
@@ -170,7 +170,7 @@ def test_a_time_limit_that_would_never_fire_is_refused(limit):
 
 
 def test_never_more_workers_than_parts_nor_than_the_cap(tmp_path):
-    from pipeguard.scanner._workers import max_workers
+    from pipeguard.scanner.engine._pool import max_workers
 
     runs = _files(tmp_path, [f"{i:02d}.txt" for i in range(20)])
     pool = SupervisedPool(1000, deep=True, chunk=4)
@@ -187,7 +187,7 @@ def test_the_cli_notes_a_capped_worker_count(tmp_path):
     from click.testing import CliRunner
 
     from pipeguard.cli import main
-    from pipeguard.scanner._workers import max_workers
+    from pipeguard.scanner.engine._pool import max_workers
 
     (tmp_path / "a.txt").write_bytes(b"x")
     result = CliRunner().invoke(main, ["scan", str(tmp_path), "--deep", "--workers", "100000"])
@@ -222,7 +222,7 @@ def test_a_scan_gives_back_frozen_objects_and_leaves_a_callers_freeze_alone(tmp_
     import gc
 
     import pipeguard as pg
-    from pipeguard.scanner import _gc
+    from pipeguard.scanner.engine import _gc
 
     (tmp_path / "a.txt").write_text("not an image")
     assert gc.get_freeze_count() == 0

@@ -17,6 +17,6 @@ def explain_command(expected, actual) -> None:
     Example, for "shape '[64, 3, 32, 32]' is invalid for input of size 49152":
         pipeguard explain --expected 64,3,32,32 --actual 49152
     """
-    from ..diagnosis._explanation import explain
+    from ..diagnosis import explain
 
     click.echo(str(explain(expected, actual)))

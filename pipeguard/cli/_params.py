@@ -7,7 +7,7 @@ import re
 
 import click
 
-from ..diagnosis._text import first_line
+from ..diagnosis import first_line
 
 
 class UsageError(click.ClickException):

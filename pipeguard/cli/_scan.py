@@ -84,7 +84,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
 
 
 def _capped(workers: Optional[int]) -> Optional[int]:
-    from ..scanner._workers import WORKERS_PER_CORE, max_workers
+    from ..scanner import WORKERS_PER_CORE, max_workers
 
     if workers is not None and workers > max_workers():
         click.echo(f"note: --workers {workers} is more than {WORKERS_PER_CORE} per core; using {max_workers()}",
@@ -95,7 +95,7 @@ def _capped(workers: Optional[int]) -> Optional[int]:
 
 def _source(sources: tuple[str, ...], files_from: Optional[str]):
     """One folder as itself (paths relative to it), anything else as a list (paths as given)."""
-    from ..scanner._sources import read_list
+    from ..scanner import read_list
 
     if any(not s for s in sources):
         raise UsageError("an empty SOURCE: name a folder or a file")
@@ -133,7 +133,7 @@ def _read_files_from(files_from: str, read_list) -> list[str]:
 
 
 def _format(fmt: Optional[str], output: Optional[str]) -> str:
-    from ..scanner._sink import output_format
+    from ..scanner import output_format
 
     if fmt is None:
         fmt = (output_format(output) if output else None) or "table"
@@ -146,7 +146,7 @@ def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optiona
     """A report is never written over a file the scan reads; a report written while scanning
     never goes into a folder the scan walks (it would read its own half-written file)."""
     from .._io import is_url
-    from ..scanner._sources import folder_holding
+    from ..scanner import folder_holding
 
     listed = {os.path.realpath(s) for s in source if not is_url(s)} if isinstance(source, list) else set()
     for out in filter(None, outputs):
@@ -233,7 +233,7 @@ def _write_report(report, fmt: str, output: Optional[str]) -> None:
 
 
 def _contract(contract_file, channels, size):
-    from ..core._contract import Contract
+    from ..core import Contract
 
     base = Contract.load(contract_file).to_dict() if contract_file else {}
     if channels is None and size is None:

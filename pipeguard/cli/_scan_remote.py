@@ -36,7 +36,7 @@ def _value(text: str):
 def check_engine(cluster: Optional[str]) -> None:
     if cluster is None:
         return
-    from ..scanner._cluster import MISSING_EXTRA, check_cluster
+    from ..scanner import MISSING_EXTRA, check_cluster
 
     try:
         check_cluster(cluster)
@@ -51,7 +51,7 @@ def check_engine(cluster: Optional[str]) -> None:
 def check_remote(sources: tuple[str, ...], files_from: Optional[str], options: dict):
     """A single URL SOURCE, checked to be a folder one can list; ``None`` for anything else."""
     from .._io import is_url
-    from ..scanner._remote import open_source
+    from ..scanner import open_source
 
     if files_from or len(sources) != 1 or not is_url(sources[0]):
         if options and not any(is_url(s) for s in sources):

@@ -9,8 +9,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from ..core._errors import Reason
-from ..diagnosis import _numbers as numbers
+from ..core import Reason
+from ..diagnosis import numbers
 
 if TYPE_CHECKING:
     from ..scanner import ScanReport
@@ -185,10 +185,10 @@ def verdict(report: ScanReport) -> str:
 
 
 def write_rows(report: ScanReport, fmt: str, stream: TextIO) -> None:
-    from ..scanner._ci_formats import CI_FORMATS, write
+    from ..scanner import CI_FORMATS, write_ci
 
     if fmt in CI_FORMATS:
-        write(report.rows(), fmt, stream, root=report.root, elapsed=report.elapsed)
+        write_ci(report.rows(), fmt, stream, root=report.root, elapsed=report.elapsed)
     elif fmt == "json":
         report.to_json(stream)
     elif fmt == "jsonl":

@@ -121,7 +121,7 @@ def trace_command(target: str, input_shape, dtype: str, fmt: str, time_limit: fl
     Example:
         pipeguard trace torchvision.models:resnet18 --input 1,3,224,224
     """
-    from ..diagnosis._numbers import dtype_name
+    from ..diagnosis import dtype_name
     from ..model import trace_model
 
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)

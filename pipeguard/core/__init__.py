@@ -5,15 +5,37 @@ May import ``diagnosis`` (every violation carries one), and ``model`` only insid
 
 from __future__ import annotations
 
+from typing import Any
+
+from .._exports import resolve
 from ._contract import Contract
 from ._errors import (
-           ContractFieldError,
-           ContractFileError,
-           ContractViolation,
-           Reason,
-           Violation,
+    ContractFieldError,
+    ContractFileError,
+    ContractViolation,
+    Reason,
+    Violation,
 )
 from ._inspect import SampleInfo, inspect
 
 __all__ = ["Contract", "ContractFieldError", "ContractFileError", "ContractViolation", "Reason",
            "SampleInfo", "Violation", "inspect"]
+
+# names the sibling packages use (not public API), from their module on first use
+_SHARED = {
+    "TypeRegistry": "._registry",
+    "UnreadableKind": "._errors",
+    "as_contract": "._contract",
+    "check": "._check",
+    "check_info": "._check",
+    "expected_dims": "._diagnose",
+    "pil_mode": "._registry",
+    "reader_for": "._registry",
+    "type_name": "._registry",
+    "violation_error": "._check",
+    "where": "._errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _SHARED, name)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._dims import Dims
+from ..diagnosis import Dims, numbers
 from ._errors import ContractViolation, Reason, Violation
 from ._inspect import SampleInfo, inspect
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from numbers import Real  # the standard library's, numpy scalars included
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
-from ..diagnosis import _numbers as numbers
+from ..diagnosis import numbers
 from ._errors import ContractFieldError, ContractFileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,7 +192,7 @@ class Contract:
     @classmethod
     def from_model(cls, model: Any, size: Optional[Union[int, tuple[int, int]]] = None) -> "Contract":
         """Read what a model's first layer expects (see :func:`pipeguard.model._from_model.input_fields`)."""
-        from ..model._from_model import input_fields
+        from ..model import input_fields
 
         fields = input_fields(model, size=size)
         try:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Optional
 
-from ..diagnosis._dims import Dims
-from ..diagnosis._explanation import Diagnosis, Hypothesis, HypothesisKind, explain
+from ..diagnosis import Diagnosis, Dims, Hypothesis, HypothesisKind, explain
 from ._errors import Reason, Violation
 from ._inspect import SampleInfo
 

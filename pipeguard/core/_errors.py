@@ -6,8 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._dims import Dims
+from ..diagnosis import Dims, numbers
 
 
 class Reason(str, enum.Enum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, NamedTuple, Optional
 
-from ..diagnosis._numbers import torch_dtype_name
+from ..diagnosis import torch_dtype_name
 
 
 class RawSample(NamedTuple):
@@ -86,7 +86,7 @@ _PIL_MODES: dict[str, tuple[int, str]] = {}
 _TYPESTR_DTYPES = {"b1": "bool", "u1": "uint8", "u2": "uint16", "i2": "int16", "i4": "int32", "f4": "float32"}
 
 
-def _pil_mode(mode: str) -> tuple[int, str]:
+def pil_mode(mode: str) -> tuple[int, str]:
     """Band count and the dtype ``pil_to_tensor`` produces, per PIL mode (cached)."""
     try:
         return _PIL_MODES[mode]
@@ -103,7 +103,7 @@ def _pil_mode(mode: str) -> tuple[int, str]:
 
 
 def _read_pil(img: Any) -> RawSample:
-    bands, dtype = _pil_mode(img.mode)
+    bands, dtype = pil_mode(img.mode)
     w, h = img.size
     return RawSample("PIL.Image", (bands, h, w), dtype, True, img.mode)
 

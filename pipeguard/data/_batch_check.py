@@ -10,14 +10,12 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Hashable, Optional
 
-from ..core._errors import ContractViolation, Reason, Violation
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._dims import Dims
-from ..diagnosis._text import first_line
+from ..core import ContractViolation, Reason, Violation
+from ..diagnosis import Dims, first_line, numbers
 from ._sample_parts import ImageNotFound, get_image, image_slot
 
 if TYPE_CHECKING:
-    from ..core._contract import Contract
+    from ..core import Contract
 
 STAGE = "collate"
 
@@ -50,8 +48,7 @@ def batch_error(contract: Contract, batch: Any, image_key: Optional[Hashable] = 
 
 def _image_batch_error(contract: Contract, images: Any, rows: int) -> Optional[ContractViolation]:
     """An ``[N, C, H, W]`` batch checked like a sample, for a contract with channels or size."""
-    from ..core._check import check_info, violation_error
-    from ..core._inspect import inspect
+    from ..core import check_info, inspect, violation_error
 
     shape = tuple(images.shape)
     if len(shape) != 4:
@@ -63,7 +60,7 @@ def _image_batch_error(contract: Contract, images: Any, rows: int) -> Optional[C
         return _error(contract, found, expected=expected, actual=Dims(shape, math.prod(shape)), rows=rows)
     info = inspect(images, contract)
     found = check_info(contract, info)
-    return _as_batch(violation_error(contract, info, found, stage=STAGE), rows) if found else None
+    return as_batch_error(violation_error(contract, info, found, stage=STAGE), rows) if found else None
 
 
 def _row_batch_error(contract: Contract, images: Any, rows: int) -> Optional[ContractViolation]:
@@ -86,7 +83,7 @@ def _row_batch_error(contract: Contract, images: Any, rows: int) -> Optional[Con
     return _error(contract, found, expected=expected, actual=Dims(shape, math.prod(shape)), rows=rows)
 
 
-def _as_batch(err: ContractViolation, rows: Optional[int]) -> ContractViolation:
+def as_batch_error(err: ContractViolation, rows: Optional[int]) -> ContractViolation:
     """The same error, its headline naming the batch rather than "sample"."""
     first, _, rest = str(err).partition("\n")
     what = f"the batch of {numbers.plural(rows, 'sample')}" if rows is not None else "the batch"
@@ -100,20 +97,20 @@ def _error(contract: Contract, found: list[Violation], *, expected: Optional[Dim
            actual: Optional[Dims] = None, rows: Optional[int] = None) -> ContractViolation:
     diagnosis = None
     if expected is not None and actual is not None and expected.numel and actual.numel:
-        from ..diagnosis._explanation import explain
+        from ..diagnosis import explain
 
         try:
             diagnosis = explain(expected, actual)
         except Exception:
             diagnosis = None
-    return _as_batch(ContractViolation(expected=expected, actual=actual, violations=found, stage=STAGE,
+    return as_batch_error(ContractViolation(expected=expected, actual=actual, violations=found, stage=STAGE,
                                        diagnosis=diagnosis, contract_name=contract.name), rows)
 
 
 def collate_failure(contract: Contract, exc: BaseException, samples: list,
                     image_key: Optional[Hashable]) -> ContractViolation:
     """A collate that raised: name the shapes that could not be stacked together."""
-    from ..core._inspect import inspect
+    from ..core import inspect
 
     shapes: Counter = Counter()
     for sample in samples:

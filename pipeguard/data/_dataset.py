@@ -12,9 +12,8 @@ from typing import Any, Callable, Hashable, Iterator, Optional
 
 from torch.utils.data import Dataset, IterableDataset
 
-from ..core._contract import Contract
-from ..core._errors import ContractViolation, Reason, Violation
-from ..diagnosis._text import first_line
+from ..core import Contract, ContractViolation, Reason, Violation
+from ..diagnosis import first_line
 from ._repair import Unfixable, repair
 from ._sample_parts import ImageNotFound, get_image, image_slot
 from ._sample_source import FolderSample, locate, source_of
@@ -97,7 +96,7 @@ class GuardedDataset(Dataset):
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error should be one of {', '.join(map(repr, ON_ERROR))}, but got {on_error!r}")
         # EnsureSize's; imported here, not with the module
-        from ..transforms._transforms import SIZE_POLICIES
+        from ..transforms import SIZE_POLICIES
 
         if size_policy not in SIZE_POLICIES:
             raise ValueError(f"size_policy should be one of {', '.join(map(repr, SIZE_POLICIES))}, "
@@ -252,8 +251,7 @@ class GuardedDataset(Dataset):
         return self._act(err, cause=exc)
 
     def _error(self, index, source, sample, slot, found) -> ContractViolation:
-        from ..core._check import violation_error
-        from ..core._inspect import inspect
+        from ..core import inspect, violation_error
 
         try:
             info = inspect(get_image(sample, slot), self.contract)

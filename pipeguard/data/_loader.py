@@ -22,14 +22,14 @@ from torch.utils.data import (
     get_worker_info,
 )
 
-from ..core._errors import ContractViolation
+from ..core import ContractViolation
 from ._batch_check import batch_error, collate_failure
 from ._dataset import GuardedDataset, StreamFailure
 from ._skip_ledger import LoaderReport, SkipLedger, warn_once
 from ._skipped import Skipped
 
 if TYPE_CHECKING:
-    from ..core._contract import Contract
+    from ..core import Contract
 
 _warned_sources: set = set()  # per process: pg.collate warns once per source
 

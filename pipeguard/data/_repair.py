@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Hashable, NamedTuple, Optional
 
-from ..core._errors import ContractViolation, Reason, Violation
+from ..core import ContractViolation, Reason, Violation
 from ._sample_parts import get_image, replace_image
 from ._sample_source import FolderSample
 
 if TYPE_CHECKING:
-    from ..core._contract import Contract
+    from ..core import Contract
 
 FIXABLE = frozenset({Reason.CHANNELS, Reason.SIZE})
 
@@ -52,7 +52,7 @@ def is_fixable(violations: list[Violation], contract: Contract, size_policy: str
 
 def _convert(image: Any, contract: Contract, reasons: set, size_policy: str) -> Any:
     # on the first fix only
-    from ..transforms._transforms import EnsureChannels, EnsureSize
+    from ..transforms import EnsureChannels, EnsureSize
 
     if Reason.CHANNELS in reasons and contract.channels is not None:
         image = EnsureChannels(contract.channels)(image)

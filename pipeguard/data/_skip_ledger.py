@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..core._errors import ContractViolation, Reason
-from ..diagnosis import _numbers as numbers
+from ..core import ContractViolation, Reason
+from ..diagnosis import numbers
 from ._skipped import Skipped
 
 logger = logging.getLogger("pipeguard.loader")

@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-from ..core._errors import ContractViolation, Reason, where
-from ..diagnosis._text import first_line
+from ..core import ContractViolation, Reason, where
+from ..diagnosis import first_line
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,13 @@ def load_converted(path: str, channels: int) -> tuple[Any, bool]:
     """
     from PIL import Image
 
-    from ..transforms._channels import TARGET_MODE
+    from ..transforms import TARGET_MODE
 
     with open(path, "rb") as f:
         img = Image.open(f)
         img.load()  # decode while the file is open, as pil_loader does
     if img.mode == TARGET_MODE[channels]:
         return img, False
-    from ..transforms._transforms import EnsureChannels
+    from ..transforms import EnsureChannels
 
     return EnsureChannels(channels)(img), True

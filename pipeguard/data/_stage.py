@@ -9,11 +9,11 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..diagnosis import _numbers as numbers
+from ..diagnosis import numbers
 from ._sample_source import FolderSample, locate
 
 if TYPE_CHECKING:
-    from ..core._contract import Contract
+    from ..core import Contract
 
 
 def _reloadable(dataset: Any, index: Optional[int]) -> Optional[FolderSample]:
@@ -40,7 +40,7 @@ def trace_stage(dataset: Any, index: Optional[int], contract: Contract) -> Optio
     if transform is None:
         return None
     # on failure only: tracing is never on the hot path
-    from ..transforms._trace import trace
+    from ..transforms import trace
 
     try:
         traced = trace(transform, hit.load_raw(), contract)

@@ -8,7 +8,26 @@ The bottom layer: imports nothing else of pipeguard, and no torch.
 
 from __future__ import annotations
 
+from typing import Any
+
+from .._exports import resolve
+from . import _numbers as numbers  # noqa: F401  (exported: number formatting for every layer's messages)
 from ._dims import Dims
 from ._explanation import Diagnosis, Hypothesis, HypothesisKind, explain
 
 __all__ = ["Diagnosis", "Dims", "Hypothesis", "HypothesisKind", "explain"]
+
+# names the sibling packages use (not public API), from their module on first use
+_SHARED = {
+    "dtype_name": "._numbers",
+    "first_line": "._text",
+    "height_width": "._numbers",
+    "isqrt_exact": "._numbers",
+    "plural": "._numbers",
+    "table": "._text",
+    "torch_dtype_name": "._numbers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _SHARED, name)

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exports import resolve
+
 __all__ = ["missing_dependency", "write_html"]
+
+# public names, then names the sibling packages use (not public API): name -> its module
+_EXPORTS = {
+    "missing_dependency": "._page",
+    "write_html": "._page",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from . import _page
-
-        return getattr(_page, name)
-    raise AttributeError(f"module 'pipeguard.htmlreport' has no attribute {name!r}")
+    return resolve(__name__, _EXPORTS, name)

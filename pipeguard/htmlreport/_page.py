@@ -10,8 +10,8 @@ from typing import Any, Optional, Union
 
 from .._io import is_url
 from ._charts import bar_chart, size_chart
-from ._problems import PER_REASON, problem_groups
 from ._preview_files import limited
+from ._problems import PER_REASON, problem_groups
 from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, failed, previews
 
 log = logging.getLogger(__name__)

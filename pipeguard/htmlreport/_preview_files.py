@@ -14,8 +14,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Optional
 
-from .._io import open_regular
-from .._io import is_url
+from .._io import is_url, open_regular
 
 MAX_BYTES = 256 << 20      # an archive member or remote object read whole for its preview
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..core._errors import UnreadableKind
+from ..core import UnreadableKind
 
 PER_REASON = 100
 CHECK_TITLES = {"channels": "wrong channel count", "size": "wrong size", "numel": "wrong element count"}

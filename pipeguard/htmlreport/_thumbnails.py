@@ -155,7 +155,7 @@ def _shrunk(im, side: int):
 
 
 def _view(im, view: str, channels: int):
-    from ..transforms._channels import pil_to_channels  # EnsureChannels' own PIL kernel
+    from ..transforms import pil_to_channels  # EnsureChannels' own PIL kernel
 
     if view == DEFAULT_LOADER:
         return im.convert("RGB")

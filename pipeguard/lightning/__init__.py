@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exports import resolve
+
 __all__ = ["ContractCheck"]
+
+# public names, then names the sibling packages use (not public API): name -> its module
+_EXPORTS = {
+    "ContractCheck": "._callback",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ContractCheck":
-        from ._callback import ContractCheck
-
-        return ContractCheck
-    raise AttributeError(f"module 'pipeguard.lightning' has no attribute {name!r}")
+    return resolve(__name__, _EXPORTS, name)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from ..core._contract import Contract
-from ..data._sample_parts import ImageNotFound, get_image, image_slot
-from ..testing._batch import batch_violation
-from ..testing._model_check import input_shape, trace_failure, trace_with
+from ..core import Contract
+from ..data import ImageNotFound, get_image, image_slot
+from ..testing import batch_violation, input_shape, trace_failure, trace_with
 from ._import import Callback
 
 logger = logging.getLogger(__name__)

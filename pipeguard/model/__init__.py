@@ -7,8 +7,20 @@ code of a layer failure, ``FindingKind`` (``ModelTrace.error.kind``), is defined
 
 from __future__ import annotations
 
+from typing import Any
+
+from .._exports import resolve
 from ._layer_failures import FindingKind
 from ._results import ModelTrace
 from ._trace import trace_model
 
 __all__ = ["FindingKind", "ModelTrace", "trace_model"]
+
+# names the sibling packages use (not public API), from their module on first use
+_SHARED = {
+    "input_fields": "._from_model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _SHARED, name)

@@ -16,8 +16,7 @@ import math
 import re
 from typing import Iterator, Optional, Sequence
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._numbers import isqrt_exact
+from ..diagnosis import isqrt_exact, numbers
 from ._findings import Call, Finding, FindingKind, Shape
 from ._input_layout import channels_last, channels_last_fix
 

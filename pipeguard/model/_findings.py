@@ -9,8 +9,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._explanation import Diagnosis
+from ..diagnosis import Diagnosis, numbers
 
 Shape = tuple[int, ...]
 

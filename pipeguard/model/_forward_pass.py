@@ -19,8 +19,7 @@ import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._text import first_line
+from ..diagnosis import first_line, numbers
 from ._layer_failures import Call, Finding, check_layer, explain_exception
 from ._results import LayerError, LayerRow, ModelTrace, Shape
 

@@ -50,7 +50,7 @@ def input_fields(model: nn.Module, size: Optional[Size] = None) -> dict[str, Any
     """
     import torch.nn as nn
 
-    from ..diagnosis._numbers import dtype_name
+    from ..diagnosis import dtype_name
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"Contract.from_model() should get a torch.nn.Module, but got {type(model).__name__}")
@@ -87,7 +87,7 @@ def _image_size(model: nn.Module, conv: nn.Conv2d, size: Optional[Size], name: s
     """
     import torch.nn as nn
 
-    from ..diagnosis._numbers import height_width
+    from ..diagnosis import height_width
     from ._fit import smallest_square
     from ._model_size import hinted_size, pinned
     from ._trace import trace_model

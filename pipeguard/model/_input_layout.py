@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..diagnosis import _numbers as numbers
+from ..diagnosis import numbers
 
 Shape = tuple[int, ...]
 History = Sequence[tuple[str, Shape]]

@@ -16,10 +16,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._explanation import explain
-from ..diagnosis._numbers import isqrt_exact
-from ..diagnosis._text import first_line
+from ..diagnosis import explain, first_line, isqrt_exact, numbers
 from . import _input_layout as layout
 from ._findings import Call, Finding, FindingKind, compact
 from ._layer_arithmetic import Window, windows

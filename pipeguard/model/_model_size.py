@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-from ..diagnosis._numbers import isqrt_exact
+from ..diagnosis import isqrt_exact
 from ._forward_pass import trace_shapes
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs

@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence, Union
 
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._explanation import Diagnosis, HypothesisKind
-from ..diagnosis._text import table
+from ..diagnosis import Diagnosis, HypothesisKind, numbers, table
 from ._layer_failures import FindingKind
 
 Shape = tuple[int, ...]

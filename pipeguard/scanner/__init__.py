@@ -1,13 +1,23 @@
 """Scanning image folders: every file a row, checked against a contract from its header.
 
-``scan(path, contract=None, deep=False, workers=None) -> ScanReport``. Submodules,
-one job each: ``walk`` (file discovery), ``row`` (``ScanRow``, one file's named
-fields), ``probe`` (one file's header, in any process), ``jpeg_header`` (plain JPEG headers without Pillow's parser), ``file_read``
-(positional reads), ``end_marker`` (truncation from the tail), ``raw_extent``
-(truncation of uncompressed pixel data, from the header), ``workers`` (the supervised
-pool: time limits, crashes), ``schema`` (the contract as a pandera schema), ``infer``
-(the dominant contract), ``report`` (the table and its summary), ``cache`` (rows of
-unchanged files kept between scans, in SQLite), ``run`` (``scan`` itself). pandas and pandera load only when a scan finishes, so worker
+``scan(source, contract=None, deep=False, workers=None, ...) -> ScanReport``. A file
+passes these stages, in this order (each a subpackage, talking to the others through the
+names its ``__init__`` exports):
+
+1. ``sources``: what was given (a folder, a list, a URL, a Hugging Face dataset) listed
+   into runs of files in path order (archives are listed by ``pipeguard._io``).
+2. ``probe``: one file's header (or an archive member's, or a remote object's ranges) read
+   into a row.
+3. ``engine``: where parts of the listing are probed (this process, the supervised pool,
+   Dask, the row cache) and how their rows come back, in order, as batches.
+4. ``verdict``: the rows judged against the contract (or one inferred), and tallied.
+5. ``output``: the report, the rows written as they come (Parquet, JSON lines, JSON, CSV)
+   or held as a table, CI formats.
+
+Shared by every stage, here: ``units`` (``Run``, parts), ``row`` (``ScanRow``, how rows
+cross pipes) and ``columns`` (the table's text columns). ``scan`` itself (``_scan``) joins
+the stages. May import ``core``, ``diagnosis`` and ``pipeguard._io``; ``htmlreport`` only
+inside ``ScanReport.to_html``. pandas loads only when rows are judged, so worker
 processes import Pillow alone.
 """
 
@@ -15,16 +25,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exports import resolve
+
 __all__ = ["ScanReport", "scan"]
+
+# public names, then names the CLI and ``testing`` use (not public API): name -> its module
+_EXPORTS = {
+    "ScanReport": ".output",
+    "scan": "._scan",
+    "CI_FORMATS": ".output",
+    "MISSING_EXTRA": ".engine",
+    "PROBLEMS": ".output",
+    "WORKERS_PER_CORE": ".engine",
+    "check_cluster": ".engine",
+    "folder_holding": ".sources",
+    "max_workers": ".engine",
+    "open_source": ".sources",
+    "output_format": ".output",
+    "read_list": ".sources",
+    "row_message": ".output",
+    "row_name": ".output",
+    "write_ci": ".output",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "scan":
-        from ._run import scan
-
-        return scan
-    if name == "ScanReport":
-        from ._report import ScanReport
-
-        return ScanReport
-    raise AttributeError(f"module 'pipeguard.scanner' has no attribute {name!r}")
+    return resolve(__name__, _EXPORTS, name)

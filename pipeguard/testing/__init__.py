@@ -13,12 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exports import resolve
+
 __all__ = ["assert_conforms", "assert_model_accepts"]
+
+# public names, then names the sibling packages use (not public API): name -> its module
+_EXPORTS = {
+    "assert_conforms": "._asserts",
+    "assert_model_accepts": "._asserts",
+    "batch_violation": "._batch",
+    "input_shape": "._model_check",
+    "trace_failure": "._model_check",
+    "trace_with": "._model_check",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from . import _asserts
-
-        return getattr(_asserts, name)
-    raise AttributeError(f"module 'pipeguard.testing' has no attribute {name!r}")
+    return resolve(__name__, _EXPORTS, name)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from ..core._contract import Contract, as_contract
-from ..core._errors import ContractViolation
+from ..core import Contract, ContractViolation, as_contract
 
 SHOWN_FILES = 10  # problem files listed in a failing folder assertion
 
@@ -99,7 +98,7 @@ def _check_loader(loader: Any, contract: Contract, samples: Optional[int]) -> No
 
 
 def _batch_length(batch: Any) -> int:
-    from ..data._sample_parts import get_image, image_slot
+    from ..data import get_image, image_slot
 
     try:
         return len(get_image(batch, image_slot(batch)))
@@ -110,7 +109,7 @@ def _batch_length(batch: Any) -> int:
 def _check_dataset(dataset: Any, contract: Contract, samples: Optional[int]) -> None:
     from torch.utils.data import IterableDataset
 
-    from ..data._dataset import GuardedDataset
+    from ..data import GuardedDataset
 
     guarded = GuardedDataset(dataset, contract, on_error="raise")
     if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__len__"):
@@ -123,8 +122,7 @@ def _check_dataset(dataset: Any, contract: Contract, samples: Optional[int]) -> 
 
 
 def _assert_folder(folder: Any, contract: Contract) -> None:
-    from ..scanner._ci_formats import PROBLEMS, row_message, row_name
-    from ..scanner._run import scan
+    from ..scanner import PROBLEMS, row_message, row_name, scan
 
     report = scan(folder, contract=contract)
     if report.ok:

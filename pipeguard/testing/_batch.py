@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..core._errors import ContractViolation
-from ..data._batch_check import _as_batch, batch_error
+from ..core import ContractViolation
+from ..data import as_batch_error, batch_error
 
 
 def batch_violation(contract: Any, batch: Any, stage: str) -> Optional[ContractViolation]:
@@ -20,4 +20,4 @@ def batch_violation(contract: Any, batch: Any, stage: str) -> Optional[ContractV
     rows = err.actual.shape[0] if err.actual is not None and err.actual.shape else None
     fresh = ContractViolation(expected=err.expected, actual=err.actual, violations=err.violations, stage=stage,
                               diagnosis=err.diagnosis, contract_name=err.contract_name)
-    return _as_batch(fresh, rows)
+    return as_batch_error(fresh, rows)

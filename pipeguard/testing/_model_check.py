@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..core._contract import Contract
-from ..core._errors import ContractViolation
-from ..diagnosis._dims import Dims
-from ..model._trace import ModelTrace, trace_model
+from ..core import Contract, ContractViolation
+from ..diagnosis import Dims
+from ..model import ModelTrace, trace_model
 
 
 def input_shape(contract: Contract, size: Optional[tuple[int, int]] = None) -> Optional[tuple[int, ...]]:

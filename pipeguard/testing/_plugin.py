@@ -28,8 +28,7 @@ def pipeguard_contract(pytestconfig: Any) -> Any:
         >>> def test_train_folder(pipeguard_contract):
         ...     assert_conforms("data/train", pipeguard_contract)
     """
-    from ..core._contract import Contract
-    from ..core._errors import ContractFileError
+    from ..core import Contract, ContractFileError
 
     path = project_pyproject(pytestconfig)
     if not path.is_file():

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._exports import resolve
+
 __all__ = ["EnsureChannels", "EnsureSize", "TransformTrace", "Validate", "trace"]
-_MODULE_OF = {"EnsureChannels": "_transforms", "EnsureSize": "_transforms", "Validate": "_transforms",
-              "TransformTrace": "_trace", "trace": "_trace"}
+
+# public names, then names the sibling packages use (not public API): name -> its module
+_EXPORTS = {
+    "EnsureChannels": "._transforms",
+    "EnsureSize": "._transforms",
+    "TransformTrace": "._trace",
+    "Validate": "._transforms",
+    "trace": "._trace",
+    "SIZE_POLICIES": "._transforms",
+    "TARGET_MODE": "._channels",
+    "pil_to_channels": "._channels",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'pipeguard.transforms' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
-    globals()[name] = value
-    return value
+    return resolve(__name__, _EXPORTS, name)

@@ -48,13 +48,18 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence, Union
 
-from ..core._check import check_info, violation_error
-from ..core._contract import Contract
-from ..core._errors import ContractViolation, Reason, Violation
-from ..core._inspect import SampleInfo, inspect
-from ..core._registry import TypeRegistry
-from ..diagnosis._explanation import Diagnosis, Hypothesis
-from ..diagnosis._numbers import isqrt_exact, plural
+from ..core import (
+    Contract,
+    ContractViolation,
+    Reason,
+    SampleInfo,
+    TypeRegistry,
+    Violation,
+    check_info,
+    inspect,
+    violation_error,
+)
+from ..diagnosis import Diagnosis, Hypothesis, isqrt_exact, plural
 
 Background = tuple[int, int, int]
 
@@ -410,7 +415,7 @@ def to_channels(x: Any, num_channels: int, background: Background = (255, 255, 2
     """
     kernel = kernel_for(x)
     if kernel is None:
-        from ..core._registry import type_name
+        from ..core import type_name
 
         raise TypeError(f"EnsureChannels should get a PIL.Image.Image, numpy.ndarray, torch.Tensor or "
                         f"tv_tensors.Image, but got {type_name(x)}")

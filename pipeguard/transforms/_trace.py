@@ -21,12 +21,11 @@ import types
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-from ..core._errors import Reason, Violation
-from ..diagnosis import _numbers as numbers
-from ..diagnosis._text import first_line, table
+from ..core import Reason, Violation
+from ..diagnosis import first_line, numbers, table
 
 if TYPE_CHECKING:
-    from ..core._contract import Contract
+    from ..core import Contract
 
 _TABLE_REPR_WIDTH = 60
 
@@ -156,7 +155,7 @@ def _cells(row: TraceRow, checked: bool) -> tuple[str, ...]:
 
 def _blame(v: Violation, row: TraceRow, contract: Contract) -> str:
     """``"step 0, Resize(...), made it [3, 64, 64]; the contract wants [3, 224, 224]"``."""
-    from ..core._diagnose import expected_dims
+    from ..core import expected_dims
 
     if v.reason is Reason.DTYPE:
         made, wants = f"made it {v.actual}", str(v.expected)
@@ -181,7 +180,7 @@ def _blame(v: Violation, row: TraceRow, contract: Contract) -> str:
 
 
 def _batch_info(shape: tuple) -> Any:
-    from ..core._inspect import SampleInfo
+    from ..core import SampleInfo
 
     n, c, h, w = shape  # only .batch matters to expected_dims
     return SampleInfo(kind="torch.Tensor", shape=shape, layout="NCHW", channels=c, height=h, width=w,
@@ -231,7 +230,7 @@ def step_name(t: Any) -> str:
 def _image_of(out: Any) -> tuple[Any, Optional[str]]:
     """The image inside ``out`` (by :func:`~._selection.first_image`, the rule the transforms
     select by) and the container's type name, or ``(out, None)`` for a bare sample."""
-    from ..core._registry import reader_for
+    from ..core import reader_for
 
     if reader_for(out) is not None:
         return out, None
@@ -244,8 +243,7 @@ def _image_of(out: Any) -> tuple[Any, Optional[str]]:
 
 
 def _describe(step: str, name: str, out: Any, contract: Optional[Contract]) -> TraceRow:
-    from ..core._inspect import inspect
-    from ..core._registry import type_name
+    from ..core import inspect, type_name
 
     image, container = _image_of(out)
     try:

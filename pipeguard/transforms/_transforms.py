@@ -26,11 +26,8 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import InterpolationMode, Transform
 from torchvision.transforms.v2 import functional as F
 
-from ..core._check import check, check_info, violation_error
-from ..core._contract import Contract
-from ..core._errors import ContractViolation, Reason, Violation
-from ..core._inspect import inspect
-from ..diagnosis import _numbers as numbers
+from ..core import Contract, ContractViolation, Reason, Violation, check, check_info, inspect, violation_error
+from ..diagnosis import numbers
 from ._channels import (
     check_num_channels,
     normalize_background,

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator, Optional
 
-from ._walk import Run, WalkStats
+from .._units import Run
+from ._walk import WalkStats
 
 log = logging.getLogger(__name__)
 

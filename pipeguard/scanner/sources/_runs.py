@@ -18,9 +18,10 @@ import os
 import posixpath
 from typing import Any, Iterable, Iterator, Optional, Union
 
-from .._io import is_url
+from ..._io import is_url
+from .._units import Run
 from ._remote import local_path, remote_file_run, remote_runs
-from ._walk import Run, WalkStats, walk_runs
+from ._walk import WalkStats, walk_runs
 
 PathLike = Union[str, "os.PathLike[str]"]
 

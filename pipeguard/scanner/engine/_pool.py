@@ -38,12 +38,11 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Iterable, Iterator, Optional
 
-from .._child import quiet_child
-from ..core._errors import UnreadableKind
-from ._part import flatten, probe_part
-from ._probe import failure_row
-from ._row import ScanRow, packed, unpacked
-from ._walk import Run, part_size, parts, split_part, with_names
+from ..._child import quiet_child
+from ...core import UnreadableKind
+from .._row import ScanRow, packed, unpacked
+from .._units import Run, part_size, parts, split_part, with_names
+from ..probe import failure_row, flatten, probe_part
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +298,7 @@ class SupervisedPool:
         chunk: files per message (per part).
         in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
             (a plain scan only: ``ValueError`` with ``deep``).
-        cache: a :class:`~pipeguard.scanner._cache.RowCache` every process reads and writes.
+        cache: a :class:`~pipeguard.scanner.engine._cache.RowCache` every process reads and writes.
     """
 
     def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..diagnosis._numbers import plural
+from ...diagnosis import plural
 
 if TYPE_CHECKING:
-    from ..core import Contract
+    from ...core import Contract
 
 MIN_SHARE = 0.5
 
@@ -57,7 +57,7 @@ class ReadableCounts:
                 self.sizes[(r.height, r.width)] += 1
 
     def infer(self, min_share: float = MIN_SHARE) -> tuple[Optional[Contract], dict[str, str]]:
-        from ..core._contract import Contract
+        from ...core import Contract
 
         n = self.n
         if n == 0:

@@ -20,8 +20,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from PIL import Image
 
-from ..core._errors import UnreadableKind
-from .._io import (
+from ..._io import (
     ArchiveError,
     Member,
     is_archive_name,
@@ -29,20 +28,21 @@ from .._io import (
     opened,
     streamed_members,
 )
-from ._probe import (
+from ...core import UnreadableKind
+from .._row import ScanRow
+from .._units import Run
+from ._file import (
     READ_BUFFER,
     _describe,
     _open_error,
-    _row,
+    bare_row,
     class_of,
     is_hidden,
     open_regular,
     probe_file,
     probe_row,
 )
-from ._remote_read import fetch_heads, remote_row
-from ._row import ScanRow
-from ._walk import Run
+from ._ranged import fetch_heads, remote_row
 
 Item = Union[ScanRow, list]  # a file's row, or an archive's rows
 
@@ -81,9 +81,9 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
                     items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, again, caught, fs))
                 elif fs is not None:
                     row = remote_row(fs, folder + name, prefix + name, name, cls, hide, deep, fetched.get(name))
-                    items.append(_noted(row, caught))
+                    items.append(with_warnings(row, caught))
                 else:
-                    items.append(_noted(probe_row(folder + name, prefix + name, cls, hide, deep), caught))
+                    items.append(with_warnings(probe_row(folder + name, prefix + name, cls, hide, deep), caught))
     return items
 
 
@@ -104,7 +104,7 @@ def _nothing() -> None:
     return None
 
 
-def _noted(row: ScanRow, caught: list) -> ScanRow:
+def with_warnings(row: ScanRow, caught: list) -> ScanRow:
     if not caught:
         return row
     found = dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()}" for w in caught
@@ -137,7 +137,7 @@ def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: b
         with opened(path, fs) as archive:
             for member in listing.members:
                 started()
-                rows.append(_noted(_member_row(archive, member, whole, deep), caught))
+                rows.append(with_warnings(_member_row(archive, member, whole, deep), caught))
     except OSError as exc:
         rows.append(_archive_failure(whole, exc))
     if listing.damage is not None:
@@ -175,7 +175,7 @@ def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None]
             if raw is None:
                 rows.append(_member_row(None, member, whole, deep))
             else:
-                rows.append(_noted(_in_archive(raw, member.size, member.name, whole,
+                rows.append(with_warnings(_in_archive(raw, member.size, member.name, whole,
                                                whole.hidden or is_hidden(member.name), deep), caught))
     except ArchiveError as exc:
         rows.append(whole._replace(error=str(exc), error_kind=UnreadableKind.DAMAGED_ARCHIVE.value))
@@ -185,6 +185,6 @@ def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None]
 def _archive_failure(whole: ScanRow, exc: BaseException) -> ScanRow:
     if isinstance(exc, ArchiveError):
         return whole._replace(error=str(exc), error_kind=UnreadableKind.DAMAGED_ARCHIVE.value)
-    probed = _row(whole.path, whole.cls, whole.hidden, None, "unreadable", f"cannot open: {exc.strerror or exc}",
+    probed = bare_row(whole.path, whole.cls, whole.hidden, None, "unreadable", f"cannot open: {exc.strerror or exc}",
                   UnreadableKind.CANNOT_OPEN)
     return probed

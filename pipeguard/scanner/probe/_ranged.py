@@ -14,11 +14,11 @@ from __future__ import annotations
 import io
 from typing import Any, Optional
 
-from ..core._errors import UnreadableKind
+from ..._io import RangeFile, in_memory
+from ...core import UnreadableKind
+from ..sources import one_line
 from ._end_marker import TAIL_BYTES
-from .._io import RangeFile, in_memory
-from ._probe import READ_BUFFER, _failed_status, _row, probe_file
-from ._remote import one_line
+from ._file import READ_BUFFER, _failed_status, bare_row, probe_file
 
 HEAD_BYTES = 64 << 10  # what a header read may need: JPEG markers, PNG chunks before IDAT, EXIF
 
@@ -94,11 +94,11 @@ def remote_row(fs: Any, path: str, rel: str, name: str, cls: Optional[str], hidd
                 raise fetched.error
             raw = RangeFile(_server(fs, path, size, fetched or Fetched()), size, rel)
     except Exception as exc:
-        return _row(rel, cls, hidden, getattr(name, "size", None), _failed_status(rel), f"cannot read: {one_line(exc)}",
+        return bare_row(rel, cls, hidden, getattr(name, "size", None), _failed_status(rel), f"cannot read: {one_line(exc)}",
                     UnreadableKind.READ_ERROR)
     with io.BufferedReader(raw, buffer_size=READ_BUFFER) as f:
         try:
             return probe_file(f, size, rel, cls, hidden, deep)
         except Exception as exc:  # a ranged request failing inside Pillow's read
-            return _row(rel, cls, hidden, size, _failed_status(rel), f"cannot read: {one_line(exc)}",
+            return bare_row(rel, cls, hidden, size, _failed_status(rel), f"cannot read: {one_line(exc)}",
                         UnreadableKind.READ_ERROR)

@@ -35,18 +35,17 @@ from typing import Any, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
-from .._io import NotRegularFile
-from .._io import file_type as _file_type
-from .._io import open_regular as _open_regular
-from ..core._errors import UnreadableKind
-from ..core._registry import (
-    _pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
+from ..._io import NotRegularFile, read_at
+from ..._io import file_type as _file_type
+from ..._io import open_regular as _open_regular
+from ...core import (
+    UnreadableKind,
+    pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
+from .._row import COLUMNS, ScanRow
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
-from .._io import read_at
 from ._jpeg_header import read_jpeg_header
 from ._raw_extent import missing_pixel_data
-from ._row import COLUMNS, ScanRow
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
 # (tests/test_scan_probe.py asserts they stay equal).
@@ -124,18 +123,18 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
         deep: also decode the first frame fully.
     """
     if path.endswith(("/", os.sep)):  # a folder the walk could not list (see _walk)
-        return _row(name, cls, hidden, None, "unreadable", *_unlisted_folder(path))
+        return bare_row(name, cls, hidden, None, "unreadable", *_unlisted_folder(path))
     try:
         f = open_regular(path)
     except OSError as exc:
         error, kind = _open_error(path, exc)
         status = "unreadable" if kind is UnreadableKind.NOT_A_FILE else _failed_status(name)
-        return _row(name, cls, hidden, None, status, error, kind)
+        return bare_row(name, cls, hidden, None, status, error, kind)
     with f:
         try:
             size = f.seek(0, 2)
         except OSError as exc:
-            return _row(name, cls, hidden, None, _failed_status(name), *_read_error(exc))
+            return bare_row(name, cls, hidden, None, _failed_status(name), *_read_error(exc))
         return probe_file(f, size, name, cls, hidden, deep)
 
 
@@ -166,13 +165,13 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     failed = "unreadable" if image_ext else "not-image"  # until the header says image
     try:
         if size == 0:
-            return _row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
+            return bare_row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
         if not image_ext:
             f.seek(0)
             if not _sniff(f.read(16), os.path.splitext(name)[1].lower()) and not _signatureless(f):
-                return _row(name, cls, hidden, size, "not-image")  # counted, not scanned
+                return bare_row(name, cls, hidden, size, "not-image")  # counted, not scanned
     except OSError as exc:
-        return _row(name, cls, hidden, size, failed, *_read_error(exc))
+        return bare_row(name, cls, hidden, size, failed, *_read_error(exc))
     if not deep:
         row = _plain_jpeg_row(f, size, name, cls, hidden)  # most files of most folders, at a fraction of the cost
         if row is not None:
@@ -191,7 +190,7 @@ def _failed_status(name: str) -> str:
     return "unreadable" if is_image_name(name) else "not-image"
 
 
-def _row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
+def bare_row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
          error: Optional[str] = None, kind: Optional[UnreadableKind] = None) -> ScanRow:
     """The row of a file with no header (not opened, empty, not an image)."""
     return ScanRow(name, status, bytes=size, error=error, error_kind=_kind(status, kind), cls=cls, hidden=hidden)
@@ -249,9 +248,9 @@ def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bo
     try:
         problem = _truncation(f, size, "JPEG")
     except OSError as exc:
-        return _row(name, cls, hidden, size, "unreadable", *_read_error(exc))
+        return bare_row(name, cls, hidden, size, "unreadable", *_read_error(exc))
     status, kind = ("ok", None) if problem is None else ("unreadable", TRUNCATED.value)
-    return ScanRow(name, status, "JPEG", mode, _pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None, None,
+    return ScanRow(name, status, "JPEG", mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None, None,
                    hidden, ())
 
 
@@ -289,7 +288,7 @@ def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
 
 def _channels(mode: str, notes: list[str]) -> Optional[int]:
     try:
-        return _pil_mode(mode)[0]
+        return pil_mode(mode)[0]
     except Exception as exc:
         notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
         return None
@@ -413,4 +412,4 @@ def failure_row(path: str, rel: Optional[str], error: str, kind: UnreadableKind)
         size = os.path.getsize(path)
     except OSError:
         size = None
-    return _row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error, kind)
+    return bare_row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error, kind)

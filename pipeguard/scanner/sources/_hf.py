@@ -3,7 +3,7 @@
 A ``datasets.Image`` column is stored in Arrow as ``{"bytes", "path"}``. The rows are
 read from the Arrow table (``with_format("arrow")``: nothing is decoded, no transform
 runs) and each example's bytes go through the folder scan's own header reader
-(:func:`~pipeguard.scanner._probe._read_image` on an in-memory file), so statuses,
+(:func:`~pipeguard.scanner.probe._file._read_image` on an in-memory file), so statuses,
 truncation checks and columns are those of a folder scan. An example stored as a path
 only (a dataset built from local files) is probed from that file, as a folder scan
 would. ``path`` is the stored file path when there is one, else ``#<index>`` (the
@@ -22,10 +22,9 @@ import sys
 import warnings
 from typing import Any, Callable, Optional
 
-from ..core._errors import UnreadableKind
-from ._part import _noted
-from ._probe import _row, probe_file, probe_row
-from ._row import ScanRow
+from ...core import UnreadableKind
+from .._row import ScanRow
+from ..probe import bare_row, probe_file, probe_row, with_warnings
 
 BATCH = 256  # examples per Arrow batch read: bounds memory to a batch of encoded images
 IMAGE_KEYS = ("image", "img")  # preferred Image columns, as GuardedDataset finds images in samples
@@ -62,7 +61,7 @@ def hf_rows(dataset: Any, deep: bool = False,
             for data, path, value in zip(stored.to_pylist(), paths.to_pylist(), labels):
                 cls = names[value] if names is not None and value is not None and value >= 0 else None
                 row = example_row(len(rows), data, path, cls, deep)
-                rows.append(_noted(row, caught))
+                rows.append(with_warnings(row, caught))
             if progress is not None and rows:
                 progress(len(rows), rows[-1].path)
     return rows, f"datasets.Dataset[{image!r}] ({len(rows):,} examples)"
@@ -123,6 +122,6 @@ def example_row(index: int, data: Optional[bytes], path: Optional[str], cls: Opt
     if data is None:
         if path:
             return probe_row(path, name, cls, hidden, deep)  # stored as a path: read the file
-        return _row(name, cls, hidden, None, "unreadable", "no image stored (bytes and path are null)",
+        return bare_row(name, cls, hidden, None, "unreadable", "no image stored (bytes and path are null)",
                     UnreadableKind.EMPTY)
     return probe_file(io.BytesIO(data), len(data), name, cls, hidden, deep, image=True)

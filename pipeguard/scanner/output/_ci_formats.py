@@ -46,7 +46,7 @@ def row_message(row: dict[str, Any]) -> str:
     return f"violation: {text}"
 
 
-def write(rows: Iterable[dict[str, Any]], fmt: str, stream: TextIO, *, root: Optional[str] = None,
+def write_ci(rows: Iterable[dict[str, Any]], fmt: str, stream: TextIO, *, root: Optional[str] = None,
           elapsed: Optional[float] = None) -> None:
     """Write ``rows`` in a CI format (one of :data:`CI_FORMATS`) to ``stream``."""
     if fmt == "junit":

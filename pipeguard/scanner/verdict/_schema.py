@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..core._errors import Reason
+from ...core import Reason
 
 if TYPE_CHECKING:
-    from ..core import Contract
+    from ...core import Contract
 
-from ._text_dtype import text_dtype
+from .._columns import text_dtype
 
 VIOLATION_COLUMNS = ("path", "member", "check", "expected", "actual")
 CHECKS = (Reason.CHANNELS, Reason.SIZE, Reason.NUMEL)  # the checks a scan makes, in report order

@@ -22,12 +22,11 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, Union
 
-from ..core._errors import UnreadableKind
-from ._part import flatten, probe_part
-from ._probe import failure_row
-from ._remote import one_line
-from ._row import ScanRow, packed, unpacked
-from ._walk import Run, parts
+from ...core import UnreadableKind
+from .._row import ScanRow, packed, unpacked
+from .._units import Run, parts
+from ..probe import failure_row, flatten, probe_part
+from ..sources import one_line
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def _task_rows(part: list[Run], deep: bool, time_limit: Optional[float]) -> list
         log.warning("this Dask worker cannot start processes (distributed.worker.daemon is true): "
                     "decoding without a per-file time limit")
         return flatten(probe_part(part, deep=True))
-    from ._workers import SupervisedPool
+    from ._pool import SupervisedPool
 
     pool = SupervisedPool(1, deep=True, time_limit=time_limit, chunk=DEEP_SLICE)
     return [row for batch in pool.map(part) for row in batch]

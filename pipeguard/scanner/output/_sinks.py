@@ -17,7 +17,7 @@ import os
 import tempfile
 from typing import Any, Iterator, Optional
 
-from ._row import COLUMNS, INT_COLUMNS, LIST_COLUMNS, ScanRow
+from .._row import COLUMNS, INT_COLUMNS, LIST_COLUMNS, ScanRow
 
 SUMMARY_KEY = "pipeguard.summary"
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "json", ".csv": "csv"}

@@ -18,24 +18,29 @@ import time
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
-from .._io import is_url
-from ..core._contract import as_contract
-from .._io import is_archive_name
-from ._gc import older_objects_frozen
-from ._hf_source import StoredImages, hf_rows, is_hf_dataset
-from ._infer import ReadableCounts, infer_contract
-from ._part import flatten, probe_part
-from ._report import ScanReport, build_frame, frame_of_batches
+from .._io import is_archive_name, is_url
+from ..core import as_contract
 from ._row import ScanRow, named
-from ._sink import open_sink
-from ._sources import folder_holding, has_urls, is_list_source, localized, source_runs
-from ._tally import Tally
-from ._verdict import apply_to_frame, apply_to_rows, judge
-from ._walk import Run, WalkStats, parts
+from ._units import Run, parts
+from .engine import older_objects_frozen
+from .output import ScanReport, build_frame, frame_of_batches, open_sink
+from .probe import flatten, probe_part
+from .sources import (
+    StoredImages,
+    WalkStats,
+    folder_holding,
+    has_urls,
+    hf_rows,
+    is_hf_dataset,
+    is_list_source,
+    localized,
+    source_runs,
+)
+from .verdict import ReadableCounts, Tally, apply_to_frame, apply_to_rows, infer_contract, judge
 
 if TYPE_CHECKING:
     from ..core import Contract
-    from ._cache import RowCache
+    from .engine import RowCache
 
     ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
     Source = Union[str, os.PathLike[str], list, tuple, Any]
@@ -93,7 +98,7 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
             a ``LocalCluster`` of N worker processes for this scan. The report is the same.
         cache: a folder (created if missing) keeping the rows: the next scan reuses those
             of unchanged files (size, modification and change time, inode, ``deep``,
-            versions; see :mod:`pipeguard.scanner._cache`); the report is the same.
+            versions; see :mod:`pipeguard.scanner.engine._cache`); the report is the same.
 
     Returns:
         A :class:`ScanReport`.
@@ -152,7 +157,7 @@ def _batches(client: Any, runs: Iterator[Run], deep: bool, workers: int, time_li
              cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
     if client is None:
         return _probed(runs, deep, workers, time_limit, cache)
-    from ._cluster import cluster_batches
+    from .engine import cluster_batches
 
     return cluster_batches(client, runs, deep, time_limit)
 
@@ -168,7 +173,7 @@ def _engine(cluster: Any) -> Any:
     """The Dask client to run on (a context), or ``nullcontext()`` for this machine."""
     if cluster is None:
         return nullcontext()
-    from ._cluster import connected
+    from .engine import connected
 
     return connected(cluster)
 
@@ -290,7 +295,7 @@ def _local_cache(cache: Any, root: str, source: Source, cluster: Any) -> Optiona
 
 
 def _open_cache(folder: Union[str, os.PathLike[str]], root: str) -> Optional[RowCache]:
-    from ._cache import open_cache  # sqlite3 loads only for a scan with a cache
+    from .engine import open_cache  # sqlite3 loads only for a scan with a cache
 
     return open_cache(folder, root or None)  # a list: no one folder the cache must stay out of
 
@@ -316,7 +321,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
         if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
             return _in_process(iter(head), cache)
         runs = itertools.chain(head, runs)
-    from ._workers import SupervisedPool
+    from .engine import SupervisedPool
 
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
                           chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep, cache=cache)
@@ -326,6 +331,6 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
 def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
     if cache is None:
         return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
-    from ._cache import cached_parts
+    from .engine import cached_parts
 
     return cached_parts(parts(runs, PLAIN_CHUNK), cache)

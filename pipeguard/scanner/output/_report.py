@@ -14,15 +14,14 @@ import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, TextIO
 
-from ._row import COLUMNS, INT_COLUMNS, ScanRow
-from ._schema import CHECKS, fix_text
-from ._sink import CsvWriter, csv_cells, dumps, record
-from ._tally import Tally
-from ._text_dtype import categorical_text, text_dtype
-from ._walk import WalkStats
+from .._columns import categorical_text, text_dtype
+from .._row import COLUMNS, INT_COLUMNS, ScanRow
+from ..sources import WalkStats
+from ..verdict import CHECKS, Tally, fix_text
+from ._sinks import CsvWriter, csv_cells, dumps, record
 
 if TYPE_CHECKING:
-    from ..core import Contract
+    from ...core import Contract
 
 CATEGORIES = ("status", "format", "mode", "error_kind", "class", "fix")
 
@@ -125,7 +124,7 @@ class ScanReport:
         storage_options: the fsspec options the files were read with (URL sources), which
             :meth:`to_html` reads their previews with.
         examples: for a scan of a Hugging Face dataset, its stored images by row
-            (:class:`~pipeguard.scanner._hf_source.StoredImages`), which :meth:`to_html`
+            (:class:`~pipeguard.scanner.sources._hf.StoredImages`), which :meth:`to_html`
             previews; ``None`` for files.
         frame: one row per file, in path order (pandas DataFrame); for a streamed report,
             read back from ``output`` when first asked for.
@@ -149,7 +148,7 @@ class ScanReport:
     @property
     def frame(self) -> Any:
         if self._frame is None:
-            from ._sink import read_rows
+            from ._sinks import read_rows
 
             self._frame = frame_of_batches(read_rows(self.output))
         return self._frame
@@ -161,8 +160,8 @@ class ScanReport:
         if self.output is None or self._frame is not None:
             yield self.frame, self.violations
             return
-        from ._schema import check_frame
-        from ._sink import read_rows
+        from ..verdict import check_frame
+        from ._sinks import read_rows
 
         for rows in read_rows(self.output, size):
             frame = build_frame(rows)
@@ -171,7 +170,7 @@ class ScanReport:
     @property
     def violations(self) -> Any:
         if self._violations is None:
-            from ._schema import check_frame
+            from ..verdict import check_frame
 
             self._violations = check_frame(self.frame, self.contract, judged=True)[0]
         return self._violations
@@ -217,7 +216,7 @@ class ScanReport:
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every row as a JSON-ready dict (``None`` for missing values), in path order."""
         if self._frame is None and self.output is not None:  # streamed: never the whole table at once
-            from ._sink import read_rows
+            from ._sinks import read_rows
 
             for batch in read_rows(self.output):
                 yield from map(record, batch)
@@ -268,7 +267,7 @@ class ScanReport:
         Options go to :func:`pipeguard.htmlreport.write_html` (``per_reason``, ``workers``,
         ``time_limit``, ``side``).
         """
-        from ..htmlreport import (
+        from ...htmlreport import (
             write_html,  # the one import of htmlreport: the page is optional
         )
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..core._errors import Reason
-from ._row import ScanRow
+from ...core import Reason
+from .._columns import categorical_text
+from .._row import ScanRow
 from ._schema import check_frame, fix_text
-from ._text_dtype import categorical_text
 
 if TYPE_CHECKING:
-    from ..core import Contract
+    from ...core import Contract
 
 Verdicts = dict[int, tuple[tuple[str, ...], Optional[str]]]  # row position -> (messages, fix)
 
@@ -26,8 +26,7 @@ def judge(frame: Any, contract: Optional[Contract]) -> tuple[Any, Verdicts]:
     violations, failing = check_frame(frame, contract)
     if not failing:
         return violations, {}
-    from ..core._check import check_info
-    from ..core._inspect import SampleInfo
+    from ...core import SampleInfo, check_info
 
     modes = frame["mode"].tolist()
     chans, heights, widths = (frame[c].to_numpy(dtype=object, na_value=None).tolist()

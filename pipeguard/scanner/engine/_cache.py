@@ -58,9 +58,9 @@ import sys
 import time
 from typing import Any, Callable, Iterator, Optional, Union
 
-from ..core._errors import UnreadableKind
-from ._row import ScanRow, item_values
-from ._walk import Run, with_names
+from ...core import UnreadableKind
+from .._row import ScanRow, item_values
+from .._units import Run, with_names
 
 log = logging.getLogger(__name__)
 
@@ -431,7 +431,7 @@ def _encode(item: Any) -> bytes:
 def cached_parts(parts: Iterator[list[Run]], cache: RowCache) -> Iterator[list[ScanRow]]:
     """The rows of each part, read through ``cache`` in this process; at the end (or when
     the scan stops early) the entries still pending are written."""
-    from ._part import flatten, probe_part
+    from ..probe import flatten, probe_part
 
     try:
         for part in parts:

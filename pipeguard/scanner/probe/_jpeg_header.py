@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from PIL import Image
 
-from .._io import read_at
+from ..._io import read_at
 
 HEAD_BYTES = 4096  # a typical header (tables, JFIF, a small ICC profile) is well inside
 MODES = {1: "L", 3: "RGB", 4: "CMYK"}  # components -> mode, as Pillow maps them

@@ -1,0 +1,31 @@
+"""Stage 5, output: the report and where its rows go.
+
+``report`` (``ScanReport``: the table, the summary, the page), ``sinks`` (rows written
+while scanning: Parquet, JSON lines, JSON, CSV; and read back), ``ci_formats`` (JUnit XML
+and GitHub annotations). Imports ``verdict`` (the violations table and the tally) and
+``sources`` (what the walk skipped); ``htmlreport`` only inside ``ScanReport.to_html``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._exports import resolve
+
+# names the other stages and scanner itself use: name -> its module, imported on first use
+_EXPORTS = {
+    "CI_FORMATS": "._ci_formats",
+    "PROBLEMS": "._ci_formats",
+    "ScanReport": "._report",
+    "build_frame": "._report",
+    "frame_of_batches": "._report",
+    "open_sink": "._sinks",
+    "output_format": "._sinks",
+    "row_message": "._ci_formats",
+    "row_name": "._ci_formats",
+    "write_ci": "._ci_formats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _EXPORTS, name)

@@ -1,0 +1,34 @@
+"""Stage 1, sources: what the user gave, listed into runs of files in path order.
+
+A local folder is walked (``walk``; folder listings may be kept in the cache, on local
+filesystems only: ``mounts``), a list of files and folders is taken as given (``runs``),
+a URL is listed through fsspec (``remote``), a Hugging Face dataset gives its examples
+(``hf``). Archives are listed by ``pipeguard._io``. Imports ``scanner``'s units and rows
+and ``pipeguard._io``; no other stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._exports import resolve
+
+# names the other stages and scanner itself use: name -> its module, imported on first use
+_EXPORTS = {
+    "StoredImages": "._hf",
+    "WalkStats": "._walk",
+    "folder_holding": "._runs",
+    "has_urls": "._runs",
+    "hf_rows": "._hf",
+    "is_hf_dataset": "._hf",
+    "is_list_source": "._runs",
+    "localized": "._runs",
+    "one_line": "._remote",
+    "open_source": "._remote",
+    "read_list": "._runs",
+    "source_runs": "._runs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _EXPORTS, name)
