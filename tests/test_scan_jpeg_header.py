@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from scan_folders import cut, encoded, with_orientation
 
+from pipeguard.scanner._units import Run
 from pipeguard.scanner.probe import _file as probe_module
 from pipeguard.scanner.probe._jpeg_header import HEAD_BYTES, read_jpeg_header
 from pipeguard.scanner.probe._part import probe_part
@@ -131,7 +132,7 @@ def test_a_possible_decompression_bomb_is_left_to_pillow(monkeypatch):
 def _rows(path: str) -> tuple:
     """The probe's row (warnings included) with the walk and without it."""
     folder, name = os.path.split(path)
-    part = [(folder + os.sep, "", [name])]
+    part = [Run(folder + os.sep, "", [name])]
     fast = probe_part(part)
     with mock.patch.object(probe_module, "read_jpeg_header", lambda f, size: None):
         slow = probe_part(part)
@@ -214,8 +215,8 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
     (tmp_path / "c.jpg").write_bytes(_claimed_by_fli(_jpeg(), exif=True))
     script = (
         "import sys\nfrom unittest import mock\nfrom pipeguard.scanner.probe import _file as probe\n"
-        "from pipeguard.scanner.probe._part import probe_part\n"
-        "part = [(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
+        "from pipeguard.scanner.probe._part import probe_part\nfrom pipeguard.scanner._units import Run\n"
+        "part = [Run(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
         "if sys.argv[2] == 'slow':\n"
         "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size: None):\n"
         "        print(probe_part(part))\n"

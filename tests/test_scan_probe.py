@@ -14,6 +14,7 @@ from scan_folders import (
 
 from pipeguard.core._errors import UnreadableKind
 from pipeguard.scanner._row import COLUMNS, ScanRow
+from pipeguard.scanner._units import Run
 from pipeguard.scanner.probe import _end_marker as end_marker
 from pipeguard.scanner.probe._file import IMG_EXTENSIONS, probe
 from pipeguard.scanner.probe._part import probe_part
@@ -147,7 +148,7 @@ def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
         (tmp_path / name).write_bytes(png_bytes(make_image("RGB", (4, 4))))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may escape
-        a, b = probe_part([(f"{tmp_path}/", "", ["a.png", "b.png"])])
+        a, b = probe_part([Run(f"{tmp_path}/", "", ["a.png", "b.png"])])
     assert a.warnings == ("UserWarning: Corrupt EXIF data",)
     assert b.warnings == ()  # the next file starts clean
 
@@ -157,8 +158,8 @@ def test_probe_part_rows_match_probe_per_file(tmp_path):
     data = png_bytes(make_image("RGB", (4, 4)))
     for rel in ("cats/a.png", "cats/.b.png", "cats/.h/c.png", "top.png"):
         (tmp_path / rel).write_bytes(data)
-    runs = [(f"{tmp_path}/cats/", "cats/", ["a.png", ".b.png"]), (f"{tmp_path}/cats/.h/", "cats/.h/", ["c.png"]),
-            (f"{tmp_path}/", "", ["top.png"])]
+    runs = [Run(f"{tmp_path}/cats/", "cats/", ["a.png", ".b.png"]), Run(f"{tmp_path}/cats/.h/", "cats/.h/", ["c.png"]),
+            Run(f"{tmp_path}/", "", ["top.png"])]
     rows = probe_part(runs)
     rels = ["cats/a.png", "cats/.b.png", "cats/.h/c.png", "top.png"]
     assert rows == [ScanRow(*probe(str(tmp_path / rel), rel).values()) for rel in rels]

@@ -109,13 +109,14 @@ def test_large_files_are_read_in_ranges_never_whole(s3, monkeypatch):
 
 
 def test_a_request_that_fails_is_that_files_unreadable_row(s3):
+    from pipeguard.scanner._units import Run
     from pipeguard.scanner.probe._part import flatten, probe_part
     from pipeguard.scanner.sources._remote import Key
 
     fs = s3.filesystem()
     fs.mkdir("gone")
     fs.pipe_file("gone/kept.png", b"x")
-    run = ("gone/", "", [Key("deleted.jpg", 5000), Key("kept.png", 1)], 0, fs)
+    run = Run("gone/", "", [Key("deleted.jpg", 5000), Key("kept.png", 1)], 0, fs)
     deleted, kept = flatten(probe_part([run]))
     assert deleted.status == "unreadable" and deleted.error_kind == "read error"
     assert "FileNotFoundError" in deleted.error

@@ -1,5 +1,6 @@
 import os
 
+from pipeguard.scanner._units import Run
 from pipeguard.scanner.sources._walk import WalkStats, walk
 
 
@@ -60,10 +61,10 @@ def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
     _touch(tmp_path, "a", "a-", "a.b", "a./x", "a b/y", "b/c/d", "b/c.e", "b/c0", "c", "c1", "b/c/e/f")
     runs = list(walk_runs(tmp_path))
     # the files of one folder are split where a subfolder sorts between them ("/" sorts after "." and " ")
-    assert [(prefix, names) for _, prefix, names in runs] == [
+    assert [(run.prefix, run.names) for run in runs] == [
         ("", ["a"]), ("a b/", ["y"]), ("", ["a-"]), ("a./", ["x"]), ("", ["a.b"]),
         ("b/", ["c.e"]), ("b/c/", ["d"]), ("b/c/e/", ["f"]), ("b/", ["c0"]), ("", ["c", "c1"])]
-    assert all(folder == os.path.join(str(tmp_path), prefix) for folder, prefix, _ in runs)
+    assert all(run.folder == os.path.join(str(tmp_path), run.prefix) for run in runs)
     rels = [rel for rel, _ in walk(tmp_path)]
     assert rels == sorted(rels)
 
@@ -71,19 +72,19 @@ def test_runs_interleave_files_and_folders_in_path_order(tmp_path):
 def test_parts_pack_and_cut_runs_and_split_at_any_file():
     from pipeguard.scanner._units import part_size, parts, split_part
 
-    runs = [("/r/a/", "a/", ["1", "2", "3"]), ("/r/b/", "b/", ["4"]), ("/r/c/", "c/", ["5", "6", "7", "8", "9"])]
+    runs = [Run("/r/a/", "a/", ["1", "2", "3"]), Run("/r/b/", "b/", ["4"]), Run("/r/c/", "c/", ["5", "6", "7", "8", "9"])]
     got = list(parts(iter(runs), 4))
     assert [part_size(p) for p in got] == [4, 4, 1]
-    assert got[0] == [("/r/a/", "a/", ["1", "2", "3"]), ("/r/b/", "b/", ["4"])]
-    assert got[1] == [("/r/c/", "c/", ["5", "6", "7", "8"])]
-    flat = [(prefix + n, folder + n) for folder, prefix, names in runs for n in names]
+    assert got[0] == [Run("/r/a/", "a/", ["1", "2", "3"]), Run("/r/b/", "b/", ["4"])]
+    assert got[1] == [Run("/r/c/", "c/", ["5", "6", "7", "8"])]
+    flat = [(run.prefix + n, run.folder + n) for run in runs for n in run.names]
     whole = [r for p in got for r in p]
     for index in range(len(flat)):
-        before, file, after = split_part(whole, index)
-        assert file == flat[index]
-        assert [(pr + n) for _, pr, ns in before for n in ns] == [rel for rel, _ in flat[:index]]
-        assert [(pr + n) for _, pr, ns in after for n in ns] == [rel for rel, _ in flat[index + 1:]]
-        assert all(ns for _, _, ns in before + after)  # no empty runs are re-queued
+        before, (run, name), after = split_part(whole, index)
+        assert (run.prefix + name, run.folder + name) == flat[index]
+        assert [r.prefix + n for r in before for n in r.names] == [rel for rel, _ in flat[:index]]
+        assert [r.prefix + n for r in after for n in r.names] == [rel for rel, _ in flat[index + 1:]]
+        assert all(r.names for r in before + after)  # no empty runs are re-queued
 
 
 def test_a_tree_thousands_of_folders_deep_walks_in_order(tmp_path):

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from pipeguard.core._errors import UnreadableKind
+from pipeguard.scanner._units import Run
 from pipeguard.scanner.engine._pool import SupervisedPool
 from pipeguard.scanner.probe import _part as probe_module
 
@@ -19,7 +20,7 @@ def _files(tmp_path, names, per_run=5):
     """The files as walk runs of ``per_run`` names, so parts span several runs."""
     for name in names:
         (tmp_path / name).write_bytes(b"hello")
-    return [(f"{tmp_path}/", "", names[k:k + per_run]) for k in range(0, len(names), per_run)]
+    return [Run(f"{tmp_path}/", "", names[k:k + per_run]) for k in range(0, len(names), per_run)]
 
 
 def _rows(pool, runs):
@@ -149,17 +150,17 @@ def test_deep_never_probes_in_the_parent():
 def test_work_is_cut_into_slices_in_order():
     from pipeguard.scanner.engine._pool import _Work
 
-    runs = [("/d/", "", ["a", "b", "c"]), ("/e/", "e/", ["d", "e"])]
+    runs = [Run("/d/", "", ["a", "b", "c"]), Run("/e/", "e/", ["d", "e"])]
     chunks, missing = {}, {}
     work = _Work(iter([runs]), chunks, missing, lookahead=10)
     first = work.take(0, 2)
-    assert first == ([("/d/", "", ["a", "b"])], 0, 0)
+    assert first == ([Run("/d/", "", ["a", "b"])], 0, 0)
     assert work.exhausted and work.files == 3  # the lookahead walked to the end
     assert work.take(0, 0) is None  # a worker with enough queued gets nothing
     second = work.take(0, 2)
-    assert second == ([("/d/", "", ["c"]), ("/e/", "e/", ["d"])], 0, 2)
+    assert second == ([Run("/d/", "", ["c"]), Run("/e/", "e/", ["d"])], 0, 2)
     assert work.files == 1 and not work.done
-    assert work.take(0) == ([("/e/", "e/", ["e"])], 0, 4) and work.done
+    assert work.take(0) == ([Run("/e/", "e/", ["e"])], 0, 4) and work.done
     assert missing == {0: 5} and chunks == {0: [None] * 5}
 
 
@@ -252,3 +253,25 @@ def test_rows_of_another_version_are_refused_not_misread():
 
     with pytest.raises(ValueError, match="another version of pipeguard"):
         unpacked(marshal.dumps([("a.png", "ok", "PNG")]))
+
+
+def test_a_hung_file_of_a_listed_folder_has_the_class_its_probe_would_give(tmp_path, monkeypatch):
+    """The class of a row the pool writes for a file that hung is read after the listed
+    folder, as the probe reads it (it was read from the whole shown path)."""
+    import pipeguard as pg
+
+    real = probe_module.probe_row
+
+    def hangs(path, rel, *args):
+        if rel.endswith("hang.png"):
+            time.sleep(60)
+        return real(path, rel, *args)
+
+    monkeypatch.setattr(probe_module, "probe_row", hangs)
+    (tmp_path / "data" / "cats").mkdir(parents=True)
+    for name in ("a.png", "hang.png"):
+        (tmp_path / "data" / "cats" / name).write_bytes(b"not an image")
+    report = pg.scan([str(tmp_path / "data")], deep=True, workers=2, time_limit=0.5)
+    rows = {row["path"].rsplit("/", 1)[1]: row for row in report.rows()}
+    assert rows["hang.png"]["error_kind"] == "timeout"
+    assert rows["hang.png"]["class"] == rows["a.png"]["class"] == "cats"

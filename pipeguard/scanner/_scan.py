@@ -315,7 +315,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
         head, files = [], 0
         for run in runs:
             head.append(run)
-            files += sum(ARCHIVE_WEIGHT if is_archive_name(n) else 1 for n in run[2])
+            files += sum(ARCHIVE_WEIGHT if is_archive_name(n) else 1 for n in run.names)
             if files >= SERIAL_BELOW:
                 break
         if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves

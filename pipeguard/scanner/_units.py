@@ -7,17 +7,50 @@ the scan reports progress by. See ARCHITECTURE.md's glossary.
 
 from __future__ import annotations
 
-from typing import Iterator
+import sys
+from typing import Any, Iterator, NamedTuple, Optional
 
 from .._io import any_archive_name, is_archive_name
 
-# (folder, prefix, names[, root]): ``folder`` is the directory's path ending in a separator,
-# ``prefix`` its POSIX path as reported ("" or "cats/"), ``names`` file names in path
-# order; a file's path is ``folder + name``, its reported path ``prefix + name``. ``root``
-# (0 when absent) is how much of ``prefix`` names the scanned folder itself rather than a
-# folder inside it (a scan of several sources reports "data/train/cats/a.png"): the
-# ImageFolder class is read after it.
-Run = tuple
+
+class Run(NamedTuple):
+    """Consecutive files of one folder, in path order.
+
+    Attributes:
+        folder: the folder's path ending in a separator (``""`` for a list's files in the
+            working folder; a remote folder's path in its filesystem); a file's path is
+            ``folder + name``.
+        prefix: the folder's POSIX path as reported (``""`` or ``"cats/"``); a file's
+            reported path is ``prefix + name``.
+        names: the file names, in path order (a remote name is a ``Key``, which knows its size).
+        root: how much of ``prefix`` names the scanned source itself rather than a folder
+            inside it (a scan of several sources reports ``"data/train/cats/a.png"``): the
+            ImageFolder class is read after it.
+        fs: the fsspec filesystem of a run in an object store (read in ranges); ``None``
+            for local files.
+    """
+
+    folder: str
+    prefix: str
+    names: list
+    root: int = 0
+    fs: Any = None
+
+    def flags(self) -> tuple[Optional[str], bool]:
+        """``(class, hidden)`` of the run's files: the ImageFolder class (read after
+        ``root``) and whether a folder on the way is hidden; a hidden file name adds its own."""
+        return class_of(self.prefix[self.root:]), is_hidden(self.prefix)
+
+
+def class_of(rel: str) -> Optional[str]:
+    """The ``ImageFolder`` class of a relative path: its first part, when it has two or more."""
+    cut = rel.find("/")
+    return sys.intern(rel[:cut]) if cut > 0 else None  # one string per class, not per file
+
+
+def is_hidden(rel: str) -> bool:
+    """Whether the file or any folder on its path is hidden (a name starting with ``.``)."""
+    return rel[:1] == "." or "/." in rel
 
 
 def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
@@ -29,7 +62,7 @@ def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
     part: list[Run] = []
     room = size
     for run in runs:
-        for piece, archive in _split_archives(run[2]):
+        for piece, archive in _split_archives(run.names):
             if archive:
                 if part:
                     yield part
@@ -51,7 +84,7 @@ def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
 
 def with_names(run: Run, names: list[str]) -> Run:
     """``run`` with other names (a slice of its own)."""
-    return (run[0], run[1], names, *run[3:])
+    return run._replace(names=names)
 
 
 def _split_archives(names: list[str]) -> Iterator[tuple[list[str], bool]]:
@@ -72,19 +105,18 @@ def _split_archives(names: list[str]) -> Iterator[tuple[list[str], bool]]:
         yield names[start:], False
 
 
-def split_part(part: list[Run], index: int) -> tuple[list[Run], tuple[str, str], list[Run]]:
-    """``(files before, (rel, path) of the file at index, files after)`` of a part."""
+def split_part(part: list[Run], index: int) -> tuple[list[Run], tuple[Run, str], list[Run]]:
+    """``(files before, (its run, name) of the file at index, files after)`` of a part."""
     for k, run in enumerate(part):
-        folder, prefix, names = run[:3]
+        names = run.names
         if index < len(names):
-            name = names[index]
             before = part[:k] + ([with_names(run, names[:index])] if index else [])
             after = ([with_names(run, names[index + 1:])] if index + 1 < len(names) else []) + part[k + 1:]
-            return before, (prefix + name, folder + name), after
+            return before, (run, names[index]), after
         index -= len(names)
     raise IndexError("part index out of range")
 
 
 def part_size(part: list[Run]) -> int:
     """The number of files in a part."""
-    return sum(len(run[2]) for run in part)
+    return sum(len(run.names) for run in part)

@@ -241,7 +241,7 @@ class RowCache:
         now = time.time_ns()
         for run in part:
             found, keys = self._lookup(con, deep, run)
-            missed_here = self._reuse(run[0], run[2], keys, found, now, items, where, stamps)
+            missed_here = self._reuse(run.folder, run.names, keys, found, now, items, where, stamps)
             if missed_here:
                 missed.append(with_names(run, missed_here))  # a listed folder's class offset kept
         if where:
@@ -291,8 +291,7 @@ class RowCache:
         starts (a folder in a list of sources), and the file's name: everything a row holds
         besides what the file's bytes give.
         """
-        folder, prefix, names = run[:3]
-        class_at = run[3] if len(run) > 3 else 0
+        folder, prefix, names, class_at, _ = run
         if self._base[0] != (folder, prefix, class_at):
             root = folder[:len(folder) - len(prefix)] if prefix else folder
             base = b"\0".join((os.path.abspath(root).encode(_FS_ENCODING, _FS_ERRORS),

@@ -137,11 +137,11 @@ def task_parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
         piece: list[Run] = []
         files = 0
         for run in part:
-            if piece and run[0] != piece[-1][0] and files >= FOLDER_MIN:
+            if piece and run.folder != piece[-1].folder and files >= FOLDER_MIN:
                 yield piece
                 piece, files = [], 0
             piece.append(run)
-            files += len(run[2])
+            files += len(run.names)
         yield piece
 
 
@@ -151,5 +151,4 @@ def _result(future: Any, part: list[Run]) -> list[ScanRow]:
     except Exception as exc:  # the task failed on every try (KilledWorker...): its files say so
         why = f"its Dask task failed: {one_line(exc)}"[:300]
         log.warning("%s", why)
-        return [failure_row(run[0] + name, run[1] + name, why, UnreadableKind.CRASH)
-                for run in part for name in run[2]]
+        return [failure_row(run, name, why, UnreadableKind.CRASH) for run in part for name in run.names]

@@ -182,7 +182,7 @@ def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
     """A part's first ``k`` files and the rest, as two parts."""
     head: list[Run] = []
     for j, run in enumerate(part):
-        names = run[2]
+        names = run.names
         if k < len(names):
             if k:
                 head.append(with_names(run, names[:k]))
@@ -523,9 +523,9 @@ class SupervisedPool:
         back = []
         for tid, part, seq, offset in self._slots[i].inflight:
             if running and tid == running_tid and 0 <= index < part_size(part):
-                before, (rel, path), after = split_part(part, index)
-                log.warning("%s %s", rel, why)
-                books.store(seq, offset + index, [failure_row(path, rel, why, kind)])
+                before, (run, name), after = split_part(part, index)
+                log.warning("%s %s", run.prefix + name, why)
+                books.store(seq, offset + index, [failure_row(run, name, why, kind)])
                 if before:
                     back.append((before, seq, offset))
                 if after:

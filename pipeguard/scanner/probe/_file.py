@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from typing import Any, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
@@ -43,6 +42,7 @@ from ...core import (
     pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
 from .._row import COLUMNS, ScanRow
+from .._units import Run, class_of, is_hidden
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
 from ._jpeg_header import read_jpeg_header
 from ._raw_extent import missing_pixel_data
@@ -81,17 +81,6 @@ class _Header(NamedTuple):
 def is_image_name(name: str) -> bool:
     """Whether torchvision's ``ImageFolder`` would load a file of this name (case-insensitive)."""
     return name.lower().endswith(IMG_EXTENSIONS)
-
-
-def class_of(rel: str) -> Optional[str]:
-    """The ``ImageFolder`` class of a relative path: its first part, when it has two or more."""
-    cut = rel.find("/")
-    return sys.intern(rel[:cut]) if cut > 0 else None  # one string per class, not per file
-
-
-def is_hidden(rel: str) -> bool:
-    """Whether the file or any folder on its path is hidden (a name starting with ``.``)."""
-    return rel[:1] == "." or "/." in rel
 
 
 def probe(path: str, rel: Optional[str] = None, deep: bool = False) -> dict[str, Any]:
@@ -405,11 +394,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def failure_row(path: str, rel: Optional[str], error: str, kind: UnreadableKind) -> ScanRow:
-    """The row of a file whose probe never returned (it hung or killed its worker)."""
-    name = path if rel is None else rel
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = None
-    return bare_row(name, None if rel is None else class_of(rel), is_hidden(name), size, "unreadable", error, kind)
+def failure_row(run: Run, name: str, error: str, kind: UnreadableKind) -> ScanRow:
+    """The row of file ``name`` of ``run`` whose probe never returned (it hung or killed its
+    worker, or its Dask task failed): its class and hidden flag as its probe gives them."""
+    cls, hidden = run.flags()
+    size = getattr(name, "size", None)  # a remote name knows it from the listing
+    if run.fs is None:
+        try:
+            size = os.path.getsize(run.folder + name)
+        except OSError:
+            size = None
+    return bare_row(run.prefix + name, cls, hidden or name.startswith("."), size, "unreadable", error, kind)

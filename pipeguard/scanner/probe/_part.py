@@ -36,7 +36,6 @@ from ._file import (
     _describe,
     _open_error,
     bare_row,
-    class_of,
     is_hidden,
     open_regular,
     probe_file,
@@ -67,10 +66,8 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for run in part:
-            folder, prefix, names = run[:3]
-            cls = class_of(prefix[run[3]:] if len(run) > 3 else prefix)  # the same for every file of the folder
-            hidden = is_hidden(prefix)
-            fs = run[4] if len(run) > 4 else None  # a remote run: read in ranges
+            folder, prefix, names, _, fs = run  # ``fs``: a remote run, read in ranges
+            cls, hidden = run.flags()  # the same for every file of the folder
             fetched = fetch_heads(fs, folder, names, is_archive_name) if fs is not None and not deep else {}
             for name in names:
                 if on_start is not None:

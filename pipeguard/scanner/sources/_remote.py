@@ -147,7 +147,7 @@ def _walk_remote(fs: Any, folder: str, rel: str, stats: WalkStats, shown_as: str
 
 
 def _run(fs: Any, folder: str, rel: str, names: list, shown_as: str) -> Run:
-    return folder + "/", shown_as + rel, names, len(shown_as), fs
+    return Run(folder + "/", shown_as + rel, names, len(shown_as), fs)
 
 
 def remote_file_run(url: str, storage_options: Optional[dict], stats: WalkStats) -> Iterator[Run]:
@@ -163,4 +163,4 @@ def remote_file_run(url: str, storage_options: Optional[dict], stats: WalkStats)
         size = None
     shown, name = url.rsplit("/", 1)
     folder = path[:len(path) - len(name)]
-    yield folder, shown + "/", [Key(name, size)], len(shown) + 1, fs
+    yield Run(folder, shown + "/", [Key(name, size)], len(shown) + 1, fs)

@@ -89,7 +89,7 @@ def _run_of(pending: list) -> Run:
     folder, names = pending
     prefix = os.path.join(folder, "") if folder else ""
     shown = prefix.replace(os.sep, "/")
-    return prefix, shown, names, len(shown)  # the class is read after the listed folder: none
+    return Run(prefix, shown, names, len(shown))  # the class is read after the listed folder: none
 
 
 def folder_holding(source: object, path: Union[str, "os.PathLike[str]"]) -> Optional[str]:

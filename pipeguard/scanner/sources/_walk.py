@@ -58,14 +58,14 @@ def walk(root: str | os.PathLike[str], follow_symlinks: bool = False,
             always yielded).
         stats: filled in with what was skipped, if given.
     """
-    for folder, prefix, names in walk_runs(root, follow_symlinks, stats):
+    for folder, prefix, names, _, _ in walk_runs(root, follow_symlinks, stats):
         for name in names:
             yield prefix + name, folder + name
 
 
 def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
               stats: WalkStats | None = None, shown_as: str = "", listings: Any = None) -> Iterator[Run]:
-    """Like :func:`walk`, but yield :data:`Run` tuples: the files of one directory
+    """Like :func:`walk`, but yield :class:`~.._units.Run` tuples: the files of one directory
     between two of its subdirectories (in path order), together. ``shown_as`` (ending in
     ``/``) is put before every reported path, for a folder that is one of several sources;
     ``listings`` keeps directory listings between scans (see the module docstring)."""
@@ -79,16 +79,12 @@ def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
         st, seen = None, set()
     top = os.path.join(root, "")
     walked = _Walk(follow_symlinks, seen, stats, listings)
-    runs = walked.runs(walked.listing(top, "", st, taken, strict=not shown_as))
-    if not shown_as:
-        yield from runs
+    listed = walked.listing(top, "", st, taken, strict=not shown_as)
+    if not shown_as or not isinstance(listed, _Level):  # unlisted: the folder's row, named as given
+        yield from walked.runs(listed)
         return
-    for run in runs:
-        if len(run) > 3:  # the folder itself could not be listed: its row, named as given
-            yield run
-            continue
-        folder, prefix, names = run
-        yield folder, shown_as + prefix, names, len(shown_as)
+    for run in walked.runs(listed):
+        yield run._replace(prefix=shown_as + run.prefix, root=len(shown_as))
 
 
 class _Level:
@@ -108,14 +104,14 @@ class _Level:
         before = bisect.bisect_left(self.files, key, self.done)
         if before <= self.done:
             return None
-        run = (self.folder, self.prefix, self.files[self.done:before])
+        run = Run(self.folder, self.prefix, self.files[self.done:before])
         self.done = before
         return run
 
     def rest(self) -> Optional[Run]:
         if self.done >= len(self.files):
             return None
-        return self.folder, self.prefix, self.files[self.done:] if self.done else self.files
+        return Run(self.folder, self.prefix, self.files[self.done:] if self.done else self.files)
 
 
 class _Walk:
@@ -178,13 +174,13 @@ class _Walk:
             ident = (st.st_dev, st.st_ino)
         except OSError as exc:
             self.stats.unreadable_dirs.append((rel, exc.strerror or str(exc)))
-            return level.folder, level.prefix, [key]
+            return Run(level.folder, level.prefix, [key])
         if ident in self.seen:  # a link back to an ancestor (or a second route to a followed folder)
             self.stats.cycles.append(rel)
             return None
         self.seen.add(ident)  # kept: a folder reached twice through links is scanned once
         child = self.listing(path + os.sep, rel + "/", st, taken)
-        return (level.folder, level.prefix, [key]) if isinstance(child, tuple) else child
+        return child if isinstance(child, _Level) else Run(level.folder, level.prefix, [key])
 
     def listing(self, folder: str, prefix: str, st: Optional[os.stat_result], taken: int,
                 strict: bool = False) -> Union[_Level, Run]:
@@ -207,7 +203,7 @@ class _Walk:
                 raise
             self.stats.unreadable_dirs.append((prefix[:-1] or ".", exc.strerror or str(exc)))
             log.warning("cannot list %s: %s", folder, exc)
-            return "", "", [folder], 0  # the folder as given, with its separator
+            return Run("", "", [folder])  # the folder as given, with its separator
         if keep and not unsure:
             self.listings.keep_listing(folder, st, taken, files, [key for key, _ in dirs])
         return _Level(folder, prefix, files, dirs)
