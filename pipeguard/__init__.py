@@ -25,6 +25,8 @@ _EXPORTS = {
     "ContractFileError": "core",
     "ContractViolation": "core",
     "Reason": "core",
+    "Status": "core",
+    "UnreadableKind": "core",
     "Violation": "core",
     "SampleInfo": "core",
     "inspect": "core",

@@ -9,13 +9,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from ..core import Reason
+from ..core import Reason, Status
 from ..diagnosis import numbers
 
 if TYPE_CHECKING:
     from ..scanner import ScanReport
 
-STATUS_ORDER = ("ok", "violation", "unreadable", "not-image")
+STATUS_ORDER = tuple(status.value for status in Status)
 FIX_HINT = {
     Reason.CHANNELS: "add pipeguard.{fix} to the transform (before ToImage/ToTensor), "
                      "or GuardedDataset(..., on_error='fix')",

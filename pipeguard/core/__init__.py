@@ -14,17 +14,18 @@ from ._errors import (
     ContractFileError,
     ContractViolation,
     Reason,
+    Status,
+    UnreadableKind,
     Violation,
 )
 from ._inspect import SampleInfo, inspect
 
 __all__ = ["Contract", "ContractFieldError", "ContractFileError", "ContractViolation", "Reason",
-           "SampleInfo", "Violation", "inspect"]
+           "SampleInfo", "Status", "UnreadableKind", "Violation", "inspect"]
 
 # names the sibling packages use (not public API), from their module on first use
 _SHARED = {
     "TypeRegistry": "._registry",
-    "UnreadableKind": "._errors",
     "as_contract": "._contract",
     "check": "._check",
     "check_info": "._check",

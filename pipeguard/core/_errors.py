@@ -185,6 +185,18 @@ def _render(err: ContractViolation) -> str:
     return "\n".join(lines)
 
 
+class Status(str, enum.Enum):
+    """A scan row's ``status``. Group and count by this, never by message text."""
+
+    OK = "ok"                  # read, and it meets the contract
+    VIOLATION = "violation"    # read, and it fails one of the contract's checks
+    UNREADABLE = "unreadable"  # it cannot be read as an image (its ``error_kind`` says why)
+    NOT_IMAGE = "not-image"    # not an image by extension and content: counted, never a failure
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class UnreadableKind(str, enum.Enum):
     """Why a scanned file is ``unreadable``. Group and count by this, never by message text."""
 

@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 from .._io import is_url
 from ._charts import bar_chart, size_chart
 from ._preview_files import limited
-from ._problems import PER_REASON, problem_groups
+from ._problems import NOT_IMAGE, PER_REASON, problem_groups
 from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, failed, previews
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _jobs(report: Any, groups: list, decided: Optional[dict] = None) -> list[Job
     where: dict[Any, tuple] = {}
     for group in groups:
         for row in group.rows:
-            if row["status"] == "not-image":
+            if row["status"] == NOT_IMAGE:
                 continue  # nothing to show
             views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
             where[row["key"]] = (row["path"] if examples is not None else _located(str(report.root), row["path"]),

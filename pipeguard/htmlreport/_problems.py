@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..core import UnreadableKind
+from ..core import Status, UnreadableKind
 
 PER_REASON = 100
 CHECK_TITLES = {"channels": "wrong channel count", "size": "wrong size", "numel": "wrong element count"}
 CHECK_ORDER = tuple(CHECK_TITLES)
-NOT_IMAGE = "not-image"
+OK, VIOLATION, UNREADABLE, NOT_IMAGE = (status.value for status in Status)
 _UNREADABLE_FIX = ("cannot be loaded as it is: re-download or re-export it, or leave it out "
                    "(GuardedDataset(..., on_error='skip') skips and counts it)")
 UNREADABLE_FIXES = {  # keyed by UnreadableKind; anything else gets _UNREADABLE_FIX
@@ -78,7 +78,7 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
         return groups  # nothing to list: the table is not read at all
     offset = 0
     for frame, violations in report.chunks():
-        problems = frame[frame["status"] != "ok"]
+        problems = frame[frame["status"] != OK]
         by_file = _first_violation_rows(problems)  # indexed once a chunk, for every group
         by_kind = _unreadable_rows(problems)
         for group in groups:
@@ -99,9 +99,9 @@ def _empty_groups(summary: dict[str, Any]) -> list[Group]:
         if entry and entry["count"]:
             fix = entry.get("fix")
             text = f"add pipeguard.{fix} to the transform, or GuardedDataset(..., on_error='fix')" if fix else None
-            groups.append(Group(check, CHECK_TITLES[check], "violation", entry["count"], text, []))
+            groups.append(Group(check, CHECK_TITLES[check], VIOLATION, entry["count"], text, []))
     for kind, entry in summary["errors"].items():  # most files first, as the summary orders them
-        groups.append(Group(kind, f"unreadable: {kind}", "unreadable", entry["count"],
+        groups.append(Group(kind, f"unreadable: {kind}", UNREADABLE, entry["count"],
                             UNREADABLE_FIXES.get(_as_kind(kind), _UNREADABLE_FIX), []))
     others = summary["status"].get(NOT_IMAGE, 0)
     if others:
@@ -113,7 +113,7 @@ def _first_violation_rows(problems: Any) -> dict:
     """``(path, member)`` -> the index of its violation row. A file is its path and, inside an
     archive, its member (an archive's members share a path); a name twice in one archive
     maps to the first, as its preview reads."""
-    failed = problems[problems["status"] == "violation"]
+    failed = problems[problems["status"] == VIOLATION]
     by_file: dict = {}
     for key, file in zip(failed.index, _files(failed)):
         by_file.setdefault(file, key)
@@ -122,7 +122,7 @@ def _first_violation_rows(problems: Any) -> dict:
 
 def _unreadable_rows(problems: Any) -> dict[str, list]:
     """Unreadable kind -> the index of its rows, in order."""
-    unreadable = problems[problems["status"] == "unreadable"]
+    unreadable = problems[problems["status"] == UNREADABLE]
     by_kind: dict[str, list] = {}
     for key, kind in zip(unreadable.index, unreadable["error_kind"]):
         by_kind.setdefault(str(kind), []).append(key)
@@ -131,10 +131,10 @@ def _unreadable_rows(problems: Any) -> dict[str, list]:
 
 def _keys_of(group: Group, problems: Any, violations: Any, by_file: dict, by_kind: dict) -> list:
     """The index of this chunk's rows that belong to ``group``, in order."""
-    if group.status == "violation":
+    if group.status == VIOLATION:
         failing = list(dict.fromkeys(_files(violations[violations["check"] == group.key])))
         return [by_file[f] for f in failing if f in by_file]
-    if group.status == "unreadable":
+    if group.status == UNREADABLE:
         return by_kind.get(group.key, [])
     return list(problems.index[problems["status"] == NOT_IMAGE])
 

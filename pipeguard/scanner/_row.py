@@ -15,6 +15,8 @@ from __future__ import annotations
 import marshal
 from typing import Any, NamedTuple, Optional, Union
 
+from ..core import Status
+
 
 class ScanRow(NamedTuple):
     """One file of a scan.
@@ -61,6 +63,12 @@ class ScanRow(NamedTuple):
     hidden: bool = False
     warnings: tuple = ()
 
+
+# the statuses as plain text, which rows hold (marshal, which carries rows across pipes,
+# takes exact str only); values of :class:`~pipeguard.Status`
+OK, VIOLATION, UNREADABLE, NOT_IMAGE = (status.value for status in Status)
+PROBLEMS = (VIOLATION, UNREADABLE)  # the statuses that fail a scan (exit status 1)
+STATUSES = (OK, VIOLATION, UNREADABLE, NOT_IMAGE)  # in report order
 
 # the report's column names: the fields, with ``class`` spelled out (a keyword in Python)
 COLUMNS = tuple("class" if name == "cls" else name for name in ScanRow._fields)

@@ -36,7 +36,14 @@ from .sources import (
     localized,
     source_runs,
 )
-from .verdict import ReadableCounts, Tally, apply_to_frame, apply_to_rows, infer_contract, judge
+from .verdict import (
+    ReadableCounts,
+    Tally,
+    apply_to_frame,
+    apply_to_rows,
+    infer_contract,
+    judge,
+)
 
 if TYPE_CHECKING:
     from ..core import Contract

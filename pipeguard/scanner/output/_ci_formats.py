@@ -20,9 +20,10 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, Iterable, Optional, TextIO
 
+from .._row import NOT_IMAGE, PROBLEMS, UNREADABLE
+
 CI_FORMATS = ("junit", "github")
 SUITE_NAME = "pipeguard scan"
-PROBLEMS = ("violation", "unreadable")
 # XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FIX_NAME = re.compile(r"\b(Ensure\w+)\(")
@@ -37,7 +38,7 @@ def row_name(row: dict[str, Any]) -> str:
 
 def row_message(row: dict[str, Any]) -> str:
     """One line saying what is wrong with a problem row: its error, or its violations and fix."""
-    if row["status"] == "unreadable":
+    if row["status"] == UNREADABLE:
         return f"unreadable: {row.get('error') or 'cannot be read'}"
     text = "; ".join(row.get("violations") or ()) or "does not meet the contract"
     fix = row.get("fix")
@@ -71,7 +72,7 @@ def junit_tree(rows: Iterable[dict[str, Any]], elapsed: Optional[float] = None) 
             message = _xml_text(row_message(row))
             failure = ET.SubElement(case, "failure", type=status, message=message)
             failure.text = _xml_text(_details(row))
-        elif status == "not-image":
+        elif status == NOT_IMAGE:
             counts["skipped"] += 1
             ET.SubElement(case, "skipped", message="not an image")
     for key, value in counts.items():

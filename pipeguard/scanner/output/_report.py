@@ -183,8 +183,7 @@ class ScanReport:
     @property
     def exit_code(self) -> int:
         """0 when every file conforms (``not-image`` rows aside), 1 when any violates or is unreadable."""
-        counts = self.counts
-        return 1 if counts["violation"] or counts["unreadable"] else 0
+        return self.tally.exit_code
 
     @property
     def ok(self) -> bool:

@@ -41,7 +41,7 @@ from ...core import (
     UnreadableKind,
     pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
-from .._row import COLUMNS, ScanRow
+from .._row import COLUMNS, NOT_IMAGE, OK, UNREADABLE, ScanRow
 from .._units import Run, class_of, is_hidden
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
 from ._jpeg_header import read_jpeg_header
@@ -112,12 +112,12 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
         deep: also decode the first frame fully.
     """
     if path.endswith(("/", os.sep)):  # a folder the walk could not list (see _walk)
-        return bare_row(name, cls, hidden, None, "unreadable", *_unlisted_folder(path))
+        return bare_row(name, cls, hidden, None, UNREADABLE, *_unlisted_folder(path))
     try:
         f = open_regular(path)
     except OSError as exc:
         error, kind = _open_error(path, exc)
-        status = "unreadable" if kind is UnreadableKind.NOT_A_FILE else _failed_status(name)
+        status = UNREADABLE if kind is UnreadableKind.NOT_A_FILE else _failed_status(name)
         return bare_row(name, cls, hidden, None, status, error, kind)
     with f:
         try:
@@ -151,14 +151,14 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     ``unreadable``, never ``not-image``); ``None`` decides by its extension, as ImageFolder does.
     """
     image_ext = is_image_name(name) if image is None else image
-    failed = "unreadable" if image_ext else "not-image"  # until the header says image
+    failed = UNREADABLE if image_ext else NOT_IMAGE  # until the header says image
     try:
         if size == 0:
             return bare_row(name, cls, hidden, size, failed, "empty file (0 bytes)", UnreadableKind.EMPTY)
         if not image_ext:
             f.seek(0)
             if not _sniff(f.read(16), os.path.splitext(name)[1].lower()) and not _signatureless(f):
-                return bare_row(name, cls, hidden, size, "not-image")  # counted, not scanned
+                return bare_row(name, cls, hidden, size, NOT_IMAGE)  # counted, not scanned
     except OSError as exc:
         return bare_row(name, cls, hidden, size, failed, *_read_error(exc))
     if not deep:
@@ -168,7 +168,7 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     head = _read_image(f, size, image_ext, deep)
     # unpacked, not read by name: this runs once per file, and _Header lists the fields
     status, error, kind, fmt, mode, channels, h, w, n_frames, orientation, notes = head
-    if image is None and not image_ext and status != "not-image":
+    if image is None and not image_ext and status != NOT_IMAGE:
         notes += (f"ImageFolder skips this file: {os.path.splitext(name)[1] or 'no extension'} is not one of "
                   "torchvision's IMG_EXTENSIONS",)
     return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), None, kind, cls, n_frames, orientation, None,
@@ -176,7 +176,7 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
 
 
 def _failed_status(name: str) -> str:
-    return "unreadable" if is_image_name(name) else "not-image"
+    return UNREADABLE if is_image_name(name) else NOT_IMAGE
 
 
 def bare_row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], status: str,
@@ -187,11 +187,11 @@ def bare_row(name: str, cls: Optional[str], hidden: bool, size: Optional[int], s
 
 def _kind(status: str, kind: Optional[UnreadableKind]) -> Optional[str]:
     """The ``error_kind`` column: the kind's value for an ``unreadable`` row, else ``None``."""
-    return kind.value if kind is not None and status == "unreadable" else None
+    return kind.value if kind is not None and status == UNREADABLE else None
 
 
 def _failed(error: str, kind: UnreadableKind) -> _Header:
-    return _Header("unreadable", error, kind.value)
+    return _Header(UNREADABLE, error, kind.value)
 
 
 def _read_error(exc: OSError) -> tuple[str, UnreadableKind]:
@@ -217,7 +217,7 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
         return _failed(f"decompression bomb, not decoded: {exc}", UnreadableKind.DECOMPRESSION_BOMB)
     except UnidentifiedImageError:
         # a header that only looked like an image (sniffed) is still not one
-        status = "unreadable" if image_ext else "not-image"
+        status = UNREADABLE if image_ext else NOT_IMAGE
         return _Header(status, "not an image Pillow can identify", _kind(status, UnreadableKind.UNIDENTIFIED))
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
         return _failed(f"cannot open: {_describe(exc)}", UnreadableKind.BAD_HEADER)
@@ -237,8 +237,8 @@ def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bo
     try:
         problem = _truncation(f, size, "JPEG")
     except OSError as exc:
-        return bare_row(name, cls, hidden, size, "unreadable", *_read_error(exc))
-    status, kind = ("ok", None) if problem is None else ("unreadable", TRUNCATED.value)
+        return bare_row(name, cls, hidden, size, UNREADABLE, *_read_error(exc))
+    status, kind = (OK, None) if problem is None else (UNREADABLE, TRUNCATED.value)
     return ScanRow(name, status, "JPEG", mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None, None,
                    hidden, ())
 
@@ -253,7 +253,7 @@ def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
         return _failed(f"cannot read the header: {_describe(exc)}", UnreadableKind.BAD_HEADER)
     channels = _channels(mode, notes)
     if w <= 0 or h <= 0:
-        return _Header("unreadable", f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value,
+        return _Header(UNREADABLE, f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value,
                        fmt, mode, channels, h, w)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and w * h > limit:  # Pillow opens it, warns, and decodes on demand
@@ -271,7 +271,7 @@ def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
     kind = None if problem is None else TRUNCATED
     if deep:
         problem, kind, orientation = _decode(im, problem, kind, orientation, notes)
-    status = "ok" if problem is None else "unreadable"
+    status = OK if problem is None else UNREADABLE
     return _Header(status, problem, _kind(status, kind), fmt, mode, channels, h, w, n_frames, orientation, tuple(notes))
 
 
@@ -404,4 +404,4 @@ def failure_row(run: Run, name: str, error: str, kind: UnreadableKind) -> ScanRo
             size = os.path.getsize(run.folder + name)
         except OSError:
             size = None
-    return bare_row(run.prefix + name, cls, hidden or name.startswith("."), size, "unreadable", error, kind)
+    return bare_row(run.prefix + name, cls, hidden or name.startswith("."), size, UNREADABLE, error, kind)

@@ -29,7 +29,7 @@ from ..._io import (
     streamed_members,
 )
 from ...core import UnreadableKind
-from .._row import ScanRow
+from .._row import UNREADABLE, ScanRow
 from .._units import Run
 from ._file import (
     READ_BUFFER,
@@ -116,7 +116,7 @@ def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: b
     """The rows of an archive's members (``path`` = ``rel``, ``member`` = the name inside);
     ``fs``: the fsspec filesystem of an archive in an object store."""
     caught = [] if caught is None else caught
-    whole = ScanRow(rel, "unreadable", cls=cls, hidden=hidden)  # the archive's own row, if it needs one
+    whole = ScanRow(rel, UNREADABLE, cls=cls, hidden=hidden)  # the archive's own row, if it needs one
     try:
         if fs is None:
             open_regular(path).close()  # a FIFO named .tar would block the archive reader forever
@@ -182,6 +182,6 @@ def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None]
 def _archive_failure(whole: ScanRow, exc: BaseException) -> ScanRow:
     if isinstance(exc, ArchiveError):
         return whole._replace(error=str(exc), error_kind=UnreadableKind.DAMAGED_ARCHIVE.value)
-    probed = bare_row(whole.path, whole.cls, whole.hidden, None, "unreadable", f"cannot open: {exc.strerror or exc}",
+    probed = bare_row(whole.path, whole.cls, whole.hidden, None, UNREADABLE, f"cannot open: {exc.strerror or exc}",
                   UnreadableKind.CANNOT_OPEN)
     return probed

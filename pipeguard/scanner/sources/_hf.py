@@ -23,7 +23,7 @@ import warnings
 from typing import Any, Callable, Optional
 
 from ...core import UnreadableKind
-from .._row import ScanRow
+from .._row import UNREADABLE, ScanRow
 from ..probe import bare_row, probe_file, probe_row, with_warnings
 
 BATCH = 256  # examples per Arrow batch read: bounds memory to a batch of encoded images
@@ -122,6 +122,6 @@ def example_row(index: int, data: Optional[bytes], path: Optional[str], cls: Opt
     if data is None:
         if path:
             return probe_row(path, name, cls, hidden, deep)  # stored as a path: read the file
-        return bare_row(name, cls, hidden, None, "unreadable", "no image stored (bytes and path are null)",
+        return bare_row(name, cls, hidden, None, UNREADABLE, "no image stored (bytes and path are null)",
                     UnreadableKind.EMPTY)
     return probe_file(io.BytesIO(data), len(data), name, cls, hidden, deep, image=True)

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...diagnosis import plural
+from .._row import OK
 
 if TYPE_CHECKING:
     from ...core import Contract
@@ -43,14 +44,14 @@ class ReadableCounts:
         self.sizes: Counter = Counter()
 
     def add_frame(self, frame: Any) -> None:
-        readable = frame[frame["status"] == "ok"]
+        readable = frame[frame["status"] == OK]
         self.n += len(readable)
         self.channels.update(readable["channels"].dropna().astype(int).tolist())
         self.sizes.update((int(h), int(w)) for h, w in zip(readable["height"], readable["width"]))
 
     def add_rows(self, rows: Any) -> None:
         for r in rows:
-            if r.status == "ok":
+            if r.status == OK:
                 self.n += 1
                 if r.channels is not None:
                     self.channels[r.channels] += 1

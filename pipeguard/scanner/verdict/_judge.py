@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ...core import Reason
 from .._columns import categorical_text
-from .._row import ScanRow
+from .._row import VIOLATION, ScanRow
 from ._schema import check_frame, fix_text
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def apply_to_frame(frame: Any, verdicts: Verdicts) -> None:
     texts = frame["violations"].tolist()
     fixes = frame["fix"].tolist()
     for i, (messages, fix) in verdicts.items():
-        statuses[i], texts[i], fixes[i] = "violation", messages, fix
+        statuses[i], texts[i], fixes[i] = VIOLATION, messages, fix
     frame["status"] = frame["status"].__class__(categorical_text(statuses), index=frame.index)
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
     frame["fix"] = frame["fix"].__class__(categorical_text(fixes), index=frame.index)
@@ -60,7 +60,7 @@ def apply_to_frame(frame: Any, verdicts: Verdicts) -> None:
 def apply_to_rows(rows: list[ScanRow], verdicts: Verdicts) -> None:
     """The same verdicts on the rows themselves (a streamed scan writes rows, not the table)."""
     for i, (messages, fix) in verdicts.items():
-        rows[i] = rows[i]._replace(status="violation", violations=messages, fix=fix)
+        rows[i] = rows[i]._replace(status=VIOLATION, violations=messages, fix=fix)
 
 
 def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],

@@ -1,6 +1,6 @@
 """The contract as a pandera schema over the scan table, validated lazily.
 
-Only rows that were read (``status == "ok"``) are validated: an unreadable file has no
+Only rows that were read (``status == OK``) are validated: an unreadable file has no
 channels or size to check. The contract's ``dtype`` and ``value_range`` describe
 tensors, not files, and are not checked here. Lazy validation collects every failure
 in one pass (over the distinct combinations of values, mapped back to rows); the
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ...core import Contract
 
 from .._columns import text_dtype
+from .._row import OK, VIOLATION
 
 VIOLATION_COLUMNS = ("path", "member", "check", "expected", "actual")
 CHECKS = (Reason.CHANNELS, Reason.SIZE, Reason.NUMEL)  # the checks a scan makes, in report order
@@ -68,7 +69,7 @@ def check_frame(frame: Any, contract: Optional[Contract],
     if not schema.columns:
         return _no_violations(), {}
     status = frame["status"].to_numpy()
-    readable_rows = (status == "ok") | (status == "violation") if judged else status == "ok"
+    readable_rows = (status == OK) | (status == VIOLATION) if judged else status == OK
     readable = frame.loc[readable_rows, ["path", "member", "channels", "height", "width"]]
     if "numel" in schema.columns:
         readable = readable.assign(numel=readable["channels"] * readable["height"] * readable["width"])

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional
 
+from .._row import OK, PROBLEMS, STATUSES, UNREADABLE, VIOLATION
+
 FIRST_PATHS = 5   # paths listed per reason in the summary
 SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
-STATUSES = ("ok", "violation", "unreadable", "not-image")
 
 
 class Tally:
@@ -41,7 +42,7 @@ class Tally:
         self.classes.update(_counts(frame["class"]))
         self.warnings += sum(map(bool, frame["warnings"].tolist()))
         status = frame["status"].to_numpy()
-        images = frame[(status == "ok") | (status == "violation")]
+        images = frame[(status == OK) | (status == VIOLATION)]
         self.formats.update(_counts(images["format"]))
         self.modes.update(_counts(images["mode"]))
         self.channels.update({int(c): n for c, n in _counts(images["channels"]).items()})
@@ -49,7 +50,7 @@ class Tally:
         self.sizes.update({(int(h), int(w)): int(n) for (h, w), n in sizes.items()})
         self.multi_frame += int((images["n_frames"].fillna(1) > 1).sum())
         self.exif_rotated += int((images["orientation"].fillna(1) != 1).sum())
-        problems = frame[status == "unreadable"]
+        problems = frame[status == UNREADABLE]
         for path, member, kind in zip(problems["path"], problems["member"], problems["error_kind"]):
             entry = self.errors.setdefault(kind, [0, []])
             entry[0] += 1
@@ -72,6 +73,11 @@ class Tally:
     def counts(self) -> dict[str, int]:
         return {s: int(self.status.get(s, 0)) for s in STATUSES}
 
+    @property
+    def exit_code(self) -> int:
+        """0 when every file conforms (``not-image`` rows aside), 1 when any violates or is unreadable."""
+        return 1 if any(self.status.get(s, 0) for s in PROBLEMS) else 0
+
     def summary(self, head: dict[str, Any], fixes: dict[str, Optional[str]], tail: dict[str, Any]) -> dict[str, Any]:
         """The summary: ``head`` (root, deep, contract) first, the counts, ``tail`` (walk notes) last.
 
@@ -82,7 +88,7 @@ class Tally:
             **head,
             "files": self.files,
             "status": counts,
-            "exit_code": 1 if counts["violation"] or counts["unreadable"] else 0,
+            "exit_code": self.exit_code,
             "hidden": self.hidden,
             "classes": _ranked(self.classes),
             "formats": _ranked(self.formats),
