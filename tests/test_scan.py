@@ -5,6 +5,8 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scan_folders import SIDE, build
 
 import pipeguard as pg
@@ -277,3 +279,48 @@ def test_categorical_columns_are_pandas_categoricals_with_python_string_categori
     assert got.codes.tolist() == want.codes.tolist() and got.isna().tolist() == [v is None for v in values]
     mixed = categorical_text(["b", 2, "a"])  # values that do not sort together keep their first-seen order
     assert list(mixed.categories) == ["b", 2, "a"] and list(mixed) == ["b", 2, "a"]
+
+
+CONTRACTS = [pg.Contract(channels=3, size=(8, 8)), pg.Contract(numel=192), pg.Contract(size=(8, 8)),
+             pg.Contract(channels=1), pg.Contract(channels=3, numel=192), pg.Contract(size=(4, 8), numel=96),
+             pg.Contract(channels=3, size=(8, 8), numel=192), pg.Contract(dtype="float32")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.tuples(st.sampled_from([None, 1, 3, 4]), st.sampled_from([None, 4, 8]),
+                                 st.sampled_from([None, 4, 8]), st.sampled_from(["ok", "violation", "unreadable"])),
+                       min_size=1, max_size=40),
+       contract=st.sampled_from(CONTRACTS), judged=st.booleans())
+def test_the_scans_verdicts_are_the_pandera_schemas(values, contract, judged):
+    """The scan judges column by column without pandera; ScanReport.violations validates
+    with the contract's pandera schema: the two give the same table and failing rows."""
+    import pandas as pd
+
+    from pipeguard.scanner.output._report import build_frame
+    from pipeguard.scanner.verdict._judge import judge
+    from pipeguard.scanner.verdict._schema import check_frame
+
+    rows = [ScanRow(f"d/{i:03d}.png", status, "PNG", "RGB" if c else "XX", c, h, w, bytes=10, cls="d",
+                    member=f"m{i}" if i % 3 else None)
+            for i, (c, h, w, status) in enumerate(values)]
+    frame = build_frame(rows)
+    ours, verdicts = judge(frame, contract, judged=judged)
+    theirs, failing = check_frame(frame, contract, judged=judged)
+    pd.testing.assert_frame_equal(ours, theirs)
+    assert sorted(verdicts) == sorted(failing)
+
+
+def test_a_scan_and_its_summary_never_import_pandera(tmp_path):
+    """pandera (and hypothesis behind it) costs 0.2-0.4 s to import: only ScanReport.violations loads it."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("L", (8, 8)).save(tmp_path / "gray.png")
+    code = ("import sys, pipeguard as pg\n"
+            f"r = pg.scan({str(tmp_path)!r}, contract=pg.Contract(channels=3)); r.summary(); list(r.rows())\n"
+            "print('pandera' in sys.modules, r.exit_code)\n"
+            "r.violations; print('pandera' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "1", "True"]

@@ -222,7 +222,7 @@ def _in_memory(report: ScanReport, batches: Iterable[list[ScanRow]]) -> None:
     violations, verdicts = judge(frame, report.contract)
     apply_to_frame(frame, verdicts)
     report.tally.add(frame, violations)
-    report._frame, report._violations = frame, violations
+    report._frame, report._judged = frame, violations
 
 
 def _infer(report: ScanReport, found: tuple) -> None:

@@ -128,7 +128,9 @@ class ScanReport:
             previews; ``None`` for files.
         frame: one row per file, in path order (pandas DataFrame); for a streamed report,
             read back from ``output`` when first asked for.
-        violations: one row per failing check: ``path, member, check, expected, actual``.
+        violations: one row per failing check: ``path, member, check, expected, actual``,
+            validated by the contract's pandera schema when first asked for (the scan
+            judges without pandera; the two agree, and tests hold them to it).
     """
 
     root: str
@@ -143,6 +145,7 @@ class ScanReport:
     storage_options: Optional[dict] = field(default=None, repr=False)
     examples: Any = field(default=None, repr=False)
     _frame: Any = field(default=None, repr=False)
+    _judged: Any = field(default=None, repr=False)  # the scan's own violations table, for a report in memory
     _violations: Any = field(default=None, repr=False)
 
     @property
@@ -158,14 +161,17 @@ class ScanReport:
         whole of both for a report held in memory; for a streamed report, ``size`` rows at a
         time read back from ``output`` (memory stays flat, as in the scan)."""
         if self.output is None or self._frame is not None:
-            yield self.frame, self.violations
+            from ..verdict import judge
+
+            yield self.frame, self._judged if self._judged is not None else judge(self.frame, self.contract,
+                                                                                  judged=True)[0]
             return
-        from ..verdict import check_frame
+        from ..verdict import judge
         from ._sinks import read_rows
 
         for rows in read_rows(self.output, size):
             frame = build_frame(rows)
-            yield frame, check_frame(frame, self.contract, judged=True)[0]
+            yield frame, judge(frame, self.contract, judged=True)[0]
 
     @property
     def violations(self) -> Any:

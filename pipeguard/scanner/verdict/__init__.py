@@ -15,13 +15,13 @@ from ..._exports import resolve
 
 # names the other stages and scanner itself use: name -> its module, imported on first use
 _EXPORTS = {
-    "CHECKS": "._schema",
+    "CHECKS": "._cells",
     "ReadableCounts": "._infer",
     "Tally": "._tally",
     "apply_to_frame": "._judge",
     "apply_to_rows": "._judge",
     "check_frame": "._schema",
-    "fix_text": "._schema",
+    "fix_text": "._cells",
     "infer_contract": "._infer",
     "judge": "._judge",
 }

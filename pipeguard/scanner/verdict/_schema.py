@@ -1,13 +1,15 @@
-"""The contract as a pandera schema over the scan table, validated lazily.
+"""The contract as a pandera schema over the scan table, validated lazily: what
+``ScanReport.violations`` returns (the scan itself judges without pandera, :mod:`._judge`,
+and its verdicts are tested against these).
 
-Only rows that were read (``status == OK``) are validated: an unreadable file has no
+Only rows that were read (``status == "ok"``) are validated: an unreadable file has no
 channels or size to check. The contract's ``dtype`` and ``value_range`` describe
 tensors, not files, and are not checked here. Lazy validation collects every failure
 in one pass (over the distinct combinations of values, mapped back to rows); the
 failure cases become the violations table, one row per failing check: ``path, member, check,
 expected, actual`` (``check`` is the value of a :class:`~pipeguard.core.Reason`:
 ``channels``, ``size`` or ``numel``; values are text
-such as ``"3"`` or ``"64x64"``, height × width).
+such as ``"3"`` or ``"64x64"``, height × width; see :mod:`._cells`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from ...core import Reason
 if TYPE_CHECKING:
     from ...core import Contract
 
-from .._columns import text_dtype
 from .._row import OK, VIOLATION
+from ._cells import CHECKS, actual_text, expected_text, violation_table
 
-VIOLATION_COLUMNS = ("path", "member", "check", "expected", "actual")
-CHECKS = (Reason.CHANNELS, Reason.SIZE, Reason.NUMEL)  # the checks a scan makes, in report order
 _CHECK_OF_COLUMN = {"channels": Reason.CHANNELS, "height": Reason.SIZE, "width": Reason.SIZE, "numel": Reason.NUMEL}
 
 
@@ -64,10 +64,10 @@ def check_frame(frame: Any, contract: Optional[Contract],
     from pandera.errors import SchemaErrors
 
     if contract is None:
-        return _no_violations(), {}
+        return violation_table([]), {}
     schema = contract_schema(contract)
     if not schema.columns:
-        return _no_violations(), {}
+        return violation_table([]), {}
     status = frame["status"].to_numpy()
     readable_rows = (status == OK) | (status == VIOLATION) if judged else status == OK
     readable = frame.loc[readable_rows, ["path", "member", "channels", "height", "width"]]
@@ -77,7 +77,7 @@ def check_frame(frame: Any, contract: Optional[Contract],
     distinct = readable[columns].drop_duplicates()
     try:
         schema.validate(distinct, lazy=True)
-        return _no_violations(), {}
+        return violation_table([]), {}
     except SchemaErrors as errors:
         cases = errors.failure_cases
     cases = cases[cases["column"].isin(list(_CHECK_OF_COLUMN)) & cases["index"].notna()]
@@ -89,14 +89,13 @@ def check_frame(frame: Any, contract: Optional[Contract],
     for label in sorted({label for label, _ in failed}):
         values = dict(zip(columns, key_of[label]))
         checks = tuple(check for check in CHECKS if (label, check) in failed)
-        verdicts[key_of[label]] = checks, [(c.value, _expected(contract, c), _actual(values, c)) for c in checks]
+        verdicts[key_of[label]] = checks, [(c.value, expected_text(contract, c), actual_text(values, c)) for c in checks]
     return _map_back(readable, columns, failures, key_of, verdicts)
 
 
 def _map_back(readable: Any, columns: list[str], failures: list, key_of: dict, verdicts: dict) -> tuple[Any, dict]:
     """The verdicts of the failing combinations, on every row that holds one."""
     import numpy as np
-    import pandas as pd
 
     # only rows holding a failing value can fail: visit just those one by one
     suspect = np.zeros(len(readable), dtype=bool)
@@ -115,47 +114,9 @@ def _map_back(readable: Any, columns: list[str], failures: list, key_of: dict, v
             failing[position], cells = found
             for cell in cells:
                 rows.append((path, member, *cell))
-    table = pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS), dtype=text_dtype())
-    table["member"] = pd.Series([row[1] for row in rows], dtype=object)  # None for a plain file
-    return table, failing
-
-
-def _no_violations() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame({c: pd.Series(dtype=object if c == "member" else text_dtype()) for c in VIOLATION_COLUMNS})
+    return violation_table(rows), failing
 
 
 def _keys(table: Any, columns: list[str]) -> Any:
     """Each row's values of ``columns`` as a tuple, ``None`` where missing (hashable, unlike ``pd.NA``)."""
     return zip(*(table[c].to_numpy(dtype=object, na_value=None).tolist() for c in columns))
-
-
-def _expected(contract: Contract, check: Reason) -> str:
-    if check is Reason.CHANNELS:
-        return str(contract.channels)
-    if check is Reason.SIZE:
-        return f"{contract.height}x{contract.width}"
-    return str(contract.numel)
-
-
-def _text(value: Any) -> str:
-    return "unknown" if value is None else str(int(value))
-
-
-def _actual(values: dict, check: Reason) -> str:
-    if check is Reason.CHANNELS:
-        return _text(values["channels"])
-    if check is Reason.SIZE:
-        return f"{_text(values['height'])}x{_text(values['width'])}"
-    return _text(values["numel"])
-
-
-def fix_text(check: Reason, contract: Contract) -> Optional[str]:
-    """The pipeguard transform that fixes a failing ``check``: ``"EnsureChannels(3)"``,
-    ``"EnsureSize((64, 64))"``; ``None`` where no transform does (an element count alone)."""
-    if check is Reason.CHANNELS and contract.channels in (1, 3):
-        return f"EnsureChannels({contract.channels})"
-    if check is Reason.SIZE and contract.size is not None:
-        return f"EnsureSize(({contract.height}, {contract.width}))"
-    return None
