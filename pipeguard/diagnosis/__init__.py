@@ -13,7 +13,8 @@ from typing import Any
 from .._exports import resolve
 from . import _numbers as numbers  # noqa: F401  (exported: number formatting for every layer's messages)
 from ._dims import Dims
-from ._explanation import Diagnosis, Hypothesis, HypothesisKind, explain
+from ._explanation import explain
+from ._hypotheses import Diagnosis, Hypothesis, HypothesisKind
 
 __all__ = ["Diagnosis", "Dims", "Hypothesis", "HypothesisKind", "explain"]
 

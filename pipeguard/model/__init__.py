@@ -2,7 +2,7 @@
 breaks (layer arithmetic, failures), and the input a model expects (``Contract.from_model``).
 May import ``diagnosis`` only: ``core`` calls into it, never the other way round. So the
 code of a layer failure, ``FindingKind`` (``ModelTrace.error.kind``), is defined here, in
-``_layer_failures``, not with the reason codes in ``core._errors``.
+``_findings``, not with the reason codes in ``core._errors``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._exports import resolve
-from ._layer_failures import FindingKind
+from ._findings import FindingKind
 from ._results import ModelTrace
 from ._trace import trace_model
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional
 
 from ..diagnosis import isqrt_exact, numbers
 from ._findings import Call, Finding, FindingKind, Shape
+from ._history import History, model_input
 from ._input_layout import channels_last, channels_last_fix
-
-History = Sequence[tuple[str, Shape]]
 
 _BROADCAST = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) "
                         r"at non-singleton dimension (\d+)")
@@ -43,7 +42,7 @@ def read_broadcast(text: str, history: History, call: Optional[Call]) -> Optiona
         a = target[dim]
     else:
         return None
-    image = history[0][1] if history and history[0][0] == "input" else ()
+    image = model_input(history, ())
     for read in (_normalisation, _token_grid):
         found = read(a, b, image, call)
         if found is not None:

@@ -1,15 +1,20 @@
 """The record of why a layer cannot take its input: :class:`FindingKind` (the code),
-:class:`Finding` (the numbers and the fix) and :class:`Call` (the torch call that raised).
-Shared by the readers in :mod:`._layer_failures` and :mod:`._broadcast`.
+:class:`Finding` (the numbers and the fix) and :class:`Call` (the torch call that raised),
+and how every finding writes a layer and its numbers (:func:`compact`, :func:`layer_repr`).
+Shared by the checks and readers of every layer family (``_conv_failures``,
+``_linear_failures``, ``_norm_failures``, ``_assert_failures``, ``_broadcast``).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..diagnosis import Diagnosis, numbers
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    from torch import nn
 
 Shape = tuple[int, ...]
 
@@ -79,3 +84,23 @@ class Call:
 def compact(dims: Sequence[int]) -> str:
     """``(20, 16, 16)`` -> ``'20×16×16'`` (the voice of the headline)."""
     return "×".join(str(d) for d in dims)
+
+
+def scalar(value: Any) -> Any:
+    """``(3, 3)`` -> ``3``: a setting equal along every dimension as one number; a list as a tuple."""
+    if isinstance(value, (tuple, list)) and value and all(v == value[0] for v in value):
+        return value[0]
+    return tuple(value) if isinstance(value, list) else value
+
+
+def layer_repr(layer: nn.Module, fields: Sequence[str], defaults: Optional[dict] = None) -> str:
+    """``Conv2d(kernel_size=3, dilation=8)``: the named fields, squares as one number,
+    fields equal to their default left out."""
+    defaults = defaults or {}
+    parts = []
+    for name in fields:
+        value = scalar(getattr(layer, name, None))
+        if value is None or defaults.get(name, object()) == value:
+            continue
+        parts.append(f"{name}={list(value) if isinstance(value, tuple) else value}")
+    return f"{type(layer).__name__}({', '.join(parts)})"

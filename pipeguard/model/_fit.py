@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
+from ._findings import FindingKind
 from ._forward_pass import trace_shapes
-from ._layer_failures import FindingKind
 from ._results import ModelTrace
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from ..diagnosis import first_line, numbers
-from ._layer_failures import Call, Finding, check_layer, explain_exception
+from ._findings import Call, Finding
+from ._history import INPUT
+from ._layer_failures import check_layer, explain_exception
 from ._results import LayerError, LayerRow, ModelTrace, Shape
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs
@@ -89,7 +91,7 @@ class _Recorder:
         self.paths = {id(m): path for path, m in model.named_modules()}
         self.stack: list[_Frame] = []
         self.rows: list[LayerRow] = []
-        self.history: list[tuple[str, Shape]] = [("input", input_shape)]
+        self.history: list[tuple[str, Shape]] = [(INPUT, input_shape)]
         self.counted: dict[int, int] = {}
         self.failed_call: Optional[Call] = None
         self.handles = []

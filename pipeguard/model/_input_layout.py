@@ -3,7 +3,8 @@
 dimension (a ``[C, H, W]`` image, which a convolution takes unbatched but a
 ``BatchNorm2d`` does not), and extra dimensions. Each reading names the shape the model
 wants and the one call on the input that makes it (``x.permute(0, 3, 1, 2)``,
-``x.unsqueeze(0)``), for the checks in :mod:`._layer_failures`.
+``x.unsqueeze(0)``), for the checks in :mod:`._conv_failures` and :mod:`._norm_failures`.
+Whether a shape is the model input's is asked of :mod:`._history`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from ..diagnosis import numbers
-
-Shape = tuple[int, ...]
-History = Sequence[tuple[str, Shape]]
+from ._history import History, Shape, model_input
 
 _SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -27,16 +26,6 @@ class Layout:
     what: str       # "channels-last [N, H, W, C] data"
     shape: Shape    # the shape the layer wants
     call: str       # "x.permute(0, 3, 1, 2)"
-
-
-def model_input(history: History) -> Optional[Shape]:
-    """The model input's shape, the first entry of a trace's history."""
-    return history[0][1] if history and history[0][0] == "input" else None
-
-
-def is_model_input(x: Shape, history: History) -> bool:
-    """``x`` has the model input's shape: the layer receives the data as it was given."""
-    return model_input(history) == tuple(x)
 
 
 def _dims(d: int, batched: bool, channels_last: bool) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence, Union
 
 from ..diagnosis import Diagnosis, HypothesisKind, numbers, table
-from ._layer_failures import FindingKind
+from ._findings import FindingKind
 
 Shape = tuple[int, ...]
 

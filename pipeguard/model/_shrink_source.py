@@ -16,10 +16,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from ._findings import FindingKind, compact
+from ._findings import FindingKind, compact, layer_repr
 from ._forward_pass import _meta_copy, trace_shapes
 from ._layer_arithmetic import Window, windows
-from ._layer_failures import layer_repr
 from ._results import LayerRow, ModelTrace
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs

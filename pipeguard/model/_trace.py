@@ -9,9 +9,9 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Sequence
 
+from ._findings import FindingKind
 from ._fit import smallest_square
 from ._forward_pass import trace_shapes
-from ._layer_failures import FindingKind
 from ._results import LayerError, ModelTrace
 from ._shrink_source import with_shrink_source
 
