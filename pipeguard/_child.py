@@ -1,4 +1,5 @@
-"""What every worker process pipeguard starts does first (scan probes, report thumbnails).
+"""The worker processes pipeguard starts (scan probes, report thumbnails): how many cores
+they may use, and what each does first.
 
 Imports nothing of pipeguard: any layer may use it.
 """
@@ -7,6 +8,14 @@ from __future__ import annotations
 
 import os
 import signal
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def quiet_child() -> None:

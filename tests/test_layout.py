@@ -177,3 +177,11 @@ def test_the_scanner_is_made_of_stages():
     for stage in stages:
         doc = ast.get_docstring(ast.parse((stage / "__init__.py").read_text()))
         assert doc and "import" in doc.lower(), f"{stage.name}/__init__.py should say what it holds and may import"
+
+
+MAX_LINES = 500
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_are_small(path):
+    assert len(path.read_text().splitlines()) <= MAX_LINES

@@ -167,7 +167,7 @@ def test_deep_workers_of_a_process_with_a_large_address_space_still_decode(tmp_p
 def test_a_decompression_bomb_still_fails_in_a_deep_worker(tmp_path):
     import resource
 
-    from pipeguard.scanner.engine._pool import DEEP_MEMORY_CAP, _address_space, _cap_memory
+    from pipeguard.scanner.engine._worker import DEEP_MEMORY_CAP, _address_space, _cap_memory
 
     before = resource.getrlimit(resource.RLIMIT_AS)
     pid = os.fork()

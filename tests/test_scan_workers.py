@@ -29,23 +29,28 @@ def _rows(pool, runs):
     return named([row for batch in pool.map(runs) for row in batch])
 
 
-def test_hung_and_crashing_files_become_rows(tmp_path, monkeypatch):
-    real = probe_module.probe_row
+def _evil_probe(part, deep=False, on_start=None, cache=None):
+    """A probe (the pool's seam) that hangs on, crashes on or exits on the files so named."""
+    items, k = [], 0
+    for run in part:
+        for name in run.names:
+            on_start(k)
+            if name.startswith("hang"):
+                time.sleep(60)
+            if name.startswith("segv"):
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if name.startswith("exit"):
+                os._exit(3)
+            items += probe_module.probe_part([run._replace(names=[name])], deep)
+            k += 1
+    return items
 
-    def evil(path, rel, *args):
-        if rel.startswith("hang"):
-            time.sleep(60)
-        if rel.startswith("segv"):
-            os.kill(os.getpid(), signal.SIGSEGV)
-        if rel.startswith("exit"):
-            os._exit(3)
-        return real(path, rel, *args)
 
-    monkeypatch.setattr(probe_module, "probe_row", evil)
+def test_hung_and_crashing_files_become_rows(tmp_path):
     names = [f"{i:02d}.txt" for i in range(12)]
     names[2], names[5], names[9] = "hang.txt", "segv.txt", "exit.txt"
     runs = _files(tmp_path, names)
-    pool = SupervisedPool(2, deep=True, time_limit=0.5, chunk=4)
+    pool = SupervisedPool(2, deep=True, time_limit=0.5, chunk=4, probe=_evil_probe)
     rows = _rows(pool, runs)
     assert [r.path for r in rows] == names
     by = {r.path: r for r in rows}
@@ -71,14 +76,14 @@ def test_empty_input(tmp_path):
 def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatch):
     from pipeguard.scanner.engine import _pool as workers
 
-    monkeypatch.setattr(workers, "_worker_main", lambda *args: os._exit(7))
+    monkeypatch.setattr(workers, "worker_main", lambda *args: os._exit(7))
     runs = _files(tmp_path, ["a.txt", "b.txt"])
     with pytest.raises(RuntimeError, match="keep dying before reading a file .*status 7"):
         _rows(SupervisedPool(1, chunk=1), runs)
 
 
 def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
-    from pipeguard.scanner.engine import _pool as workers
+    from pipeguard.scanner.engine import _books
 
     real = probe_module.probe_row
 
@@ -88,7 +93,7 @@ def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
         return real(path, rel, *args)
 
     monkeypatch.setattr(probe_module, "probe_row", slow)
-    monkeypatch.setattr(workers, "MAX_PENDING", 2)  # finished chunks that may wait behind 03.txt
+    monkeypatch.setattr(_books, "MAX_PENDING", 2)  # finished chunks that may wait behind 03.txt
     names = [f"{i:02d}.txt" for i in range(20)]
     rows = _rows(SupervisedPool(2, chunk=1), _files(tmp_path, names))
     assert [r.path for r in rows] == names
@@ -148,11 +153,11 @@ def test_deep_never_probes_in_the_parent():
 
 
 def test_work_is_cut_into_slices_in_order():
-    from pipeguard.scanner.engine._pool import _Work
+    from pipeguard.scanner.engine._books import Work
 
     runs = [Run("/d/", "", ["a", "b", "c"]), Run("/e/", "e/", ["d", "e"])]
     chunks, missing = {}, {}
-    work = _Work(iter([runs]), chunks, missing, lookahead=10)
+    work = Work(iter([runs]), chunks, missing, lookahead=10)
     first = work.take(0, 2)
     assert first == ([Run("/d/", "", ["a", "b"])], 0, 0)
     assert work.exhausted and work.files == 3  # the lookahead walked to the end

@@ -84,12 +84,13 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
 
 
 def _capped(workers: Optional[int]) -> Optional[int]:
-    from ..scanner import WORKERS_PER_CORE, max_workers
+    from ..scanner import capped_workers
 
-    if workers is not None and workers > max_workers():
-        click.echo(f"note: --workers {workers} is more than {WORKERS_PER_CORE} per core; using {max_workers()}",
-                   err=True)
-        return max_workers()
+    if workers is None:
+        return None
+    workers, note = capped_workers(workers)
+    if note is not None:
+        click.echo(f"note: {note}", err=True)
     return workers
 
 

@@ -8,6 +8,7 @@ import os
 import time
 from typing import Any, Optional, Union
 
+from .._child import usable_cores
 from .._io import is_url
 from ._charts import bar_chart, size_chart
 from ._preview_files import limited
@@ -67,7 +68,7 @@ def _previews(report: Any, groups: list, workers: Optional[int], time_limit: flo
     if not jobs:
         return decided
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = usable_cores()
     return {**previews(jobs, workers=workers, time_limit=time_limit, side=side), **decided}
 
 

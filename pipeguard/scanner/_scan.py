@@ -18,6 +18,7 @@ import time
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
 
+from .._child import usable_cores
 from .._io import is_archive_name, is_url
 from ..core import as_contract
 from ._row import ScanRow, named
@@ -64,10 +65,7 @@ ARCHIVE_WEIGHT = 1000  # files an archive counts for when choosing workers (a We
 
 def default_workers() -> int:
     """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 def scan(source: Source, contract: ContractSource = None, deep: bool = False,

@@ -17,12 +17,11 @@ _EXPORTS = {
     "MISSING_EXTRA": "._cluster",
     "RowCache": "._cache",
     "SupervisedPool": "._pool",
-    "WORKERS_PER_CORE": "._pool",
+    "capped_workers": "._pool",
     "cached_parts": "._cache",
     "check_cluster": "._cluster",
     "cluster_batches": "._cluster",
     "connected": "._cluster",
-    "max_workers": "._pool",
     "older_objects_frozen": "._gc",
     "open_cache": "._cache",
 }

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
 import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, Union
 
+from ..._child import usable_cores
 from ...core import UnreadableKind
 from .._row import ScanRow, packed, unpacked
 from .._units import Run, parts
@@ -69,8 +69,7 @@ def connected(cluster: Any) -> Iterator[Any]:
         with client:
             yield client
         return
-    n = int(m.group(1)) if m.group(1) else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-        else (os.cpu_count() or 1)
+    n = int(m.group(1)) if m.group(1) else usable_cores()
     with dask.config.set({"distributed.worker.daemon": False}):
         local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
     with local, Client(local) as client:

@@ -31,37 +31,39 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing as mp
-import os
 import signal
 import time
 from collections import deque
 from multiprocessing.connection import wait
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
-from ..._child import quiet_child
+from ..._child import usable_cores
 from ...core import UnreadableKind
-from .._row import ScanRow, packed, unpacked
-from .._units import Run, part_size, parts, split_part, with_names
+from .._row import ScanRow, unpacked
+from .._units import Run, part_size, parts, split_part
 from ..probe import failure_row, flatten, probe_part
+from ._books import Books, Work
+from ._worker import worker_main
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
 PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
-MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
 WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
-DEEP_MEMORY_CAP = 4 << 30  # address space a --deep decode may add: a bomb fails with MemoryError, not the machine
-PR_SET_PDEATHSIG = 1    # prctl option (linux/prctl.h): a signal for this process when its parent dies
 
 
 def max_workers() -> int:
     """The most worker processes a pool starts: :data:`WORKERS_PER_CORE` per usable core."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return WORKERS_PER_CORE * max(1, cores)
+    return WORKERS_PER_CORE * usable_cores()
+
+
+def capped_workers(workers: int) -> tuple[int, Optional[str]]:
+    """``workers`` within :func:`max_workers`, and a note to show when it was cut (``None`` if not)."""
+    most = max_workers()
+    if workers <= most:
+        return workers, None
+    return most, f"--workers {workers} is more than {WORKERS_PER_CORE} per core; using {most}"
 
 
 def _context() -> Any:
@@ -69,98 +71,6 @@ def _context() -> Any:
     # the workers run only Pillow, never torch, so fork's usual hazards do not apply.
     methods = mp.get_all_start_methods()
     return mp.get_context("fork" if "fork" in methods else "spawn")
-
-
-def _worker_main(conn: Any, progress: Any, slot: int, deep: bool, cache: Any = None,
-                 inherited: tuple = ()) -> None:
-    quiet_child()
-    _die_with_parent(inherited)
-    import faulthandler
-
-    faulthandler.disable()  # a crash is reported as the file's row, not as a traceback dump
-    try:  # a crashing decoder must not leave a core file behind
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ImportError, ValueError, OSError):
-        pass
-    if deep:
-        _cap_memory()
-    base = 3 * slot
-
-    def started(i: int) -> None:
-        progress[base + 1] = i
-        progress[base + 2] = time.monotonic()
-
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            task = None
-        if task is None:
-            if cache is not None:
-                cache.close()  # writes the entries still pending
-            return
-        tid, items = task
-        progress[base] = tid
-        out = probe_part(items, deep, started, cache)
-        progress[base + 2] = 0.0
-        conn.send((tid, packed(out)))
-
-
-def _die_with_parent(inherited: tuple) -> None:
-    """A worker ends when the scan's process does, even when that one is killed (SIGKILL).
-
-    Closes the pipe ends a forked worker inherits (its own parent-side end, the other
-    workers'): while any process holds them, no worker sees end-of-file when the parent
-    dies. On Linux the kernel also kills the worker with the parent (``PR_SET_PDEATHSIG``),
-    so a worker busy on a file does not finish it first.
-    """
-    parent = os.getppid()
-    for conn in inherited:
-        try:
-            conn.close()
-        except OSError:
-            pass
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: end-of-file on the pipe ends the worker
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _cap_memory() -> None:
-    """Limit what a ``--deep`` decode may add to the address space the worker starts with.
-
-    A forked worker inherits its parent's address space, which is large in a process that
-    has loaded CUDA (about 18 GB of reservations): an absolute limit below that would make
-    every decode fail with MemoryError. The limit is what the worker has plus the cap.
-    """
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = _address_space() + DEEP_MEMORY_CAP
-        if hard != resource.RLIM_INFINITY:
-            cap = min(cap, hard)
-        if soft != resource.RLIM_INFINITY:
-            cap = min(cap, soft)  # never raise a limit someone set
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ImportError, ValueError, OSError):
-        pass
-
-
-def _address_space() -> int:
-    """This process's virtual memory size in bytes (``VmSize``), 0 where it cannot be read."""
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def _death(process: Any) -> tuple[str, UnreadableKind]:
@@ -176,106 +86,6 @@ def _death(process: Any) -> tuple[str, UnreadableKind]:
     else:
         why = f"its worker exited with status {code}"
     return why, UnreadableKind.CRASH
-
-
-def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
-    """A part's first ``k`` files and the rest, as two parts."""
-    head: list[Run] = []
-    for j, run in enumerate(part):
-        names = run.names
-        if k < len(names):
-            if k:
-                head.append(with_names(run, names[:k]))
-            return head, [with_names(run, names[k:])] + part[j + 1:]
-        head.append(run)
-        k -= len(names)
-    return head, []
-
-
-class _Work:
-    """Parts walked and not yet handed out, in order, each as ``(part, seq, offset)``.
-
-    Up to ``lookahead`` files are walked ahead, so that once the walk is done the files
-    left are known and the end of the scan can be shared out evenly. At most
-    ``MAX_PENDING`` parts are walked past the oldest one not yet handed back.
-    """
-
-    def __init__(self, source: Iterator[list[Run]], chunks: dict, missing: dict, lookahead: int) -> None:
-        self._source = source
-        self._chunks, self._missing = chunks, missing
-        self._lookahead = lookahead
-        self._ahead: deque = deque()
-        self.files = 0       # in self._ahead
-        self.exhausted = False
-        self._next_seq = 0
-
-    @property
-    def done(self) -> bool:
-        return self.exhausted and not self._ahead
-
-    def _pull(self, emit_seq: int) -> None:
-        while not self.exhausted and self._next_seq - emit_seq < MAX_PENDING and (
-                not self._ahead or self.files < self._lookahead):
-            part = next(self._source, None)
-            if part is None:
-                self.exhausted = True
-                return
-            n = part_size(part)
-            seq = self._next_seq
-            self._chunks[seq], self._missing[seq] = [None] * n, n
-            self._next_seq += 1
-            self._ahead.append((part, seq, 0))
-            self.files += n
-
-    def take(self, emit_seq: int, limit: Optional[int] = None) -> Optional[tuple[list[Run], int, int]]:
-        """The next ``(part, seq, offset)``, cut to at most ``limit`` files; ``None`` if
-        there is none now (or ``limit`` is 0)."""
-        self._pull(emit_seq)
-        if not self._ahead or limit == 0:
-            return None
-        part, seq, offset = self._ahead.popleft()
-        n = part_size(part)
-        if limit is not None and limit < n:
-            part, rest = _cut(part, limit)
-            self._ahead.appendleft((rest, seq, offset + limit))
-            n = limit
-        self.files -= n
-        return part, seq, offset
-
-
-class _Books:
-    """One :meth:`SupervisedPool.map` run's state: the parts to hand out, the rows gathered
-    so far, and what is owed before the next part can be yielded."""
-
-    def __init__(self, source: Iterator[list[Run]], lookahead: int) -> None:
-        self.chunks: dict[int, list] = {}   # seq -> its rows so far (None where missing)
-        self.missing: dict[int, int] = {}   # seq -> rows still missing
-        self.work = _Work(source, self.chunks, self.missing, lookahead)
-        self.requeue: deque = deque()       # (part, seq, offset) to send before new parts
-        self.emit_seq = 0                   # the next part to yield
-        self.next_tid = 0                   # the next task id
-
-    @property
-    def done(self) -> bool:
-        return self.work.done and not self.requeue and not self.missing
-
-    def store(self, seq: int, offset: int, rows: list) -> None:
-        """Put ``rows`` in part ``seq`` from ``offset`` on."""
-        target = self.chunks[seq]
-        if len(rows) == len(target) == self.missing[seq]:  # the usual case: a whole part, first try
-            self.chunks[seq], self.missing[seq] = rows, 0
-            return
-        for k, row in enumerate(rows):
-            if target[offset + k] is None:
-                self.missing[seq] -= 1
-            target[offset + k] = row
-
-    def complete(self) -> Iterator[list[ScanRow]]:
-        """The parts now complete, in order, each once."""
-        while self.missing.get(self.emit_seq, -1) == 0:
-            del self.missing[self.emit_seq]
-            yield self.chunks.pop(self.emit_seq)
-            self.emit_seq += 1
 
 
 class _Slot:
@@ -299,25 +109,26 @@ class SupervisedPool:
         in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
             (a plain scan only: ``ValueError`` with ``deep``).
         cache: a :class:`~pipeguard.scanner.engine._cache.RowCache` every process reads and writes.
+        probe: what probes a part, ``probe(part, deep, on_start, cache)`` (a module-level
+            function: a spawned worker receives it pickled); :func:`~..probe.probe_part` by default.
     """
 
     def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
-                 chunk: int = 64, in_parent: bool = False, cache: Any = None) -> None:
+                 chunk: int = 64, in_parent: bool = False, cache: Any = None, probe: Callable = probe_part) -> None:
         if in_parent and deep:
             raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
         if time_limit is not None and not 0 < time_limit < math.inf:  # nan fails this too
             raise ValueError(f"time_limit should be a finite number of seconds above 0 or None, but got {time_limit!r}")
-        workers = int(workers)
-        if workers > max_workers():
-            log.info("%d workers asked for, at most %d started: %d per core is the most that helps",
-                        workers, max_workers(), WORKERS_PER_CORE)
-            workers = max_workers()
+        workers, note = capped_workers(int(workers))
+        if note is not None:
+            log.info("%s: more only queue behind each other", note)
         self.in_parent = in_parent and workers > 1
         self.workers = max(1, workers - self.in_parent)  # the most started: each only when it has a part
         self.deep = deep
         self.time_limit = time_limit
         self.chunk = max(1, int(chunk))
         self.cache = cache
+        self.probe = probe
         self.restarts = 0
         self._idle_deaths = 0  # deaths with no file to blame, since the last result
         self._ctx = _context()
@@ -330,8 +141,8 @@ class SupervisedPool:
         parent, child = self._ctx.Pipe()
         self._progress[3 * i + 2] = 0.0
         inherited = (parent, *(s.conn for s in self._slots if s is not None)) if self._forks else ()
-        args = (child, self._progress, i, self.deep, self.cache, inherited)
-        p = self._ctx.Process(target=_worker_main, args=args,
+        args = (child, self._progress, i, self.deep, self.probe, self.cache, inherited)
+        p = self._ctx.Process(target=worker_main, args=args,
                               daemon=True, name=f"pipeguard-scan-{i}")
         p.start()
         child.close()
@@ -361,7 +172,7 @@ class SupervisedPool:
     def map(self, runs: Iterable[Run]) -> Iterator[list[ScanRow]]:
         """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
         in the same order, as lists of rows (one list per part; an archive's members where it stood)."""
-        books = _Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
+        books = Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
         try:
             while True:
                 for depth in range(1, IN_FLIGHT + 1):  # a part to each worker before a second to any
@@ -387,7 +198,7 @@ class SupervisedPool:
         if self.cache is not None:
             self.cache.close()  # the parent's pending entries
 
-    def _feed(self, i: int, books: _Books, depth: int = IN_FLIGHT) -> None:
+    def _feed(self, i: int, books: Books, depth: int = IN_FLIGHT) -> None:
         """Queue parts to worker ``i`` up to ``depth``: re-queued ones first, then new ones.
         A worker is started only for a part it is given: never more workers than parts."""
         slot = self._slots[i]
@@ -413,7 +224,7 @@ class SupervisedPool:
             slot.inflight.append((books.next_tid, part, seq, offset))
             books.next_tid += 1
 
-    def _probe_in_parent(self, books: _Books) -> bool:
+    def _probe_in_parent(self, books: Books) -> bool:
         """A plain scan's parent probes a part too, between feeding and collecting; at the
         end in slices, so that it and the workers finish together. Whether it probed."""
         if not self.in_parent:
@@ -422,10 +233,10 @@ class SupervisedPool:
         if item is None:
             return False
         part, seq, offset = item
-        books.store(seq, offset, probe_part(part, cache=self.cache))
+        books.store(seq, offset, self.probe(part, cache=self.cache))
         return True
 
-    def _collect(self, busy: list[_Slot], books: _Books, timeout: Optional[float]) -> None:
+    def _collect(self, busy: list[_Slot], books: Books, timeout: Optional[float]) -> None:
         """Wait up to ``timeout`` for results or deaths of the ``busy`` workers, and take them in."""
         waitables = [s.conn for s in busy] + [s.process.sentinel for s in busy]
         ready = set(wait(waitables, timeout=timeout))
@@ -443,7 +254,7 @@ class SupervisedPool:
                 else:
                     self._start(i)
 
-    def _share(self, i: int, work: _Work) -> Optional[int]:
+    def _share(self, i: int, work: Work) -> Optional[int]:
         """How many files to send worker ``i`` now: a whole part (``None``) until the walk is
         done; then, when the parent probes too, what evens out the work left between the
         parent and the workers (0: the parent does the rest faster itself)."""
@@ -470,7 +281,7 @@ class SupervisedPool:
             return None
         return max(0.05, min(1.0, self.time_limit / 4))
 
-    def _receive(self, slot: _Slot, books: _Books) -> bool:
+    def _receive(self, slot: _Slot, books: Books) -> bool:
         """Take in every result the worker has sent so far: one a round would leave a fast
         worker waiting for parts while its results sit in the pipe. False at end of file."""
         try:
@@ -483,14 +294,14 @@ class SupervisedPool:
         except (EOFError, OSError):
             return False  # the sentinel reports the death
 
-    def _complete(self, slot: _Slot, tid: int, rows: list, books: _Books) -> None:
+    def _complete(self, slot: _Slot, tid: int, rows: list, books: Books) -> None:
         for k, (t, _, seq, offset) in enumerate(slot.inflight):
             if t == tid:
                 del slot.inflight[k]
                 books.store(seq, offset, rows)
                 return
 
-    def _drain(self, slot: _Slot, books: _Books) -> None:
+    def _drain(self, slot: _Slot, books: Books) -> None:
         """Collect results a dead worker sent before it died."""
         try:
             while slot.conn.poll():
@@ -499,7 +310,7 @@ class SupervisedPool:
         except (EOFError, OSError):
             pass
 
-    def _lost(self, i: int, why: str, kind: UnreadableKind, books: _Books) -> None:
+    def _lost(self, i: int, why: str, kind: UnreadableKind, books: Books) -> None:
         """Worker ``i`` is gone (or killed): the file it was on becomes a row, the rest go back."""
         slot = self._slots[i]
         running = self._progress[3 * i + 2] != 0.0
@@ -516,7 +327,7 @@ class SupervisedPool:
         self.restarts += 1
         self._start(i)
 
-    def _blame(self, i: int, running: bool, why: str, kind: UnreadableKind, books: _Books) -> list:
+    def _blame(self, i: int, running: bool, why: str, kind: UnreadableKind, books: Books) -> list:
         """Store the row of the file worker ``i`` was on; return its other parts, to re-queue in order."""
         base = 3 * i
         running_tid, index = int(self._progress[base]), int(self._progress[base + 1])
@@ -534,7 +345,7 @@ class SupervisedPool:
                 back.append((part, seq, offset))
         return back
 
-    def _check_time(self, books: _Books) -> None:
+    def _check_time(self, books: Books) -> None:
         if self.time_limit is None:
             return
         now = time.monotonic()
