@@ -186,7 +186,7 @@ def test_the_installed_command_exits_with_the_verdict_and_survives_a_closed_pipe
     errors = proc.stderr.read()
     proc.stderr.close()
     assert proc.wait(timeout=120) == 1  # every image has 3 channels, not 1
-    assert head == b'{"summary"' and errors == b""
+    assert head == b'{"files": ' and errors == b""
 
 
 def test_file_names_that_are_not_utf8(tmp_path):

@@ -149,3 +149,29 @@ def test_a_streamed_report_never_goes_into_the_folder_it_scans(planted):
     with pytest.raises(ValueError, match="inside"):  # nor when a URL is listed beside the folder
         pg.scan(["memory://pg-stream/x.png", planted], contract=CONTRACT, output=planted / "cats" / "scan.jsonl")
     assert not (planted / "cats" / "scan.jsonl").exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_the_report_on_stdout_and_the_report_written_while_scanning_have_one_layout(tmp_path, fmt):
+    """One writer per format: --format to stdout and --output write the same layout."""
+    import pipeguard as pg
+
+    build(tmp_path / "data")
+    out = tmp_path / f"report.{fmt}"
+    streamed = pg.scan(tmp_path / "data", contract=pg.Contract(channels=3), output=out, workers=1)
+    held = pg.scan(tmp_path / "data", contract=pg.Contract(channels=3), workers=1)
+    held.elapsed = streamed.elapsed = 0.0
+    written = out.read_text(encoding="utf-8", errors="surrogateescape")
+    expected = getattr(held, f"to_{fmt}")()
+    if fmt == "csv":
+        assert written == expected
+    else:  # the summary holds the scan's own elapsed time and the output: compare the rows, then the keys
+        assert _rows_and_keys(written, fmt) == _rows_and_keys(expected, fmt)
+
+
+def _rows_and_keys(text, fmt):
+    if fmt == "json":
+        data = json.loads(text)
+        return data["files"], list(data), list(data["summary"])
+    lines = [json.loads(line) for line in text.splitlines()]
+    return lines[:-1], list(lines[-1]["summary"])

@@ -18,7 +18,7 @@ from .._columns import categorical_text, text_dtype
 from .._row import COLUMNS, INT_COLUMNS, ScanRow
 from ..sources import WalkStats
 from ..verdict import CHECKS, Tally, fix_text
-from ._sinks import CsvWriter, csv_cells, dumps, record
+from ._sinks import record
 
 if TYPE_CHECKING:
     from ...core import Contract
@@ -242,28 +242,23 @@ class ScanReport:
             yield row
 
     def to_json(self, fp: Optional[TextIO] = None) -> Optional[str]:
-        """``{"summary": {...}, "files": [row, ...]}``; written to ``fp`` (streamed) or returned."""
-        out = fp if fp is not None else io.StringIO()
-        out.write('{"summary": ' + dumps(self.summary()) + ', "files": [')
-        for i, row in enumerate(self.rows()):
-            out.write(("\n  " if i == 0 else ",\n  ") + dumps(row))
-        out.write("\n]}\n")
-        return None if fp is not None else out.getvalue()
+        """``{"files": [row, ...], "summary": {...}}``, as ``output=`` writes it; to ``fp``
+        (streamed) or returned."""
+        return self._text("json", fp)
 
     def to_jsonl(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """One row a line, then the summary as the last line ``{"summary": {...}}``."""
-        out = fp if fp is not None else io.StringIO()
-        for row in self.rows():
-            out.write(dumps(row) + "\n")
-        out.write(dumps({"summary": self.summary()}) + "\n")
-        return None if fp is not None else out.getvalue()
+        return self._text("jsonl", fp)
 
     def to_csv(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """The rows as CSV (same columns; lists joined with ``"; "``, null as empty)."""
+        return self._text("csv", fp)
+
+    def _text(self, fmt: str, fp: Optional[TextIO]) -> Optional[str]:
+        from ._sinks import write_text  # the writer output= uses too
+
         out = fp if fp is not None else io.StringIO()
-        writer = CsvWriter(out)
-        writer.writerow(COLUMNS)
-        writer.writerows(csv_cells(row) for row in self.rows())
+        write_text(fmt, self.rows(), self.summary(), out)
         return None if fp is not None else out.getvalue()
 
     def to_html(self, path: Any, **options: Any) -> None:

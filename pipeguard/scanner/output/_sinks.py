@@ -15,7 +15,7 @@ import csv
 import json
 import os
 import tempfile
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from .._row import COLUMNS, INT_COLUMNS, LIST_COLUMNS, ScanRow
 
@@ -73,21 +73,80 @@ class CsvWriter:
             self.writerow(cells)
 
 
-class Sink:
-    """Writes batches of rows to ``path`` (see :func:`open_sink`); :meth:`close` adds the summary."""
+class JsonLinesWriter:
+    """One record a line, then the summary as the last line ``{"summary": {...}}``."""
 
-    def __init__(self, path: str, binary: bool = False) -> None:
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        self._stream.write("".join(dumps(r) + "\n" for r in records))
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self._stream.write(dumps({"summary": summary}) + "\n")
+
+
+class JsonWriter:
+    """``{"files": [record, ...], "summary": {...}}``, a record a line: the rows as they come,
+    the summary (known only once they are all counted) after them."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._stream.write('{"files": [')
+        self._first = True
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        for r in records:
+            self._stream.write(("\n  " if self._first else ",\n  ") + dumps(r))
+            self._first = False
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self._stream.write('\n], "summary": ' + dumps(summary) + "}\n")
+
+
+class CsvRecordsWriter:
+    """A header of the report's columns, then a line a record (lists joined with ``"; "``,
+    null as empty); CSV has no place for the summary."""
+
+    def __init__(self, stream: Any) -> None:
+        self._writer = CsvWriter(stream)
+        self._writer.writerow(COLUMNS)
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        self._writer.writerows(csv_cells(r) for r in records)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        pass
+
+
+# the one writer of each text format: to a stream (--format without --output) and to a file (--output)
+TEXT_WRITERS = {"jsonl": JsonLinesWriter, "json": JsonWriter, "csv": CsvRecordsWriter}
+
+
+def write_text(fmt: str, records: Iterable[dict[str, Any]], summary: dict[str, Any], stream: Any) -> None:
+    """The whole report in text format ``fmt`` (``json``, ``jsonl``, ``csv``) to ``stream``."""
+    writer = TEXT_WRITERS[fmt](stream)
+    writer.write(records)
+    writer.finish(summary)
+
+
+class Sink:
+    """Writes batches of rows to ``path`` in its format (see :func:`open_sink`), in a
+    temporary file beside it; :meth:`close` adds the summary and moves it into place."""
+
+    def __init__(self, path: str, fmt: str = "", binary: bool = False) -> None:
         self.path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(self.path))
         fd, self._temp = tempfile.mkstemp(prefix=".pipeguard-", suffix=".part", dir=folder)
         self._file = os.fdopen(fd, "wb") if binary else os.fdopen(
             fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
+        self._writer = None if binary else TEXT_WRITERS[fmt](self._file)
 
     def write(self, rows: list[ScanRow]) -> None:
-        raise NotImplementedError  # each format writes its own way
+        self._writer.write(map(record, rows))
 
     def _finish(self, summary: dict[str, Any]) -> None:
-        pass
+        self._writer.finish(summary)
 
     def close(self, summary: dict[str, Any]) -> None:
         self._finish(summary)
@@ -102,39 +161,6 @@ class Sink:
             pass
 
 
-class JsonLinesSink(Sink):
-    def write(self, rows: list[ScanRow]) -> None:
-        self._file.write("".join(dumps(record(r)) + "\n" for r in rows))
-
-    def _finish(self, summary: dict[str, Any]) -> None:
-        self._file.write(dumps({"summary": summary}) + "\n")
-
-
-class JsonSink(Sink):
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self._file.write('{"files": [')
-        self._first = True
-
-    def write(self, rows: list[ScanRow]) -> None:
-        for r in rows:
-            self._file.write(("\n  " if self._first else ",\n  ") + dumps(record(r)))
-            self._first = False
-
-    def _finish(self, summary: dict[str, Any]) -> None:
-        self._file.write('\n], "summary": ' + dumps(summary) + "}\n")
-
-
-class CsvSink(Sink):
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self._writer = CsvWriter(self._file)
-        self._writer.writerow(COLUMNS)
-
-    def write(self, rows: list[ScanRow]) -> None:
-        self._writer.writerows(csv_cells(record(r)) for r in rows)
-
-
 class ParquetSink(Sink):
     """Row groups of the batches, with pyarrow; the summary in the file's key-value metadata."""
 
@@ -142,31 +168,28 @@ class ParquetSink(Sink):
         import pyarrow.parquet as pq
 
         super().__init__(path, binary=True)
-        self._writer = pq.ParquetWriter(self._file, arrow_schema())
+        self._parquet = pq.ParquetWriter(self._file, arrow_schema())
 
     def write(self, rows: list[ScanRow]) -> None:
         if rows:
-            self._writer.write_table(arrow_table(rows))
+            self._parquet.write_table(arrow_table(rows))
 
     def _finish(self, summary: dict[str, Any]) -> None:
-        self._writer.add_key_value_metadata({SUMMARY_KEY: dumps(summary)})
-        self._writer.close()
+        self._parquet.add_key_value_metadata({SUMMARY_KEY: dumps(summary)})
+        self._parquet.close()
 
     def abort(self) -> None:
         try:
-            self._writer.close()
+            self._parquet.close()
         finally:
             super().abort()
-
-
-SINKS = {"parquet": ParquetSink, "jsonl": JsonLinesSink, "json": JsonSink, "csv": CsvSink}
 
 
 def open_sink(path: str) -> Sink:
     fmt = output_format(path)
     if fmt is None:
         raise ValueError(f"output should end in {', '.join(FORMATS)}, but got {os.fspath(path)!r}")
-    return SINKS[fmt](path)
+    return ParquetSink(path) if fmt == "parquet" else Sink(path, fmt)
 
 
 def arrow_schema() -> Any:
@@ -268,7 +291,7 @@ def _jsonl_records(f: Any) -> Iterator[dict]:
 
 
 def _json_records(f: Any) -> Iterator[dict]:
-    """The rows of a JSON report, a line at a time as :class:`JsonSink` writes them (a row a
+    """The rows of a JSON report, a line at a time as :class:`JsonWriter` writes them (a row a
     line, so memory stays flat); a file laid out otherwise is read whole."""
     if f.readline().strip() != '{"files": [':
         f.seek(0)
