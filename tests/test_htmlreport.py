@@ -194,7 +194,7 @@ def test_an_archive_is_read_once_for_its_members_and_a_name_twice_shows_the_firs
 
     from archive_support import write_tar
 
-    from pipeguard.htmlreport import _preview_files
+    from pipeguard._io import _archive
     from pipeguard.htmlreport._page import _previews
 
     gray, rgb = io.BytesIO(), io.BytesIO()
@@ -208,19 +208,21 @@ def test_an_archive_is_read_once_for_its_members_and_a_name_twice_shows_the_firs
             info = tarfile.TarInfo("x.png")
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
-    log = tmp_path / "opened.log"  # written by the (forked) preview workers
-    real = _preview_files.open_regular
-
-    def logged(p):
-        with open(log, "a") as f:
-            f.write(p + "\n")
-        return real(p)
-
-    monkeypatch.setattr(_preview_files, "open_regular", logged)
     report = pg.scan(path.parent, contract=pg.Contract(channels=3))
     groups = problem_groups(report, report.summary())
+    assert sum(r["member"] is not None for g in groups for r in g.rows) == 31  # 30 gray + the first x.png
+    log = tmp_path / "opened.log"  # written by the (forked) preview workers
+    real = _archive.open_regular  # how pipeguard._io opens every local archive (read_members too)
+
+    def logged(p, *args):
+        with open(log, "a") as f:
+            f.write(p + "\n")
+        return real(p, *args)
+
+    monkeypatch.setattr(_archive, "open_regular", logged)  # after the scan: the page's opens only
     shown = _previews(report, groups, 1, 10.0, SIDE)
-    assert log.read_text().splitlines() == [str(path)]  # one pass for the 31 listed members
+    assert log.read_text().splitlines() == [str(path)]  # one open, one pass for the 31 listed members
+    assert all(p.error is None for p in shown.values())
     rows = [r for g in groups for r in g.rows if r["member"] == "x.png"]
     assert len(rows) == 1 and _mode(shown[rows[0]["key"]].images["file"]) == "L"  # the first x.png, gray
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import warnings
 import zipfile
 import zlib
 
@@ -258,3 +259,102 @@ def test_a_name_twice_in_a_zip_gives_each_entry_its_own_row(tmp_path, compressio
         z.writestr("x.png", rgb.getvalue())
     report = pg.scan(tmp_path)
     assert list(report.frame["mode"]) == ["L", "RGB"]
+
+
+# --- read_members: the page's reader (the wanted members, whole, in one pass) ---
+
+class _Zeros(io.RawIOBase):
+    """``n`` zero bytes, made as they are read (a huge member that compresses to almost nothing)."""
+
+    def __init__(self, n):
+        self.left = n
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.left)
+        b[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def _archive_of(path, entries, tar_mode="w"):
+    """An archive of ``(name, bytes or a size of zeros)`` entries in this order (a name may repeat)."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+            for name, data in entries:
+                z.writestr(name, data if isinstance(data, bytes) else bytes(data))
+        return path
+    with tarfile.open(path, tar_mode, **({"compresslevel": 1} if "gz" in tar_mode else {})) as tf:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data) if isinstance(data, bytes) else data
+            tf.addfile(info, io.BytesIO(data) if isinstance(data, bytes) else _Zeros(data))
+    return path
+
+
+ARCHIVES = [("a.tar", "w"), ("a.tar.gz", "w:gz"), ("a.zip", None)]
+
+
+@pytest.mark.parametrize("name, tar_mode", ARCHIVES, ids=["tar", "tar.gz", "zip"])
+def test_read_members_gives_the_wanted_in_archive_order_a_name_twice_its_first(tmp_path, name, tar_mode):
+    from pipeguard._io import read_members
+
+    path = _archive_of(tmp_path / name, [("a.png", b"A"), ("x.png", b"first"), ("b.png", b"B"),
+                                         ("x.png", b"second"), ("c.png", b"C" * 3000)], tar_mode)
+    got = list(read_members(str(path), {"c.png", "x.png", "gone.png", "z.png"}, limit=1 << 20))
+    assert [n for n, _ in got] == ["x.png", "c.png", "gone.png", "z.png"]  # archive order, then the missing
+    assert got[0][1] == b"first" and got[1][1] == b"C" * 3000
+    assert all(isinstance(e, KeyError) for _, e in got[2:])
+    assert str(got[2][1]) == "\"there is no item named 'gone.png' in the archive\""
+
+
+@pytest.mark.parametrize("name, tar_mode", ARCHIVES, ids=["tar", "tar.gz", "zip"])
+def test_read_members_refuses_a_member_over_the_limit_unread(tmp_path, monkeypatch, name, tar_mode):
+    from pipeguard._io import read_members
+
+    path = _archive_of(tmp_path / name, [("big.png", b"b" * 2000), ("fits.png", b"f" * 1000)], tar_mode)
+    touched = []
+    extractfile, zip_open = tarfile.TarFile.extractfile, zipfile.ZipFile.open
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", lambda self, m: touched.append(m.name) or extractfile(self, m))
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, m, *a, **k: touched.append(m.filename) or
+                        zip_open(self, m, *a, **k))
+    got = dict(read_members(str(path), {"big.png", "fits.png"}, limit=1000))
+    assert isinstance(got["big.png"], OSError) and str(got["big.png"]) == "over 0 MiB: not previewed"
+    assert got["fits.png"] == b"f" * 1000  # the limit itself fits
+    assert touched == ["fits.png"]  # the declared size refused the other: never opened, never decompressed
+
+
+def test_read_members_skips_unwanted_compressed_members_without_holding_them(tmp_path):
+    import tracemalloc
+
+    from pipeguard._io import read_members
+
+    huge = 64 << 20  # zeros: a quarter of a MiB once compressed
+    path = _archive_of(tmp_path / "a.tar.gz", [("first.png", b"1"), ("huge.bin", huge), ("last.png", b"2")], "w:gz")
+    tracemalloc.start()
+    try:
+        got = list(read_members(str(path), {"last.png"}, limit=huge))  # huge.bin would fit: it is not wanted
+        refused = list(read_members(str(path), {"huge.bin"}, limit=huge - 1))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == [("last.png", b"2")] and isinstance(refused[0][1], OSError)
+    assert peak < huge // 4  # decompressed a block at a time and dropped, never whole
+
+
+def test_read_members_stops_once_all_are_found_and_raises_for_an_unreadable_archive(tmp_path):
+    from pipeguard._io import NotRegularFile, read_members
+
+    path = _archive_of(tmp_path / "a.tar.gz", [("first.png", b"1"), ("big.bin", os.urandom(200_000)),
+                                               ("last.png", b"2")], "w:gz")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(path.read_bytes()[:100_000])  # ends inside big.bin
+    assert list(read_members(str(cut), {"first.png"}, limit=1 << 20)) == [("first.png", b"1")]  # never saw the cut
+    with pytest.raises((tarfile.TarError, EOFError, OSError, zlib.error)):
+        list(read_members(str(cut), {"last.png"}, limit=1 << 20))
+    os.mkfifo(tmp_path / "pipe.tar")
+    with pytest.raises(NotRegularFile):  # refused at once: a FIFO would block the open, then the read
+        list(read_members(str(tmp_path / "pipe.tar"), {"x.png"}, limit=1 << 20))

@@ -4,8 +4,10 @@ files, archive members and ranges. The scanner and the HTML page both read throu
 Modules, one job each: ``regular_file`` (opening only regular files: a FIFO would block),
 ``url`` (what counts as a URL), ``file_read`` (positional reads), ``member_file`` (a
 read-only file over a byte range or bytes in memory), ``tar_index`` (a plain tar's
-members from its headers) and ``archive`` (tar, tar.gz and zip members, listed and read
-where they lie). It imports nothing of pipeguard's: every package may import it.
+members from its headers), ``archive`` (tar, tar.gz and zip members, listed and read
+where they lie: the scanner's) and ``archive_read`` (the wanted members of an archive read
+whole, in one pass: the HTML page's previews). It imports nothing of pipeguard's: every
+package may import it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ._archive import (
     opened,
     streamed_members,
 )
+from ._archive_read import read_members
 from ._file_read import read_at
 from ._member_file import RangeFile, in_memory
 from ._regular_file import NotRegularFile, file_type, open_regular
@@ -29,4 +32,4 @@ from ._url import is_url
 
 __all__ = ["ARCHIVE_SUFFIXES", "ArchiveError", "Listing", "Member", "NotRegularFile", "RangeFile",
            "any_archive_name", "file_type", "in_memory", "is_archive_name", "is_url", "list_members",
-           "open_regular", "opened", "plain_members", "read_at", "streamed_members"]
+           "open_regular", "opened", "plain_members", "read_at", "read_members", "streamed_members"]

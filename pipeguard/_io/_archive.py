@@ -6,8 +6,14 @@ their data offset, so a header read costs what it costs for a loose file and a s
 be cut into slices for several workers. Compressed members are decompressed one at a time
 into memory (a ``.tar.gz`` is read once, front to back, in one part).
 
-An archive in an object store (``fs``: an fsspec filesystem, see :mod:`._remote`) is read
-the same way through ``fs.open``: the listing and each member come in ranged requests.
+An archive in an object store (``fs``: the fsspec filesystem its caller made of the URL)
+is read the same way through ``fs.open``: the listing and each member come in ranged
+requests. A local archive is opened only if it is a regular file (a FIFO named ``x.tar``
+would block).
+
+Used by the scanner, which reads every member (``list_members`` and ``opened``, or
+``streamed_members``); the HTML page reads only the members it previews, whole, through
+:mod:`._archive_read`, which opens archives with :func:`_open` too.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Union
 
 from ._file_read import read_at
 from ._member_file import RangeFile, in_memory
+from ._regular_file import open_regular
 from ._tar_index import plain_members
 
 REMOTE_BLOCK = 1 << 20  # bytes per ranged request when an archive in an object store is read
@@ -68,9 +75,13 @@ class Listing(NamedTuple):
 
 
 def _open(path: str, fs: Any = None) -> Any:
-    """A local file, or an object's bytes read in ranged requests (``fs``: fsspec)."""
+    """A local regular file, or an object's bytes read in ranged requests (``fs``: fsspec).
+
+    Raises:
+        NotRegularFile: a FIFO, socket or device where an archive was listed.
+    """
     if fs is None:
-        return open(path, "rb")
+        return open_regular(path)  # even if the caller checked it: it may have been swapped since
     return fs.open(path, "rb", block_size=REMOTE_BLOCK, cache_type="readahead")
 
 
@@ -216,6 +227,8 @@ def streamed_members(path: str, fs: Any = None) -> Iterator[tuple[Member, Option
 
     Yields ``(member, file)``; ``file`` is ``None`` for a member with an ``error``. A damage
     part-way is raised as :class:`ArchiveError` after the members before it were yielded.
+    Every member is read whole (the scanner probes them all); to read only some, leaving the
+    others undecompressed in memory, see :func:`._archive_read.read_members`.
     """
     try:
         with _open(path, fs) as f, tarfile.open(fileobj=f, mode="r:*") as tf:

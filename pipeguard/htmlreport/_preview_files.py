@@ -3,10 +3,12 @@ members, or bytes already in memory (an image stored in a Hugging Face dataset).
 
 A local file is opened only if it is a regular file (a FIFO would block the worker until
 its time limit). An object in a store (an fsspec URL) is read whole, up to ``MAX_BYTES``,
-with the scan's storage options. An archive is read once for all of its members that are
-listed on the page, in archive order (a ``.tar.gz`` or an object in a store cannot be
-read cheaply out of order): a tar as a stream, a zip through its central directory. A
-member that appears twice is the first of its name, the one listed first in the report.
+with the scan's storage options. An archive's members are read by
+:func:`pipeguard._io.read_members`, the I/O layer's reader (this module has none of its
+own): once for all of its members listed on the page, in archive order (a ``.tar.gz`` or
+an object in a store cannot be read cheaply out of order), a ``.tar.gz`` as a stream, a
+zip through its central directory. A member that appears twice is the first of its
+name, the one listed first in the report; one over ``MAX_BYTES`` is refused unread.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Optional
 
-from .._io import is_url, open_regular
+from .._io import is_url, open_regular, read_members
 
 MAX_BYTES = 256 << 20      # an archive member or remote object read whole for its preview
 
@@ -35,12 +37,11 @@ def in_memory(data: Any) -> Any:
 
 def members(path: str, wanted: set[str], storage_options: Optional[dict] = None) -> Iterator[tuple[str, Any]]:
     """``(name, bytes or the exception reading it)`` of the ``wanted`` members of the
-    archive at ``path``, in archive order, each name once; stops when all are found."""
-    with (_remote(path, storage_options) if is_url(path) else open_regular(path)) as f:
-        if path.lower().endswith(".zip"):
-            yield from _zip_members(f, wanted)
-        else:
-            yield from _tar_members(f, wanted)
+    archive at ``path`` (a local path or a URL), in archive order, each name once; stops
+    when all are found. Read by :func:`pipeguard._io.read_members`; raises when the
+    archive itself cannot be read (:func:`._thumbnails.run` gives every member its error)."""
+    fs, where = _filesystem(path, storage_options) if is_url(path) else (None, path)
+    return read_members(where, wanted, fs, limit=MAX_BYTES)
 
 
 def _remote(path: str, storage_options: Optional[dict]) -> Any:
@@ -49,44 +50,11 @@ def _remote(path: str, storage_options: Optional[dict]) -> Any:
     return fsspec.open(path, "rb", **(storage_options or {}))
 
 
-def _zip_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:
-    import zipfile
+def _filesystem(url: str, storage_options: Optional[dict]) -> tuple[Any, str]:
+    """``(fs, path inside it)``: an archive is read in ranged requests, as the scanner reads it."""
+    from fsspec.core import url_to_fs
 
-    with zipfile.ZipFile(f) as archive:
-        first: dict[str, Any] = {}  # getinfo() gives the last entry of a name: the first is wanted
-        for info in archive.infolist():  # in directory order, which is the archive's
-            first.setdefault(info.filename, info)
-        for name, info in first.items():
-            if name not in wanted:
-                continue
-            try:
-                with archive.open(info) as member:
-                    yield name, limited(member.read(MAX_BYTES + 1))
-            except Exception as exc:  # an encrypted or damaged member: that member's error
-                yield name, exc
-        for name in sorted(wanted - first.keys()):
-            yield name, KeyError(f"there is no item named {name!r} in the archive")
-
-
-def _tar_members(f: Any, wanted: set[str]) -> Iterator[tuple[str, Any]]:
-    import tarfile
-
-    left = set(wanted)
-    with tarfile.open(fileobj=f, mode="r|*") as archive:  # a stream: one pass, gzip or not
-        for info in archive:
-            if info.name not in left:
-                continue
-            left.discard(info.name)
-            member = archive.extractfile(info) if info.isfile() else None
-            if member is None:
-                yield info.name, OSError(f"{info.name} is not a file in the archive")
-            else:
-                try:
-                    yield info.name, limited(member.read(MAX_BYTES + 1))
-                except Exception as exc:  # the archive ends inside this member
-                    yield info.name, exc
-            if not left:
-                return
+    return url_to_fs(url, **(storage_options or {}))
 
 
 def limited(data: Any) -> Any:

@@ -10,9 +10,10 @@ Each file is decoded once and shown in up to three views, all scaled alike (long
 * ``fixed``: what ``EnsureChannels(n)`` makes of the opened image (its PIL kernel).
 
 Files come from :mod:`._preview_files`: local files, objects in a store, images stored
-in a dataset (sent with the job), and archive
-members, an archive read once for all of its listed members (one job, whose time limit
-is the per-file limit times its members, at most ``ARCHIVE_LIMIT_FILES`` times). A file that cannot be decoded gets its error instead of images.
+in a dataset (sent with the job), and archive members, read through
+:func:`pipeguard._io.read_members`: an archive is read once for all of its listed members
+(one job, whose time limit is the per-file limit times its members, at most
+``ARCHIVE_LIMIT_FILES`` times). A file that cannot be decoded gets its error instead of images.
 A worker that hangs or dies costs its job's files a "timed out" error, never the report:
 the pool is replaced and the other jobs go on. The workers import Pillow, numpy and
 pipeguard's channel kernel only.
