@@ -142,11 +142,11 @@ def test_cli_streams_parquet_by_its_suffix(planted, tmp_path):
 
 
 def test_a_streamed_report_never_goes_into_the_folder_it_scans(planted):
-    with pytest.raises(ValueError, match="inside"):
+    with pytest.raises(ValueError, match="which holds it"):
         pg.scan(planted, contract=CONTRACT, output=planted / "cats" / "scan.jsonl")
     assert not (planted / "cats" / "scan.jsonl").exists()
     assert not [p for p in (planted / "cats").iterdir() if p.name.startswith(".pipeguard-")]
-    with pytest.raises(ValueError, match="inside"):  # nor when a URL is listed beside the folder
+    with pytest.raises(ValueError, match="which holds it"):  # nor when a URL is listed beside the folder
         pg.scan(["memory://pg-stream/x.png", planted], contract=CONTRACT, output=planted / "cats" / "scan.jsonl")
     assert not (planted / "cats" / "scan.jsonl").exists()
 

@@ -146,17 +146,13 @@ def _format(fmt: Optional[str], output: Optional[str]) -> str:
 def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optional[str]) -> None:
     """A report is never written over a file the scan reads; a report written while scanning
     never goes into a folder the scan walks (it would read its own half-written file)."""
-    from .._io import is_url
-    from ..scanner import folder_holding
+    from ..scanner import OutputClobbers, refuse_output
 
-    listed = {os.path.realpath(s) for s in source if not is_url(s)} if isinstance(source, list) else set()
     for out in filter(None, outputs):
-        inside = folder_holding(source, out)
-        if os.path.realpath(out) in listed or (inside and os.path.exists(out)):
-            raise UsageError(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
-        if inside and out == streamed:
-            raise UsageError(f"refusing to write {out} while scanning {inside}, which holds it; "
-                             "write the report elsewhere")
+        try:
+            refuse_output(source, out, streamed=out == streamed)
+        except OutputClobbers as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _contract_or_exit(contract_file, channels, size):

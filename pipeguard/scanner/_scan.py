@@ -29,12 +29,12 @@ from .probe import flatten, probe_part
 from .sources import (
     StoredImages,
     WalkStats,
-    folder_holding,
     has_urls,
     hf_rows,
     is_hf_dataset,
     is_list_source,
     localized,
+    refuse_output,
     source_runs,
 )
 from .verdict import (
@@ -148,8 +148,8 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
 
 
 def _refuse_output_inside(source: Source, output: Any) -> None:
-    if output is not None and (holder := folder_holding(source, output)) is not None:
-        raise ValueError(f"output {os.fspath(output)} lies inside {holder}, which the scan reads: write it elsewhere")
+    if output is not None:
+        refuse_output(source, output, streamed=True)
 
 
 def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:

@@ -17,7 +17,9 @@ from ..._exports import resolve
 _EXPORTS = {
     "StoredImages": "._hf",
     "WalkStats": "._walk",
+    "OutputClobbers": "._runs",
     "folder_holding": "._runs",
+    "refuse_output": "._runs",
     "has_urls": "._runs",
     "hf_rows": "._hf",
     "is_hf_dataset": "._hf",

@@ -106,6 +106,29 @@ def folder_holding(source: object, path: Union[str, "os.PathLike[str]"]) -> Opti
     return None
 
 
+class OutputClobbers(ValueError):
+    """A report would be written over a file the scan reads, or (while scanning) into a
+    folder the scan walks, where it would read its own half-written file."""
+
+
+def refuse_output(source: object, output: Union[str, "os.PathLike[str]"], streamed: bool) -> None:
+    """The one rule for where a report (or a page, or a contract file) may be written.
+
+    Raises:
+        OutputClobbers: ``output`` is one of the files ``source`` lists, or an existing file
+            inside a folder it scans; or, ``streamed`` (written while the scan runs), it lies
+            inside such a folder at all.
+    """
+    out = os.fspath(output)
+    listed = ({os.path.realpath(s) for s in source if not is_url(s)} if is_list_source(source) else set())
+    inside = folder_holding(source, out)
+    if os.path.realpath(out) in listed or (inside and os.path.exists(out)):
+        raise OutputClobbers(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
+    if inside and streamed:
+        raise OutputClobbers(f"refusing to write {out} while scanning {inside}, which holds it; "
+                             "write the report elsewhere")
+
+
 def read_list(lines: Iterable[str]) -> list[str]:
     """Entries of a ``--files-from`` list: one path a line, blank lines skipped, nothing stripped
     but the line end (a path may start or end with spaces)."""
