@@ -175,3 +175,13 @@ def _rows_and_keys(text, fmt):
         return data["files"], list(data), list(data["summary"])
     lines = [json.loads(line) for line in text.splitlines()]
     return lines[:-1], list(lines[-1]["summary"])
+
+
+def test_an_output_that_cannot_be_written_is_a_typed_error_naming_it(planted, tmp_path):
+    out = tmp_path / "no-such-folder" / "scan.jsonl"
+    with pytest.raises(OSError, match=r"^cannot write .*scan\.jsonl: No such file or directory") as caught:
+        pg.scan(planted, contract=CONTRACT, output=out)
+    assert type(caught.value).__name__ == "OutputError"
+    result = CliRunner().invoke(main, ["scan", str(planted), "--channels", "3", "--output", str(out)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: cannot write {out}: No such file") and result.output.count("\n") == 1

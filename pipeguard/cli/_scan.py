@@ -173,8 +173,8 @@ def _run_scan(source, contract, **options):
         return scan(source, contract=contract, progress=progress, **options)
     except ImportError as exc:  # an extra for a URL source or --dask
         raise UsageError(str(exc)) from None
-    except OSError as exc:  # an output folder that cannot be written
-        raise UsageError(f"cannot write {options.get('output')}: {exc.strerror or exc}") from None
+    except OSError as exc:  # the output cannot be written (OutputError), a store or a cluster cannot be reached
+        raise UsageError(str(exc)) from None
     finally:
         if progress is not None:
             progress.close()

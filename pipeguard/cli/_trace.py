@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from ..diagnosis import one_line
 from ._params import OneLineErrors, SecondsParam, ShapeParam
 
 
@@ -73,8 +74,8 @@ def load_model(target: str) -> Any:
         obj = _import(module_name)
     except click.BadParameter:
         raise
-    except Exception as exc:  # noqa: BLE001 - any import failure is the user's input
-        raise click.BadParameter(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}",
+    except Exception as exc:  # noqa: BLE001 - the user's module: whatever it raises is the user's input
+        raise click.BadParameter(f"cannot import {module_name!r}: {one_line(exc)}",
                                  param_hint="MODULE:ATTR") from None
     for part in attr.split("."):
         try:
@@ -92,8 +93,8 @@ def load_model(target: str) -> Any:
     except TypeError as exc:
         raise click.BadParameter(f"{target} cannot be called without arguments ({exc}); point at a "
                                  "factory that builds the model", param_hint="MODULE:ATTR") from None
-    except Exception as exc:  # noqa: BLE001
-        raise click.BadParameter(f"{target}() raised {type(exc).__name__}: {exc}", param_hint="MODULE:ATTR") from None
+    except Exception as exc:  # noqa: BLE001 - the user's factory: whatever it raises is the user's input
+        raise click.BadParameter(f"{target}() raised {one_line(exc)}", param_hint="MODULE:ATTR") from None
     if not isinstance(model, nn.Module):
         raise click.BadParameter(f"{target}() returned a {type(model).__name__}, not a torch.nn.Module",
                                  param_hint="MODULE:ATTR")

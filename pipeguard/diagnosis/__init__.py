@@ -22,6 +22,7 @@ __all__ = ["Diagnosis", "Dims", "Hypothesis", "HypothesisKind", "explain"]
 _SHARED = {
     "dtype_name": "._numbers",
     "first_line": "._text",
+    "one_line": "._text",
     "height_width": "._numbers",
     "isqrt_exact": "._numbers",
     "plural": "._numbers",

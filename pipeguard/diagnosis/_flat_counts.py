@@ -12,7 +12,15 @@ from . import _numbers as numbers
 from ._dims import Dims
 from ._hypotheses import Hypothesis, HypothesisKind
 from ._numbers import count, isqrt_exact, times
-from ._roles import Roles, channel_note, channels_fix, is_image, per_sample_counts, reading_fits, side_bonus
+from ._roles import (
+    Roles,
+    channel_note,
+    channels_fix,
+    is_image,
+    per_sample_counts,
+    reading_fits,
+    side_bonus,
+)
 
 
 def _image_readings(n: int) -> Iterator[tuple[int, int]]:

@@ -1,4 +1,4 @@
-"""Text shapes every message shares: an exception's first line, an aligned table."""
+"""Text shapes every message shares: an exception on one line, its first line, an aligned table."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ def first_line(exc: BaseException | str, default: str = "") -> str:
     """The first non-blank line of an exception's message (or of a text); ``default`` when empty."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else default
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as ``Type: message`` on one line, its lines folded (a store's, a decoder's
+    or a worker's errors may span several): how a row, a preview or a usage error names one."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()) -> list[str]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .._child import quiet_child
+from ..diagnosis import one_line
 from ._preview_files import in_memory, members, opened
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
@@ -133,8 +134,7 @@ def _rendered(f: Any, views: tuple[str, ...], channels: int, side: int) -> Previ
 
 def failed(exc: BaseException) -> Preview:
     """The preview of a file that cannot be shown: its error."""
-    text = str(exc).strip()
-    return Preview(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+    return Preview(error=one_line(exc))
 
 
 def _shrunk(im, side: int):

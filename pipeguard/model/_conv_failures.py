@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Optional
 from ..diagnosis import explain, numbers
 from . import _input_layout as layout
 from ._findings import Finding, FindingKind, compact, layer_repr, scalar
-from ._history import History, Shape, before_any_layer, first_layer_takes_input, has_input_shape, latest_is_input
+from ._history import (
+    History,
+    Shape,
+    before_any_layer,
+    first_layer_takes_input,
+    has_input_shape,
+    latest_is_input,
+)
 from ._layer_arithmetic import Window, windows
 
 if TYPE_CHECKING:  # annotations only: torch is imported where it runs

@@ -35,7 +35,7 @@ _EXPORTS = {
     "scan": "._scan",
     "CI_FORMATS": ".output",
     "MISSING_EXTRA": ".engine",
-    "PROBLEMS": ".output",
+    "PROBLEMS": "._row",
     "check_cluster": ".engine",
     "OutputClobbers": ".sources",
     "refuse_output": ".sources",

@@ -26,7 +26,16 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import InterpolationMode, Transform
 from torchvision.transforms.v2 import functional as F
 
-from ..core import Contract, ContractViolation, Reason, Violation, check, check_info, inspect, violation_error
+from ..core import (
+    Contract,
+    ContractViolation,
+    Reason,
+    Violation,
+    check,
+    check_info,
+    inspect,
+    violation_error,
+)
 from ..diagnosis import numbers
 from ._channels import (
     check_num_channels,

@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 from ..._child import usable_cores
 from ...core import UnreadableKind
+from ...diagnosis import one_line
 from .._row import ScanRow, packed, unpacked
 from .._units import Run, parts
 from ..probe import failure_row, flatten, probe_part
-from ..sources import one_line
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from ..._exports import resolve
 # names the other stages and scanner itself use: name -> its module, imported on first use
 _EXPORTS = {
     "CI_FORMATS": "._ci_formats",
+    "OutputError": "._sinks",
     "PROBLEMS": "._ci_formats",
     "ScanReport": "._report",
     "build_frame": "._report",

@@ -130,28 +130,46 @@ def write_text(fmt: str, records: Iterable[dict[str, Any]], summary: dict[str, A
     writer.finish(summary)
 
 
+class OutputError(OSError):
+    """The report cannot be written where it was asked for (its folder is missing or not
+    writable, the disk is full): the message names the output."""
+
+
 class Sink:
     """Writes batches of rows to ``path`` in its format (see :func:`open_sink`), in a
-    temporary file beside it; :meth:`close` adds the summary and moves it into place."""
+    temporary file beside it; :meth:`close` adds the summary and moves it into place.
+
+    Raises:
+        OutputError: the temporary file cannot be made, written or moved into place.
+    """
 
     def __init__(self, path: str, fmt: str = "", binary: bool = False) -> None:
         self.path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(self.path))
-        fd, self._temp = tempfile.mkstemp(prefix=".pipeguard-", suffix=".part", dir=folder)
+        try:
+            fd, self._temp = tempfile.mkstemp(prefix=".pipeguard-", suffix=".part", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._file = os.fdopen(fd, "wb") if binary else os.fdopen(
             fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
         self._writer = None if binary else TEXT_WRITERS[fmt](self._file)
 
     def write(self, rows: list[ScanRow]) -> None:
-        self._writer.write(map(record, rows))
+        try:
+            self._writer.write(map(record, rows))
+        except OSError as exc:  # a full disk, a file system gone away
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def _finish(self, summary: dict[str, Any]) -> None:
         self._writer.finish(summary)
 
     def close(self, summary: dict[str, Any]) -> None:
-        self._finish(summary)
-        self._file.close()
-        os.replace(self._temp, self.path)
+        try:
+            self._finish(summary)
+            self._file.close()
+            os.replace(self._temp, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def abort(self) -> None:
         self._file.close()

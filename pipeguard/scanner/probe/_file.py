@@ -41,6 +41,7 @@ from ...core import (
     UnreadableKind,
     pil_mode,  # mode -> (band count, dtype): the one table pipeguard keeps
 )
+from ...diagnosis import one_line
 from .._row import COLUMNS, NOT_IMAGE, OK, UNREADABLE, ScanRow
 from .._units import Run, class_of, is_hidden
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
@@ -220,7 +221,7 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
         status = UNREADABLE if image_ext else NOT_IMAGE
         return _Header(status, "not an image Pillow can identify", _kind(status, UnreadableKind.UNIDENTIFIED))
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
-        return _failed(f"cannot open: {_describe(exc)}", UnreadableKind.BAD_HEADER)
+        return _failed(f"cannot open: {one_line(exc)}", UnreadableKind.BAD_HEADER)
     # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
     return _read_opened(im, f, size, deep)
 
@@ -250,7 +251,7 @@ def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
         fmt, mode = im.format, im.mode
         w, h = im.size
     except Exception as exc:
-        return _failed(f"cannot read the header: {_describe(exc)}", UnreadableKind.BAD_HEADER)
+        return _failed(f"cannot read the header: {one_line(exc)}", UnreadableKind.BAD_HEADER)
     channels = _channels(mode, notes)
     if w <= 0 or h <= 0:
         return _Header(UNREADABLE, f"image has no pixels ({w}×{h})", UnreadableKind.NO_PIXELS.value,
@@ -279,7 +280,7 @@ def _channels(mode: str, notes: list[str]) -> Optional[int]:
     try:
         return pil_mode(mode)[0]
     except Exception as exc:
-        notes.append(f"unknown mode {mode!r}: {_describe(exc)}")
+        notes.append(f"unknown mode {mode!r}: {one_line(exc)}")
         return None
 
 
@@ -287,7 +288,7 @@ def _frame_count(im: Any, notes: list[str]) -> Optional[int]:
     try:
         return getattr(im, "n_frames", 1)
     except Exception as exc:  # n_frames parses every frame header (GIF, TIFF, PSD)
-        notes.append(f"frame count unreadable: {_describe(exc)}")
+        notes.append(f"frame count unreadable: {one_line(exc)}")
         _back_to_first_frame(im)  # a failed count can leave it on a later frame
         return None
 
@@ -299,7 +300,7 @@ def _decode(im: Any, problem: Optional[str], kind: Optional[UnreadableKind], ori
     try:
         im.load()  # the current frame is the first: n_frames seeks back after counting
     except Exception as exc:
-        return f"decode failed: {_describe(exc)}", UnreadableKind.DECODE_FAILED, orientation
+        return f"decode failed: {one_line(exc)}", UnreadableKind.DECODE_FAILED, orientation
     if problem is not None:  # decodes anyway: keep the finding, not the verdict
         notes.append(problem + " (but the image decodes)")
     if orientation is None and "exif" in im.info:  # a PNG eXIf after IDAT
@@ -331,7 +332,7 @@ def _orientation(im: Any, notes: list[str]) -> Optional[int]:
             return None
         return None if value is None else int(value)
     except Exception as exc:
-        notes.append(f"EXIF unreadable: {_describe(exc)}")
+        notes.append(f"EXIF unreadable: {one_line(exc)}")
         return None
 
 
@@ -387,11 +388,6 @@ def _type_of(path: str) -> str:
         return _file_type(os.stat(path).st_mode)
     except OSError:
         return "a special file"
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def failure_row(run: Run, name: str, error: str, kind: UnreadableKind) -> ScanRow:

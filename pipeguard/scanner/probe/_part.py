@@ -29,11 +29,11 @@ from ..._io import (
     streamed_members,
 )
 from ...core import UnreadableKind
+from ...diagnosis import one_line
 from .._row import UNREADABLE, ScanRow
 from .._units import Run
 from ._file import (
     READ_BUFFER,
-    _describe,
     _open_error,
     bare_row,
     is_hidden,
@@ -153,7 +153,7 @@ def _member_row(archive: Any, member: Member, whole: ScanRow, deep: bool) -> Sca
         raw = archive.open(member)
     except Exception as exc:  # zipfile raises BadZipFile, zlib.error, EOFError, NotImplementedError...
         return whole._replace(member=member.name, bytes=member.size, hidden=hidden,
-                              error=f"damaged member: {_describe(exc)}", error_kind=UnreadableKind.READ_ERROR.value)
+                              error=f"damaged member: {one_line(exc)}", error_kind=UnreadableKind.READ_ERROR.value)
     return _in_archive(raw, member.size, member.name, whole, hidden, deep)
 
 

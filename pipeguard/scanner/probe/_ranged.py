@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from ..._io import RangeFile, in_memory
 from ...core import UnreadableKind
-from ..sources import one_line
+from ...diagnosis import one_line
 from ._end_marker import TAIL_BYTES
 from ._file import READ_BUFFER, _failed_status, bare_row, probe_file
 

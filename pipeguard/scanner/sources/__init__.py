@@ -25,7 +25,6 @@ _EXPORTS = {
     "is_hf_dataset": "._hf",
     "is_list_source": "._runs",
     "localized": "._runs",
-    "one_line": "._remote",
     "open_source": "._remote",
     "read_list": "._runs",
     "source_runs": "._runs",

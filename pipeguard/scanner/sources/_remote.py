@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator, Optional
 
+from ...diagnosis import one_line
 from .._units import Run
 from ._walk import WalkStats
 
@@ -101,12 +102,6 @@ def open_source(url: str, storage_options: Optional[dict] = None) -> tuple[Any, 
     if is_file:
         raise NotADirectoryError(f"not a folder: {url} (to scan one file, pass a list: [url])")
     raise FileNotFoundError(f"no such bucket or folder: {url}")
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as ``Type: message`` on one line (a store's errors span several)."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def remote_runs(url: str, storage_options: Optional[dict], stats: WalkStats, shown_as: str = "") -> Iterator[Run]:
