@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Optional
 
-from ..diagnosis import Diagnosis, Dims, Hypothesis, HypothesisKind, explain
+from ..diagnosis import (
+    Diagnosis,
+    Dims,
+    Hypothesis,
+    HypothesisKind,
+    ensure_channels,
+    ensure_size,
+    explain,
+)
 from ._errors import Reason, Violation
 from ._inspect import SampleInfo
 
@@ -45,7 +53,7 @@ def _from_violation(v: Violation, contract: Contract, info: Optional[SampleInfo]
     if v.reason is Reason.CHANNELS:
         mode = _mode_word(info)
         what = f"{v.actual}-channel {mode} image" if mode else f"{v.actual}-channel sample"
-        fix = (f"add pipeguard.EnsureChannels({v.expected}) before ToImage()/ToTensor(), "
+        fix = (f"add {ensure_channels(v.expected)} before ToImage()/ToTensor(), "
                "or GuardedDataset(..., on_error='fix')") if v.expected in (1, 3) else \
             f"the model wants {v.expected} channels: check the data source or the first layer"
         return Hypothesis(HypothesisKind.CHANNELS, 1.0, f"a {what} where {v.expected} channels are expected",
@@ -53,7 +61,7 @@ def _from_violation(v: Violation, contract: Contract, info: Optional[SampleInfo]
     if v.reason is Reason.SIZE:
         (h, w), (H, W) = v.actual, v.expected
         return Hypothesis(HypothesisKind.SIZE, 0.99, f"a {h}×{w} image where {H}×{W} is expected", "",
-                          f"add pipeguard.EnsureSize(({H}, {W})) (or Resize(({H}, {W}))) to the transform")
+                          f"add {ensure_size(H, W)} (or Resize(({H}, {W}))) to the transform")
     if v.reason is Reason.LAYOUT:
         if info is not None and info.is_tensor:
             order = "(0, 3, 1, 2)" if info.batch else "(2, 0, 1)"

@@ -21,6 +21,8 @@ __all__ = ["Diagnosis", "Dims", "Hypothesis", "HypothesisKind", "explain"]
 # names the sibling packages use (not public API), from their module on first use
 _SHARED = {
     "dtype_name": "._numbers",
+    "ensure_channels": "._text",
+    "ensure_size": "._text",
     "first_line": "._text",
     "one_line": "._text",
     "height_width": "._numbers",

@@ -21,6 +21,7 @@ from ._roles import (
     reading_fits,
     side_bonus,
 )
+from ._text import ensure_size
 
 
 def _image_readings(n: int) -> Iterator[tuple[int, int]]:
@@ -64,7 +65,7 @@ def _square_images(D: int, A: int, want: tuple[int, int], got: tuple[int, int]) 
         return Hypothesis(
             HypothesisKind.SIZE, 0.7 + side_bonus(s_exp, s_act) - (0.05 if c == 4 else 0),
             f"{s_act}×{s_act} images where {s_exp}×{s_exp} are expected", arithmetic,
-            f"resize the images to {s_exp}×{s_exp} (pipeguard.EnsureSize(({s_exp}, {s_exp}))), "
+            f"resize the images to {s_exp}×{s_exp} ({ensure_size(s_exp, s_exp)}), "
             f"or size the layer for {count(A)} inputs")
     if c2 != c and s_exp == s_act:
         return Hypothesis(
@@ -75,7 +76,7 @@ def _square_images(D: int, A: int, want: tuple[int, int], got: tuple[int, int]) 
         return Hypothesis(
             HypothesisKind.CHANNELS_AND_SIZE, 0.55 + side_bonus(s_exp, s_act),
             f"{c2}-channel {s_act}×{s_act} images where {c}-channel {s_exp}×{s_exp} are expected", arithmetic,
-            f"{channels_fix(c)} and pipeguard.EnsureSize(({s_exp}, {s_exp})), "
+            f"{channels_fix(c)} and {ensure_size(s_exp, s_exp)}, "
             f"or size the layer for {count(A)} inputs")
     return None
 
@@ -100,7 +101,7 @@ def flat_from_image(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothes
                              f"convert the images: {channels_fix(c2)}")
             continue
         for h2, w2 in _sizes_for(pixels, h, w):
-            resize = f"pipeguard.EnsureSize(({h2}, {w2}))"
+            resize = ensure_size(h2, w2)
             same = c2 == c
             yield Hypothesis(
                 HypothesisKind.SIZE if same else HypothesisKind.CHANNELS_AND_SIZE,

@@ -13,6 +13,7 @@ from ._dims import Dims
 from ._hypotheses import Hypothesis, HypothesisKind
 from ._numbers import count, isqrt_exact, times
 from ._roles import Roles, channel_note, channels_fix, reading_fits, side_bonus
+from ._text import ensure_size
 
 
 def batch_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis]:
@@ -68,7 +69,7 @@ def image_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis
         if ar.height is not None and ar.channels == C and ar.height * ar.width == hw:
             yield Hypothesis(HypothesisKind.SIZE, 0.95, f"{ar.height}×{ar.width} images where {H}×{W} are expected",
                              f"{count(A)} = {times((*lead_txt, C, ar.height, ar.width))}",
-                             f"resize: pipeguard.EnsureSize(({H}, {W}))")
+                             f"resize: {ensure_size(H, W)}")
         for k in (2, 4, 8, 16, 32):
             if H % k == 0 and W % k == 0 and hw * k * k == H * W and reading_fits(ar, C, H // k, W // k):
                 yield Hypothesis(HypothesisKind.POOLING, 0.72 - 0.03 * math.log2(k),
@@ -85,7 +86,7 @@ def image_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis
             yield Hypothesis(HypothesisKind.SIZE, 0.74 + side_bonus(side),
                              f"{side}×{side} images where {H}×{W} are expected",
                              f"{count(A)} = {times((*lead_txt, C, side, side))}",
-                             f"resize: pipeguard.EnsureSize(({H}, {W}))")
+                             f"resize: {ensure_size(H, W)}")
     for c2 in (1, 3, 4):
         if c2 != C and A % (lead * c2) == 0:
             side = isqrt_exact(A // (lead * c2))
@@ -94,4 +95,4 @@ def image_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis
                     HypothesisKind.CHANNELS_AND_SIZE, 0.55 + side_bonus(side),
                     f"{c2}-channel {side}×{side} images where {C}-channel {H}×{W} are expected",
                     f"{count(A)} = {times((*lead_txt, c2, side, side))}",
-                    f"{channels_fix(C)} and pipeguard.EnsureSize(({H}, {W}))")
+                    f"{channels_fix(C)} and {ensure_size(H, W)}")

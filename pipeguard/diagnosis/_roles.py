@@ -10,6 +10,7 @@ from typing import Optional
 
 from ._dims import Dims
 from ._numbers import COMMON_SIDES
+from ._text import ensure_channels
 
 _CHANNEL_NAMES = {1: "grayscale or palette", 2: "grayscale + alpha", 3: "RGB", 4: "RGBA or CMYK"}
 
@@ -72,7 +73,7 @@ def per_sample_counts(e: Dims, a: Dims, er: Roles, ar: Roles) -> tuple[int, int]
 def channels_fix(c: int) -> str:
     """EnsureChannels converts to 1 or 3 channels; other counts need the data or the model changed."""
     if c in (1, 3):
-        return f"pipeguard.EnsureChannels({c})"
+        return ensure_channels(c)
     return f"convert the data to {c} channels, or change the first layer's in_channels"
 
 

@@ -1,4 +1,5 @@
-"""Text shapes every message shares: an exception on one line, its first line, an aligned table."""
+"""Text shapes every message shares: an exception on one line, its first line, the fixing
+transforms as code, an aligned table."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ def one_line(exc: BaseException) -> str:
     or a worker's errors may span several): how a row, a preview or a usage error names one."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def ensure_channels(channels: object, qualified: bool = True) -> str:
+    """The transform that converts to ``channels`` channels, as code to paste:
+    ``pipeguard.EnsureChannels(3)``; unqualified, ``EnsureChannels(3)`` (the scan's ``fix`` column)."""
+    return f"{'pipeguard.' if qualified else ''}EnsureChannels({channels})"
+
+
+def ensure_size(height: object, width: object, qualified: bool = True) -> str:
+    """The transform that makes images ``height`` × ``width``, as code to paste:
+    ``pipeguard.EnsureSize((224, 224))``; unqualified, ``EnsureSize((224, 224))``."""
+    return f"{'pipeguard.' if qualified else ''}EnsureSize(({height}, {width}))"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()) -> list[str]:

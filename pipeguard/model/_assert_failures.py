@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from ..diagnosis import ensure_size
 from ._findings import Finding, FindingKind
 from ._history import History, model_input
 
@@ -57,6 +58,6 @@ def read_size_assertion(text: str, history: History) -> Optional[Finding]:
                    f"the model checks its input size: built for {h}×{w}, receives {got[0]}×{got[1]}",
                    expected=want, actual=got,
                    arithmetic=f"the model asserts its input is {h}×{w} (the size it was built for)",
-                   fix=f"feed {h}×{w} images: pipeguard.EnsureSize(({h}, {w})) in the transform, or build "
+                   fix=f"feed {h}×{w} images: {ensure_size(h, w)} in the transform, or build "
                        f"the model for {got[0]}×{got[1]} (its img_size / image_size argument)",
                    size=want)

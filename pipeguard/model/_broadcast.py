@@ -16,7 +16,7 @@ import math
 import re
 from typing import Iterator, Optional
 
-from ..diagnosis import isqrt_exact, numbers
+from ..diagnosis import ensure_channels, ensure_size, isqrt_exact, numbers
 from ._findings import Call, Finding, FindingKind, Shape
 from ._history import History, model_input
 from ._input_layout import channels_last, channels_last_fix
@@ -75,7 +75,7 @@ def _normalisation(a: int, b: int, image: Shape, call: Optional[Call]) -> Option
                    expected=want, actual=channels,
                    arithmetic=f"the table {numbers.shape(tables[0])} holds {want} values, one per channel; "
                               f"the images have {channels} channels",
-                   fix=f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
+                   fix=f"convert the data to {want} channels: {ensure_channels(want)} in the transform"
                        + (f" (the batch holds {channels}-channel images)" if channels in (1, 2, 4) else ""))
 
 
@@ -142,7 +142,7 @@ def _token_finding(ours: int, table: int, reading: tuple[int, int, int, bool, st
                    expected=table, actual=ours,
                    arithmetic=f"{h}×{w} at stride {stride} is {grid} tokens; the table fits {side}×{side} tokens "
                               f"= a {fit}×{fit} input",
-                   fix=f"feed {fit}×{fit} images: pipeguard.EnsureSize(({fit}, {fit})) in the transform, or build "
+                   fix=f"feed {fit}×{fit} images: {ensure_size(fit, fit)} in the transform, or build "
                        f"the model for {h}×{w} (its img_size / image_size argument)",
                    size=(fit, fit))
 

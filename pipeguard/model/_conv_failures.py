@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Optional
 
-from ..diagnosis import explain, numbers
+from ..diagnosis import ensure_channels, explain, numbers
 from . import _input_layout as layout
 from ._findings import Finding, FindingKind, compact, layer_repr, scalar
 from ._history import (
@@ -83,7 +83,7 @@ def _conv_channels_differ(layer: nn.Module, x: Shape, history: History, d: int) 
                        fix=layout.channels_last_fix(last, want, d))
     expected = x[:-(d + 1)] + (want,) + x[-d:]
     if before_any_layer(history) or latest_is_input(x, history):
-        fix = (f"convert the data to {want} channels: pipeguard.EnsureChannels({want}) in the transform"
+        fix = (f"convert the data to {want} channels: {ensure_channels(want)} in the transform"
                + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
     else:
         prev = history[-1][0] if history else "the previous layer"
@@ -115,7 +115,7 @@ def _clip_channels(layer: nn.Module, x: Shape, history: History) -> Finding:
         fix = (f"the clips are [N, T, C, H, W] ({t} channels at axis 2): permute them to [N, C, T, H, W] "
                "with x.permute(0, 2, 1, 3, 4)")
     elif first_layer_takes_input(x, history):
-        fix = (f"convert each frame to {want} channels: pipeguard.EnsureChannels({want}) in the frame "
+        fix = (f"convert each frame to {want} channels: {ensure_channels(want)} in the frame "
                f"transform (the clips hold {c}-channel frames)")
     else:
         fix = f"set in_channels={c}, or make `{history[-1][0]}` output {want} channels"
@@ -203,4 +203,4 @@ def read_conv_channels(text: str, history: History) -> Optional[Finding]:
                        fix=layout.channels_last_fix(last, want, len(shape) - 2))
     return Finding(FindingKind.IN_CHANNELS, f"a convolution expects {want} channels, receives {got}",
                    expected=expected, actual=shape, diagnosis=explain(expected, shape),
-                   fix=f"pipeguard.EnsureChannels({want}) on the data, or set in_channels={got}")
+                   fix=f"{ensure_channels(want)} on the data, or set in_channels={got}")

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..diagnosis import numbers
+from ..diagnosis import ensure_channels, numbers
 from ._history import History, Shape, model_input
 
 _SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -62,7 +62,7 @@ def channels_last_fix(layout: Layout, channels: int, d: int) -> str:
                                           " and add the batch dimension")
     fix = f"{action}: {layout.call} turns {layout.what} into {numbers.shape(layout.shape)}"
     if layout.shape[1] != channels:
-        fix += f", then convert to {channels} channels: pipeguard.EnsureChannels({channels})"
+        fix += f", then convert to {channels} channels: {ensure_channels(channels)}"
     return fix + " (v2.ToImage()/ToTensor() move the channels first for HWC arrays and PIL images)"
 
 

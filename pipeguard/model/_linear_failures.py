@@ -10,7 +10,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..diagnosis import explain, isqrt_exact, numbers
+from ..diagnosis import ensure_channels, ensure_size, explain, isqrt_exact, numbers
 from ._findings import Finding, FindingKind, compact
 from ._history import INPUT, History, Shape
 
@@ -76,8 +76,8 @@ def check_linear(layer: nn.Module, x: Shape, history: History) -> Optional[Findi
         if reading is not None:
             c2, side = reading
             arithmetic += f", but {want} = {c2}×{side}×{side}: {c2}-channel {side}×{side} images"
-            steps = ([f"pipeguard.EnsureChannels({c2})"] if c2 != c else []) + \
-                [f"pipeguard.EnsureSize(({side}, {side}))"]
+            steps = ([ensure_channels(c2)] if c2 != c else []) + \
+                [ensure_size(side, side)]
             fix = f"feed {c2}-channel {side}×{side} images ({', '.join(steps)}), or {fix}"
     return Finding(FindingKind.IN_FEATURES, summary, expected=want, actual=src, arithmetic=arithmetic,
                    fix=fix, diagnosis=diag)

@@ -9,6 +9,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Sequence
 
+from ..diagnosis import ensure_size
 from ._findings import FindingKind
 from ._fit import smallest_square
 from ._forward_pass import trace_shapes
@@ -84,7 +85,7 @@ def _with_size_hint(model: nn.Module, trace: ModelTrace) -> ModelTrace:
 def _resize_first(error: LayerError, side: int) -> LayerError:
     """The data-side fix first: resizing the input keeps a trained model's weights, where a
     new ``in_features`` (or reshape) throws the layer's away."""
-    resize = (f"feed {side}×{side} images: pipeguard.EnsureSize(({side}, {side})) in the transform "
+    resize = (f"feed {side}×{side} images: {ensure_size(side, side)} in the transform "
               f"(the trained weights stay as they are)")
     fix = f"{resize}; or change the model: {error.fix}" if error.fix else resize
     return dataclasses.replace(error, fix=fix, size=(side, side))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...core import Reason
+from ...diagnosis import ensure_channels, ensure_size
 from .._columns import text_dtype
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def fix_text(check: Reason, contract: Contract) -> Optional[str]:
     """The pipeguard transform that fixes a failing ``check``: ``"EnsureChannels(3)"``,
     ``"EnsureSize((64, 64))"``; ``None`` where no transform does (an element count alone)."""
     if check is Reason.CHANNELS and contract.channels in (1, 3):
-        return f"EnsureChannels({contract.channels})"
+        return ensure_channels(contract.channels, qualified=False)
     if check is Reason.SIZE and contract.size is not None:
-        return f"EnsureSize(({contract.height}, {contract.width}))"
+        return ensure_size(contract.height, contract.width, qualified=False)
     return None
