@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from ..core import Reason, Status
-from ..diagnosis import numbers
+from ..diagnosis import numbers, size_text
 
 if TYPE_CHECKING:
     from ..scanner import ScanReport
@@ -100,7 +100,7 @@ def _contract_what(contract) -> str:
     if contract.channels:
         parts.append(f"channels {contract.channels}")
     if contract.size:
-        parts.append(f"size {contract.height}x{contract.width}")
+        parts.append(f"size {size_text(contract.height, contract.width)}")
     if contract.numel:
         parts.append(f"numel {contract.numel:,}")
     if contract.dtype is not None:

@@ -28,6 +28,7 @@ _SHARED = {
     "height_width": "._numbers",
     "isqrt_exact": "._numbers",
     "plural": "._numbers",
+    "size_text": "._text",
     "table": "._text",
     "torch_dtype_name": "._numbers",
 }

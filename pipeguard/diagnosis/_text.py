@@ -19,6 +19,12 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def size_text(height: object, width: object) -> str:
+    """A height × width as data and as ``--size`` takes it: ``"224x160"`` (messages for people
+    write ``224×160 (H×W)``)."""
+    return f"{height}x{width}"
+
+
 def ensure_channels(channels: object, qualified: bool = True) -> str:
     """The transform that converts to ``channels`` channels, as code to paste:
     ``pipeguard.EnsureChannels(3)``; unqualified, ``EnsureChannels(3)`` (the scan's ``fix`` column)."""

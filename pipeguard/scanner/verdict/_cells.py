@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...core import Reason
-from ...diagnosis import ensure_channels, ensure_size
+from ...diagnosis import ensure_channels, ensure_size, size_text
 from .._columns import text_dtype
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def expected_text(contract: Contract, check: Reason) -> str:
     if check is Reason.CHANNELS:
         return str(contract.channels)
     if check is Reason.SIZE:
-        return f"{contract.height}x{contract.width}"
+        return size_text(contract.height, contract.width)
     return str(contract.numel)
 
 
@@ -46,7 +46,7 @@ def actual_text(values: dict, check: Reason) -> str:
     if check is Reason.CHANNELS:
         return _text(values["channels"])
     if check is Reason.SIZE:
-        return f"{_text(values['height'])}x{_text(values['width'])}"
+        return size_text(_text(values['height']), _text(values['width']))
     return _text(values["numel"])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Optional
 
-from ...diagnosis import plural
+from ...diagnosis import plural, size_text
 from .._row import OK
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class ReadableCounts:
             notes["channels"] = _why(channels[1], n, lambda c: plural(c, "channel"))
         size = _dominant(self.sizes, n, min_share)
         if size[0] is None:
-            notes["size"] = _why(size[1], n, lambda s: f"{s[0]}x{s[1]}")
+            notes["size"] = _why(size[1], n, lambda s: size_text(*s))
         if channels[0] is None and size[0] is None:
             return None, notes
         return Contract(channels=channels[0], size=size[0], name="inferred"), notes

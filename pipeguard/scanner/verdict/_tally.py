@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional
 
+from ...diagnosis import size_text
 from .._row import OK, PROBLEMS, STATUSES, UNREADABLE, VIOLATION
 
 FIRST_PATHS = 5   # paths listed per reason in the summary
@@ -95,7 +96,7 @@ class Tally:
             "modes": _ranked(self.modes),
             "channels": _ranked(self.channels),
             "sizes": _side_buckets(self.sizes),
-            "top_sizes": dict(list(_ranked(Counter({f"{h}x{w}": n for (h, w), n in self.sizes.items()})).items())[:5]),
+            "top_sizes": dict(list(_ranked(Counter({size_text(h, w): n for (h, w), n in self.sizes.items()})).items())[:5]),
             "multi_frame": self.multi_frame,
             "exif_rotated": self.exif_rotated,
             "errors": {str(kind): {"count": n, "paths": paths} for kind, (n, paths)
