@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.pipeguard-installed
 # The torch/torchvision pair these machines provide from local disk (see README).
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: scan test fixtures bench clean-venv
+.PHONY: scan test lint fixtures bench clean-venv
 
 # The main job: scan the bundled sample folder against a 3-channel 64×64 contract
 # (the table on stdout, the page with the problem images in fixtures-report.html).
@@ -17,6 +17,10 @@ scan: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff over the package (configured in pyproject.toml); mypy over the public modules
+lint: $(STAMP)
+	$(BIN)/ruff check pipeguard
 
 fixtures: $(STAMP)
 	$(BIN)/python scripts/make_fixtures.py

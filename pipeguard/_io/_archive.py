@@ -112,7 +112,7 @@ def _tar_members(f: Any, size: int) -> Listing:
     if plain is not None:
         return Listing([_indexed_member(*entry, size) for entry in plain if entry[3] != "dir"])
     try:
-        tf = tarfile.open(fileobj=f, mode="r:")
+        tf = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 - closed by the with below, once opened
     except tarfile.TarError as exc:
         raise ArchiveError(f"not a readable tar archive ({exc})") from None
     members: list[Member] = []

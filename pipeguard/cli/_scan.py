@@ -36,7 +36,8 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
               help="Write the report here instead of stdout (parquet, jsonl, json and csv are written while scanning).")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--storage-option", "storage_options", metavar="KEY=VALUE", multiple=True,
-              help="An fsspec option for URL sources (s3://, gs://, az://...), e.g. endpoint_url=http://... or anon=true.")
+              help="An fsspec option for URL sources (s3://, gs://, az://...), "
+              "e.g. endpoint_url=http://... or anon=true.")
 @click.option("--dask", "cluster", metavar="local|local:N|ADDRESS",
               help="Run the scan on a Dask cluster: local (every core), local:N workers, or a scheduler address.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")

@@ -178,7 +178,8 @@ def verdict(report: ScanReport) -> str:
         return f"ok: all {st['ok']:,} images {checked}{skipped}"
     parts = []
     if st["violation"]:
-        parts.append(f"{numbers.plural(st['violation'], 'file')} violate{'s' if st['violation'] == 1 else ''} the contract")
+        verb = "violates" if st["violation"] == 1 else "violate"
+        parts.append(f"{numbers.plural(st['violation'], 'file')} {verb} the contract")
     if st["unreadable"]:
         parts.append(f"{st['unreadable']:,} cannot be read")
     return "exit 1: " + ", ".join(parts)

@@ -65,10 +65,7 @@ def explain(expected: Side, actual: Side) -> Diagnosis:
         a batch of 16, not 64
     """
     e, a = as_dims(expected), as_dims(actual)
-    if e.numel == a.numel:
-        found = list(same_count(e, a))
-    else:
-        found = list(_different_count(e, a))
+    found = list(same_count(e, a)) if e.numel == a.numel else list(_different_count(e, a))
     return Diagnosis(e, a, _rank(found))
 
 

@@ -57,7 +57,7 @@ def image_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis
     C, H, W = er.channels, er.height, er.width
     lead_txt = (lead,) if er.batch is not None else ()
     for c2 in (1, 3, 4, 2):
-        if c2 != C and A * C == E * c2 and reading_fits(ar, c2, H, W):
+        if c2 != C and E * c2 == A * C and reading_fits(ar, c2, H, W):
             exact = ar.channels == c2 and (ar.height, ar.width) == (H, W)
             yield Hypothesis(
                 HypothesisKind.CHANNELS, 0.95 if exact else (0.88 if {c2, C} <= {1, 3, 4} else 0.7),

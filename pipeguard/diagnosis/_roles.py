@@ -63,9 +63,8 @@ def per_sample_counts(e: Dims, a: Dims, er: Roles, ar: Roles) -> tuple[int, int]
     """Per-sample element counts; the actual side is divided by the batch when it shares it."""
     lead = er.batch or 1
     A = a.numel
-    if a.shape is not None and len(a.shape) in (2, 4) and a.shape[0] == lead and A % lead == 0:
-        A //= lead
-    elif lead > 1 and A % lead == 0:
+    batched = a.shape is not None and len(a.shape) in (2, 4) and a.shape[0] == lead
+    if (batched or lead > 1) and A % lead == 0:
         A //= lead
     return e.numel // lead, A
 

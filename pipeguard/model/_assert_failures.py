@@ -17,8 +17,10 @@ _EXPECTED_GOT = re.compile(r"[Ee]xpected (\d+),? but got (\d+)")
 # a model checking its input size: "Input height (256) doesn't match model (224)" (timm),
 # "Wrong image height! Expected 224 but got 256!" (torchvision),
 # "Input image size (256*256) doesn't match model (224*224)" (timm, Hugging Face)
-_SIZE_PAIR = re.compile(r"\((\d+)\s*[*x×,]\s*(\d+)\)\s*(?:doesn't|does not|don't|do not) match[a-z ]*?\((\d+)\s*[*x×,]\s*(\d+)\)")
-_SIZE_SIDE = re.compile(r"(height|width)\D{0,12}?\((\d+)\)\s*(?:doesn't|does not) match[a-z ]*?\((\d+)\)", re.IGNORECASE)
+_SIZE_PAIR = re.compile(r"\((\d+)\s*[*x×,]\s*(\d+)\)\s*(?:doesn't|does not|don't|do not) match"
+                        r"[a-z ]*?\((\d+)\s*[*x×,]\s*(\d+)\)")
+_SIZE_SIDE = re.compile(r"(height|width)\D{0,12}?\((\d+)\)\s*(?:doesn't|does not) match[a-z ]*?\((\d+)\)",
+                        re.IGNORECASE)
 _SIZE_EXPECTED = re.compile(r"(height|width)\b[^\d]*?expected (\d+),? but got (\d+)", re.IGNORECASE)
 
 

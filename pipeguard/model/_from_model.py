@@ -65,13 +65,13 @@ def input_fields(model: nn.Module, size: Optional[Size] = None) -> dict[str, Any
     if isinstance(layer, nn.Linear):
         if layer.in_features == 0:
             raise ValueError(f"cannot read a contract from {name}: its first Linear is lazy (in_features=0)")
-        return dict(numel=layer.in_features, size=size, dtype=dtype, name=name)
+        return {"numel": layer.in_features, "size": size, "dtype": dtype, "name": name}
     if layer.in_channels == 0:
         raise ValueError(f"cannot read a contract from {name}: its first conv is lazy (in_channels=0)")
     if isinstance(layer, nn.Conv2d):
         size = _image_size(model, layer, size, name)
-    return dict(channels=layer.in_channels, size=size if isinstance(layer, nn.Conv2d) else None,
-                dtype=dtype, name=name)
+    return {"channels": layer.in_channels, "size": size if isinstance(layer, nn.Conv2d) else None,
+            "dtype": dtype, "name": name}
 
 
 def _image_size(model: nn.Module, conv: nn.Conv2d, size: Optional[Size], name: str) -> Optional[tuple[int, int]]:

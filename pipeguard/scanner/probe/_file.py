@@ -172,8 +172,8 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
     if image is None and not image_ext and status != NOT_IMAGE:
         notes += (f"ImageFolder skips this file: {os.path.splitext(name)[1] or 'no extension'} is not one of "
                   "torchvision's IMG_EXTENSIONS",)
-    return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), None, kind, cls, n_frames, orientation, None,
-                   hidden, notes)
+    return ScanRow(name, status, fmt, mode, channels, h, w, size, error, (), None, kind, cls, n_frames, orientation,
+                   None, hidden, notes)
 
 
 def _failed_status(name: str) -> str:
@@ -240,8 +240,8 @@ def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bo
     except OSError as exc:
         return bare_row(name, cls, hidden, size, UNREADABLE, *_read_error(exc))
     status, kind = (OK, None) if problem is None else (UNREADABLE, TRUNCATED.value)
-    return ScanRow(name, status, "JPEG", mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None, None,
-                   hidden, ())
+    return ScanRow(name, status, "JPEG", mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None,
+                   None, hidden, ())
 
 
 def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:

@@ -94,8 +94,8 @@ def remote_row(fs: Any, path: str, rel: str, name: str, cls: Optional[str], hidd
                 raise fetched.error
             raw = RangeFile(_server(fs, path, size, fetched or Fetched()), size, rel)
     except Exception as exc:
-        return bare_row(rel, cls, hidden, getattr(name, "size", None), _failed_status(rel), f"cannot read: {one_line(exc)}",
-                    UnreadableKind.READ_ERROR)
+        return bare_row(rel, cls, hidden, getattr(name, "size", None), _failed_status(rel),
+                        f"cannot read: {one_line(exc)}", UnreadableKind.READ_ERROR)
     with io.BufferedReader(raw, buffer_size=READ_BUFFER) as f:
         try:
             return probe_file(f, size, rel, cls, hidden, deep)

@@ -89,7 +89,8 @@ def check_frame(frame: Any, contract: Optional[Contract],
     for label in sorted({label for label, _ in failed}):
         values = dict(zip(columns, key_of[label]))
         checks = tuple(check for check in CHECKS if (label, check) in failed)
-        verdicts[key_of[label]] = checks, [(c.value, expected_text(contract, c), actual_text(values, c)) for c in checks]
+        cells = [(c.value, expected_text(contract, c), actual_text(values, c)) for c in checks]
+        verdicts[key_of[label]] = checks, cells
     return _map_back(readable, columns, failures, key_of, verdicts)
 
 

@@ -96,7 +96,8 @@ class Tally:
             "modes": _ranked(self.modes),
             "channels": _ranked(self.channels),
             "sizes": _side_buckets(self.sizes),
-            "top_sizes": dict(list(_ranked(Counter({size_text(h, w): n for (h, w), n in self.sizes.items()})).items())[:5]),
+            "top_sizes": dict(list(_ranked(Counter({size_text(h, w): n for (h, w), n in self.sizes.items()}))
+                                   .items())[:5]),
             "multi_frame": self.multi_frame,
             "exif_rotated": self.exif_rotated,
             "errors": {str(kind): {"count": n, "paths": paths} for kind, (n, paths)
