@@ -1,16 +1,17 @@
 """``pipeguard scan --format junit|github``: the files CI systems read, through the real entry point."""
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 from urllib.parse import unquote
 
 import pytest
+from click.testing import CliRunner
 from conftest import make_image
 from PIL import Image
 from scan_folders import SIDE, build, png_bytes
 
 import pipeguard as pg
+from pipeguard.cli import main
 from pipeguard.scanner.output._ci_formats import (
     escape_data,
     escape_property,
@@ -23,8 +24,9 @@ ODD_NAME = "odd 100%, a:b\nline.png"   # %, comma, colon and a newline: each mus
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "pipeguard", "scan", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    """``pipeguard scan ARGS`` in this process (click's runner): exit code, stdout, stderr."""
+    result = CliRunner().invoke(main, ["scan", *map(str, args)])
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
 @pytest.fixture(scope="module")

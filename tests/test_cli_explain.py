@@ -63,7 +63,6 @@ def test_help():
     (("-e", "1", "-a", "2", "extra"), "unexpected extra argument"),
 ])
 def test_usage_errors_are_one_line_on_stderr(args, message):
-    result = subprocess.run([str(ENTRY_POINT), "explain", *args], capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ") and message in result.stderr
+    code, out, err = explain("explain", *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: ") and message in err

@@ -8,16 +8,16 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 from base64 import b64decode
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from conftest import FIXTURES
 from PIL import Image
 
 import pipeguard as pg
+from pipeguard.cli import main
 from pipeguard.htmlreport._problems import problem_groups
 from pipeguard.htmlreport._thumbnails import CHANNEL_VIEWS, SIDE, Job, previews, render
 
@@ -146,18 +146,16 @@ def test_unreadable_files_are_grouped_by_kind():
 
 def test_cli_writes_the_page_beside_the_json(tmp_path):
     page = tmp_path / "report.html"
-    run = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(FIXTURES), "--channels", "3",
-                          "--size", "64x64", "--format", "json", "--html", str(page)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 1, run.stderr
+    run = CliRunner().invoke(main, ["scan", str(FIXTURES), "--channels", "3", "--size", "64x64", "--format", "json",
+                                    "--html", str(page)])
+    assert run.exit_code == 1, run.stderr
     assert json.loads(run.stdout)["summary"]["status"]["violation"] == 10
     assert 'data-path="cats/cat_gray16.png" data-status="violation"' in page.read_text()
 
 
 def test_cli_cannot_write_the_page_is_a_usage_error(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "pipeguard", "scan", str(FIXTURES),
-                          "--html", str(tmp_path / "missing" / "r.html")], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2
+    run = CliRunner().invoke(main, ["scan", str(FIXTURES), "--html", str(tmp_path / "missing" / "r.html")])
+    assert run.exit_code == 2
     assert run.stderr.startswith("Error: cannot write") and len(run.stderr.strip().splitlines()) == 1
 
 
