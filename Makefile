@@ -21,6 +21,7 @@ test: $(STAMP)
 # ruff over the package (configured in pyproject.toml); mypy over the public modules
 lint: $(STAMP)
 	$(BIN)/ruff check pipeguard
+	$(BIN)/mypy
 
 fixtures: $(STAMP)
 	$(BIN)/python scripts/make_fixtures.py

@@ -238,7 +238,7 @@ def streamed_members(path: str, fs: Any = None) -> Iterator[tuple[Member, Option
                 if not m.isfile():
                     yield _tar_member(m, float("inf")), None
                     continue
-                data = tf.extractfile(m).read()
+                data = tf.extractfile(m).read()  # type: ignore[union-attr]  # a regular file: never None
                 member = Member(m.name, m.size)
                 if len(data) < m.size:
                     yield member._replace(error=f"truncated archive: it ends {len(data):,} bytes "

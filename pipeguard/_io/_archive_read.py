@@ -65,7 +65,7 @@ def _tar_data(archive: tarfile.TarFile, info: tarfile.TarInfo, limit: int) -> Re
         return _over(limit)  # left unread: skipped like a member nobody asked for
     try:
         # its declared size, at most limit: read(limit + 1) would make a buffer that large up front
-        return archive.extractfile(info).read(info.size)
+        return archive.extractfile(info).read(info.size)  # type: ignore[union-attr]  # a regular file: never None
     except Exception as exc:  # the archive ends inside this member: that member's error
         return exc
 

@@ -55,6 +55,8 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it; 1 means violations
 class _Stderr(logging.StreamHandler):
     """A handler that writes to whatever ``sys.stderr`` is when a message comes."""
 
+    pipeguard_cli: bool  # set on the one the command adds (a mark; absent on other handlers)
+
     @property
     def stream(self):
         return sys.stderr

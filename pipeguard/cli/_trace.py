@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import click
 
@@ -28,9 +28,10 @@ def _import(module_name: str) -> Any:
         if not path.is_file():
             raise click.BadParameter(f"no such file: {module_name}", param_hint="MODULE:ATTR")
         spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
+        # spec is None for a file Python cannot import (no .py suffix): an AttributeError, as ever
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
         return module
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m` does: local modules import
@@ -195,7 +196,7 @@ class _LayerReached:
     """The last layer whose forward began, by its path in the model (``body``, ``layer1.0.conv1``)."""
 
     def __init__(self) -> None:
-        self.name = None
+        self.name: Optional[str] = None
         self._names: dict[int, str] = {}
 
     def __str__(self) -> str:

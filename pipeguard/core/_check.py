@@ -75,6 +75,7 @@ def _check_range(contract: Contract, x: Any) -> list[Violation]:
     if t.dtype == torch.bool:
         t = t.to(torch.uint8)
     lo, hi = (v.item() for v in torch.aminmax(t))
+    assert contract.value_range is not None  # check() calls this only when the contract has a range
     want_lo, want_hi = contract.value_range
     if lo >= want_lo and hi <= want_hi:
         return []

@@ -6,7 +6,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, MutableMapping, Optional
 
 from ._errors import ContractFileError
 
@@ -75,12 +75,13 @@ def _updated_project_text(existing: Optional[str], fields: Mapping[str, Any], or
         doc = tomlkit.parse(existing or "")
     except TOMLKitError as exc:
         raise ContractFileError(origin, f"not valid TOML ({exc}); not overwritten") from None
-    tool = doc.get("tool")
+    # TOML values, each checked below to be a table (a tomlkit table is a MutableMapping)
+    tool: Optional[MutableMapping[str, Any]] = doc.get("tool")
     if tool is None:
         tool = doc["tool"] = tomlkit.table(is_super_table=True)
     elif not isinstance(tool, Mapping):
         raise ContractFileError(origin, "should be a table; not overwritten", key="tool")
-    table = tool.get("pipeguard")
+    table: Optional[MutableMapping[str, Any]] = tool.get("pipeguard")
     if not isinstance(table, Mapping):
         tool["pipeguard"] = tomlkit.table()
         table = tool["pipeguard"]

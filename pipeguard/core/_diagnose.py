@@ -110,6 +110,7 @@ def diagnose(contract: Contract, info: Optional[SampleInfo], violations: list[Vi
     numeric: list[Hypothesis] = []
     if expected.numel is not None and actual.numel is not None and not any(
             v.reason in (Reason.TYPE, Reason.RANK, Reason.LAYOUT) for v in violations):
+        assert info is not None  # actual.numel is set only when info is
         kinds = {h.kind for h in direct}
         numeric = [h for h in explain(expected, _image_dims(info)).hypotheses if h.kind not in kinds]
     # Context-free numeric guesses rank below what the violations state outright.

@@ -12,7 +12,7 @@ iterator, in the main process, unpacks the envelope: it raises the
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Optional, Sized, cast
 
 from torch.utils.data import (
     DataLoader,
@@ -146,7 +146,7 @@ class WorkerInit:
         self.user_fn = user_fn
 
     def __call__(self, worker_id: int) -> None:
-        dataset = get_worker_info().dataset
+        dataset = get_worker_info().dataset  # type: ignore[union-attr]  # runs in a worker: never None there
         if isinstance(dataset, GuardedDataset):
             dataset.__dict__.update(_defer=True, skipped=[])  # records go through collate, not the copy
             dataset.drain_fixed()
@@ -191,6 +191,8 @@ class GuardedDataLoader(DataLoader):
         epoch: the current epoch (``-1`` before the first); counts ``iter()`` calls.
     """
 
+    dataset: GuardedDataset  # __init__ wraps any other dataset
+
     def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: Optional[bool] = None,
                  sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
                  collate_fn: Optional[Callable] = None, pin_memory: bool = False, drop_last: bool = False,
@@ -231,7 +233,8 @@ class GuardedDataLoader(DataLoader):
         """Counts so far: samples yielded, skipped and fixed, by reason (``str()`` for people)."""
         return self._ledger.report()
 
-    def __iter__(self) -> "_GuardedIterator":
+    # the batches come through a wrapper that unpacks the envelopes, not a _BaseDataLoaderIter
+    def __iter__(self) -> "_GuardedIterator":  # type: ignore[override]
         self._epoch = self._ledger.start_epoch()
         if self.num_workers == 0:
             self.dataset.drain_fixed()  # counts from before this epoch are not the loader's
@@ -307,6 +310,6 @@ def _expected_total(loader: GuardedDataLoader) -> Optional[int]:
         if loader.batch_sampler is not None:
             sampler = getattr(loader.batch_sampler, "sampler", None)
             return len(sampler) if sampler is not None else None
-        return len(loader.sampler)
+        return len(cast("Sized", loader.sampler))  # a sampler without a length raises TypeError
     except TypeError:
         return None

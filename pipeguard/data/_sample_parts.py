@@ -13,7 +13,7 @@ A sample is what a dataset's ``__getitem__`` returns. pipeguard understands:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Hashable, Optional
+from typing import Any, Hashable, Optional, cast
 
 DEFAULT_IMAGE_KEYS = ("image", "img", "pixel_values")
 
@@ -57,11 +57,11 @@ def replace_image(sample: Any, slot: Optional[Hashable], image: Any) -> Any:
         out = dict(sample)
         out[slot] = image
         try:
-            return type(sample)(out)
+            return cast(Any, type(sample))(out)   # a Mapping type's constructor is not typed
         except Exception:  # a mapping type that cannot be rebuilt from a dict
             return out
     items = list(sample)
-    items[slot] = image
+    items[cast(int, slot)] = image   # a sequence's slot is an index
     if isinstance(sample, list):
         return items
     if hasattr(sample, "_fields"):  # namedtuple

@@ -20,7 +20,7 @@ class FolderSample(NamedTuple):
     """A sample's home: the folder-like dataset, its index there, the file and the target."""
 
     dataset: Any
-    index: int
+    index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
     path: str
     target: Any
 

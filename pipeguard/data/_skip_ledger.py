@@ -103,7 +103,7 @@ class SkipLedger:
             raise self._too_many(epoch, seen)
 
     # -- per batch ---------------------------------------------------------------------
-    def add(self, records: list[Skipped], kept: int, fixed: collections.Counter, epoch: int,
+    def add(self, records: list[Skipped], kept: int, fixed: Optional[collections.Counter], epoch: int,
             expected_total: Optional[int]) -> None:
         self.samples += kept
         self._epoch_samples += kept
@@ -134,6 +134,7 @@ class SkipLedger:
                         f"(epoch {epoch}), more than max_skips={self.max_skips} allows")
         else:
             records = self._epoch_skipped
+            assert self.max_skip_fraction is not None  # a count seen is passed only for that limit
             share = len(records) / seen
             headline = (f"GuardedDataLoader skipped {numbers.count(len(records))} of "
                         f"{numbers.plural(seen, 'sample')} in epoch {epoch} ({share:.1%}), "

@@ -39,6 +39,7 @@ def trace_stage(dataset: Any, index: Optional[int], contract: Contract) -> Optio
     transform = None if hit is None else getattr(hit.dataset, "transform", None)
     if transform is None:
         return None
+    assert hit is not None  # a transform was found on it
     # on failure only: tracing is never on the hot path
     from ..transforms import trace
 

@@ -14,7 +14,7 @@ counts), the records in ``_hypotheses``.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Iterator, Sequence, Union, cast
 
 from . import _numbers as numbers
 from ._dims import Dims
@@ -81,7 +81,7 @@ def _rank(found: list[Hypothesis]) -> list[Hypothesis]:
 # -- different element counts -------------------------------------------------------
 
 def _different_count(e: Dims, a: Dims) -> Iterator[Hypothesis]:
-    E, A = e.numel, a.numel
+    E, A = cast(int, e.numel), cast(int, a.numel)   # as_dims gives a count (Optional only for Dims built by hand)
     if E == 0 or A == 0:
         empty = "actual" if A == 0 else "expected"
         yield Hypothesis(HypothesisKind.EMPTY, 0.9, f"the {empty} side holds no elements",

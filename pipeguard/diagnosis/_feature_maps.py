@@ -5,7 +5,7 @@ a map flattened without global pooling (or pooled where it should not be).
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from typing import Iterator, cast
 
 from ._dims import Dims
 from ._hypotheses import Hypothesis, HypothesisKind
@@ -32,7 +32,8 @@ def feature_maps(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis]
     if ar.channels is None or (ar.height, ar.width) == (1, 1):
         yield from _unpooled(D, A)
     for shown, c in enumerate(_common_channel_counts(D, A)[:3]):
-        s_exp, s_act = isqrt_exact(D // c), isqrt_exact(A // c)
+        # _common_channel_counts keeps only the c for which both are squares
+        s_exp, s_act = cast(int, isqrt_exact(D // c)), cast(int, isqrt_exact(A // c))
         if not reading_fits(ar, c, s_act, s_act):
             continue
         yield Hypothesis(

@@ -6,7 +6,7 @@ flat length at other channels or another size.
 from __future__ import annotations
 
 import itertools
-from typing import Iterator, Optional
+from typing import Iterator, Optional, cast
 
 from . import _numbers as numbers
 from ._dims import Dims
@@ -87,7 +87,8 @@ def flat_from_image(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothes
     if not is_image(ar):
         return
     D, A = per_sample_counts(e, a, er, ar)
-    c, h, w = ar.channels, ar.height, ar.width
+    # is_image(ar): a [.., C, H, W] side, so channels, height and width are all set
+    c, h, w = cast(int, ar.channels), cast(int, ar.height), cast(int, ar.width)
     if not D or D == A:
         return
     for c2 in dict.fromkeys((c, 3, 1)):

@@ -6,7 +6,7 @@ pooled more or less than expected.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from typing import Iterator, cast
 
 from . import _numbers as numbers
 from ._dims import Dims
@@ -18,10 +18,12 @@ from ._text import ensure_size
 
 def batch_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis]:
     """A batch of another size, a sample without its batch dimension, or many samples for one."""
-    E, A = e.numel, a.numel
+    # explain() compares two known counts (typed Optional for Dims built by hand)
+    E, A = cast(int, e.numel), cast(int, a.numel)
     if er.batch is not None and a.shape is not None and len(a.shape) > 1 and a.shape[0] == er.batch:
         return  # the batch size agrees; the difference is per sample
     if er.batch is not None and er.batch > 0:
+        assert e.shape is not None  # er = roles(e): a batch role comes from a shape
         per = E // er.batch
         rest = e.shape[1:]
         if per and A % per == 0:
@@ -52,9 +54,10 @@ def batch_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis
 
 def image_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis]:
     """Expected has [.., C, H, W]: try other channel counts, sizes, and both."""
-    E, A = e.numel, a.numel
+    E, A = cast(int, e.numel), cast(int, a.numel)
     lead = er.batch or 1
-    C, H, W = er.channels, er.height, er.width
+    # called when er.channels is set, so er is [.., C, H, W] and height and width are set too
+    C, H, W = cast(int, er.channels), cast(int, er.height), cast(int, er.width)
     lead_txt = (lead,) if er.batch is not None else ()
     for c2 in (1, 3, 4, 2):
         if c2 != C and E * c2 == A * C and reading_fits(ar, c2, H, W):
@@ -66,7 +69,7 @@ def image_changes(e: Dims, a: Dims, er: Roles, ar: Roles) -> Iterator[Hypothesis
                 f"convert the images: {channels_fix(C)}")
     if A % (lead * C) == 0:
         hw = A // (lead * C)
-        if ar.height is not None and ar.channels == C and ar.height * ar.width == hw:
+        if ar.height is not None and ar.channels == C and ar.height * cast(int, ar.width) == hw:
             yield Hypothesis(HypothesisKind.SIZE, 0.95, f"{ar.height}×{ar.width} images where {H}×{W} are expected",
                              f"{count(A)} = {times((*lead_txt, C, ar.height, ar.width))}",
                              f"resize: {ensure_size(H, W)}")

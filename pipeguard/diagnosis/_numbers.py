@@ -6,7 +6,7 @@ import math
 import operator
 import re
 from fractions import Fraction
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, SupportsIndex, cast
 
 # Image sides that turn up in real pipelines; a hypothesis that lands on one is more plausible.
 COMMON_SIDES = frozenset({28, 32, 48, 56, 64, 96, 112, 128, 150, 160, 192, 224, 227, 240,
@@ -83,7 +83,7 @@ def positive_int(value: object) -> int:
     it is >= 1 and fits a tensor dimension (below 2**63)."""
     if not isinstance(value, bool):
         try:
-            value = operator.index(value)
+            value = operator.index(cast(SupportsIndex, value))   # anything: a TypeError says it is no integer
         except TypeError:
             pass
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -6,7 +6,7 @@ actual shape, the per-sample counts, and how a channel count and its fix are wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, cast
 
 from ._dims import Dims
 from ._numbers import COMMON_SIDES
@@ -62,11 +62,11 @@ def is_image(r: Roles) -> bool:
 def per_sample_counts(e: Dims, a: Dims, er: Roles, ar: Roles) -> tuple[int, int]:
     """Per-sample element counts; the actual side is divided by the batch when it shares it."""
     lead = er.batch or 1
-    A = a.numel
+    A = cast(int, a.numel)   # explain() compares two known counts
     batched = a.shape is not None and len(a.shape) in (2, 4) and a.shape[0] == lead
     if (batched or lead > 1) and A % lead == 0:
         A //= lead
-    return e.numel // lead, A
+    return cast(int, e.numel) // lead, A
 
 
 def channels_fix(c: int) -> str:

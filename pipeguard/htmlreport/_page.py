@@ -89,6 +89,7 @@ def _jobs(report: Any, groups: list, decided: Optional[dict] = None) -> list[Job
             views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
             where[row["key"]] = (row["path"] if examples is not None else _located(str(report.root), row["path"]),
                                  row.get("member"))
+    archives: dict[Any, list[tuple[Any, ...]]]  # an archive's path -> (key, member, views) of its members
     jobs, archives = [], {}
     for key, wanted in views.items():
         path, member = where[key]

@@ -19,7 +19,7 @@ CHECK_ORDER = tuple(CHECK_TITLES)
 OK, VIOLATION, UNREADABLE, NOT_IMAGE = (status.value for status in Status)
 _UNREADABLE_FIX = ("cannot be loaded as it is: re-download or re-export it, or leave it out "
                    "(GuardedDataset(..., on_error='skip') skips and counts it)")
-UNREADABLE_FIXES = {  # keyed by UnreadableKind; anything else gets _UNREADABLE_FIX
+UNREADABLE_FIXES: dict[Optional[UnreadableKind], str] = {  # keyed by UnreadableKind; anything else gets _UNREADABLE_FIX
     UnreadableKind.TRUNCATED: "the file ends early: re-download or re-export it (PIL's LOAD_TRUNCATED_IMAGES "
                               "would fill the missing part with grey), or leave it out",
     UnreadableKind.EMPTY: "0 bytes: a copy or download failed; copy it again or delete it",

@@ -6,7 +6,7 @@ try:
     from lightning.pytorch import Callback
 except ImportError:
     try:
-        from pytorch_lightning import Callback
+        from pytorch_lightning import Callback  # type: ignore[assignment]  # the same base, its older package
     except ImportError:
         raise ImportError("pipeguard.lightning needs Lightning, which is not installed: "
                           "pip install 'pipeguard[lightning]'") from None

@@ -6,11 +6,11 @@ passes it.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, cast
 
 from ..diagnosis import ensure_size
 from ._findings import Finding, FindingKind
-from ._history import History, model_input
+from ._history import History, Shape, model_input
 
 _EXPECTED_GOT = re.compile(r"[Ee]xpected (\d+),? but got (\d+)")
 
@@ -39,9 +39,10 @@ def read_assertion(text: str, line: str) -> Finding:
 
 def read_size_assertion(text: str, history: History) -> Optional[Finding]:
     """A model's own check of the input's height or width, with the size that passes it."""
-    image = model_input(history, ())
+    image = cast(Shape, model_input(history, ()))  # the input's shape, or ()
     if len(image) != 4:
         return None
+    got: tuple[int, ...]
     m = _SIZE_PAIR.search(text)
     if m is not None:
         got, want = (int(m.group(1)), int(m.group(2))), (int(m.group(3)), int(m.group(4)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterator, Optional
+from typing import Iterator, Optional, cast
 
 from ..diagnosis import ensure_channels, ensure_size, isqrt_exact, numbers
 from ._findings import Call, Finding, FindingKind, Shape
@@ -42,7 +42,7 @@ def read_broadcast(text: str, history: History, call: Optional[Call]) -> Optiona
         a = target[dim]
     else:
         return None
-    image = model_input(history, ())
+    image = cast(Shape, model_input(history, ()))  # the input's shape, or ()
     for read in (_normalisation, _token_grid):
         found = read(a, b, image, call)
         if found is not None:

@@ -34,7 +34,7 @@ def _dims_text(rank: int) -> str:
     return {1: "[N, C, L]", 2: "[N, C, H, W]", 3: "[N, C, D, H, W]"}[rank]
 
 
-def check_conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
+def check_conv(layer: nn.modules.conv._ConvNd, x: Shape, history: History) -> Optional[Finding]:
     """What stops a convolution from taking ``x``: its rank, its channels, a window larger than the map."""
     import torch.nn as nn
 
@@ -55,7 +55,7 @@ def check_conv(layer: nn.Module, x: Shape, history: History) -> Optional[Finding
                               {"stride": 1, "padding": 0, "dilation": 1}))
 
 
-def _conv_rank(layer: nn.Module, x: Shape, d: int) -> Finding:
+def _conv_rank(layer: nn.modules.conv._ConvNd, x: Shape, d: int) -> Finding:
     """A convolution given a number of dimensions it cannot take."""
     if len(x) < d + 1:
         fix = f"reshape to {_dims_text(d)}, e.g. nn.Unflatten(1, (C, H, W)) or x.view(N, C, H, W)"
@@ -68,7 +68,7 @@ def _conv_rank(layer: nn.Module, x: Shape, d: int) -> Finding:
         f"input, receives {len(x)}-D {numbers.shape(x)}", expected=d + 2, actual=x, fix=fix)
 
 
-def _conv_channels_differ(layer: nn.Module, x: Shape, history: History, d: int) -> Finding:
+def _conv_channels_differ(layer: nn.modules.conv._ConvNd, x: Shape, history: History, d: int) -> Finding:
     """A convolution given another channel count: channels-last data, data of other
     channels, or an earlier layer's output."""
     got, want = x[-(d + 1)], layer.in_channels
@@ -92,7 +92,7 @@ def _conv_channels_differ(layer: nn.Module, x: Shape, history: History, d: int) 
                    diagnosis=explain(expected, x), arithmetic=arithmetic, fix=fix)
 
 
-def _clip_without_time(layer: nn.Module, x: Shape) -> Finding:
+def _clip_without_time(layer: nn.modules.conv._ConvNd, x: Shape) -> Finding:
     """A 4-D batch of images into a Conv3d: torch reads it as one unbatched [C, T, H, W] clip."""
     want = layer.in_channels
     return Finding(
@@ -106,7 +106,7 @@ def _clip_without_time(layer: nn.Module, x: Shape) -> Finding:
              f"one frame per clip: x.unsqueeze(2), giving {numbers.shape((x[0], x[1], 1, *x[2:]))})"))
 
 
-def _clip_channels(layer: nn.Module, x: Shape, history: History) -> Finding:
+def _clip_channels(layer: nn.modules.conv._ConvNd, x: Shape, history: History) -> Finding:
     """A Conv3d whose clips have another channel count: frames, not one big image."""
     want, (n, c, t, h, w) = layer.in_channels, x
     name = type(layer).__name__

@@ -17,7 +17,7 @@ import copy
 import logging
 import operator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union, cast
 
 from ..diagnosis import first_line, numbers
 from ._findings import Call, Finding
@@ -178,9 +178,10 @@ def _meta_copy(model: nn.Module) -> nn.Module:
     memo: dict[int, Any] = {}
     for t in [*model.parameters(), *model.buffers()]:
         if isinstance(t, nn.parameter.UninitializedParameter):
-            memo[id(t)] = nn.parameter.UninitializedParameter(t.requires_grad, device="meta", dtype=t.dtype)
+            # torch's stubs say (data, requires_grad); both classes take (requires_grad, device, dtype)
+            memo[id(t)] = nn.parameter.UninitializedParameter(t.requires_grad, device="meta", dtype=t.dtype)  # type: ignore[call-arg, arg-type]
         elif isinstance(t, nn.parameter.UninitializedBuffer):
-            memo[id(t)] = nn.parameter.UninitializedBuffer(t.requires_grad, device="meta", dtype=t.dtype)
+            memo[id(t)] = nn.parameter.UninitializedBuffer(t.requires_grad, device="meta", dtype=t.dtype)  # type: ignore[call-arg, arg-type]
         elif isinstance(t, nn.Parameter):
             memo[id(t)] = nn.Parameter(t.detach().to("meta"), requires_grad=t.requires_grad)
         else:
@@ -295,7 +296,7 @@ def trace_shapes(model: nn.Module, input_shape: Sequence[int], dtype: DType = No
                         "(it supports no forward hooks); trace the module before scripting it")
     shape = _shape(input_shape)
     dtype_text = numbers.dtype_name(torch.float32 if dtype is None else dtype)
-    dtype = getattr(torch, dtype_text)
+    dtype = cast("torch.dtype", getattr(torch, dtype_text))
     name = type(model).__name__
 
     fallback = None
@@ -304,7 +305,8 @@ def trace_shapes(model: nn.Module, input_shape: Sequence[int], dtype: DType = No
     except Exception as exc:  # noqa: BLE001 - some models cannot be deep-copied
         meta, fallback = None, f"the model could not be copied to the meta device ({type(exc).__name__}: {exc})"
     if meta is not None:
-        rows, error, out, params, exc = _run(meta, shape, dtype, "meta", model)
+        # the except clause's exc is gone by here: this is a new binding
+        rows, error, out, params, exc = _run(meta, shape, dtype, "meta", model)  # type: ignore[misc]
         if error is None or _meta_is_final(exc):
             return ModelTrace(name, shape, dtype_text, "meta", tuple(rows), error, out, params)
         fallback = f"{type(exc).__name__}: {first_line(exc)}"

@@ -113,9 +113,11 @@ def _image_size(model: nn.Module, conv: nn.Conv2d, size: Optional[Size], name: s
         return side if fit.pinned and pinned(model, conv.in_channels, side, dtype, larger) else None
     if fit.pinned and fit.below is not None and fit.above is not None:
         lo, hi = fit.below, fit.above
+        # probes short of and past the fit failed, so their traces have an error (but a view that
+        # folds the batch yields an output and a verdict: then this raises AttributeError, as it did)
         raise ValueError(
-            f"no square input size fits {name}: at {lo.side}×{lo.side} {lo.trace.error.headline}; "
-            f"at {hi.side}×{hi.side} {hi.trace.error.headline}. Pass size=(height, width) for a "
+            f"no square input size fits {name}: at {lo.side}×{lo.side} {lo.trace.error.headline}; "  # type: ignore[union-attr]
+            f"at {hi.side}×{hi.side} {hi.trace.error.headline}. Pass size=(height, width) for a "  # type: ignore[union-attr]
             "non-square input, or fix the layer (see pipeguard.trace_model)")
     if fit.last is not None and fit.last.trace.error is not None:
         logger.info("found no input size for %s: %s", name, fit.last.trace.error.headline)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, cast
 
 from ..diagnosis import ensure_channels, numbers
 from ._history import History, Shape, model_input
@@ -72,9 +72,10 @@ def missing_batch(x: Shape, wanted: Sequence[int], history: History) -> Optional
     unbatched). ``None`` when ``x`` keeps the input's leading size, which may then be a
     batch (a ``Conv1d`` batch into a ``BatchNorm2d``): :func:`may_miss_batch` says so."""
     image = model_input(history)
-    if not _one_dimension_short(x, wanted, image) or x[0] == image[0]:
+    # _one_dimension_short is true only with an input shape
+    if not _one_dimension_short(x, wanted, image) or x[0] == cast(Shape, image)[0]:
         return None
-    return Layout(f"a single sample {numbers.shape(image)} without its batch dimension", (1, *image),
+    return Layout(f"a single sample {numbers.shape(image)} without its batch dimension", (1, *cast(Shape, image)),
                   "x.unsqueeze(0)")
 
 
@@ -82,7 +83,7 @@ def may_miss_batch(x: Shape, wanted: Sequence[int], history: History) -> bool:
     """``x`` is one dimension short and keeps the model input's leading size: a batch, or
     a sample whose layers kept its channel count, the shapes cannot tell which."""
     image = model_input(history)
-    return _one_dimension_short(x, wanted, image) and x[0] == image[0]
+    return _one_dimension_short(x, wanted, image) and x[0] == cast(Shape, image)[0]  # true only with a shape
 
 
 def _one_dimension_short(x: Shape, wanted: Sequence[int], image: Optional[Shape]) -> bool:

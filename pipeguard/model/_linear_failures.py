@@ -39,7 +39,7 @@ def _the(where: str) -> str:
     return f"the result of {where}" if where.endswith("()") else f"the output of `{where}`"
 
 
-def check_linear(layer: nn.Module, x: Shape, history: History) -> Optional[Finding]:
+def check_linear(layer: nn.Linear, x: Shape, history: History) -> Optional[Finding]:
     """What stops a ``Linear`` from taking ``x``: a map not flattened, or another feature count."""
     want, got = layer.in_features, x[-1] if x else 0
     if not x or got == want:

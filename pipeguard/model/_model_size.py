@@ -11,7 +11,7 @@ a real-shape trace accepts it, and it is pinned in a contract only when other si
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional, cast
 
 from ..diagnosis import isqrt_exact
 from ._forward_pass import trace_shapes
@@ -123,7 +123,8 @@ def hinted_size(model: nn.Module, channels: int, dtype: DType = None) -> tuple[b
             if not stated and len(seen) == 1:
                 return False, None  # nothing stated, and the first probe runs: let the search decide
             return True, (size if pinned(model, channels, size, dtype) else None)
+        assert trace.error is not None  # not ok: a layer broke
         if trace.error.size is not None and trace.error.size not in seen:
-            candidates.insert(0, tuple(trace.error.size))
+            candidates.insert(0, cast(Size, tuple(trace.error.size)))  # a (height, width) pair
         logger.debug("%s does not take %s: %s", type(model).__name__, size, trace.error.headline)
     return False, None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence, cast
 
 from ..diagnosis import numbers
 from . import _input_layout as layout
@@ -43,7 +43,8 @@ def check_norm_channels(layer: nn.Module, x: Shape, field: str, want: int, histo
     ranks, low_axis = _norm_ranks(layer)
     if ranks is not None and len(x) not in ranks:
         return _norm_rank(name, x, ranks, history)
-    axis = low_axis if ranks is not None and len(x) == ranks[0] else (1 if len(x) >= 2 else 0)
+    # _norm_ranks gives both or neither
+    axis = cast(int, low_axis) if ranks is not None and len(x) == ranks[0] else (1 if len(x) >= 2 else 0)
     got = x[axis]
     if got == want:
         return None
@@ -81,7 +82,7 @@ def _norm_rank(name: str, x: Shape, ranks: Sequence[int], history: History) -> F
     return dataclasses.replace(finding, fix="; or ".join(fixes) or f"reshape the input to {wanted}")
 
 
-def check_layer_norm(layer: nn.Module, x: Shape) -> Optional[Finding]:
+def check_layer_norm(layer: nn.LayerNorm, x: Shape) -> Optional[Finding]:
     """A ``LayerNorm`` whose ``normalized_shape`` is not ``x``'s trailing dimensions."""
     want = tuple(layer.normalized_shape)
     got = tuple(x[-len(want):]) if len(x) >= len(want) else tuple(x)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 from ._findings import FindingKind, compact, layer_repr
 from ._forward_pass import _meta_copy, trace_shapes
@@ -54,6 +54,7 @@ def with_shrink_source(model: nn.Module, trace: ModelTrace) -> ModelTrace:
         return trace
     if not cured:
         return trace
+    assert source is not None  # cured only with a source
     return dataclasses.replace(trace, error=_named(error, source))
 
 
@@ -76,7 +77,7 @@ def _largest_dilated_shrink(model: nn.Module, trace: ModelTrace) -> Optional[_Sh
         sizes, outs = tuple(row.input_shape[-d:]), tuple(row.output_shape[-d:])
         if None in keep or outs == sizes:
             continue
-        found = _Shrinker(row, layer, ws, sizes, outs, keep)
+        found = _Shrinker(row, layer, ws, sizes, outs, cast("tuple[int, ...]", keep))  # no None: checked above
         if best is None or found.lost > best.lost:
             best = found
     return best
@@ -85,9 +86,10 @@ def _largest_dilated_shrink(model: nn.Module, trace: ModelTrace) -> Optional[_Sh
 def _padding_cures(model: nn.Module, trace: ModelTrace, source: _Shrinker) -> bool:
     """A meta trace with ``source`` padded to keep its size gets past the failing layer."""
     meta = _meta_copy(model)
-    meta.get_submodule(source.row.path).padding = source.keep
+    cast("nn.modules.conv._ConvNd", meta.get_submodule(source.row.path)).padding = source.keep  # the copy's layer
     fixed = trace_shapes(meta, trace.input_shape, trace.dtype)
-    return fixed.ok or not (fixed.error.kind is FindingKind.SHRINK and fixed.error.path == trace.error.path)
+    # not ok means an error; with_shrink_source checked trace.error (the property does not narrow)
+    return fixed.ok or not (fixed.error.kind is FindingKind.SHRINK and fixed.error.path == trace.error.path)  # type: ignore[union-attr]
 
 
 def _named(error, source: _Shrinker):

@@ -108,7 +108,7 @@ def unpacked(payload: Union[bytes, list]) -> list:
             version of pipeguard than the client).
     """
     if type(payload) is not bytes:
-        return payload
+        return payload  # type: ignore[return-value]  # not bytes: the list (`type() is not` does not narrow)
     values = marshal.loads(payload)
     first = next((v[0] if type(v) is list else v for v in values if v), None)
     if first is not None and len(first) != len(ScanRow._fields):

@@ -16,7 +16,7 @@ import pickle
 import tempfile
 import time
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union, cast
 
 from .._child import usable_cores
 from .._io import is_archive_name, is_url
@@ -188,7 +188,7 @@ def _root_of(source: Source) -> str:
         return ""  # paths are as given
     if is_url(source):
         return source
-    path = os.fspath(source)
+    path = os.fspath(cast("Union[str, os.PathLike[str]]", source))  # not a list (nor a URL): a path
     if not path:
         raise FileNotFoundError("no folder given (an empty path)")
     if not os.path.exists(path):

@@ -33,6 +33,7 @@ def trace_failure(trace: ModelTrace, contract: Contract) -> Optional[ContractVio
     """``None`` when the trace ran through, else a violation whose text is the trace's explanation."""
     if trace.ok:
         return None
+    assert trace.error is not None  # not ok: a layer broke
     name = f"contract {contract.name!r}" if contract.name else "the contract"
     shape = list(trace.input_shape)
     headline = f"{trace.model} does not accept {name}: an input of {shape} ({trace.dtype}) breaks it"

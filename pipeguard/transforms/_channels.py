@@ -59,7 +59,7 @@ from ..core import (
     inspect,
     violation_error,
 )
-from ..diagnosis import Diagnosis, Hypothesis, isqrt_exact, plural
+from ..diagnosis import Diagnosis, Hypothesis, HypothesisKind, isqrt_exact, plural
 
 Background = tuple[int, int, int]
 
@@ -116,7 +116,7 @@ def _refuse(x: Any, num_channels: int, violation: Optional[Violation] = None) ->
         fix = ("select or merge channels explicitly (x[..., :3, :, :] keeps the first three) "
                "or fix the data source") if isinstance(actual, int) else \
             "reshape it to [C, H, W] first: EnsureChannels does not guess a height and width"
-        hint = Hypothesis("channels", 1.0, f"{what}, which no standard conversion maps to "
+        hint = Hypothesis(HypothesisKind.CHANNELS, 1.0, f"{what}, which no standard conversion maps to "
                           f"{num_channels} channels", "", fix)
         err.diagnosis = Diagnosis(err.diagnosis.expected, err.diagnosis.actual, [hint])
         err = err.with_context()  # re-render the message with the new diagnosis
@@ -304,6 +304,9 @@ def _luma(rgb: Any) -> Any:
     import torch
 
     r, g, b = rgb[..., 0:1, :, :], rgb[..., 1:2, :, :], rgb[..., 2:3, :, :]
+    wr: float   # the integer weights, or the float ones
+    wg: float
+    wb: float
     if rgb.dtype == torch.uint8:
         wr, wg, wb = _LUMA_FIXED
         fixed = r.to(torch.int32) * wr + g.to(torch.int32) * wg + b.to(torch.int32) * wb

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional, cast
 
 from ..core import Reason, Violation
 from ..diagnosis import first_line, numbers, table
@@ -126,7 +126,7 @@ class TransformTrace:
         if raised is not None:
             lines.append(f"step {raised.step}, {raised.transform}, raised {raised.error}")
         for violation, row in sorted(self.causes, key=lambda c: self.rows.index(c[1])):
-            line = _blame(violation, row, self.contract)
+            line = _blame(violation, row, cast("Contract", self.contract))  # causes come from a contract
             if line not in lines:  # one channels-last step can cause several failures
                 lines.append(line)
         if not lines and self.contract is not None:
@@ -168,7 +168,7 @@ def _blame(v: Violation, row: TraceRow, contract: Contract) -> str:
         mode = f" (mode {row.mode!r})" if row.mode and v.reason is Reason.CHANNELS else ""
         made = f"made it {numbers.shape(row.shape)}{mode}"
         batch = len(row.shape) == 4 if row.shape is not None else False
-        dims = expected_dims(contract, _batch_info(row.shape) if batch else None)
+        dims = expected_dims(contract, _batch_info(cast(tuple, row.shape)) if batch else None)
         wants = numbers.shape(dims.shape) if dims.shape is not None else str(v.expected)
     if row.step == "input":
         v = row.violation(v.reason) or v  # its own words (they name the PIL mode)

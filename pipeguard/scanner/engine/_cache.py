@@ -132,7 +132,7 @@ def _inside(path: str, folder: str) -> bool:
         return False
 
 
-def _unusable(cache: RowCache, exc: BaseException) -> None:
+def _unusable(cache: RowCache, exc: BaseException) -> Optional[RowCache]:  # open_cache's "no cache"
     log.warning("scanning without the cache %s: %s", cache.path, exc)
     cache.close()
     return None

@@ -312,7 +312,7 @@ class SupervisedPool:
 
     def _lost(self, i: int, why: str, kind: UnreadableKind, books: Books) -> None:
         """Worker ``i`` is gone (or killed): the file it was on becomes a row, the rest go back."""
-        slot = self._slots[i]
+        slot: _Slot = self._slots[i]  # type: ignore[assignment]  # a worker that was lost was started
         running = self._progress[3 * i + 2] != 0.0
         books.requeue.extendleft(reversed(self._blame(i, running, why, kind, books)))
         slot.inflight.clear()
@@ -332,7 +332,7 @@ class SupervisedPool:
         base = 3 * i
         running_tid, index = int(self._progress[base]), int(self._progress[base + 1])
         back = []
-        for tid, part, seq, offset in self._slots[i].inflight:
+        for tid, part, seq, offset in self._slots[i].inflight:  # type: ignore[union-attr]  # started: see _lost
             if running and tid == running_tid and 0 <= index < part_size(part):
                 before, (run, name), after = split_part(part, index)
                 log.warning("%s %s", run.prefix + name, why)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, TextIO, cast
 
 from .._columns import categorical_text, text_dtype
 from .._row import COLUMNS, INT_COLUMNS, ScanRow
@@ -76,7 +76,7 @@ class TableColumns:
         columns, self.values = self.values, [[] for _ in COLUMNS]
         data = {}
         for k, name in enumerate(COLUMNS):
-            values, columns[k] = columns[k], None  # each list freed once converted
+            values, columns[k] = columns[k], None  # type: ignore[call-overload]  # each list freed once converted
             if name in INT_COLUMNS:
                 data[name] = _whole_numbers(values)
             elif name == "hidden":
@@ -153,7 +153,7 @@ class ScanReport:
         if self._frame is None:
             from ._sinks import read_rows
 
-            self._frame = frame_of_batches(read_rows(self.output))
+            self._frame = frame_of_batches(read_rows(cast(str, self.output)))  # no table: it was streamed there
         return self._frame
 
     def chunks(self, size: int = 20_000) -> Iterator[tuple[Any, Any]]:
@@ -259,7 +259,7 @@ class ScanReport:
 
         out = fp if fp is not None else io.StringIO()
         write_text(fmt, self.rows(), self.summary(), out)
-        return None if fp is not None else out.getvalue()
+        return None if fp is not None else cast(io.StringIO, out).getvalue()
 
     def to_html(self, path: Any, **options: Any) -> None:
         """Write the report as one self-contained HTML page for people (needs the ``html`` extra).

@@ -15,9 +15,17 @@ import csv
 import json
 import os
 import tempfile
-from typing import Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 from .._row import COLUMNS, INT_COLUMNS, LIST_COLUMNS, ScanRow
+
+if TYPE_CHECKING:
+    class TextWriter(Protocol):
+        """What each of :data:`TEXT_WRITERS` makes of a stream."""
+
+        def write(self, records: Iterable[dict[str, Any]]) -> None: ...
+
+        def finish(self, summary: dict[str, Any]) -> None: ...
 
 SUMMARY_KEY = "pipeguard.summary"
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "json", ".csv": "csv"}
@@ -30,7 +38,7 @@ def output_format(path: str) -> Optional[str]:
 
 def record(row: ScanRow) -> dict[str, Any]:
     """A row as a JSON-ready dict: the report's column names, lists for the tuples."""
-    out = dict(zip(COLUMNS, row))
+    out: dict[str, Any] = dict(zip(COLUMNS, row))
     out["violations"] = list(row.violations)
     out["warnings"] = list(row.warnings)
     return out
@@ -64,7 +72,7 @@ class CsvWriter:
         self._plain = csv.writer(stream, lineterminator="\n")
         self._quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
-    def writerow(self, cells: list[Any]) -> None:
+    def writerow(self, cells: Sequence[Any]) -> None:
         has_cr = any(isinstance(c, str) and "\r" in c for c in cells)
         (self._quoted if has_cr else self._plain).writerow(cells)
 
@@ -120,7 +128,8 @@ class CsvRecordsWriter:
 
 
 # the one writer of each text format: to a stream (--format without --output) and to a file (--output)
-TEXT_WRITERS = {"jsonl": JsonLinesWriter, "json": JsonWriter, "csv": CsvRecordsWriter}
+TEXT_WRITERS: dict[str, Callable[[Any], TextWriter]] = {"jsonl": JsonLinesWriter, "json": JsonWriter,
+                                                        "csv": CsvRecordsWriter}
 
 
 def write_text(fmt: str, records: Iterable[dict[str, Any]], summary: dict[str, Any], stream: Any) -> None:
@@ -152,15 +161,17 @@ class Sink:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._file = os.fdopen(fd, "wb") if binary else os.fdopen(
             fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
-        self._writer = None if binary else TEXT_WRITERS[fmt](self._file)
+        self._writer: Optional[TextWriter] = None if binary else TEXT_WRITERS[fmt](self._file)
 
     def write(self, rows: list[ScanRow]) -> None:
+        assert self._writer is not None  # a text sink (ParquetSink writes its own way)
         try:
             self._writer.write(map(record, rows))
         except OSError as exc:  # a full disk, a file system gone away
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def _finish(self, summary: dict[str, Any]) -> None:
+        assert self._writer is not None  # a text sink (ParquetSink finishes its own way)
         self._writer.finish(summary)
 
     def close(self, summary: dict[str, Any]) -> None:
@@ -249,7 +260,8 @@ def read_rows(path: str, batch: int = 50_000) -> Iterator[list[ScanRow]]:
         yield from _parquet_rows(path, batch)
         return
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
-        records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[fmt](f)
+        # another suffix (None) raises KeyError
+        records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[fmt](f)  # type: ignore[index]
         out: list[ScanRow] = []
         for rec in records:
             out.append(_row_of(rec))
@@ -334,7 +346,7 @@ def _csv_records(f: Any) -> Iterator[dict]:
 
 
 def _row_of(rec: dict[str, Any]) -> ScanRow:
-    values = [rec.get(c) for c in COLUMNS]
+    values: list[Any] = [rec.get(c) for c in COLUMNS]
     row = ScanRow(*values)
     return row._replace(violations=tuple(row.violations or ()), warnings=tuple(row.warnings or ()),
                         hidden=bool(row.hidden))

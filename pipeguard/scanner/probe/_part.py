@@ -87,13 +87,13 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
 def flatten(items: list[Item]) -> list[ScanRow]:
     """Rows in order, an archive's member rows where the archive stood."""
     if list not in map(type, items):  # no archive: the usual case, found without a Python loop
-        return items
+        return items  # type: ignore[return-value]  # no list among them: all rows
     out: list[ScanRow] = []
     for item in items:
         if type(item) is list:
             out.extend(item)
         else:
-            out.append(item)
+            out.append(item)  # type: ignore[arg-type]  # not a list: a row (`type() is` does not narrow)
     return out
 
 
@@ -179,7 +179,7 @@ def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None]
     return rows
 
 
-def _archive_failure(whole: ScanRow, exc: BaseException) -> ScanRow:
+def _archive_failure(whole: ScanRow, exc: Union[ArchiveError, OSError]) -> ScanRow:
     if isinstance(exc, ArchiveError):
         return whole._replace(error=str(exc), error_kind=UnreadableKind.DAMAGED_ARCHIVE.value)
     probed = bare_row(whole.path, whole.cls, whole.hidden, None, UNREADABLE, f"cannot open: {exc.strerror or exc}",

@@ -30,6 +30,8 @@ EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "ab
 class Key(str):
     """An object's name in its folder, with its ``size`` in bytes from the listing."""
 
+    size: Optional[int]
+
     def __new__(cls, name: str, size: Optional[int]) -> "Key":
         key = super().__new__(cls, name)
         key.size = size

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
 
 from ..._io import is_url
 from .._units import Run
 from ._remote import local_path, remote_file_run, remote_runs
 from ._walk import WalkStats, walk_runs
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def is_list_source(source: object) -> bool:
+def is_list_source(source: object) -> TypeIs[Union[list, tuple]]:
     return isinstance(source, (list, tuple))
 
 
@@ -45,7 +48,7 @@ def has_urls(source: object) -> bool:
     return is_url(source) or (is_list_source(source) and any(is_url(e) for e in source))
 
 
-def source_runs(source: Union[PathLike, Iterable[PathLike]], follow_symlinks: bool,
+def source_runs(source: Union[PathLike, list[PathLike], tuple[PathLike, ...]], follow_symlinks: bool,
                 stats: WalkStats, storage_options: Optional[dict] = None, listings: Any = None) -> Iterator[Run]:
     """The runs of a folder (paths relative to it), or of a list of entries (paths as given);
     ``listings``: the scan cache, which keeps folder listings (see :func:`~._walk.walk_runs`)."""

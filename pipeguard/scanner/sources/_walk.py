@@ -72,8 +72,9 @@ def walk_runs(root: str | os.PathLike[str], follow_symlinks: bool = False,
     stats = stats if stats is not None else WalkStats()
     root = os.fspath(root)
     taken = time.time_ns()
+    st: Optional[os.stat_result]
     try:
-        st: Optional[os.stat_result] = os.stat(root)
+        st = os.stat(root)
         seen = {(st.st_dev, st.st_ino)}
     except OSError:
         st, seen = None, set()

@@ -34,6 +34,7 @@ def judge(frame: Any, contract: Optional[Contract], judged: bool = False) -> tup
     checked = checked_columns(contract)
     if not checked:
         return violation_table([]), {}
+    assert contract is not None  # checked_columns gives () without one
     positions, matrix = _failing(frame, contract, checked, judged)
     if not len(positions):
         return violation_table([]), {}
@@ -82,7 +83,7 @@ def _verdicts(frame: Any, contract: Contract, positions: Any, matrix: Any, check
     paths, members = frame["path"].take(rows).tolist(), frame["member"].take(rows).tolist()
     seen: dict[tuple, tuple[tuple[str, ...], Optional[str], Cells]] = {}
     verdicts: Verdicts = {}
-    cells_of_rows = []
+    cells_of_rows: list[tuple[Any, ...]] = []
     for k, (i, flags) in enumerate(zip(rows, matrix.tolist())):
         checks = tuple(check for check, failed in zip(checked, flags) if failed)
         key = (modes[k], chans[k], heights[k], widths[k], checks)
@@ -100,7 +101,7 @@ def _verdict(contract: Contract, mode: Optional[str], c: Optional[int], h: Optio
     """What a row with these values that fails ``checks`` reads: its messages, its fix, and
     its cells of the violations table."""
     values = {"channels": c, "height": h, "width": w,
-              "numel": None if None in (c, h, w) else c * h * w}
+              "numel": None if None in (c, h, w) else c * h * w}  # type: ignore[operator]  # no None there
     cells = [(check.value, expected_text(contract, check), actual_text(values, check)) for check in checks]
     fix = ", ".join(f for f in (fix_text(check, contract) for check in checks) if f) or None
     return tuple(_messages(contract, mode, c, h, w, checks, check_info, SampleInfo)), fix, cells
@@ -131,8 +132,8 @@ def apply_to_rows(rows: list[ScanRow], verdicts: Verdicts) -> None:
 def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],
               checks: tuple, check_info: Any, SampleInfo: Any) -> list[str]:
     found = {}
-    if None not in (c, h, w):
-        info = SampleInfo("PIL.Image", (c, h, w), "CHW", c, h, w, None, c * h * w, None, mode)
+    if None not in (c, h, w):  # all known (mypy does not narrow by `in`)
+        info = SampleInfo("PIL.Image", (c, h, w), "CHW", c, h, w, None, c * h * w, None, mode)  # type: ignore[operator]
         found = {v.reason: str(v) for v in check_info(contract, info)}
     out = []
     for check in checks:
