@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, U
 from .._child import usable_cores
 from .._io import is_archive_name, is_url
 from ..core import as_contract
-from ._row import ScanRow, named
+from ._row import ScanRow
 from ._units import Run, parts
 from .engine import older_objects_frozen
-from .output import ScanReport, build_frame, frame_of_batches, open_sink
+from .output import ScanReport, build_frame, frame_columns, frame_of_batches, open_sink
 from .probe import flatten, probe_part
 from .sources import (
     StoredImages,
@@ -41,7 +41,6 @@ from .verdict import (
     ReadableCounts,
     Tally,
     apply_to_frame,
-    apply_to_rows,
     infer_contract,
     judge,
 )
@@ -251,15 +250,14 @@ def _write_judged(report: ScanReport, chunks: Iterable[list[ScanRow]], sink: Any
         frame = build_frame(rows)
         violations, verdicts = judge(frame, report.contract)
         apply_to_frame(frame, verdicts)
-        apply_to_rows(rows, verdicts)
         report.tally.add(frame, violations)
-        sink.write(rows)
+        sink.write(frame_columns(frame))  # judged and written as columns: the rows are not rebuilt
 
 
 def _chunks(batches: Iterable[list[ScanRow]], size: int) -> Iterator[list[ScanRow]]:
     chunk: list[ScanRow] = []
     for batch in batches:
-        chunk.extend(named(batch))  # the verdicts and the sinks read fields by name
+        chunk.extend(batch)  # ScanRows or plain tuples in their field order: the table is built by position
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -272,7 +270,7 @@ def _spool(chunks: Iterable[list[ScanRow]], spool: Any) -> ReadableCounts:
     counts = ReadableCounts()
     for rows in chunks:
         counts.add_rows(rows)
-        pickle.dump([tuple(r) for r in rows], spool, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump([tuple(r) for r in rows], spool, protocol=pickle.HIGHEST_PROTOCOL)  # plain: no __new__ per row
     spool.seek(0)
     return counts
 
@@ -283,7 +281,7 @@ def _unspool(spool: Any) -> Iterator[list[ScanRow]]:
             rows = pickle.load(spool)
         except EOFError:
             return
-        yield [ScanRow._make(r) for r in rows]
+        yield rows
 
 
 def _local_cache(cache: Any, root: str, source: Source, cluster: Any) -> Optional[RowCache]:

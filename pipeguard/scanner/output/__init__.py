@@ -19,6 +19,7 @@ _EXPORTS = {
     "PROBLEMS": "._ci_formats",
     "ScanReport": "._report",
     "build_frame": "._report",
+    "frame_columns": "._sinks",
     "frame_of_batches": "._report",
     "open_sink": "._sinks",
     "output_format": "._sinks",

@@ -18,7 +18,7 @@ from .._columns import categorical_text, text_dtype
 from .._row import COLUMNS, INT_COLUMNS, ScanRow
 from ..sources import WalkStats
 from ..verdict import CHECKS, Tally, fix_text
-from ._sinks import record
+from ._sinks import frame_columns, record, records
 
 if TYPE_CHECKING:
     from ...core import Contract
@@ -226,20 +226,7 @@ class ScanReport:
             for batch in read_rows(self.output):
                 yield from map(record, batch)
             return
-        cols = []
-        for c in COLUMNS:
-            s = self.frame[c]
-            if c in INT_COLUMNS:
-                cols.append([None if v is None or v != v else int(v) for v in s.astype(object).where(s.notna(), None)])
-            elif c in CATEGORIES:
-                cols.append(s.astype(object).where(s.notna(), None).tolist())
-            else:
-                cols.append(s.tolist())
-        for values in zip(*cols):
-            row = dict(zip(COLUMNS, values))
-            row["violations"] = list(row["violations"])
-            row["warnings"] = list(row["warnings"])
-            yield row
+        yield from records(frame_columns(self.frame))
 
     def to_json(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """``{"files": [row, ...], "summary": {...}}``, as ``output=`` writes it; to ``fp``

@@ -44,6 +44,37 @@ def record(row: ScanRow) -> dict[str, Any]:
     return out
 
 
+def frame_columns(frame: Any) -> list[list]:
+    """The table's columns as lists of plain Python values, in :data:`COLUMNS` order: ``int``
+    or ``None`` for the counts, ``str`` or ``None`` for text and categories, tuples for the
+    lists. What the writers take: a chunk is judged as a table and written from it, never
+    turned back into rows."""
+    import numpy as np
+    import pandas as pd
+
+    out = []
+    for name in COLUMNS:
+        s = frame[name]
+        if name in INT_COLUMNS:
+            out.append(s.to_numpy(dtype=object, na_value=None).tolist())
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            categories = np.empty(len(s.cat.categories) + 1, dtype=object)  # the last slot, None: code -1
+            categories[:-1] = s.cat.categories
+            out.append(categories[s.cat.codes.to_numpy()].tolist())
+        else:
+            out.append(s.tolist())
+    return out
+
+
+def records(columns: list[list]) -> Iterator[dict[str, Any]]:
+    """Each row of ``columns`` (see :func:`frame_columns`) as a JSON-ready dict."""
+    for values in zip(*columns):
+        row = dict(zip(COLUMNS, values))
+        row["violations"] = list(row["violations"])
+        row["warnings"] = list(row["warnings"])
+        yield row
+
+
 def dumps(value: Any) -> str:
     """JSON text; a file name that is not valid UTF-8 (a surrogate in Python) is ``\\u``-escaped."""
     text = json.dumps(value, ensure_ascii=False)
@@ -163,10 +194,11 @@ class Sink:
             fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
         self._writer: Optional[TextWriter] = None if binary else TEXT_WRITERS[fmt](self._file)
 
-    def write(self, rows: list[ScanRow]) -> None:
+    def write(self, columns: list[list]) -> None:
+        """Write the rows held in ``columns`` (see :func:`frame_columns`)."""
         assert self._writer is not None  # a text sink (ParquetSink writes its own way)
         try:
-            self._writer.write(map(record, rows))
+            self._writer.write(records(columns))
         except OSError as exc:  # a full disk, a file system gone away
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
@@ -199,9 +231,9 @@ class ParquetSink(Sink):
         super().__init__(path, binary=True)
         self._parquet = pq.ParquetWriter(self._file, arrow_schema())
 
-    def write(self, rows: list[ScanRow]) -> None:
-        if rows:
-            self._parquet.write_table(arrow_table(rows))
+    def write(self, columns: list[list]) -> None:
+        if columns[0]:
+            self._parquet.write_table(arrow_table(columns))
 
     def _finish(self, summary: dict[str, Any]) -> None:
         self._parquet.add_key_value_metadata({SUMMARY_KEY: dumps(summary)})
@@ -230,11 +262,11 @@ def arrow_schema() -> Any:
     return pa.schema([(c, types.get(c, pa.string())) for c in COLUMNS])
 
 
-def arrow_table(rows: list[ScanRow]) -> Any:
+def arrow_table(columns: list[list]) -> Any:
+    """A Parquet row group of ``columns`` (see :func:`frame_columns`)."""
     import pyarrow as pa
 
     schema = arrow_schema()
-    columns = list(map(list, zip(*rows)))
     arrays = []
     for field, values in zip(schema, columns):
         try:

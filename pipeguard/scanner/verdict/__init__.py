@@ -19,7 +19,6 @@ _EXPORTS = {
     "ReadableCounts": "._infer",
     "Tally": "._tally",
     "apply_to_frame": "._judge",
-    "apply_to_rows": "._judge",
     "check_frame": "._schema",
     "fix_text": "._cells",
     "infer_contract": "._infer",

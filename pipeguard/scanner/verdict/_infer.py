@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...diagnosis import plural, size_text
-from .._row import OK
+from .._row import OK, ScanRow
 
 if TYPE_CHECKING:
     from ...core import Contract
@@ -34,6 +34,9 @@ def infer_contract(frame: Any, min_share: float = MIN_SHARE) -> tuple[Optional[C
     return counts.infer(min_share)
 
 
+_STATUS, _CHANNELS, _HEIGHT, _WIDTH = (ScanRow._fields.index(f) for f in ("status", "channels", "height", "width"))
+
+
 class ReadableCounts:
     """How many readable images have each channel count and each size: all inference needs,
     counted batch by batch (a streamed scan) or over a whole table."""
@@ -50,12 +53,13 @@ class ReadableCounts:
         self.sizes.update((int(h), int(w)) for h, w in zip(readable["height"], readable["width"]))
 
     def add_rows(self, rows: Any) -> None:
+        """Count ``rows`` (ScanRows or plain tuples in their field order)."""
         for r in rows:
-            if r.status == OK:
+            if r[_STATUS] == OK:
                 self.n += 1
-                if r.channels is not None:
-                    self.channels[r.channels] += 1
-                self.sizes[(r.height, r.width)] += 1
+                if r[_CHANNELS] is not None:
+                    self.channels[r[_CHANNELS]] += 1
+                self.sizes[(r[_HEIGHT], r[_WIDTH])] += 1
 
     def infer(self, min_share: float = MIN_SHARE) -> tuple[Optional[Contract], dict[str, str]]:
         from ...core import Contract

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...core import Reason
-from .._row import OK, VIOLATION, ScanRow
+from .._row import OK, VIOLATION
 from ._cells import CHECKS, actual_text, expected_text, fix_text, violation_table
 
 if TYPE_CHECKING:
@@ -121,12 +121,6 @@ def apply_to_frame(frame: Any, verdicts: Verdicts) -> None:
     frame["status"] = frame["status"].__class__(categorical_text(statuses), index=frame.index)
     frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
     frame["fix"] = frame["fix"].__class__(categorical_text(fixes), index=frame.index)
-
-
-def apply_to_rows(rows: list[ScanRow], verdicts: Verdicts) -> None:
-    """The same verdicts on the rows themselves (a streamed scan writes rows, not the table)."""
-    for i, (messages, fix) in verdicts.items():
-        rows[i] = rows[i]._replace(status=VIOLATION, violations=messages, fix=fix)
 
 
 def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],
