@@ -188,7 +188,7 @@ def test_bad_paths_raise(tmp_path):
 
 def test_workers_give_the_same_report_as_one_process(planted, report, monkeypatch):
     monkeypatch.setattr(run, "SERIAL_BELOW", 0)   # use the pool even for a small folder
-    monkeypatch.setattr(run, "PLAIN_CHUNK", 3)    # and many chunks, to exercise re-ordering
+    monkeypatch.setattr(run, "PLAIN_PART", 3)    # and many chunks, to exercise re-ordering
     pooled = pg.scan(planted[0], contract=CONTRACT, workers=2)
     assert list(pooled.rows()) == list(report.rows())
 

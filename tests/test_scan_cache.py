@@ -263,7 +263,7 @@ def _stored_or_zero(cache) -> int:
 
 def test_a_scan_stopped_by_an_error_leaves_a_cache_that_is_right(tmp_path, folder, reads, monkeypatch):
     monkeypatch.setattr(_cache, "FLUSH_ROWS", 4)
-    monkeypatch.setattr(_run, "PLAIN_CHUNK", 4)  # parts of 4 files: some are stored before the error
+    monkeypatch.setattr(_run, "PLAIN_PART", 4)  # parts of 4 files: some are stored before the error
     cache = tmp_path / "cache"
     counting, seen = _part.probe_row, []
 
@@ -288,7 +288,7 @@ SLOW_SCAN = """
 import sys, time
 from pipeguard.scanner import _scan as _run, scan
 from pipeguard.scanner.engine import _cache
-_cache.RACY_NS, _cache.FLUSH_ROWS, _run.PLAIN_CHUNK = 0, 16, 16
+_cache.RACY_NS, _cache.FLUSH_ROWS, _run.PLAIN_PART = 0, 16, 16
 scan(sys.argv[1], workers=1, cache=sys.argv[2], progress=lambda done, path: time.sleep(0.02))
 """
 

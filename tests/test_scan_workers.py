@@ -50,7 +50,7 @@ def test_hung_and_crashing_files_become_rows(tmp_path):
     names = [f"{i:02d}.txt" for i in range(12)]
     names[2], names[5], names[9] = "hang.txt", "segv.txt", "exit.txt"
     runs = _files(tmp_path, names)
-    pool = SupervisedPool(2, deep=True, time_limit=0.5, chunk=4, probe=_evil_probe)
+    pool = SupervisedPool(2, deep=True, time_limit=0.5, part_size=4, probe=_evil_probe)
     rows = _rows(pool, runs)
     assert [r.path for r in rows] == names
     by = {r.path: r for r in rows}
@@ -65,7 +65,7 @@ def test_hung_and_crashing_files_become_rows(tmp_path):
 
 def test_pool_preserves_order_across_many_chunks(tmp_path):
     names = [f"{i:03d}.txt" for i in range(50)]
-    rows = _rows(SupervisedPool(2, chunk=3), _files(tmp_path, names))
+    rows = _rows(SupervisedPool(2, part_size=3), _files(tmp_path, names))
     assert [r.path for r in rows] == names
 
 
@@ -79,7 +79,7 @@ def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatc
     monkeypatch.setattr(workers, "worker_main", lambda *args: os._exit(7))
     runs = _files(tmp_path, ["a.txt", "b.txt"])
     with pytest.raises(RuntimeError, match="keep dying before reading a file .*status 7"):
-        _rows(SupervisedPool(1, chunk=1), runs)
+        _rows(SupervisedPool(1, part_size=1), runs)
 
 
 def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
@@ -95,7 +95,7 @@ def test_a_slow_file_pauses_feeding_without_losing_order(tmp_path, monkeypatch):
     monkeypatch.setattr(probe_module, "probe_row", slow)
     monkeypatch.setattr(_books, "MAX_PENDING", 2)  # finished chunks that may wait behind 03.txt
     names = [f"{i:02d}.txt" for i in range(20)]
-    rows = _rows(SupervisedPool(2, chunk=1), _files(tmp_path, names))
+    rows = _rows(SupervisedPool(2, part_size=1), _files(tmp_path, names))
     assert [r.path for r in rows] == names
 
 
@@ -115,7 +115,7 @@ def _pid_rows(monkeypatch, delay=0.0):
 def test_parent_probes_beside_its_workers_in_order(tmp_path, monkeypatch):
     _pid_rows(monkeypatch, delay=0.01)  # slow enough that the worker joins in before the end
     names = [f"{i:03d}.txt" for i in range(60)]
-    pool = SupervisedPool(2, chunk=4, in_parent=True)
+    pool = SupervisedPool(2, part_size=4, in_parent=True)
     assert pool.workers == 1  # one worker process: the parent is the second
     rows = _rows(pool, _files(tmp_path, names, per_run=7))
     assert [r.path for r in rows] == names
@@ -139,7 +139,7 @@ def test_a_worker_crash_still_becomes_a_row_when_the_parent_probes_too(tmp_path,
     names = [f"{i:02d}.txt" for i in range(40)]
     for k in range(0, 40, 4):  # one in every part, so the worker meets some of them
         names[k] = f"segv{k:02d}.txt"
-    pool = SupervisedPool(2, chunk=4, in_parent=True, time_limit=5)
+    pool = SupervisedPool(2, part_size=4, in_parent=True, time_limit=5)
     rows = _rows(pool, _files(tmp_path, names))
     assert [r.path for r in rows] == names
     crashed = [r.path for r in rows if r.error == "crashed its worker (SIGSEGV)"]
@@ -179,7 +179,7 @@ def test_never_more_workers_than_parts_nor_than_the_cap(tmp_path):
     from pipeguard.scanner.engine._pool import max_workers
 
     runs = _files(tmp_path, [f"{i:02d}.txt" for i in range(20)])
-    pool = SupervisedPool(1000, deep=True, chunk=4)
+    pool = SupervisedPool(1000, deep=True, part_size=4)
     assert pool.workers == max_workers()  # 4 per core
     started = set()
     rows = []

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 # a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
 # broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
 SERIAL_BELOW = 2000
-PLAIN_CHUNK, DEEP_CHUNK = 128, 4  # files per part: the unit of work, of a message, of progress
+PLAIN_PART, DEEP_PART = 128, 4  # files per part: the unit of work, of a message, of progress
 STREAM_CHUNK = 20_000  # rows judged and written at a time by a streamed scan
 ARCHIVE_WEIGHT = 1000  # files an archive counts for when choosing workers (a WebDataset shard holds ~1,000)
 
@@ -327,13 +327,13 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     from .engine import SupervisedPool
 
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
-                          chunk=DEEP_CHUNK if deep else PLAIN_CHUNK, in_parent=not deep, cache=cache)
+                          part_size=DEEP_PART if deep else PLAIN_PART, in_parent=not deep, cache=cache)
     return pool.map(runs)
 
 
 def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
     if cache is None:
-        return (flatten(probe_part(part)) for part in parts(runs, PLAIN_CHUNK))
+        return (flatten(probe_part(part)) for part in parts(runs, PLAIN_PART))
     from .engine import cached_parts
 
-    return cached_parts(parts(runs, PLAIN_CHUNK), cache)
+    return cached_parts(parts(runs, PLAIN_PART), cache)

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 from .._row import ScanRow
 from .._units import Run, part_size, with_names
 
-MAX_PENDING = 256       # chunks done but waiting behind a slow one, before feeding pauses
+MAX_PENDING = 256       # parts done but waiting behind a slow one, before feeding pauses
 
 
 def _cut(part: list[Run], k: int) -> tuple[list[Run], list[Run]]:
@@ -36,9 +36,9 @@ class Work:
     ``MAX_PENDING`` parts are walked past the oldest one not yet handed back.
     """
 
-    def __init__(self, source: Iterator[list[Run]], chunks: dict, missing: dict, lookahead: int) -> None:
+    def __init__(self, source: Iterator[list[Run]], rows: dict, missing: dict, lookahead: int) -> None:
         self._source = source
-        self._chunks, self._missing = chunks, missing
+        self._rows, self._missing = rows, missing
         self._lookahead = lookahead
         self._ahead: deque = deque()
         self.files = 0       # in self._ahead
@@ -58,7 +58,7 @@ class Work:
                 return
             n = part_size(part)
             seq = self._next_seq
-            self._chunks[seq], self._missing[seq] = [None] * n, n
+            self._rows[seq], self._missing[seq] = [None] * n, n
             self._next_seq += 1
             self._ahead.append((part, seq, 0))
             self.files += n
@@ -84,9 +84,9 @@ class Books:
     so far, and what is owed before the next part can be yielded."""
 
     def __init__(self, source: Iterator[list[Run]], lookahead: int) -> None:
-        self.chunks: dict[int, list] = {}   # seq -> its rows so far (None where missing)
+        self.rows: dict[int, list] = {}     # seq -> its rows so far (None where missing)
         self.missing: dict[int, int] = {}   # seq -> rows still missing
-        self.work = Work(source, self.chunks, self.missing, lookahead)
+        self.work = Work(source, self.rows, self.missing, lookahead)
         self.requeue: deque = deque()       # (part, seq, offset) to send before new parts
         self.emit_seq = 0                   # the next part to yield
         self.next_tid = 0                   # the next task id
@@ -97,9 +97,9 @@ class Books:
 
     def store(self, seq: int, offset: int, rows: list) -> None:
         """Put ``rows`` in part ``seq`` from ``offset`` on."""
-        target = self.chunks[seq]
+        target = self.rows[seq]
         if len(rows) == len(target) == self.missing[seq]:  # the usual case: a whole part, first try
-            self.chunks[seq], self.missing[seq] = rows, 0
+            self.rows[seq], self.missing[seq] = rows, 0
             return
         for k, row in enumerate(rows):
             if target[offset + k] is None:
@@ -110,5 +110,5 @@ class Books:
         """The parts now complete, in order, each once."""
         while self.missing.get(self.emit_seq, -1) == 0:
             del self.missing[self.emit_seq]
-            yield self.chunks.pop(self.emit_seq)
+            yield self.rows.pop(self.emit_seq)
             self.emit_seq += 1

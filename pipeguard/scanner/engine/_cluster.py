@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 PLAIN_PART, DEEP_PART = 2048, 32  # files per task: large enough that a task's overhead (~10 ms) is small
 FOLDER_MIN = 32                   # files a part holds before a folder's end closes it
-DEEP_SLICE = 4                    # files per message to the --deep child (as a local --deep scan)
+DEEP_PART = 4                     # files per part sent to the --deep child (as in a local --deep scan)
 AHEAD = 64                        # parts submitted past the oldest one not yet handed on
 MISSING_EXTRA = "a cluster scan needs Dask: pip install 'pipeguard[cluster]'"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
@@ -92,7 +92,7 @@ def _task_rows(part: list[Run], deep: bool, time_limit: Optional[float]) -> list
         return flatten(probe_part(part, deep=True))
     from ._pool import SupervisedPool
 
-    pool = SupervisedPool(1, deep=True, time_limit=time_limit, chunk=DEEP_SLICE)
+    pool = SupervisedPool(1, deep=True, time_limit=time_limit, part_size=DEEP_PART)
     return [row for batch in pool.map(part) for row in batch]
 
 
@@ -132,16 +132,16 @@ def cluster_batches(client: Any, runs: Iterator[Run], deep: bool, time_limit: Op
 def task_parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
     """The local scan's parts, also cut where a folder ends once a part holds
     :data:`FOLDER_MIN` files: a folder (a class) is a task of its own on the cluster."""
-    for part in parts(runs, size):
-        piece: list[Run] = []
+    for whole in parts(runs, size):
+        part: list[Run] = []
         files = 0
-        for run in part:
-            if piece and run.folder != piece[-1].folder and files >= FOLDER_MIN:
-                yield piece
-                piece, files = [], 0
-            piece.append(run)
+        for run in whole:
+            if part and run.folder != part[-1].folder and files >= FOLDER_MIN:
+                yield part
+                part, files = [], 0
+            part.append(run)
             files += len(run.names)
-        yield piece
+        yield part
 
 
 def _result(future: Any, part: list[Run]) -> list[ScanRow]:

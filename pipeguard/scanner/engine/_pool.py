@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
-PARENT_SLICE = 32       # files the parent probes at a time once the walk is done
+PARENT_PART = 32        # files the parent probes at a time once the walk is done
 WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
 
 
@@ -105,7 +105,7 @@ class SupervisedPool:
         deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe.probe`).
         time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
             Files the parent probes have none: only for header reads.
-        chunk: files per message (per part).
+        part_size: the most files in a part: one message to a worker, one batch of rows back.
         in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
             (a plain scan only: ``ValueError`` with ``deep``).
         cache: a :class:`~pipeguard.scanner.engine._cache.RowCache` every process reads and writes.
@@ -114,7 +114,7 @@ class SupervisedPool:
     """
 
     def __init__(self, workers: int, deep: bool = False, time_limit: Optional[float] = 10.0,
-                 chunk: int = 64, in_parent: bool = False, cache: Any = None, probe: Callable = probe_part) -> None:
+                 part_size: int = 64, in_parent: bool = False, cache: Any = None, probe: Callable = probe_part) -> None:
         if in_parent and deep:
             raise ValueError("only a plain scan may probe in the parent: --deep needs every file in a worker")
         if time_limit is not None and not 0 < time_limit < math.inf:  # nan fails this too
@@ -126,7 +126,7 @@ class SupervisedPool:
         self.workers = max(1, workers - self.in_parent)  # the most started: each only when it has a part
         self.deep = deep
         self.time_limit = time_limit
-        self.chunk = max(1, int(chunk))
+        self.part_size = max(1, int(part_size))
         self.cache = cache
         self.probe = probe
         self.restarts = 0
@@ -172,7 +172,7 @@ class SupervisedPool:
     def map(self, runs: Iterable[Run]) -> Iterator[list[ScanRow]]:
         """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
         in the same order, as lists of rows (one list per part; an archive's members where it stood)."""
-        books = Books(parts(iter(runs), self.chunk), LOOKAHEAD * self.chunk if self.in_parent else 0)
+        books = Books(parts(iter(runs), self.part_size), LOOKAHEAD * self.part_size if self.in_parent else 0)
         try:
             while True:
                 for depth in range(1, IN_FLIGHT + 1):  # a part to each worker before a second to any
@@ -229,7 +229,7 @@ class SupervisedPool:
         end in slices, so that it and the workers finish together. Whether it probed."""
         if not self.in_parent:
             return False
-        item = books.work.take(books.emit_seq, PARENT_SLICE if books.work.exhausted else None)
+        item = books.work.take(books.emit_seq, PARENT_PART if books.work.exhausted else None)
         if item is None:
             return False
         part, seq, offset = item
@@ -263,7 +263,7 @@ class SupervisedPool:
         queued = [self._outstanding(k) for k in range(self.workers)]
         even = (work.files + sum(queued)) / (len(queued) + 1)
         give = int(even - queued[i])
-        return give if give >= PARENT_SLICE // 2 else 0
+        return give if give >= PARENT_PART // 2 else 0
 
     def _outstanding(self, i: int) -> int:
         """Files sent to worker ``i`` and not yet probed (as far as its progress slot shows)."""
