@@ -12,8 +12,8 @@ requests. A local archive is opened only if it is a regular file (a FIFO named `
 would block).
 
 Used by the scanner, which reads every member (``list_members`` and ``opened``, or
-``streamed_members``); the HTML page reads only the members it previews, whole, through
-:mod:`._archive_read`, which opens archives with :func:`_open` too.
+``streamed_members``), and by the HTML page, which reads only the members it previews
+(:mod:`._archive_read`, built on the same listing and readers over one open file).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import os
 import struct
 import tarfile
 import zipfile
+import zlib
 from contextlib import contextmanager
 from typing import Any, Iterator, NamedTuple, Optional, Union
 
@@ -85,8 +86,9 @@ def _open(path: str, fs: Any = None) -> Any:
     return fs.open(path, "rb", block_size=REMOTE_BLOCK, cache_type="readahead")
 
 
-def _size(path: str, fs: Any = None) -> int:
-    return os.path.getsize(path) if fs is None else int(fs.size(path))
+def _size(f: Any, path: str, fs: Any = None) -> int:
+    """The size of the archive open as ``f``."""
+    return os.fstat(f.fileno()).st_size if fs is None else int(fs.size(path))
 
 
 def list_members(path: str, fs: Any = None) -> Optional[Listing]:
@@ -97,14 +99,19 @@ def list_members(path: str, fs: Any = None) -> Optional[Listing]:
         ArchiveError: the file is not a readable archive of its kind.
         OSError: the file cannot be opened or read.
     """
-    if path.lower().endswith(".zip"):
-        return _zip_members(path, fs)
     with _open(path, fs) as f:
-        head = f.read(6)
-        if head.startswith(_COMPRESSED_MAGIC):
-            return None
-        f.seek(0)
-        return _tar_members(f, _size(path, fs))
+        return listing_of(f, path, fs)
+
+
+def listing_of(f: Any, path: str, fs: Any = None) -> Optional[Listing]:
+    """:func:`list_members` of the archive at ``path``, already open as ``f``."""
+    if path.lower().endswith(".zip"):
+        return _zip_members(f)
+    head = f.read(6)
+    f.seek(0)
+    if head.startswith(_COMPRESSED_MAGIC):
+        return None
+    return _tar_members(f, _size(f, path, fs))
 
 
 def _tar_members(f: Any, size: int) -> Listing:
@@ -161,9 +168,9 @@ def _tar_member(m: tarfile.TarInfo, archive_size: float) -> Member:
     return _indexed_member(m.name, m.size, m.offset_data, kind, archive_size)
 
 
-def _zip_members(path: str, fs: Any = None) -> Listing:
+def _zip_members(f: Any) -> Listing:
     try:
-        with _open(path, fs) as f, zipfile.ZipFile(f) as zf:
+        with zipfile.ZipFile(f) as zf:  # closing it leaves f open: zipfile did not open it
             return Listing([_zip_member(info, f, k) for k, info in enumerate(zf.infolist()) if not info.is_dir()])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise ArchiveError(f"not a readable zip archive ({exc})") from None
@@ -182,11 +189,15 @@ def _zip_member(info: zipfile.ZipInfo, f: Any, entry: int) -> Member:
 
 
 class OpenArchive:
-    """An archive opened once for the members of one part; :meth:`open` gives a member's file."""
+    """An archive opened once for the members of one part; :meth:`open` gives a member's file.
 
-    def __init__(self, path: str, fs: Any = None) -> None:
+    ``file``: the archive already open (its listing was read from it); it is left open.
+    """
+
+    def __init__(self, path: str, fs: Any = None, file: Any = None) -> None:
         self.path = path
-        self._file = _open(path, fs)
+        self._owned = file is None
+        self._file = _open(path, fs) if file is None else file
         self._zip: Optional[zipfile.ZipFile] = None
 
     def open(self, member: Member) -> Union[RangeFile, io.BytesIO]:
@@ -210,7 +221,8 @@ class OpenArchive:
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
-        self._file.close()
+        if self._owned:
+            self._file.close()
 
 
 @contextmanager
@@ -227,23 +239,47 @@ def streamed_members(path: str, fs: Any = None) -> Iterator[tuple[Member, Option
 
     Yields ``(member, file)``; ``file`` is ``None`` for a member with an ``error``. A damage
     part-way is raised as :class:`ArchiveError` after the members before it were yielded.
-    Every member is read whole (the scanner probes them all); to read only some, leaving the
-    others undecompressed in memory, see :func:`._archive_read.read_members`.
     """
     try:
-        with _open(path, fs) as f, tarfile.open(fileobj=f, mode="r:*") as tf:
+        f = _open(path, fs)
+    except OSError as exc:  # gone or swapped since it was listed
+        raise ArchiveError(f"damaged compressed archive ({exc})") from None
+    with f:
+        yield from streamed_from(f)
+
+
+def streamed_from(f: Any, wanted: Optional[set] = None,
+                  limit: Optional[int] = None) -> Iterator[tuple[Member, Optional[RangeFile]]]:
+    """:func:`streamed_members` of a compressed tar open as ``f``. With ``wanted``, only the
+    members so named (while they are in it) are read: the others are skipped as tarfile
+    moves to the next header, decompressed a block at a time and dropped, never held whole.
+    A member over ``limit`` bytes is not read: its ``error`` says so.
+
+    Raises:
+        ArchiveError: the archive is damaged (after the members before the damage).
+    """
+    try:
+        with tarfile.open(fileobj=f, mode="r:*") as tf:
             for m in tf:
-                if m.isdir():
+                if m.isdir() or (wanted is not None and m.name not in wanted):
                     continue
                 if not m.isfile():
                     yield _tar_member(m, float("inf")), None
                     continue
-                data = tf.extractfile(m).read()  # type: ignore[union-attr]  # a regular file: never None
                 member = Member(m.name, m.size)
+                if limit is not None and m.size > limit:
+                    yield member._replace(error=over_limit(limit)), None
+                    continue
+                data = tf.extractfile(m).read()  # type: ignore[union-attr]  # a regular file: never None
                 if len(data) < m.size:
                     yield member._replace(error=f"truncated archive: it ends {len(data):,} bytes "
                                                 f"into this member's {m.size:,}"), None
                     return
                 yield member, in_memory(data, m.name)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise ArchiveError(f"damaged compressed archive ({exc})") from None
+
+
+def over_limit(limit: int) -> str:
+    """Why a member larger than ``limit`` bytes is not read whole."""
+    return f"over {limit >> 20} MiB: not previewed"
