@@ -512,7 +512,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import pipeguard as pg
-    from pipeguard.scanner._scan import default_workers
+    from pipeguard._child import usable_cores as default_workers
 
     cores = default_workers()
     if args.cache_only:

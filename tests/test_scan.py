@@ -11,8 +11,8 @@ from scan_folders import SIDE, build
 
 import pipeguard as pg
 from pipeguard.core._errors import Reason, UnreadableKind
-from pipeguard.scanner import _scan as run
 from pipeguard.scanner._row import COLUMNS, ScanRow
+from pipeguard.scanner.engine import _local as local
 from pipeguard.scanner.verdict._schema import contract_schema
 
 CONTRACT = pg.Contract(channels=3, size=(SIDE, SIDE))
@@ -187,8 +187,8 @@ def test_bad_paths_raise(tmp_path):
 
 
 def test_workers_give_the_same_report_as_one_process(planted, report, monkeypatch):
-    monkeypatch.setattr(run, "SERIAL_BELOW", 0)   # use the pool even for a small folder
-    monkeypatch.setattr(run, "PLAIN_PART", 3)    # and many chunks, to exercise re-ordering
+    monkeypatch.setattr(local, "SERIAL_BELOW", 0)   # use the pool even for a small folder
+    monkeypatch.setattr(local, "PLAIN_PART", 3)    # and many parts, to exercise re-ordering
     pooled = pg.scan(planted[0], contract=CONTRACT, workers=2)
     assert list(pooled.rows()) == list(report.rows())
 

@@ -159,9 +159,9 @@ def test_scan_reads_every_member_of_every_shard(tmp_path):
 
 def test_archives_scan_alike_in_workers_and_deep(tmp_path, monkeypatch):
     import pipeguard as pg
-    from pipeguard.scanner import _scan as _run
+    from pipeguard.scanner.engine import _local as local
 
-    monkeypatch.setattr(_run, "SERIAL_BELOW", 0)  # a pool even for a small folder
+    monkeypatch.setattr(local, "SERIAL_BELOW", 0)  # a pool even for a small folder
 
     expected = _shards(tmp_path / "data")
     contract = pg.Contract(channels=3, size=(16, 16))

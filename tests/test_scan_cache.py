@@ -22,9 +22,9 @@ from scan_folders import SIDE, build, png_bytes
 import pipeguard
 from pipeguard import Contract
 from pipeguard.cli import main
-from pipeguard.scanner import _scan as _run
 from pipeguard.scanner import scan
 from pipeguard.scanner.engine import _cache
+from pipeguard.scanner.engine import _local as local
 from pipeguard.scanner.probe import _part
 
 pytestmark = pytest.mark.skipif("fork" not in mp.get_all_start_methods(),
@@ -221,7 +221,7 @@ def test_another_version_reads_everything_again(tmp_path, folder, reads, monkeyp
 
 
 def test_workers_read_and_write_the_cache(tmp_path, folder, reads, monkeypatch):
-    monkeypatch.setattr(_run, "SERIAL_BELOW", 0)  # the pool, with the parent probing beside a worker
+    monkeypatch.setattr(local, "SERIAL_BELOW", 0)  # the pool, with the parent probing beside a worker
     cache = tmp_path / "cache"
     plain = scan(folder, CONTRACT, workers=1)
     everything = set(reads())
@@ -263,7 +263,7 @@ def _stored_or_zero(cache) -> int:
 
 def test_a_scan_stopped_by_an_error_leaves_a_cache_that_is_right(tmp_path, folder, reads, monkeypatch):
     monkeypatch.setattr(_cache, "FLUSH_ROWS", 4)
-    monkeypatch.setattr(_run, "PLAIN_PART", 4)  # parts of 4 files: some are stored before the error
+    monkeypatch.setattr(local, "PLAIN_PART", 4)  # parts of 4 files: some are stored before the error
     cache = tmp_path / "cache"
     counting, seen = _part.probe_row, []
 
@@ -286,9 +286,10 @@ def test_a_scan_stopped_by_an_error_leaves_a_cache_that_is_right(tmp_path, folde
 
 SLOW_SCAN = """
 import sys, time
-from pipeguard.scanner import _scan as _run, scan
+from pipeguard.scanner import scan
 from pipeguard.scanner.engine import _cache
-_cache.RACY_NS, _cache.FLUSH_ROWS, _run.PLAIN_PART = 0, 16, 16
+from pipeguard.scanner.engine import _local as local
+_cache.RACY_NS, _cache.FLUSH_ROWS, local.PLAIN_PART = 0, 16, 16
 scan(sys.argv[1], workers=1, cache=sys.argv[2], progress=lambda done, path: time.sleep(0.02))
 """
 

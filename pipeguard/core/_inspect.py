@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._registry import RawSample, reader_for, supported_types, type_name
 
@@ -62,11 +62,11 @@ class SampleInfo:
         """Per-sample ``(C, H, W)``, whatever the layout, or ``None`` for flat samples."""
         if self.channels is None or self.height is None:
             return None
-        return (self.channels, self.height, cast(int, self.width))   # a height comes with a width
+        return (self.channels, self.height, self.width)  # type: ignore[return-value]  # a height comes with a width
 
     @property
     def size(self) -> Optional[tuple[int, int]]:
-        return None if self.height is None else (self.height, cast(int, self.width))
+        return None if self.height is None else (self.height, self.width)  # type: ignore[return-value]  # as above
 
     @property
     def is_tensor(self) -> bool:

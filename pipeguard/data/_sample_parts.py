@@ -61,7 +61,7 @@ def replace_image(sample: Any, slot: Optional[Hashable], image: Any) -> Any:
         except Exception:  # a mapping type that cannot be rebuilt from a dict
             return out
     items = list(sample)
-    items[cast(int, slot)] = image   # a sequence's slot is an index
+    items[slot] = image  # type: ignore[call-overload]  # a sequence's slot is an index
     if isinstance(sample, list):
         return items
     if hasattr(sample, "_fields"):  # namedtuple

@@ -9,23 +9,19 @@ first: those rows wait in a temporary file beside the output, then are judged an
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import pickle
 import tempfile
 import time
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Union, cast
 
 from .._child import usable_cores
-from .._io import is_archive_name, is_url
+from .._io import is_url
 from ..core import as_contract
 from ._row import ScanRow
-from ._units import Run, parts
-from .engine import older_objects_frozen
+from .engine import engine_for, local_cache, older_objects_frozen
 from .output import ScanReport, build_frame, frame_columns, frame_of_batches, open_sink
-from .probe import flatten, probe_part
 from .sources import (
     StoredImages,
     WalkStats,
@@ -47,24 +43,13 @@ from .verdict import (
 
 if TYPE_CHECKING:
     from ..core import Contract
-    from .engine import RowCache
 
     ContractSource = Union[Contract, dict, str, os.PathLike[str], None]  # what scan(contract=...) takes
     Source = Union[str, os.PathLike[str], list, tuple, Any]
 
 log = logging.getLogger(__name__)
 
-# a plain scan of fewer files is not worth starting workers for: on 2 cores, 1 worker and 2
-# broke even at about 2,000 mixed JPEG/PNG files (worker start and stop cost ~8 ms)
-SERIAL_BELOW = 2000
-PLAIN_PART, DEEP_PART = 128, 4  # files per part: the unit of work, of a message, of progress
 STREAM_CHUNK = 20_000  # rows judged and written at a time by a streamed scan
-ARCHIVE_WEIGHT = 1000  # files an archive counts for when choosing workers (a WebDataset shard holds ~1,000)
-
-
-def default_workers() -> int:
-    """The cores this process may run on."""
-    return usable_cores()
 
 
 def scan(source: Source, contract: ContractSource = None, deep: bool = False,
@@ -77,13 +62,13 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     Every file (and archive member) is a row, in path order; a plain scan reads headers
     and end markers only (see the module docstring for streaming and the README for more).
     While it runs, the objects made before it are frozen out of garbage collection
-    (:mod:`._gc`): in a program that scans in a background thread, other threads' cyclic
+    (:mod:`.engine._gc`): in a program that scans in a background thread, other threads' cyclic
     garbage from before the scan is collected once it ends.
 
     Args:
         source: a folder or fsspec URL (``path`` relative to it); a list of files, folders
             and URLs (in the given order, ``path`` as given); or a Hugging Face
-            ``datasets.Dataset`` with an Image column (see :mod:`._hf_source`).
+            ``datasets.Dataset`` with an Image column (see :mod:`.sources._hf`).
         contract: a :class:`~pipeguard.Contract`, a dict of its fields, a contract file
             path, or ``None`` to infer the dominant channels and size.
         deep: decode every image's first frame, in workers, ``time_limit`` seconds a file.
@@ -138,10 +123,10 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
         _assemble(report, [rows], output)
     else:
         report.root = _root_of(source)
-        row_cache = _local_cache(cache, report.root, source, cluster)
+        row_cache = local_cache(cache, report.root, cluster=cluster, remote=has_urls(source))
         runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache)
-        with _engine(cluster) as client:
-            batches = _batches(client, runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
+        with engine_for(cluster) as engine:
+            batches = engine.batches(runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)
     return report
 
@@ -154,16 +139,7 @@ def _refuse_output_inside(source: Source, output: Any) -> None:
 def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:
     if has_urls(source) and not deep:
         return 1  # ranged reads wait on the network: many at once from one process
-    return default_workers() if workers is None else max(1, int(workers))
-
-
-def _batches(client: Any, runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float],
-             cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
-    if client is None:
-        return _probed(runs, deep, workers, time_limit, cache)
-    from .engine import cluster_batches
-
-    return cluster_batches(client, runs, deep, time_limit)
+    return usable_cores() if workers is None else max(1, int(workers))
 
 
 def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any) -> None:
@@ -171,15 +147,6 @@ def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any)
         _in_memory(report, batches)
     else:
         _streamed(report, batches, os.fspath(output))
-
-
-def _engine(cluster: Any) -> Any:
-    """The Dask client to run on (a context), or ``nullcontext()`` for this machine."""
-    if cluster is None:
-        return nullcontext()
-    from .engine import connected
-
-    return connected(cluster)
 
 
 def _root_of(source: Source) -> str:
@@ -282,58 +249,3 @@ def _unspool(spool: Any) -> Iterator[list[ScanRow]]:
         except EOFError:
             return
         yield rows
-
-
-def _local_cache(cache: Any, root: str, source: Source, cluster: Any) -> Optional[RowCache]:
-    """The cache keys local files by their stat: a scan of this machine's files only (any
-    other scan runs without it, and says so once)."""
-    if cache is None:
-        return None
-    if cluster is not None or has_urls(source):
-        where = "on a Dask cluster" if cluster is not None else "of a URL"
-        log.warning("not using the cache %s: it knows files on this machine by their stat, and a scan %s "
-                    "reads every file", os.fspath(cache), where)
-        return None
-    return _open_cache(cache, root)
-
-
-def _open_cache(folder: Union[str, os.PathLike[str]], root: str) -> Optional[RowCache]:
-    from .engine import open_cache  # sqlite3 loads only for a scan with a cache
-
-    return open_cache(folder, root or None)  # a list: no one folder the cache must stay out of
-
-
-def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[float],
-            cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
-    """Rows of every file, in path order, as one list per part.
-
-    A plain scan's parent probes parts too, beside ``workers - 1`` worker processes: on
-    a machine with ``workers`` cores a parent that only fed and collected would be a
-    third process competing for them. It reads headers only, as a one-worker scan does
-    in process; ``--deep`` keeps every file in a worker, under the time limit.
-    """
-    if not deep:
-        if workers == 1:
-            return _in_process(runs, cache)
-        head, files = [], 0
-        for run in runs:
-            head.append(run)
-            files += sum(ARCHIVE_WEIGHT if is_archive_name(n) else 1 for n in run.names)
-            if files >= SERIAL_BELOW:
-                break
-        if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
-            return _in_process(iter(head), cache)
-        runs = itertools.chain(head, runs)
-    from .engine import SupervisedPool
-
-    pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
-                          part_size=DEEP_PART if deep else PLAIN_PART, in_parent=not deep, cache=cache)
-    return pool.map(runs)
-
-
-def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
-    if cache is None:
-        return (flatten(probe_part(part)) for part in parts(runs, PLAIN_PART))
-    from .engine import cached_parts
-
-    return cached_parts(parts(runs, PLAIN_PART), cache)

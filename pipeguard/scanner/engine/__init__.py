@@ -1,9 +1,11 @@
 """Stage 3, engine: where parts are probed and how their rows come back, in order.
 
-In this process, in the supervised worker pool (``pool``: time limits, crashes, memory
-caps), on a Dask cluster (``cluster``), or from the row cache (``cache``, SQLite: rows of
-unchanged files reused); ``gc`` keeps full garbage collections off the objects made
-before a scan. Imports ``probe`` and ``sources`` (a cluster lists remote files itself).
+``local`` picks the engine of a scan (:func:`engine_for`) and the row cache in front of it:
+in this process, in the supervised worker pool (``pool``, the supervisor; ``worker``, the
+process; ``books``, parts handed back in order; time limits, crashes, memory caps), on a
+Dask cluster (``cluster``), or from the row cache (``cache``, SQLite: rows of unchanged
+files reused); ``gc`` keeps full garbage collections off the objects made before a scan.
+Imports ``probe`` and the scanner's units and rows.
 """
 
 from __future__ import annotations
@@ -14,16 +16,14 @@ from ..._exports import resolve
 
 # names the other stages and scanner itself use: name -> its module, imported on first use
 _EXPORTS = {
+    "Engine": "._local",
     "MISSING_EXTRA": "._cluster",
     "RowCache": "._cache",
-    "SupervisedPool": "._pool",
     "capped_workers": "._pool",
-    "cached_parts": "._cache",
     "check_cluster": "._cluster",
-    "cluster_batches": "._cluster",
-    "connected": "._cluster",
+    "engine_for": "._local",
+    "local_cache": "._local",
     "older_objects_frozen": "._gc",
-    "open_cache": "._cache",
 }
 
 

@@ -18,7 +18,7 @@ adding, removing or renaming an entry changes a folder's modification time, so a
 whose stamp is unchanged holds the same names. Not kept: a folder holding a symlink (the
 link's target may turn from a file into a folder without the folder changing), one with
 an entry whose type could not be read, one on a filesystem not known to keep that
-promise (FUSE and network mounts, see :mod:`._mounts`); and a kept listing is reused only
+promise (FUSE and network mounts, see :mod:`..sources._mounts`); and a kept listing is reused only
 by a process that may list the folder itself.
 
 It never lies:
@@ -36,7 +36,7 @@ It never lies:
 
 Lookups cost one range query per run of a part (the walk's runs are in key order), one
 ``stat`` per file (two when one has gone) and one ``marshal.loads`` per row (reused rows are
-plain tuples, see :mod:`._row`). When a run's entries are exactly its
+plain tuples, see :mod:`.._row`). When a run's entries are exactly its
 files with their current stamps (a re-scan's usual case), the keys and stamps are
 compared as two lists, not file by file. Workers read and write the file
 themselves (WAL lets them, ``busy_timeout`` queues their writes). A cache that cannot
@@ -229,7 +229,7 @@ class RowCache:
         return None if self._broken else self._con
 
     def probe(self, part: list[Run], deep: bool, on_start: Any, probe: Probe) -> list:
-        """:func:`~._part.probe_part` through the cache: hits are decoded, misses probed
+        """:func:`~..probe._part.probe_part` through the cache: hits are decoded, misses probed
         (``on_start`` still gets each file's index in ``part``) and stored."""
         con = self._connection()
         if con is None:

@@ -1,13 +1,13 @@
 """A Dask cluster as the scan's engine: parts of the listing run as tasks on its workers.
 
-The parts are the ones a local scan makes (:func:`~._walk.parts`: slices of a folder's
+The parts are the ones a local scan makes (:func:`~.._units.parts`: slices of a folder's
 listing, one archive each); each task returns its rows and the client hands them on in
 submission order, so the report is the one a local scan of the same files gives. At most
 :data:`AHEAD` parts are submitted past the oldest one not yet handed on, so memory stays
 flat. A task whose worker dies is retried by Dask (``distributed.scheduler.allowed-failures``);
 a part that still fails becomes ``unreadable`` rows naming the error, never a crash.
 
-``--deep`` runs each task's files in a :class:`~._workers.SupervisedPool` of one process
+``--deep`` runs each task's files in a :class:`~._pool.SupervisedPool` of one process
 on the worker, so the per-file time limit and crash isolation hold there too; that needs
 worker processes that may start children (``distributed.worker.daemon: false``, which
 the clusters started here set).
@@ -78,7 +78,7 @@ def connected(cluster: Any) -> Iterator[Any]:
 
 def probe_task(part: list[Run], deep: bool, time_limit: Optional[float]) -> Union[bytes, list]:
     """One Dask task: the rows of a part, in order (``--deep``: under the time limit, in a
-    child), as :func:`~._row.packed` data: Dask sends bytes as they are, where a list of
+    child), as :func:`~.._row.packed` data: Dask sends bytes as they are, where a list of
     rows costs it more than probing them."""
     return packed(_task_rows(part, deep, time_limit))
 

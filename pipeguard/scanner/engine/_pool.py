@@ -9,8 +9,8 @@ its sentinel. Either way the file it was on becomes an ``unreadable`` row, the r
 its task is re-queued, and a fresh worker takes the slot.
 
 Files go out in parts (one message per part: folder, prefix and bare file names; see
-:func:`~pipeguard.scanner.walk.parts`) and come back as one ``marshal`` blob of rows per
-part (:func:`~._row.packed`), which the parent turns back into plain tuples without a
+:func:`~pipeguard.scanner._units.parts`) and come back as one ``marshal`` blob of rows per
+part (:func:`~.._row.packed`), which the parent turns back into plain tuples without a
 Python call per row; it takes in every result waiting in a pipe at once. At most ``IN_FLIGHT``
 parts are queued per worker (the parent shares the cores with its workers, so a short
 queue would leave them idle whenever it is descheduled) and at most ``MAX_PENDING``
@@ -102,7 +102,7 @@ class SupervisedPool:
 
     Args:
         workers: number of processes probing, the parent included when ``in_parent``.
-        deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe.probe`).
+        deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe._file.probe`).
         time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
             Files the parent probes have none: only for header reads.
         part_size: the most files in a part: one message to a worker, one batch of rows back.
@@ -170,7 +170,7 @@ class SupervisedPool:
 
     # -- the run -------------------------------------------------------------------------
     def map(self, runs: Iterable[Run]) -> Iterator[list[ScanRow]]:
-        """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.walk.walk_runs`),
+        """Yield the rows of the files in ``runs`` (see :func:`~pipeguard.scanner.sources._walk.walk_runs`),
         in the same order, as lists of rows (one list per part; an archive's members where it stood)."""
         books = Books(parts(iter(runs), self.part_size), LOOKAHEAD * self.part_size if self.in_parent else 0)
         try:

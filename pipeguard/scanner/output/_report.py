@@ -68,7 +68,7 @@ class TableColumns:
 
         Counts are nullable ``Int64``; columns of few distinct values (status, format, mode,
         error kind, class, fix) are categoricals, their categories sorted Python strings (an
-        ``object`` index, see :func:`~._text_dtype.categorical_text`); other text columns hold
+        ``object`` index, see :func:`~.._columns.categorical_text`); other text columns hold
         ``None`` where a value is missing; ``violations`` and ``warnings`` hold tuples of text.
         """
         import pandas as pd

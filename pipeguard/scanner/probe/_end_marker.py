@@ -12,7 +12,7 @@ read of the tail:
 * PNG (and APNG): the ``IEND`` chunk (``00 00 00 00 'IEND' AE 42 60 82``).
 * GIF: the trailer ``3B``, preceded by the ``00`` that terminates the last block.
 
-Uncompressed formats are checked from their header instead (:mod:`.raw_extent`); other
+Uncompressed formats are checked from their header instead (:mod:`._raw_extent`); other
 formats are not checked without decoding (``--deep`` decodes them).
 """
 

@@ -1,4 +1,4 @@
-"""The per-file reader: one file in, one :class:`~._row.ScanRow` out. Never raises.
+"""The per-file reader: one file in, one :class:`~.._row.ScanRow` out. Never raises.
 
 A plain scan reads what ``Image.open`` reads (the header: format, mode, size), the
 frame count and EXIF orientation where the header already holds them, and the file's
@@ -19,8 +19,8 @@ Speed: this is the whole cost of a plain scan, so each file gets one ``open``, o
 ``seek`` to learn its size, Pillow's own header reads on that same file object, and,
 for the formats with an end marker, a positional read of the last few bytes (which
 leaves the file position alone); uncompressed formats are checked for truncation from
-the header's own numbers (:mod:`.raw_extent`). A plain JPEG (most files of most
-folders) skips Pillow's parser: :mod:`.jpeg_header` walks its markers from one read
+the header's own numbers (:mod:`._raw_extent`). A plain JPEG (most files of most
+folders) skips Pillow's parser: :mod:`._jpeg_header` walks its markers from one read
 and answers as Pillow would, or defers to Pillow. The row is built once, and
 what a folder's files share (class, hidden folder) is worked out once per folder (see
 :func:`~._part.probe_part`).
@@ -200,7 +200,7 @@ def _read_error(exc: OSError) -> tuple[str, UnreadableKind]:
 
 
 def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
-    """What the end marker of a checked format says (see :mod:`.end_marker`), from the file's tail."""
+    """What the end marker of a checked format says (see :mod:`._end_marker`), from the file's tail."""
     if missing_end_marker(fmt, _read_tail(f, size, SHORT_TAIL)) is None:
         return None
     return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES))
@@ -227,7 +227,7 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
 
 
 def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -> Optional[ScanRow]:
-    """A plain JPEG's row from :mod:`.jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
+    """A plain JPEG's row from :mod:`._jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
     try:
         plain = read_jpeg_header(f, size)
     except OSError:

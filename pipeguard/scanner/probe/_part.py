@@ -1,13 +1,13 @@
 """Probe one part of the listing: its files in order, and each archive's members.
 
-An archive (``.tar``, ``.tar.gz``, ``.zip``; see :mod:`._archive`) is one item of a part
+An archive (``.tar``, ``.tar.gz``, ``.zip``; see :mod:`..._io._archive`) is one item of a part
 that gives a list of rows, one per member, read where it lies; the pool and the scan
 flatten those lists in place (:func:`flatten`). An archive that cannot be opened or
 listed is one ``unreadable`` row with a null ``member``; a member that cannot be read is
 its own row; damage past the last readable member is one more row for the archive.
 
-A remote run (one with a filesystem, see :mod:`._remote`) is read through
-:mod:`._remote_read`: the heads and tails of its files in one concurrent batch of ranged
+A remote run (one with a filesystem, see :mod:`..sources._remote`) is read through
+:mod:`._ranged`: the heads and tails of its files in one concurrent batch of ranged
 requests, archives through ranged reads too.
 """
 
@@ -47,9 +47,9 @@ Item = Union[ScanRow, list]  # a file's row, or an archive's rows
 
 
 def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, cache: Any = None) -> list[Item]:
-    """Probe the files of ``part`` (runs from :func:`~._walk.walk_runs`), in order.
+    """Probe the files of ``part`` (runs from :func:`~..sources._walk.walk_runs`), in order.
 
-    With a ``cache`` (a :class:`~._cache.RowCache`), the items of unchanged files are
+    With a ``cache`` (a :class:`~..engine._cache.RowCache`), the items of unchanged files are
     taken from it and only the others are read.
 
     Python warnings raised while reading a file (``Corrupt EXIF data``,

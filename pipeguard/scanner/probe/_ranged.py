@@ -1,9 +1,9 @@
-"""Reading objects of a remote run (see :mod:`._remote`) in ranges, many at once.
+"""Reading objects of a remote run (see :mod:`..sources._remote`) in ranges, many at once.
 
 A plain scan fetches each file's head (at most :data:`HEAD_BYTES`) and tail (for the end
 marker) for a whole run with one ``fs.cat_ranges`` call, which an async filesystem
 (s3fs, gcsfs, adlfs) sends concurrently; it never downloads a whole file. The probe then
-reads the file through a :class:`~._member_file.RangeFile` served from those bytes, with a
+reads the file through a :class:`~..._io._member_file.RangeFile` served from those bytes, with a
 ranged request for anything else Pillow asks for. ``--deep`` downloads each file in the
 worker that decodes it. A request that fails or times out is that file's ``unreadable``
 row, with the error.

@@ -5,7 +5,7 @@ already lays out each block of them (``im.tile``: offset, rows, row stride, raw
 mode), so the bytes its decoder will need are known before one pixel is read; a file
 shorter than that fails to decode with "image file is truncated". Compressed blocks
 (JPEG, PNG, LZW, RLE...) have no length in the header: those formats are left to the
-end marker (:mod:`.end_marker`) or to ``--deep``.
+end marker (:mod:`._end_marker`) or to ``--deep``.
 """
 
 from __future__ import annotations

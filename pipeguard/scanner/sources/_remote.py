@@ -6,7 +6,7 @@ level, never the whole tree in memory). A remote run is a local one with a fifth
 the filesystem: ``(folder, prefix, names, root, fs)``, so parts, workers and Dask tasks
 carry it along (fsspec filesystems pickle as their options). Each name is a
 :class:`Key`, a ``str`` that also knows the object's size from the listing, so a file's
-tail can be fetched without asking for its size first. Reading is in :mod:`._remote_read`.
+tail can be fetched without asking for its size first. Reading is in :mod:`..probe._ranged`.
 
 Credentials and endpoints come from ``storage_options`` or the store's usual environment
 (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``GOOGLE_APPLICATION_CREDENTIALS``...).

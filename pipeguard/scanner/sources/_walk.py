@@ -19,9 +19,9 @@ loader does; a broken one is still yielded, so it becomes a row). A symlink to a
 directory is descended only with ``follow_symlinks=True``; cycles are cut by
 remembering each directory's ``(st_dev, st_ino)``.
 
-With ``listings`` (the scan cache, :class:`~._cache.RowCache`), a directory whose own
+With ``listings`` (the scan cache, :class:`~..engine._cache.RowCache`), a directory whose own
 stat is unchanged since it was last listed is not listed again: adding, removing or
-renaming an entry changes a directory's modification time (see :mod:`._cache`). Only
+renaming an entry changes a directory's modification time (see :mod:`..engine._cache`). Only
 directories on local filesystems (:mod:`._mounts`), readable now, are kept and reused.
 """
 
@@ -189,7 +189,7 @@ class _Walk:
         ns and before the listing): the one kept from the last scan when the folder is
         unchanged and this process may list it. One that cannot be listed is noted in
         ``stats`` and becomes the run of the folder itself (a name ending in a separator: an
-        ``unreadable`` row, see :func:`~._probe.probe_row`), or with ``strict`` (the
+        ``unreadable`` row, see :func:`~..probe._file.probe_row`), or with ``strict`` (the
         scanned folder) raises."""
         keep = self._kept_here(st)
         if keep and _may_list(folder):  # a listing kept by one who could read it
