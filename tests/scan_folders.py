@@ -106,3 +106,10 @@ def build(root: Path) -> dict[str, str]:
     expected["dogs/broken_link.png"] = "unreadable"
     expected["dogs/link_to_cat.png"] = "ok"
     return expected
+
+
+def named(rows: list) -> list:
+    """``rows`` as the scanner's batches hold them (ScanRows or plain tuples of their fields), as ScanRows."""
+    from pipeguard.scanner._row import ScanRow
+
+    return [row if type(row) is ScanRow else ScanRow._make(row) for row in rows]

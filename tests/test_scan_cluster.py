@@ -83,8 +83,8 @@ def _dies_once(part, deep, time_limit):
 
 def test_a_worker_killed_mid_scan_still_gives_the_full_report(client, four_folders, tmp_path):
     import cloudpickle
+    from scan_folders import named
 
-    from pipeguard.scanner._row import named
     from pipeguard.scanner.engine._cluster import cluster_batches
     from pipeguard.scanner.sources._runs import source_runs
     from pipeguard.scanner.sources._walk import WalkStats

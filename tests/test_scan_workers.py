@@ -24,7 +24,7 @@ def _files(tmp_path, names, per_run=5):
 
 
 def _rows(pool, runs):
-    from pipeguard.scanner._row import named
+    from scan_folders import named
 
     return named([row for batch in pool.map(runs) for row in batch])
 
@@ -202,7 +202,9 @@ def test_the_cli_notes_a_capped_worker_count(tmp_path):
 
 
 def test_rows_cross_the_pipe_as_marshal_data_and_come_back_as_plain_tuples():
-    from pipeguard.scanner._row import ScanRow, named, packed, unpacked
+    from scan_folders import named
+
+    from pipeguard.scanner._row import ScanRow, packed, unpacked
 
     items = [ScanRow("a.png", "ok", "PNG", "RGB", 3, 8, 8, 120, warnings=("a note",)),
              [ScanRow("s.tar", "ok", "PNG", "L", 1, 4, 4, 40, member="x.png"),

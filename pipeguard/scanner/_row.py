@@ -5,8 +5,8 @@ columns as a plain tuple, and read by name. Rows cross a pipe or Dask (and go in
 cache) as ``marshal`` data of plain tuples, since pickling a NamedTuple calls its
 ``__new__`` per row, and they stay plain tuples in ScanRow's field order when they come
 back: the table is built by position, and making each a ScanRow again cost a re-scan
-from the cache a call per row. A batch of rows may thus hold both; code that reads fields
-by name takes :func:`named` rows. The first ten fields are fixed by DESIGN.md (``path``
+from the cache a call per row. A batch of rows may thus hold both, and nothing reads them
+by name until they are a table (built by position). The first ten fields are fixed by DESIGN.md (``path``
 ... ``violations``), then ``member`` (archives); the rest follow.
 """
 
@@ -77,17 +77,10 @@ COLUMNS = tuple("class" if name == "cls" else name for name in ScanRow._fields)
 INT_COLUMNS = ("channels", "height", "width", "bytes", "n_frames", "orientation")
 LIST_COLUMNS = ("violations", "warnings")
 
-_new = tuple.__new__
-
 
 def item_values(item: Any) -> Any:
     """A probe's item (a file's row, or an archive's list of member rows) as plain tuples."""
     return [tuple(row) for row in item] if type(item) is list else tuple(item)
-
-
-def named(rows: list) -> list[ScanRow]:
-    """``rows`` (ScanRows or plain tuples of their fields) as ScanRows."""
-    return [row if type(row) is ScanRow else _new(ScanRow, row) for row in rows]
 
 
 def packed(items: list) -> Union[bytes, list]:
