@@ -128,3 +128,22 @@ def test_a_cluster_scan_says_it_runs_without_the_cache(client, four_folders, tmp
     with caplog.at_level(logging.WARNING, logger="pipeguard.scanner"):
         pg.scan(four_folders / "class1", contract=CONTRACT, cluster=client, cache=tmp_path / "cache")
     assert any("not using the cache" in r.getMessage() and "Dask" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_cannot_be_reached_is_one_line_naming_it_not_a_write_failure(tmp_path):
+    """The CLI mapped every OSError of a scan to 'cannot write OUTPUT' ('cannot write None')."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from pipeguard.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "a.txt").write_text("x")
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "--dask", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+    assert "cannot write" not in result.stderr and result.stderr.count("\n") == 1
