@@ -185,3 +185,15 @@ def test_an_output_that_cannot_be_written_is_a_typed_error_naming_it(planted, tm
     result = CliRunner().invoke(main, ["scan", str(planted), "--channels", "3", "--output", str(out)])
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: cannot write {out}: No such file") and result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_streamed_report_honours_the_umask_as_any_written_file_does(planted, tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        for suffix in ("jsonl", "parquet"):
+            out = tmp_path / f"scan.{suffix}"
+            pg.scan(planted, contract=CONTRACT, output=out)
+            assert out.stat().st_mode & 0o777 == mode  # mkstemp alone makes 600
+    finally:
+        os.umask(old)

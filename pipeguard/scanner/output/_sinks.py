@@ -210,6 +210,7 @@ class Sink:
         try:
             self._finish(summary)
             self._file.close()
+            os.chmod(self._temp, 0o666 & ~_umask())  # mkstemp made it 600: a report is for others to read
             os.replace(self._temp, self.path)
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
@@ -220,6 +221,20 @@ class Sink:
             os.unlink(self._temp)
         except OSError:
             pass
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it where Linux tells it (``/proc``)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restored at once
+    os.umask(mask)
+    return mask
 
 
 class ParquetSink(Sink):
