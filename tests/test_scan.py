@@ -324,3 +324,18 @@ def test_a_scan_and_its_summary_never_import_pandera(tmp_path):
             "r.violations; print('pandera' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "1", "True"]
+
+
+def test_paths_given_from_dot_are_not_hidden_but_their_dot_folders_are(tmp_path, monkeypatch):
+    """``find . -name '*.png' | pipeguard scan --files-from -`` gives ./a/b.png: . and .. are no names."""
+    from PIL import Image
+
+    for rel in ("cats/a.png", ".thumbs/b.png", "cats/.c.png"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        Image.new("RGB", (4, 4)).save(tmp_path / rel)
+    monkeypatch.chdir(tmp_path / "cats")
+    listed = ["./a.png", "../.thumbs/b.png", "./.c.png", "../cats/a.png"]
+    frame = pg.scan(listed, contract=pg.Contract(channels=3)).frame
+    assert dict(zip(frame["path"], frame["hidden"].tolist())) == {
+        "./a.png": False, "../.thumbs/b.png": True, "./.c.png": True, "../cats/a.png": False}
+    assert pg.scan(listed).summary()["hidden"] == 2

@@ -49,8 +49,11 @@ def class_of(rel: str) -> Optional[str]:
 
 
 def is_hidden(rel: str) -> bool:
-    """Whether the file or any folder on its path is hidden (a name starting with ``.``)."""
-    return rel[:1] == "." or "/." in rel
+    """Whether the file or any folder on its path is hidden (a name starting with ``.``); the
+    ``.`` and ``..`` of a path as given (``./cats/a.png`` from ``find .``) are not names."""
+    if rel[:1] != "." and "/." not in rel:
+        return False  # the usual case, without splitting the path
+    return any(part[:1] == "." and part not in (".", "..") for part in rel.split("/"))
 
 
 def parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
