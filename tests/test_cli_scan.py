@@ -80,7 +80,7 @@ def test_exit_zero_when_everything_conforms(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image, not a problem")
     result = run(tmp_path, "--channels", "3", "--size", "8x8")
     assert result.exit_code == 0, result.stdout
-    assert "ok: all 3 images conform to the contract (1 not-image files ignored)" in result.stdout
+    assert "ok: all 3 images conform to the contract (1 not-image file ignored)" in result.stdout
 
 
 def test_inferred_contract_is_reported_and_written(tmp_path):
@@ -235,3 +235,10 @@ def test_the_scanners_warnings_reach_the_user(tmp_path):
     assert result.exit_code == 0
     assert "pipeguard: not using the cache" in result.stderr
     assert not (tmp_path / "cache").exists()
+
+
+def test_one_image_is_one_image(tmp_path):
+    """'all 1 images conform' read like a machine wrote it."""
+    make_image("RGB", (8, 8)).save(tmp_path / "a.png")
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "--channels", "3"])
+    assert result.exit_code == 0 and "ok: the 1 image conforms to the contract" in result.stdout

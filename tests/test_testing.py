@@ -123,7 +123,7 @@ def test_assert_model_accepts_passes_and_fails_with_the_trace():
     assert text.startswith("Sequential does not accept contract 'tiny': an input of [1, 3, 8, 8] (float32) breaks it")
     trace = pg.trace_model(net(1), (1, 3, SIDE, SIDE))
     assert str(trace) in text and "Conv2d(in_channels=1) receives 3 channels" in text
-    assert "fix       convert the data to 1 channels: pipeguard.EnsureChannels(1)" in text
+    assert "fix       convert the data to 1 channel: pipeguard.EnsureChannels(1)" in text
     with pytest.raises(AssertionError, match="in_features"):
         assert_model_accepts(net(3), pg.Contract(channels=3, size=(10, 10)))
     with pytest.raises(ValueError, match="no input shape"):

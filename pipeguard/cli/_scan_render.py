@@ -173,9 +173,11 @@ def verdict(report: ScanReport) -> str:
     if report.exit_code == 0 and not st["ok"]:
         return f"nothing to check: no image files found ({numbers.plural(st['not-image'], 'other file')})"
     if report.exit_code == 0:
-        skipped = f" ({st['not-image']:,} not-image files ignored)" if st["not-image"] else ""
-        checked = "conform to the contract" if report.contract is not None else "are readable"
-        return f"ok: all {st['ok']:,} images {checked}{skipped}"
+        skipped = f" ({numbers.plural(st['not-image'], 'not-image file')} ignored)" if st["not-image"] else ""
+        one = st["ok"] == 1
+        checked = ("conforms to the contract" if one else "conform to the contract") if report.contract is not None \
+            else ("is readable" if one else "are readable")
+        return f"ok: {'the 1 image' if one else 'all ' + numbers.plural(st['ok'], 'image')} {checked}{skipped}"
     parts = []
     if st["violation"]:
         verb = "violates" if st["violation"] == 1 else "violate"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Optional, cast
 
 from ._dims import Dims
-from ._numbers import COMMON_SIDES
+from ._numbers import COMMON_SIDES, plural
 from ._text import ensure_channels
 
 _CHANNEL_NAMES = {1: "grayscale or palette", 2: "grayscale + alpha", 3: "RGB", 4: "RGBA or CMYK"}
@@ -73,7 +73,7 @@ def channels_fix(c: int) -> str:
     """EnsureChannels converts to 1 or 3 channels; other counts need the data or the model changed."""
     if c in (1, 3):
         return ensure_channels(c)
-    return f"convert the data to {c} channels, or change the first layer's in_channels"
+    return f"convert the data to {plural(c, 'channel')}, or change the first layer's in_channels"
 
 
 def channel_note(c: int) -> str:

@@ -75,7 +75,8 @@ def _normalisation(a: int, b: int, image: Shape, call: Optional[Call]) -> Option
                    expected=want, actual=channels,
                    arithmetic=f"the table {numbers.shape(tables[0])} holds {want} values, one per channel; "
                               f"the images have {channels} channels",
-                   fix=f"convert the data to {want} channels: {ensure_channels(want)} in the transform"
+                   fix=f"convert the data to {numbers.plural(want, 'channel')}: {ensure_channels(want)} "
+                       "in the transform"
                        + (f" (the batch holds {channels}-channel images)" if channels in (1, 2, 4) else ""))
 
 

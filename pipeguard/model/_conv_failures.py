@@ -83,7 +83,7 @@ def _conv_channels_differ(layer: nn.modules.conv._ConvNd, x: Shape, history: His
                        fix=layout.channels_last_fix(last, want, d))
     expected = x[:-(d + 1)] + (want,) + x[-d:]
     if before_any_layer(history) or latest_is_input(x, history):
-        fix = (f"convert the data to {want} channels: {ensure_channels(want)} in the transform"
+        fix = (f"convert the data to {numbers.plural(want, 'channel')}: {ensure_channels(want)} in the transform"
                + (f" (the batch holds {got}-channel images)" if got in (1, 2, 4) else ""))
     else:
         prev = history[-1][0] if history else "the previous layer"
@@ -115,7 +115,7 @@ def _clip_channels(layer: nn.modules.conv._ConvNd, x: Shape, history: History) -
         fix = (f"the clips are [N, T, C, H, W] ({t} channels at axis 2): permute them to [N, C, T, H, W] "
                "with x.permute(0, 2, 1, 3, 4)")
     elif first_layer_takes_input(x, history):
-        fix = (f"convert each frame to {want} channels: {ensure_channels(want)} in the frame "
+        fix = (f"convert each frame to {numbers.plural(want, 'channel')}: {ensure_channels(want)} in the frame "
                f"transform (the clips hold {c}-channel frames)")
     else:
         fix = f"set in_channels={c}, or make `{history[-1][0]}` output {want} channels"

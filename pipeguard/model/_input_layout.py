@@ -62,7 +62,7 @@ def channels_last_fix(layout: Layout, channels: int, d: int) -> str:
                                           " and add the batch dimension")
     fix = f"{action}: {layout.call} turns {layout.what} into {numbers.shape(layout.shape)}"
     if layout.shape[1] != channels:
-        fix += f", then convert to {channels} channels: {ensure_channels(channels)}"
+        fix += f", then convert to {numbers.plural(channels, 'channel')}: {ensure_channels(channels)}"
     return fix + " (v2.ToImage()/ToTensor() move the channels first for HWC arrays and PIL images)"
 
 
