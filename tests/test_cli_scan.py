@@ -242,3 +242,35 @@ def test_one_image_is_one_image(tmp_path):
     make_image("RGB", (8, 8)).save(tmp_path / "a.png")
     result = CliRunner().invoke(main, ["scan", str(tmp_path), "--channels", "3"])
     assert result.exit_code == 0 and "ok: the 1 image conforms to the contract" in result.stdout
+
+
+def test_the_table_names_each_archive_members_error_and_survives_a_tar_damaged_after_them(tmp_path):
+    """Errors were looked up by path, which an archive's members share: a member's text was
+    dropped, and an archive's own row beside them crashed the table (truth value of a Series)."""
+    import tarfile
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with tarfile.open(folder / "shard.tar", "w") as tf:
+        for name in ("a.jpg", "b.jpg"):
+            tf.addfile(tarfile.TarInfo(name), io.BytesIO(b""))  # empty members: unreadable rows
+        end = tf.offset
+    data = (folder / "shard.tar").read_bytes()[:end] + b"\xff" * 1024  # no end blocks: damaged after them
+    (folder / "shard.tar").write_bytes(data)
+    result = CliRunner().invoke(main, ["scan", str(folder), "--channels", "3"])
+    assert result.exit_code == 1, result.output
+    assert "shard.tar::a.jpg  empty file (0 bytes)" in result.stdout
+    assert "shard.tar::b.jpg  empty file (0 bytes)" in result.stdout
+    assert "shard.tar  damaged tar archive" in result.stdout
+
+
+def test_the_table_counts_the_symlinked_folders_it_does_not_list(tmp_path):
+    (tmp_path / "real").mkdir()
+    make_image("RGB", (8, 8)).save(tmp_path / "real" / "a.png")
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(5):
+        os.symlink(tmp_path / "real", data / f"link{i}")
+    result = CliRunner().invoke(main, ["scan", str(data), "--channels", "3"])
+    assert result.stdout.count("skipped    symlinked folder") == 3
+    assert "… and 2 more" in result.stdout

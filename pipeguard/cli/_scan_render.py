@@ -140,12 +140,15 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
         extras.append(f"{s['warnings']:,} with warnings (see the warnings column)")
     if extras:
         w(f"notes      {'; '.join(extras)}\n")
-    for link in s["skipped_dir_links"][:3]:
+    links = s["skipped_dir_links"]
+    for link in links[:3]:
         w(f"skipped    symlinked folder {link} (use --follow-symlinks)\n")
+    if len(links) > 3:
+        w(f"           … and {len(links) - 3:,} more\n")
 
     if s["errors"]:
         w(f"\nunreadable: {numbers.plural(st['unreadable'], 'file')}\n")
-        errors = report.frame.set_index("path")["error"]
+        errors = report.tally.error_texts  # by path, or path::member: members share their archive's path
         for kind, e in s["errors"].items():
             w(f"  {kind} ({e['count']:,})\n")
             for p in e["paths"]:

@@ -33,6 +33,7 @@ class Tally:
         self.channels: Counter = Counter()
         self.sizes: Counter = Counter()          # (height, width) of images -> count
         self.errors: dict[str, list] = {}        # error kind -> [count, first paths]
+        self.error_texts: dict[str, str] = {}    # each first path (path::member in an archive) -> its error
         self.violations: dict[str, dict] = {}    # check -> count, expected, actual counts, first paths
 
     def add(self, frame: Any, violations: Any) -> None:
@@ -52,11 +53,15 @@ class Tally:
         self.multi_frame += int((images["n_frames"].fillna(1) > 1).sum())
         self.exif_rotated += int((images["orientation"].fillna(1) != 1).sum())
         problems = frame[status == UNREADABLE]
-        for path, member, kind in zip(problems["path"], problems["member"], problems["error_kind"]):
+        for path, member, kind, error in zip(problems["path"], problems["member"], problems["error_kind"],
+                                             problems["error"]):
             entry = self.errors.setdefault(kind, [0, []])
             entry[0] += 1
             if len(entry[1]) < FIRST_PATHS:
-                entry[1].append(_where(path, member))
+                where = _where(path, member)
+                entry[1].append(where)
+                if error:
+                    self.error_texts.setdefault(where, error)
         self._add_violations(violations)
 
     def _add_violations(self, violations: Any) -> None:
