@@ -274,3 +274,14 @@ def test_the_table_counts_the_symlinked_folders_it_does_not_list(tmp_path):
     result = CliRunner().invoke(main, ["scan", str(data), "--channels", "3"])
     assert result.stdout.count("skipped    symlinked folder") == 3
     assert "… and 2 more" in result.stdout
+
+
+def test_a_report_written_to_a_file_still_shows_the_terminal_what_it_found(planted, tmp_path):
+    root, _ = planted
+    out, page = tmp_path / "report.jsonl", tmp_path / "page.html"
+    result = run(root, "--channels", "3", "--size", f"{SIDE}x{SIDE}", "--output", out, "--html", page)
+    assert result.exit_code == 1 and result.stdout == ""  # stdout stays free for data
+    err = result.stderr
+    assert "files      " in err and "violations: " in err and "unreadable: " in err  # counts, problems by reason
+    assert f"report: {out} (jsonl)" in err and f"page: {page}" in err
+    assert err.rstrip().splitlines()[-2:] == [f"report: {out} (jsonl)", f"page: {page}"]

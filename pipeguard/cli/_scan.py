@@ -81,7 +81,21 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     _write_html(report, html, workers, time_limit)
     if streamed is None:
         _write_report(report, fmt, output)
+    _tell_where(report, fmt, output, html)
     sys.exit(report.exit_code)
+
+
+def _tell_where(report, fmt: str, output: Optional[str], html: Optional[str]) -> None:
+    """A report written to a file still shows the terminal what it found (the table, on
+    stderr: stdout stays free for data), and says where the report and the page went."""
+    from ._scan_render import render_table
+
+    if output and fmt != "table":
+        render_table(report, sys.stderr)
+    if output:
+        click.echo(f"report: {output} ({fmt})", err=True)
+    if html:
+        click.echo(f"page: {html}", err=True)
 
 
 def _capped(workers: Optional[int]) -> Optional[int]:
