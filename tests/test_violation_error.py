@@ -77,3 +77,19 @@ def test_batch_error_has_the_batch_in_both_shapes():
 def test_formatting_never_crashes():
     err = pg.ContractViolation(expected="not dims", actual=object(), violations=[object()])
     assert "could not be formatted" in str(err)
+
+
+def test_channels_and_size_both_wrong_get_one_fix_naming_both_and_it_works():
+    """Validate named only EnsureChannels when the size was wrong too; applying it left the size violation."""
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    contract = pg.Contract(channels=3, size=(64, 64))
+    image = Image.new("L", (32, 48), 90)
+    with pytest.raises(pg.ContractViolation) as caught:
+        v2.Compose([pg.Validate(contract)])(image)
+    best = caught.value.diagnosis.hypotheses[0]
+    assert best.kind is pg.HypothesisKind.CHANNELS_AND_SIZE
+    assert "fix       add pipeguard.EnsureChannels(3) and pipeguard.EnsureSize((64, 64))" in str(caught.value)
+    fixed = v2.Compose([pg.EnsureChannels(3), pg.EnsureSize((64, 64)), pg.Validate(contract)])(image)  # as it says
+    assert contract.check(fixed) == [] and fixed.size == (64, 64) and fixed.mode == "RGB"

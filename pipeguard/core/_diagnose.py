@@ -91,6 +91,22 @@ def _from_violation(v: Violation, contract: Contract, info: Optional[SampleInfo]
     return None
 
 
+def _channels_and_size(violations: list[Violation], info: Optional[SampleInfo]) -> Optional[Hypothesis]:
+    """One hypothesis for a sample whose channels and size are both wrong, its fix both
+    transforms (channels first: EnsureChannels converts PIL modes, EnsureSize any image)."""
+    by_reason = {v.reason: v for v in violations}
+    channels, size = by_reason.get(Reason.CHANNELS), by_reason.get(Reason.SIZE)
+    if channels is None or size is None or channels.expected not in (1, 3):
+        return None
+    (h, w), (H, W) = size.actual, size.expected
+    mode = _mode_word(info)
+    what = f"{channels.actual}-channel {h}×{w} {mode + ' ' if mode else ''}image"
+    return Hypothesis(HypothesisKind.CHANNELS_AND_SIZE, 1.0,
+                      f"a {what} where {channels.expected} channels at {H}×{W} are expected", "",
+                      f"add {ensure_channels(channels.expected)} and {ensure_size(H, W)} before "
+                      "ToImage()/ToTensor(), or GuardedDataset(..., on_error='fix')")
+
+
 def _image_dims(info: SampleInfo) -> Dims:
     """The sample as torch sees an image, ``[(N,) C, H, W]`` (an HWC array or an HW plane read
     as CHW), so the arithmetic reads its channels and size; other layouts as they are."""
@@ -107,6 +123,9 @@ def diagnose(contract: Contract, info: Optional[SampleInfo], violations: list[Vi
     expected = expected_dims(contract, info)
     actual = Dims(None, None) if info is None else Dims(tuple(info.shape), math.prod(info.shape))
     direct = [h for h in (_from_violation(v, contract, info) for v in violations) if h is not None]
+    both = _channels_and_size(violations, info)
+    if both is not None:  # its fix names both transforms: either alone leaves the other violation
+        direct.insert(0, both)
     numeric: list[Hypothesis] = []
     if expected.numel is not None and actual.numel is not None and not any(
             v.reason in (Reason.TYPE, Reason.RANK, Reason.LAYOUT) for v in violations):
