@@ -166,10 +166,15 @@ def test_user_collate_runs_on_kept_samples_only(folder):
 
 
 def test_a_batch_whose_every_sample_is_skipped_is_not_yielded(folder, tree):
+    from pipeguard.data import SkippedSamplesWarning
+
     planted = sorted(tree.indices(folder, PLANTED))
+    (ok,) = tree.indices(folder, ["ok_0.png"])
     loader = pg.GuardedDataLoader(pg.GuardedDataset(folder, CONTRACT, on_error="skip"), batch_size=2,
-                                  sampler=planted[:4])
-    assert list(loader) == [] and len(loader.skipped) == 4
+                                  sampler=planted[:4] + [ok])
+    with pytest.warns(SkippedSamplesWarning, match="1 sample yielded, 4 skipped"):
+        batches = list(loader)
+    assert len(batches) == 1 and len(batches[0][0]) == 1 and len(loader.skipped) == 4  # two batches all skipped
 
 
 # -- the batch check ----------------------------------------------------------------------------
@@ -389,3 +394,62 @@ def test_persistent_workers_restart_after_a_raise(folder, tree):
             _epoch(loader)
         assert info.value.source == str(tree.path("cmyk.jpg"))
         assert loader.epoch == epoch
+
+
+def _fake(on_error):
+    from torchvision.datasets import FakeData
+    from torchvision.transforms import ToTensor
+
+    data = FakeData(size=10, image_size=(1, 32, 32), transform=ToTensor())
+    return pg.GuardedDataset(data, pg.Contract(numel=50176), on_error=on_error)
+
+
+@pytest.mark.parametrize("on_error", ["skip", "fix"])
+def test_an_epoch_that_skips_every_sample_raises_with_the_count_and_the_reasons(on_error):
+    """It yielded zero batches and ended quietly; a fix mode that cannot fix skips them all too."""
+    loader = pg.GuardedDataLoader(_fake(on_error), batch_size=4)
+    with pytest.raises(pg.ContractViolation) as caught:
+        list(loader)
+    text = str(caught.value)
+    assert text.startswith("GuardedDataLoader skipped every sample of epoch 0 (10 of 10): no batch was yielded")
+    assert "by reason  numel 10" in text and "the contract or the transform is wrong" in text
+    assert len(loader.skipped) == 10
+
+
+def test_skipped_samples_are_a_warning_per_epoch_without_any_logging_set_up(tmp_path):
+    import warnings
+
+    from pipeguard.data import SkippedSamplesWarning
+
+    class Mixed(torch.utils.data.Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return torch.zeros(3 if i % 3 else 1, 8, 8)
+
+    loader = pg.GuardedDataLoader(pg.GuardedDataset(Mixed(), pg.Contract(channels=3, size=(8, 8)), on_error="skip"),
+                                  batch_size=2)
+    for epoch in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")  # Python's default: a UserWarning is shown
+            batches = list(loader)
+        assert sum(len(b) for b in batches) == 4
+        shown = [w for w in caught if issubclass(w.category, SkippedSamplesWarning)]
+        assert len(shown) == 1 and shown[0].filename == __file__  # points at the user's loop
+        assert str(shown[0].message) == (f"GuardedDataLoader epoch {epoch}: 4 samples yielded, 2 skipped "
+                                         "(channels 2), 0 fixed: see loader.skipped")
+
+
+def test_mass_skipping_of_unreadable_files_says_so_not_that_the_contract_is_wrong(tmp_path):
+    from torchvision.datasets import ImageFolder
+
+    (tmp_path / "c").mkdir()
+    for i in range(4):
+        (tmp_path / "c" / f"{i}.png").write_bytes(b"not a png")
+    ds = pg.GuardedDataset(ImageFolder(tmp_path), pg.Contract(channels=3), on_error="skip")
+    with pytest.raises(pg.ContractViolation) as caught:
+        list(pg.GuardedDataLoader(ds, batch_size=2))
+    text = str(caught.value)
+    assert "by reason  unreadable 4" in text and "a file that could not be read" in text
+    assert "the contract or the transform is wrong" not in text

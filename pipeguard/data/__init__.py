@@ -10,9 +10,10 @@ from typing import Any
 from .._exports import resolve
 from ._dataset import GuardedDataset
 from ._loader import GuardedDataLoader, collate
+from ._skip_ledger import SkippedSamplesWarning
 from ._skipped import Skipped
 
-__all__ = ["GuardedDataLoader", "GuardedDataset", "Skipped", "collate"]
+__all__ = ["GuardedDataLoader", "GuardedDataset", "Skipped", "SkippedSamplesWarning", "collate"]
 
 # names the sibling packages use (not public API), from their module on first use
 _SHARED = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -14,6 +15,13 @@ from ._skipped import Skipped
 logger = logging.getLogger("pipeguard.loader")
 
 _SHOWN = 5  # records quoted in a too-many-skipped error
+
+
+class SkippedSamplesWarning(UserWarning):
+    """An epoch of a :class:`~pipeguard.GuardedDataLoader` skipped samples: its summary (counts
+    by reason, then ``loader.skipped`` and ``loader.report()`` for the records). Issued once
+    per epoch that skipped any, so skipping is seen without configuring logging; silence it
+    with ``warnings.filterwarnings("ignore", category=pipeguard.data.SkippedSamplesWarning)``."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +107,12 @@ class SkipLedger:
                    + (f" ({', '.join(f'{k} {n}' for k, n in by_reason.items())})" if by_reason else "")
                    + f", {numbers.count(self._epoch_fixed)} fixed")
         (logger.warning if skipped else logger.info)("%s", summary)
+        if skipped and not self._epoch_samples:  # nothing to train on: an empty epoch must not end quietly
+            raise self._too_many(epoch, seen, every=True)
         if self.max_skip_fraction is not None and seen and skipped / seen > self.max_skip_fraction:
             raise self._too_many(epoch, seen)
+        if skipped:
+            warnings.warn(f"GuardedDataLoader {summary}: see loader.skipped", SkippedSamplesWarning, stacklevel=4)
 
     # -- per batch ---------------------------------------------------------------------
     def add(self, records: list[Skipped], kept: int, fixed: Optional[collections.Counter], epoch: int,
@@ -127,8 +139,13 @@ class SkipLedger:
                 and len(self._epoch_skipped) > self.max_skip_fraction * expected_total):
             raise self._too_many(epoch, expected_total)
 
-    def _too_many(self, epoch: int, seen: Optional[int]) -> ContractViolation:
-        if seen is None:
+    def _too_many(self, epoch: int, seen: Optional[int], every: bool = False) -> ContractViolation:
+        if every:
+            records = self._epoch_skipped
+            headline = (f"GuardedDataLoader skipped every sample of epoch {epoch} "
+                        f"({numbers.count(len(records))} of {numbers.count(seen or len(records))}): "
+                        "no batch was yielded")
+        elif seen is None:
             records = self.skipped
             headline = (f"GuardedDataLoader skipped {numbers.plural(len(records), 'sample')} so far "
                         f"(epoch {epoch}), more than max_skips={self.max_skips} allows")
@@ -145,8 +162,7 @@ class SkipLedger:
         lines += [f"  skipped    {r.message}" for r in records[:_SHOWN]]
         if len(records) > _SHOWN:
             lines.append(f"             ... and {numbers.count(len(records) - _SHOWN)} more in loader.skipped")
-        lines.append("  fix        mass skipping usually means the contract or the transform is wrong, "
-                     "not the data: see the first record's diagnosis (loader.skipped[0].violation)")
+        lines.append("  fix        " + _mass_skip_fix(records))
         violations = [v for r in records[:1] for v in r.violation.violations]
         return ContractViolation("\n".join(lines), violations=violations, stage="loader",
                                  contract_name=records[0].violation.contract_name if records else None)
@@ -156,3 +172,13 @@ class SkipLedger:
         return LoaderReport(self.epochs, self.samples, len(self.skipped), self.fixed,
                             _by_count(collections.Counter(r.reason for r in self.skipped)),
                             _by_count(self.fixed_by_reason), sources)
+
+
+def _mass_skip_fix(records: list[Skipped]) -> str:
+    """What many skips point at: files that could not be read are the data's problem; samples
+    that were read and failed the contract point at the contract or the transform."""
+    if records and all(r.reason is Reason.UNREADABLE for r in records):
+        return ("every one was a file that could not be read (not a shape problem): check the files, "
+                "e.g. pipeguard scan on their folder lists each with its reason")
+    return ("mass skipping usually means the contract or the transform is wrong, not the data: "
+            "see the first record's diagnosis (loader.skipped[0].violation)")
