@@ -82,3 +82,24 @@ def test_no_earlier_culprit_when_the_failing_conv_is_the_dilated_one_or_none_is_
     assert err.fix.startswith("padding=8 keeps the size") and "shrank" not in err.arithmetic
     err = pg.trace_model(unpadded_stack(), (1, 1, 28, 28)).error
     assert err.fix.startswith("padding=2 keeps the size") and "shrank" not in err.arithmetic
+
+
+def test_a_linear_fed_three_channel_images_leads_with_the_channel_fix_and_it_works():
+    """The trace said '3 channels where 1 are expected' and offered only in_features=1200000."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(400_000, 10))
+    trace = pg.trace_model(model, (8, 3, 500, 800))
+    fix = trace.error.fix
+    assert fix.startswith("convert the images to 1 channel: pipeguard.EnsureChannels(1) in the transform, ")
+    assert fix.endswith("or set in_features=1200000")
+    sample = pg.EnsureChannels(1)(torch.rand(3, 500, 800))  # applied to a sample, as the transform would
+    assert model(sample.unsqueeze(0)).shape == (1, 10)
+
+
+def test_flat_small_images_into_a_linear_lead_with_the_resize_before_the_flatten_and_it_works():
+    """'likely 32×32 images where 224×224 are expected', and the fix offered only in_features=1024."""
+    model = nn.Linear(50_176, 10)
+    fix = pg.trace_model(model, (1, 1024)).error.fix
+    assert fix.startswith("feed 224×224 images: pipeguard.EnsureSize((224, 224)) in the transform, before the flatten")
+    assert fix.endswith("or set in_features=1024")
+    image = torch.rand(1, 1, 32, 32)
+    assert model(resized_to_named_size(fix, image).flatten(1)).shape == (1, 10)

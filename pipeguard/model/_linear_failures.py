@@ -58,7 +58,8 @@ def check_linear(layer: nn.Linear, x: Shape, history: History) -> Optional[Findi
     source = map_source(history, got, batch)
     if source is None:
         return Finding(FindingKind.IN_FEATURES, f"{head} receives {got} features",
-                       expected=want, actual=x, diagnosis=explain(want, got), fix=f"set in_features={got}")
+                       expected=want, actual=x, diagnosis=explain(want, got),
+                       fix=_flat_images_fix(want, got) + f"set in_features={got}")
     where, src = source
     c, spatial = src[1], src[2:]
     diag = explain((batch or 1, want), src if batch is not None else (1, *src[1:]))
@@ -73,6 +74,11 @@ def check_linear(layer: nn.Linear, x: Shape, history: History) -> Optional[Findi
     else:
         arithmetic += f"; {want} is not {c} × a square map"
         reading = _image_reading(want) if where == INPUT and len(spatial) == 2 else None
+        channels_wanted = want // math.prod(spatial) if spatial and want % math.prod(spatial) == 0 else None
+        if reading is None and where == INPUT and channels_wanted in (1, 3) and channels_wanted != c:
+            # the data's channels are the likely cause: their fix leads, the model's change follows
+            fix = (f"convert the images to {numbers.plural(channels_wanted, 'channel')}: "
+                   f"{ensure_channels(channels_wanted)} in the transform, or {fix}")
         if reading is not None:
             c2, side = reading
             arithmetic += f", but {want} = {c2}×{side}×{side}: {c2}-channel {side}×{side} images"
@@ -81,6 +87,16 @@ def check_linear(layer: nn.Linear, x: Shape, history: History) -> Optional[Findi
             fix = f"feed {c2}-channel {side}×{side} images ({', '.join(steps)}), or {fix}"
     return Finding(FindingKind.IN_FEATURES, summary, expected=want, actual=src, arithmetic=arithmetic,
                    fix=fix, diagnosis=diag)
+
+
+def _flat_images_fix(want: int, got: int) -> str:
+    """The data-side fix that leads when both counts read as square images of one channel
+    count (``1024`` vs ``50176``: 32×32 images where 224×224 are expected), else ``""``."""
+    have, need = _image_reading(got), _image_reading(want)
+    if have is None or need is None or have[0] != need[0] or have[1] == need[1]:
+        return ""
+    side = need[1]
+    return f"feed {side}×{side} images: {ensure_size(side, side)} in the transform, before the flatten; or "
 
 
 def _needed_map(features: int, channels: int, rank: int) -> Optional[tuple[int, ...]]:
