@@ -103,3 +103,22 @@ def test_flat_small_images_into_a_linear_lead_with_the_resize_before_the_flatten
     assert fix.endswith("or set in_features=1024")
     image = torch.rand(1, 1, 32, 32)
     assert model(resized_to_named_size(fix, image).flatten(1)).shape == (1, 10)
+
+
+class _FixedBatchView(nn.Module):
+    def __init__(self, view=(64, 3, 32, 32)):
+        super().__init__()
+        self.shape = view
+
+    def forward(self, x):
+        return x.view(*self.shape).flatten(1)
+
+
+def test_a_view_that_fails_on_the_last_batch_gets_explains_fixes_and_they_work():
+    """The trace said 'check the fixed sizes of this reshape' for 49,152 = 16×3×32×32."""
+    fix = pg.trace_model(_FixedBatchView(), (16, 3, 32, 32)).error.fix
+    assert "DataLoader(drop_last=True)" in fix
+    dims = tuple(int(d) for d in re.search(r"x\.view\(([-\d, ]+)\)", fix).group(1).split(","))
+    assert dims == (-1, 3, 32, 32)
+    assert pg.trace_model(_FixedBatchView(dims), (16, 3, 32, 32)).ok  # the view it names takes the last batch
+    assert _FixedBatchView(dims)(torch.rand(16, 3, 32, 32)).shape == (16, 3072)

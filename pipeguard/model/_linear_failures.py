@@ -10,7 +10,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..diagnosis import ensure_channels, ensure_size, explain, isqrt_exact, numbers
+from ..diagnosis import HypothesisKind, ensure_channels, ensure_size, explain, isqrt_exact, numbers
 from ._findings import Finding, FindingKind, compact
 from ._history import INPUT, History, Shape
 
@@ -157,6 +157,9 @@ def read_view(text: str, history: History) -> Optional[Finding]:
     diag = explain(expected, actual)
     fix = ("reshape with x.flatten(1) (or x.view(x.size(0), -1)) instead of a fixed size, and size the next "
            "layer for it" if -1 in dims or len(dims) == 2 else "check the fixed sizes of this reshape")
+    best = diag.best
+    if best is not None and best.kind is HypothesisKind.BATCH and best.fix:
+        fix = best.fix  # a fixed batch size: explain's fixes (drop_last=True, or a view with -1)
     return Finding(FindingKind.VIEW, f"view/reshape to {numbers.shape(dims)} fails on {size} elements{note}",
                    expected=expected, actual=actual, diagnosis=diag,
                    arithmetic=f"{size} is not a multiple of {known}" if size % known else
