@@ -166,3 +166,14 @@ def test_without_lightning_the_error_names_the_extra():
             "try:\n    from pipeguard.lightning import ContractCheck\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert "pip install 'pipeguard[lightning]'" in out
+
+
+def test_every_batch_without_a_contract_compares_later_batches_with_the_first(tmp_path):
+    """The contract read from the model has channels only: a 224->200 batch passed unseen."""
+    shapes = [(2, 3, SIDE, SIDE), (2, 3, 10, 10), (2, 3, SIDE, SIDE)]
+    model = Net(pooled=True)  # runs on any size
+    with pytest.raises(pg.ContractViolation) as caught:
+        fit(model, DataLoader(Batches(shapes), batch_size=None), ContractCheck(every_batch=True))
+    assert caught.value.reasons == [pg.Reason.SIZE] and "training batch 1" in caught.value.stage
+    assert "10×10 (H×W), not the 8×8 expected" in str(caught.value) and "sized by the first batch" in str(caught.value)
+    assert len(model.seen) == 1

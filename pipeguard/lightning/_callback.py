@@ -58,6 +58,8 @@ class ContractCheck(Callback):
         if self._first is not None:
             if self.every_batch and _signature(batch, self._first[0]) != self._first:
                 self._check(batch, batch_idx, trainer)
+                pinned = _pinned(self._used, self._first) if self._used is not None else None
+                self._check(batch, batch_idx, trainer, pinned)  # what the contract left open, as the first batch
             return
         self._check(batch, batch_idx, trainer)
         images = get_image(batch, image_slot(batch))
@@ -67,9 +69,9 @@ class ContractCheck(Callback):
                 self._trace(pl_module, shape)
         self._first = _signature(batch, image_slot(batch))
 
-    def _check(self, batch: Any, batch_idx: int, trainer: Any) -> None:
+    def _check(self, batch: Any, batch_idx: int, trainer: Any, contract: Optional[Contract] = None) -> None:
         where = f"training batch {batch_idx} of epoch {trainer.current_epoch}, before the optimizer step"
-        err = batch_violation(self._used, batch, where)
+        err = batch_violation(self._used if contract is None else contract, batch, where)
         if err is not None:
             raise err
 
@@ -87,6 +89,18 @@ def _from_model(pl_module: Any) -> Contract:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"ContractCheck() could not read a contract from {type(pl_module).__name__} ({exc}); "
                          "pass one: ContractCheck(pg.Contract(channels=..., size=(h, w)))") from exc
+
+
+def _pinned(contract: Contract, first: Optional[tuple]) -> Contract:
+    """``contract`` with what it leaves open (channels, size) taken from the first batch's
+    samples: ``every_batch`` compares later batches with the first one's shape."""
+    shape: tuple = first[1] if first is not None else ()
+    if len(shape) != 3 or (contract.channels is not None and contract.size is not None):
+        return contract
+    c, h, w = shape
+    return Contract(channels=c if contract.channels is None else contract.channels,
+                    size=(h, w) if contract.size is None else contract.size,
+                    name=f"{contract.name or 'the contract'}, sized by the first batch")
 
 
 def _signature(batch: Any, slot: Any) -> Optional[tuple]:
