@@ -264,7 +264,7 @@ class GuardedDataset(Dataset):
         if self.on_error == "raise" and not self._defer:
             raise err from cause  # a record never holds the cause: its traceback pins whole frames
         record = Skipped.from_violation(err)
-        if self.on_error != "raise":
+        if self.on_error != "raise" and not self._defer:  # a loader worker's record is handed over, not kept
             self.skipped.append(record)
         logger.debug("skipping %s", record.message)
         return record
