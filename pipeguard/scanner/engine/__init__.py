@@ -18,7 +18,6 @@ from ..._exports import resolve
 _EXPORTS = {
     "Engine": "._local",
     "MISSING_EXTRA": "._cluster",
-    "RowCache": "._cache",
     "capped_workers": "._pool",
     "check_cluster": "._cluster",
     "engine_for": "._local",
