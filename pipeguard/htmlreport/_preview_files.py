@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterator, Optional
 
-from .._io import is_url, open_regular, read_members
+from .._io import filesystem, is_url, open_regular, over_limit, read_members
 
 MAX_BYTES = 256 << 20      # an archive member or remote object read whole for its preview
 
@@ -26,7 +26,8 @@ def opened(path: str, storage_options: Optional[dict] = None) -> Any:
     bytes (at most :data:`MAX_BYTES`)."""
     if not is_url(path):
         return open_regular(path)
-    with _remote(path, storage_options) as f:
+    fs, where = filesystem(path, storage_options)
+    with fs.open(where, "rb") as f:
         return io.BytesIO(limited(f.read(MAX_BYTES + 1)))
 
 
@@ -40,25 +41,12 @@ def members(path: str, wanted: set[str], storage_options: Optional[dict] = None)
     archive at ``path`` (a local path or a URL), in archive order, each name once; stops
     when all are found. Read by :func:`pipeguard._io.read_members`; raises when the
     archive itself cannot be read (:func:`._thumbnails.run` gives every member its error)."""
-    fs, where = _filesystem(path, storage_options) if is_url(path) else (None, path)
+    fs, where = filesystem(path, storage_options) if is_url(path) else (None, path)
     return read_members(where, wanted, fs, limit=MAX_BYTES)
-
-
-def _remote(path: str, storage_options: Optional[dict]) -> Any:
-    import fsspec
-
-    return fsspec.open(path, "rb", **(storage_options or {}))
-
-
-def _filesystem(url: str, storage_options: Optional[dict]) -> tuple[Any, str]:
-    """``(fs, path inside it)``: an archive is read in ranged requests, as the scanner reads it."""
-    from fsspec.core import url_to_fs
-
-    return url_to_fs(url, **(storage_options or {}))
 
 
 def limited(data: Any) -> Any:
     """``data`` itself; ``OSError`` when it is over :data:`MAX_BYTES`."""
     if len(data) > MAX_BYTES:
-        raise OSError(f"over {MAX_BYTES >> 20} MiB: not previewed")
+        raise OSError(over_limit(MAX_BYTES))
     return data

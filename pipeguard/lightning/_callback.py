@@ -58,8 +58,10 @@ class ContractCheck(Callback):
         if self._first is not None:
             if self.every_batch and _signature(batch, self._first[0]) != self._first:
                 self._check(batch, batch_idx, trainer)
-                pinned = _pinned(self._used, self._first) if self._used is not None else None
-                self._check(batch, batch_idx, trainer, pinned)  # what the contract left open, as the first batch
+                assert self._used is not None  # set at fit start
+                pinned = _pinned(self._used, self._first)
+                if pinned is not self._used:  # what the contract left open, as the first batch had it
+                    self._check(batch, batch_idx, trainer, pinned)
             return
         self._check(batch, batch_idx, trainer)
         images = get_image(batch, image_slot(batch))

@@ -102,7 +102,8 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     """
     started = time.perf_counter()
     source = localized(source)
-    _refuse_output_inside(source, output)
+    if output is not None:
+        refuse_output(source, output, streamed=True)
     with older_objects_frozen():
         report = _scan(source, contract, deep, workers, follow_symlinks, time_limit, progress, output,
                        storage_options, cluster, cache)
@@ -129,11 +130,6 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
             batches = engine.batches(runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)
     return report
-
-
-def _refuse_output_inside(source: Source, output: Any) -> None:
-    if output is not None:
-        refuse_output(source, output, streamed=True)
 
 
 def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:

@@ -16,7 +16,6 @@ from ..._exports import resolve
 
 # names the other stages and scanner itself use: name -> its module, imported on first use
 _EXPORTS = {
-    "Engine": "._local",
     "MISSING_EXTRA": "._cluster",
     "capped_workers": "._pool",
     "check_cluster": "._cluster",

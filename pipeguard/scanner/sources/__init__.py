@@ -18,7 +18,6 @@ _EXPORTS = {
     "StoredImages": "._hf",
     "WalkStats": "._walk",
     "OutputClobbers": "._runs",
-    "folder_holding": "._runs",
     "refuse_output": "._runs",
     "has_urls": "._runs",
     "hf_rows": "._hf",

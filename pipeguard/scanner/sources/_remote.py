@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterator, Optional
 
+from ..._io import filesystem
 from ...diagnosis import one_line
 from .._units import Run
 from ._walk import WalkStats
 
 log = logging.getLogger(__name__)
 
-# protocol -> the extra that installs its filesystem
-EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "adl": "azure"}
 
 
 class Key(str):
@@ -39,31 +38,6 @@ class Key(str):
 
     def __reduce__(self) -> tuple:
         return Key, (str(self), self.size)
-
-
-def missing_extra(protocol: str) -> str:
-    extra = EXTRAS.get(protocol, "cluster")
-    return f"reading {protocol}:// needs fsspec and its filesystem: pip install 'pipeguard[{extra}]'"
-
-
-def filesystem(url: str, storage_options: Optional[dict] = None) -> tuple[Any, str]:
-    """``(fs, path)`` of a URL: the fsspec filesystem and the path inside it.
-
-    Raises:
-        ImportError: fsspec or the protocol's filesystem (s3fs, gcsfs, adlfs) is not installed,
-            with the extra to install.
-    """
-    protocol = url.split("://", 1)[0].lower()
-    try:
-        from fsspec.core import url_to_fs
-    except ImportError:
-        raise ImportError(missing_extra(protocol)) from None
-    try:
-        return url_to_fs(url, **(storage_options or {}))
-    except ImportError:
-        raise ImportError(missing_extra(protocol)) from None
-    except ValueError as exc:  # an unknown protocol
-        raise FileNotFoundError(f"cannot read {url}: {exc}") from None
 
 
 def local_path(url: str) -> Optional[str]:
