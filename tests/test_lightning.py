@@ -1,5 +1,7 @@
 """``pipeguard.lightning.ContractCheck`` in a real Lightning fit on CPU: tiny model, a few batches."""
 
+import copy
+import logging
 import subprocess
 import sys
 import warnings
@@ -177,3 +179,86 @@ def test_every_batch_without_a_contract_compares_later_batches_with_the_first(tm
     assert caught.value.reasons == [pg.Reason.SIZE] and "training batch 1" in caught.value.stage
     assert "10×10 (H×W), not the 8×8 expected" in str(caught.value) and "sized by the first batch" in str(caught.value)
     assert len(model.seen) == 1
+
+
+class NoForward(L.LightningModule):
+    """No ``forward``: ``training_step`` calls ``self.net(x)``. ``ema=True`` adds a frozen copy of
+    the net (a teacher), so no one submodule is the obvious network."""
+
+    def __init__(self, channels=3, ema=False):
+        super().__init__()
+        self.net = Net(channels).net
+        self.ema = copy.deepcopy(self.net).requires_grad_(False) if ema else None
+        self.seen = []
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        self.seen.append(x.clone())
+        return nn.functional.cross_entropy(self.net(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.net.parameters(), lr=0.5)
+
+
+def notes(caplog):
+    return [r for r in caplog.records if r.name.startswith("pipeguard") and "has no forward" in r.getMessage()]
+
+
+@pytest.mark.parametrize("contract", [CONTRACT, None], ids=["given", "from_model"])
+def test_a_module_without_forward_is_traced_through_its_net_and_its_batches_checked(caplog, contract):
+    model = NoForward()
+    before = weights(model)
+    with caplog.at_level(logging.INFO, logger="pipeguard"):
+        trainer = fit(model, loader(3), ContractCheck(contract, every_batch=True), steps=2)
+    assert trainer.global_step == 2 and len(model.seen) == 2
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())  # it trained
+    [note] = notes(caplog)
+    assert note.getMessage() == ("NoForward has no forward: tracing NoForward.net (Sequential), "
+                                 "its one submodule with weights, instead")
+    model = NoForward()
+    with pytest.raises(pg.ContractViolation) as caught:
+        fit(model, loader(1), ContractCheck(contract), steps=2)
+    assert caught.value.reasons == [pg.Reason.CHANNELS] and "training batch 0 of epoch 0" in caught.value.stage
+    assert model.seen == []
+
+
+def test_a_module_without_forward_whose_net_does_not_accept_the_contract_is_warned_not_stopped(caplog):
+    """The net is traced in forward's place, a guess (training_step may reshape the batch before
+    it): its failure is a warning with the trace, and the fit goes on to fail or not on its own."""
+    class Flattening(NoForward):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Linear(3 * 8 * 8, 2)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            self.seen.append(x.clone())
+            return nn.functional.cross_entropy(self.net(x.view(len(x), -1)), y)
+
+    model = Flattening()
+    with caplog.at_level(logging.INFO, logger="pipeguard"):
+        trainer = fit(model, loader(3), ContractCheck(CONTRACT), steps=2)
+    assert trainer.global_step == 2 and len(model.seen) == 2
+    [warned] = [r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("pipeguard")]
+    text = warned.getMessage()
+    assert "Flattening.net does not accept the contract: an input of [1, 3, 8, 8] (float32) breaks it" in text
+    assert text.endswith("(not raised: Flattening.net is traced in place of the missing forward, "
+                         "and training_step may change the batch before it)")
+
+
+@pytest.mark.parametrize("contract", [CONTRACT, None], ids=["given", "from_model"])
+def test_a_module_without_one_network_fits_untraced_and_says_so_once(caplog, contract):
+    model = NoForward(ema=True)
+    with caplog.at_level(logging.INFO, logger="pipeguard"):
+        trainer = fit(model, loader(3), ContractCheck(contract, every_batch=True), steps=2)
+    assert trainer.global_step == 2 and len(model.seen) == 2
+    [note] = notes(caplog)
+    assert note.levelno == logging.WARNING
+    assert note.getMessage() == (
+        "NoForward has no forward, so the model could not be traced: it has 2 submodules with weights "
+        "(net, ema), not one network; the training batches are still checked against the contract "
+        "(define NoForward.forward to trace it)")
+    model = NoForward(ema=True)  # the batches are still checked
+    with pytest.raises(pg.ContractViolation, match="has 1 channel, not the 3 expected"):
+        fit(model, loader(1), ContractCheck(contract), steps=2)
+    assert model.seen == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Optional
 
@@ -9,6 +10,7 @@ from ..core import Contract
 from ..data import ImageNotFound, get_image, image_slot
 from ..testing import batch_violation, input_shape, trace_failure, trace_with
 from ._import import Callback
+from ._target import trace_target
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +21,11 @@ class ContractCheck(Callback):
     At fit start the LightningModule is traced on the meta device with one sample of the
     contract (:func:`pipeguard.trace_model`: no weight copied, nothing computed); the
     first training batch is then checked as ``[N, C, H, W]`` (or ``numel`` per row).
+    A module without ``forward`` (its ``training_step`` calls ``self.net(x)``) has its one
+    direct submodule with weights traced instead, and a failure of that trace is a logged
+    warning, not an error (``training_step`` may reshape the batch before the net); without
+    one such network, the log warns once that the model could not be traced. Either way
+    the batches are checked.
     Either failure raises :class:`~pipeguard.ContractViolation` before the first
     optimizer step. With ``every_batch=True`` every later batch is compared with the
     first one's per-sample shape and dtype (one tuple comparison), and explained only
@@ -78,11 +85,24 @@ class ContractCheck(Callback):
             raise err
 
     def _trace(self, pl_module: Any, shape: tuple[int, ...]) -> None:
-        err = trace_failure(trace_with(pl_module, self._used, shape), self._used)
+        assert self._used is not None  # set at fit start
         self._traced = True
-        if err is not None:
+        target = trace_target(pl_module)
+        if target.module is None:  # no forward and no one network: the batches are still checked
+            logger.warning("%s", target.note)
+            return
+        if target.note is not None:
+            logger.info("%s", target.note)
+        trace = dataclasses.replace(trace_with(target.module, self._used, shape), model=target.name)
+        err = trace_failure(trace, self._used)
+        if err is not None and target.note is not None:
+            # a guess: training_step may reshape the batch before the net (x.view(len(x), -1)),
+            # so a failure is told, not raised; a batch that breaks the contract still raises
+            logger.warning("%s\n(not raised: %s is traced in place of the missing forward, and training_step "
+                           "may change the batch before it)", err, target.name)
+        elif err is not None:
             raise err
-        logger.debug("%s accepts %s", type(pl_module).__name__, list(shape))
+        logger.debug("%s accepts %s", target.name, list(shape))
 
 
 def _from_model(pl_module: Any) -> Contract:
