@@ -412,7 +412,7 @@ def test_an_epoch_that_skips_every_sample_raises_with_the_count_and_the_reasons(
         list(loader)
     text = str(caught.value)
     assert text.startswith("GuardedDataLoader skipped every sample of epoch 0 (10 of 10): no batch was yielded")
-    assert "by reason  numel 10" in text and "the contract or the transform is wrong" in text
+    assert "by reason  numel 10" in text and "the contract or the transform is usually wrong" in text
     assert len(loader.skipped) == 10
 
 
@@ -452,7 +452,26 @@ def test_mass_skipping_of_unreadable_files_says_so_not_that_the_contract_is_wron
         list(pg.GuardedDataLoader(ds, batch_size=2))
     text = str(caught.value)
     assert "by reason  unreadable 4" in text and "a file that could not be read" in text
-    assert "the contract or the transform is wrong" not in text
+    assert "the contract or the transform is usually wrong" not in text
+
+
+def test_mass_skipping_of_mixed_causes_says_how_many_of_each(tmp_path):
+    """Two unreadable files and two images of the wrong size: the fix names each cause with its count."""
+    from PIL import Image
+    from torchvision.datasets import ImageFolder
+
+    (tmp_path / "c").mkdir()
+    for i in range(2):
+        (tmp_path / "c" / f"bad{i}.png").write_bytes(b"not a png")
+        Image.new("RGB", (8, 8)).save(tmp_path / "c" / f"small{i}.png")
+    ds = pg.GuardedDataset(ImageFolder(tmp_path), pg.Contract(channels=3, size=(16, 16)), on_error="skip")
+    with pytest.raises(pg.ContractViolation) as caught:
+        list(pg.GuardedDataLoader(ds, batch_size=2))
+    fix = next(line for line in str(caught.value).splitlines() if line.startswith("  fix"))
+    assert "2 files could not be read (check the files" in fix
+    assert "2 samples failed the contract (when many samples fail the same way" in fix
+    # Pillow names the file by its reader's repr: the message names the file instead
+    assert "<_io." not in str(caught.value) and "cannot identify image file '" in str(caught.value)
 
 
 def test_persistent_workers_hand_their_skipped_records_over_and_keep_none():

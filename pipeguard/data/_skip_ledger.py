@@ -177,8 +177,14 @@ class SkipLedger:
 def _mass_skip_fix(records: list[Skipped]) -> str:
     """What many skips point at: files that could not be read are the data's problem; samples
     that were read and failed the contract point at the contract or the transform."""
-    if records and all(r.reason is Reason.UNREADABLE for r in records):
-        return ("every one was a file that could not be read (not a shape problem): check the files, "
-                "e.g. pipeguard scan on their folder lists each with its reason")
-    return ("mass skipping usually means the contract or the transform is wrong, not the data: "
-            "see the first record's diagnosis (loader.skipped[0].violation)")
+    unreadable = sum(r.reason is Reason.UNREADABLE for r in records)
+    files_fix = "check the files, e.g. pipeguard scan on their folder lists each with its reason"
+    if records and unreadable == len(records):
+        return f"every one was a file that could not be read (not a shape problem): {files_fix}"
+    contract_fix = ("when many samples fail the same way the contract or the transform is usually "
+                    "wrong, not the data: see the first record's diagnosis (loader.skipped[0].violation)")
+    if not unreadable:
+        return contract_fix
+    failed = len(records) - unreadable
+    return (f"{numbers.plural(unreadable, 'file')} could not be read ({files_fix}); "
+            f"{numbers.plural(failed, 'sample')} failed the contract ({contract_fix})")

@@ -25,6 +25,7 @@ _SHARED = {
     "ensure_size": "._text",
     "first_line": "._text",
     "one_line": "._text",
+    "without_reprs": "._text",
     "height_width": "._numbers",
     "isqrt_exact": "._numbers",
     "plural": "._numbers",

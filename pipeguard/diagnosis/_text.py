@@ -3,19 +3,36 @@ transforms as code, an aligned table."""
 
 from __future__ import annotations
 
+import re
 from typing import Collection, Sequence
+
+# An object's repr inside a library's message, as Pillow writes the file it was given:
+# ``<_io.BufferedReader name='/d/x.png'>``, ``<_io.BufferedReader name=4>``, ``<_io.BytesIO object at 0x7f..>``
+_REPR = re.compile(r"\s*<[\w.]+ (?:name=(?P<name>'[^'\n]*'|\"[^\"\n]*\"|\d+)|object at 0x[0-9a-fA-F]+)>")
+
+
+def without_reprs(text: str) -> str:
+    """``text`` with the object reprs a library put in it replaced by what they name: a file's
+    quoted path stays, an open descriptor or an in-memory buffer is left out (people read these
+    messages; ``<_io.BytesIO object at 0x..>`` tells them nothing)."""
+    def named(match: re.Match[str]) -> str:
+        name = match.group("name")
+        return f" {name}" if name and name[0] in "'\"" else ""
+
+    return _REPR.sub(named, text)
 
 
 def first_line(exc: BaseException | str, default: str = "") -> str:
-    """The first non-blank line of an exception's message (or of a text); ``default`` when empty."""
-    text = str(exc).strip()
+    """The first non-blank line of an exception's message (or of a text), without object reprs;
+    ``default`` when empty."""
+    text = without_reprs(str(exc)).strip()
     return text.splitlines()[0] if text else default
 
 
 def one_line(exc: BaseException) -> str:
     """An exception as ``Type: message`` on one line, its lines folded (a store's, a decoder's
     or a worker's errors may span several): how a row, a preview or a usage error names one."""
-    text = " ".join(str(exc).split())
+    text = " ".join(without_reprs(str(exc)).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
