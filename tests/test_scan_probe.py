@@ -153,6 +153,23 @@ def test_probe_part_attaches_python_warnings_to_the_row(tmp_path, monkeypatch):
     assert b.warnings == ()  # the next file starts clean
 
 
+def test_pillows_own_deprecations_are_not_a_files_warnings(tmp_path):
+    """Pillow warns that its IM reader is deprecated while it tries a text file with an IM
+    header line: that is about Pillow, and was every such text file's warning."""
+    (tmp_path / "notes.im").write_bytes(b"Image type: RGB image\nname: x\n")
+    (row,) = probe_part([Run(f"{tmp_path}/", "", ["notes.im"])])
+    assert row.status == "not-image" and row.warnings == ()
+
+
+def test_an_xpm_variant_pillow_cannot_read_is_named_so_not_called_damaged(tmp_path):
+    named = b'/* XPM */\nstatic char *x[] = {\n"2 1 2 1",\n"a c red",\n"b c None",\n"ab"};\n'
+    row = _probe(tmp_path, "icon.xpm", named)
+    assert row["status"] == "unreadable" and row["error_kind"] == UnreadableKind.UNSUPPORTED
+    assert row["error"].startswith("Pillow cannot read this XPM variant: its reader takes only 'c #RRGGBB'")
+    hex_colours = named.replace(b"c red", b"c #FF0000")  # the same file as Pillow reads it
+    assert _probe(tmp_path, "ok.xpm", hex_colours)["status"] == "ok"
+
+
 def test_probe_part_rows_match_probe_per_file(tmp_path):
     (tmp_path / "cats" / ".h").mkdir(parents=True)
     data = png_bytes(make_image("RGB", (4, 4)))

@@ -205,6 +205,7 @@ class UnreadableKind(str, enum.Enum):
     DECOMPRESSION_BOMB = "decompression bomb"  # over twice Pillow's MAX_IMAGE_PIXELS: not decoded
     UNIDENTIFIED = "unidentified"              # no Pillow format recognises the content
     BAD_HEADER = "bad header"                  # a format recognised it, then its header failed to parse
+    UNSUPPORTED = "unsupported variant"        # a valid file of a variant Pillow's reader lacks (XPM by colour name)
     NO_PIXELS = "no pixels"                    # a header with a zero width or height
     DECODE_FAILED = "decode failed"            # a --deep decode raised
     BROKEN_LINK = "broken link"                # a symlink to nothing

@@ -210,6 +210,9 @@ def _read_tail(f: Any, size: int, n: int) -> bytes:
     return read_at(f, max(0, size - n), n)
 
 
+XPM_VARIANT = "cannot read this XPM file"  # Pillow's words for an XPM whose colours are named (``c red``)
+
+
 def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
     """Read an image's header (and with ``deep``, its first frame) through Pillow from the open file ``f``."""
     try:
@@ -221,6 +224,9 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
         status = UNREADABLE if image_ext else NOT_IMAGE
         return _Header(status, "not an image Pillow can identify", _kind(status, UnreadableKind.UNIDENTIFIED))
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, NotImplementedError...
+        if str(exc) == XPM_VARIANT:
+            return _failed("Pillow cannot read this XPM variant: its reader takes only 'c #RRGGBB' and 'c None' "
+                           f"colours, not colour names or other keys ({one_line(exc)})", UnreadableKind.UNSUPPORTED)
         return _failed(f"cannot open: {one_line(exc)}", UnreadableKind.BAD_HEADER)
     # no ``with im``: the file is ours to close, and for a file object Image.__exit__ only drops it
     return _read_opened(im, f, size, deep)

@@ -65,6 +65,7 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
     items: list[Item] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)  # about Pillow, not the file
         for run in part:
             folder, prefix, names, _, fs = run  # ``fs``: a remote run, read in ranges
             cls, hidden = run.flags()  # the same for every file of the folder

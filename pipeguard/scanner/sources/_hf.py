@@ -55,6 +55,7 @@ def hf_rows(dataset: Any, deep: bool = False,
     rows: list[ScanRow] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("ignore", DeprecationWarning)  # about Pillow, not the file
         for batch in table.iter(batch_size=BATCH):
             stored, paths = batch.column(image).combine_chunks().flatten()  # null examples stay null
             labels = batch.column(label).to_pylist() if label else [None] * len(batch)
