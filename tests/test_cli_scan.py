@@ -285,3 +285,33 @@ def test_a_report_written_to_a_file_still_shows_the_terminal_what_it_found(plant
     assert "files      " in err and "violations: " in err and "unreadable: " in err  # counts, problems by reason
     assert f"report: {out} (jsonl)" in err and f"page: {page}" in err
     assert err.rstrip().splitlines()[-2:] == [f"report: {out} (jsonl)", f"page: {page}"]
+
+
+def test_the_table_warns_wherever_a_16_bit_file_is_listed(tmp_path):
+    """ImageFolder's loader clips 16-bit images to white; the page said so, the table did not."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8), 1000, dtype=np.uint16)).save(tmp_path / "deep.png")
+    make_image("RGB", (8, 8)).save(tmp_path / "rgb.png")
+    result = run(tmp_path, "--channels", "3")
+    assert result.exit_code == 1
+    assert "notes      1 16-bit file (ImageFolder's default loader clips them to white" in result.stdout
+    assert "    deep.png  (16-bit: ImageFolder's default loader turns it white)\n" in result.stdout
+    summary = json.loads(run(tmp_path, "--channels", "3", "--format", "json").stdout)["summary"]
+    assert summary["sixteen_bit"] == 1
+
+
+def test_a_scan_of_a_list_names_the_list_in_its_heading(tmp_path, monkeypatch):
+    """`find . | pipeguard scan --files-from -` was headed 'pipeguard scan : 17 files'."""
+    make_image("RGB", (8, 8)).save(tmp_path / "a.png")
+    make_image("RGB", (8, 8)).save(tmp_path / "b.png")
+    (tmp_path / "list.txt").write_text("./a.png\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["scan", "--files-from", "-", "--channels", "3"], input="./a.png\n")
+    assert result.stdout.startswith("pipeguard scan the files listed in standard input: 1 file, ")
+    assert "hidden" not in result.stdout  # ./a.png is not a hidden file
+    result = run("b.png", "--files-from", "list.txt", "--channels", "3")
+    assert result.stdout.startswith("pipeguard scan b.png and the files listed in list.txt: 2 files, ")
+    assert run("a.png", "b.png", "--channels", "3").stdout.startswith("pipeguard scan a.png, b.png: 2 files, ")
+    assert pg.scan(["a.png", "b.png", "a.png", "b.png"]).title == "a.png, b.png, a.png … and 1 more"

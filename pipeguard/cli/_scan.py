@@ -77,6 +77,11 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     remote = {"storage_options": options} if options else {}
     report = _run_scan(source, contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
                        time_limit=time_limit, output=streamed, cluster=cluster, cache=cache, **remote)
+    if files_from:
+        listed = "standard input" if files_from == "-" else files_from
+        report.title = f"the files listed in {listed}"  # the list's own paths are as given
+        if sources:
+            report.title = f"{', '.join(sources)} and {report.title}"
     _write_contract(report, write_contract)
     _write_html(report, html, workers, time_limit)
     if streamed is None:

@@ -88,6 +88,8 @@ def _contract_line(s: dict, report: ScanReport) -> list[str]:
     return lines
 
 
+SIXTEEN_BIT = ("ImageFolder's default loader clips them to white; "
+               "pipeguard.EnsureChannels scales them to 8 bits")
 TENSOR_FIELDS = ("dtype", "value_range")  # contract fields a file's header cannot tell
 
 
@@ -116,7 +118,8 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
     s = report.summary()
     w = stream.write
     mode = "deep scan (decoded)" if s["deep"] else "header scan"
-    w(f"pipeguard scan {s['root']}: {numbers.plural(s['files'], 'file')}, {mode}, {report.elapsed:.2f} s\n")
+    title = report.title or s["root"]
+    w(f"pipeguard scan {title}: {numbers.plural(s['files'], 'file')}, {mode}, {report.elapsed:.2f} s\n")
     for line in _contract_line(s, report):
         w(line + "\n")
     st = s["status"]
@@ -136,6 +139,8 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
         extras.append(f"{s['multi_frame']:,} multi-frame (only the first frame is loaded)")
     if s["exif_rotated"]:
         extras.append(f"{s['exif_rotated']:,} with EXIF rotation (ImageFolder does not apply it)")
+    if s["sixteen_bit"]:
+        extras.append(f"{numbers.plural(s['sixteen_bit'], '16-bit file')} ({SIXTEEN_BIT})")
     if s["warnings"]:
         extras.append(f"{s['warnings']:,} with warnings (see the warnings column)")
     if extras:
@@ -162,7 +167,8 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
             got = ", ".join(f"{a} ({n:,})" for a, n in list(v["actual"].items())[:6])
             w(f"  {check}: {numbers.plural(v['count'], 'file')}, expected {v['expected']}, got {got}\n")
             for p in v["paths"]:
-                w(f"    {p}\n")
+                w(f"    {p}" + ("  (16-bit: ImageFolder's default loader turns it white)"
+                              if p in report.tally.sixteen_bit_listed else "") + "\n")
             if v["count"] > len(v["paths"]):
                 w(f"    … and {v['count'] - len(v['paths']):,} more\n")
             if v["fix"]:

@@ -120,10 +120,12 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
                         deep=deep, walk=stats, storage_options=storage_options if has_urls(source) else None)
     if is_hf_dataset(source):
         rows, report.root = hf_rows(source, deep, progress)
+        report.title = report.root
         report.examples = StoredImages(source)
         _assemble(report, [rows], output)
     else:
         report.root = _root_of(source)
+        report.title = report.root or _list_title(cast("list", source))
         row_cache = local_cache(cache, report.root, cluster=cluster, remote=has_urls(source))
         runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache)
         with engine_for(cluster) as engine:
@@ -143,6 +145,12 @@ def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any)
         _in_memory(report, batches)
     else:
         _streamed(report, batches, os.fspath(output))
+
+
+def _list_title(paths: list) -> str:
+    """A list's heading: its first paths, and how many more."""
+    shown = ", ".join(map(str, paths[:3]))
+    return shown + (f" … and {len(paths) - 3:,} more" if len(paths) > 3 else "")
 
 
 def _root_of(source: Source) -> str:

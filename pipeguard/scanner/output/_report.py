@@ -113,6 +113,8 @@ class ScanReport:
 
     Attributes:
         root: the scanned folder, as given ("" for a list of files, whose paths are as given).
+        title: what was scanned, for people: the root, or for a list its first paths (the
+            CLI names its ``--files-from`` list); headings of the table and the page.
         contract: the contract the files were checked against (given or inferred), or ``None``.
         contract_source: ``"given"``, ``"inferred"`` or ``None``.
         tally: the counts behind :meth:`summary`, gathered as the rows passed.
@@ -142,6 +144,7 @@ class ScanReport:
     inferred_notes: dict = field(default_factory=dict)
     walk: WalkStats = field(default_factory=WalkStats)
     output: Optional[str] = None
+    title: str = ""
     storage_options: Optional[dict] = field(default=None, repr=False)
     examples: Any = field(default=None, repr=False)
     _frame: Any = field(default=None, repr=False)

@@ -14,6 +14,8 @@ from ...diagnosis import size_text
 from .._row import OK, PROBLEMS, STATUSES, UNREADABLE, VIOLATION
 
 FIRST_PATHS = 5   # paths listed per reason in the summary
+# Modes that torchvision's default loader (``convert("RGB")``) clips to white: 16- and 32-bit integers
+WHITE_UNDER_RGB = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
@@ -26,6 +28,8 @@ class Tally:
         self.multi_frame = 0
         self.exif_rotated = 0
         self.warnings = 0
+        self.sixteen_bit = 0
+        self.sixteen_bit_listed: set[str] = set()  # listed paths (path::member) of such files
         self.status: Counter = Counter()
         self.classes: Counter = Counter()
         self.formats: Counter = Counter()
@@ -52,6 +56,8 @@ class Tally:
         self.sizes.update({(int(h), int(w)): int(n) for (h, w), n in sizes.items()})
         self.multi_frame += int((images["n_frames"].fillna(1) > 1).sum())
         self.exif_rotated += int((images["orientation"].fillna(1) != 1).sum())
+        deep = images[images["mode"].isin(WHITE_UNDER_RGB)]
+        self.sixteen_bit += len(deep)
         problems = frame[status == UNREADABLE]
         for path, member, kind, error in zip(problems["path"], problems["member"], problems["error_kind"],
                                              problems["error"]):
@@ -62,9 +68,9 @@ class Tally:
                 entry[1].append(where)
                 if error:
                     self.error_texts.setdefault(where, error)
-        self._add_violations(violations)
+        self._add_violations(violations, {_where(p, m) for p, m in zip(deep["path"], deep["member"])})
 
-    def _add_violations(self, violations: Any) -> None:
+    def _add_violations(self, violations: Any, sixteen_bit: set[str]) -> None:
         for path, member, check, expected, actual in zip(violations["path"], violations["member"],
                                                          violations["check"], violations["expected"],
                                                          violations["actual"]):
@@ -73,7 +79,10 @@ class Tally:
             entry["count"] += 1
             entry["actual"][actual] += 1
             if len(entry["paths"]) < FIRST_PATHS:
-                entry["paths"].append(_where(path, member))
+                where = _where(path, member)
+                entry["paths"].append(where)
+                if where in sixteen_bit:
+                    self.sixteen_bit_listed.add(where)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -105,6 +114,7 @@ class Tally:
                                    .items())[:5]),
             "multi_frame": self.multi_frame,
             "exif_rotated": self.exif_rotated,
+            "sixteen_bit": self.sixteen_bit,
             "errors": {str(kind): {"count": n, "paths": paths} for kind, (n, paths)
                        in sorted(self.errors.items(), key=lambda kv: (-kv[1][0], str(kv[0])))},
             "violations": {check: {"count": e["count"], "expected": e["expected"], "actual": _ranked(e["actual"]),
