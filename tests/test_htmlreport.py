@@ -184,7 +184,7 @@ def test_archive_members_are_previewed_from_tar_tar_gz_and_zip(tmp_path):
         assert (_mode(gray.images["file"]), _mode(gray.images["fixed"])) == ("L", "RGB")
         assert gray.images["file"].startswith("data:image/jpeg")
         assert previews_of[(archive, "000004.png")].images["file"].startswith("data:image/png")  # RGBA: alpha kept
-        assert "cannot identify" in previews_of[(archive, "000003.jpg")].error  # an empty member: its error
+        assert previews_of[(archive, "000003.jpg")].error == "empty file (0 bytes)"  # an empty member: never opened
 
 
 def test_an_archive_is_read_once_for_its_members_and_a_name_twice_shows_the_first(tmp_path, monkeypatch):

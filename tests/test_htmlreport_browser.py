@@ -151,6 +151,76 @@ def test_a_folder_of_1500_problem_files_lists_100_per_reason(browser, tmp_path):
     v.page.close()
 
 
+# every text of the size chart (tick labels, axis titles, the contract's label) and every circle, as boxes
+SIZE_CHART_BOXES = """svg => {
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  return {svg: box(svg), texts: [...svg.querySelectorAll(":scope > text")].map(e => [e.textContent, box(e)]),
+          circles: [...svg.querySelectorAll("circle")].map(box),
+          mark: [...svg.querySelectorAll("text[data-mark]")].map(box)};
+}"""
+SPAN = (16, 24, 40, 64, 100, 128, 180, 256, 400, 512, 800, 1024, 1500, 2048, 3000, 4000)
+
+
+def _meet(a, b) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0 and min(a[3], b[3]) - max(a[1], b[1]) > 0
+
+
+@pytest.fixture(scope="module")
+def sixteen_to_4000(tmp_path_factory):
+    """Images from 16 px to 4000 px a side, in both orientations."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("span") / "data"
+    root.mkdir()
+    for i, side in enumerate(SPAN):
+        other = SPAN[len(SPAN) - 1 - i]
+        Image.new("L", (side, max(16, side // 3))).save(root / f"wide_{side}.png")
+        Image.new("L", (min(side, other), side)).save(root / f"tall_{side}.png")
+    return root
+
+
+@pytest.mark.parametrize("size", [(224, 224), (16, 16), (4000, 4000), (16, 4000), (64, 64)])
+def test_size_chart_labels_never_meet_each_other_the_circles_or_the_edge(browser, sixteen_to_4000, tmp_path, size):
+    page = tmp_path / "r.html"
+    pg.scan(sixteen_to_4000, contract=pg.Contract(channels=1, size=size)).to_html(page)
+    v = Visit(browser, page)
+    got = v.page.locator('svg[data-chart="sizes"]').evaluate(SIZE_CHART_BOXES)
+    v.page.close()
+    texts = got["texts"]
+    assert len(texts) >= 9 and any(t.startswith("4,096") or t.startswith("2,048") for t, _ in texts)
+    assert len(got["mark"]) == 1 and got["circles"]
+    left, top, right, bottom = got["svg"]
+    for label, (x0, y0, x1, y1) in texts:
+        assert left <= x0 and x1 <= right and top <= y0 and y1 <= bottom, f"{label!r} runs off the chart"
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1:]:
+            assert not _meet(box_a, box_b), f"{a!r} and {b!r} overlap"
+    for circle in got["circles"]:
+        assert not _meet(got["mark"][0], circle), "the contract's label is drawn over a circle"
+
+
+def test_a_16_px_icon_is_shown_at_the_thumbnail_size_pixel_by_pixel(browser, tmp_path):
+    from PIL import Image
+
+    from pipeguard.htmlreport._thumbnails import SIDE
+
+    root = tmp_path / "data"
+    root.mkdir()
+    Image.new("RGBA", (16, 16), (200, 0, 0, 255)).save(root / "icon.png")
+    Image.new("LA", (16, 8), (90, 255)).save(root / "strip.png")
+    Image.new("RGBA", (400, 200), (0, 200, 0, 255)).save(root / "photo.png")
+    pg.scan(root, contract=pg.Contract(channels=3)).to_html(tmp_path / "r.html")
+    v = Visit(browser, tmp_path / "r.html")
+    shown = dict(v.page.eval_on_selector_all(
+        'img[data-view="file"]', "els => els.map(e => [e.closest('[data-path]').dataset.path, "
+        "[e.naturalWidth, e.naturalHeight, e.getBoundingClientRect().width, e.getBoundingClientRect().height, "
+        "getComputedStyle(e).imageRendering]])"))
+    v.page.close()
+    assert shown["icon.png"] == [16, 16, SIDE, SIDE, "pixelated"]
+    assert shown["strip.png"] == [16, 8, SIDE, SIDE // 2, "pixelated"]
+    assert shown["photo.png"][:4] == [SIDE, SIDE // 2, SIDE, SIDE // 2]  # shrunk, not scaled
+
+
 @pytest.mark.skipif(os.environ.get("PIPEGUARD_WRITE_SCREENSHOT") != "1",
                     reason="set PIPEGUARD_WRITE_SCREENSHOT=1 to write docs/scan-report.png")
 def test_write_the_readme_screenshot(browser, tmp_path, monkeypatch):

@@ -2,11 +2,13 @@
 
 One self-contained file (inline CSS, base64 thumbnails, SVG charts; no script, nothing
 fetched). Modules, one job each: ``problems`` (problem files grouped by reason, at most
-``PER_REASON`` listed each), ``thumbnails`` (small previews of the listed files, made in
-worker processes with a time limit per file: the file, what the default loader's
-``convert("RGB")`` makes of it, what ``EnsureChannels`` makes of it), ``charts`` (the
-size scatter and the bar charts, as numbers for the SVG templates), ``page`` (Jinja2
-rendering; ``templates/`` holds the page, the charts and the style).
+``PER_REASON`` listed each), ``variety`` (which of a reason's files are listed: a sample
+covering its modes, formats, size classes and folders), ``thumbnails`` (small previews of
+the listed files, made in worker processes with a time limit per file: the file, what the
+default loader's ``convert("RGB")`` makes of it, what ``EnsureChannels`` makes of it; small
+images shown scaled up pixel by pixel), ``text`` (errors said without Python reprs),
+``charts`` (the size scatter and the bar charts, as numbers for the SVG templates), ``page``
+(Jinja2 rendering; ``templates/`` holds the page, the charts and the style).
 
 May import ``core``, ``transforms`` (the PIL channel kernel only, so no torch) and
 ``diagnosis``; never ``scanner``: the report is handed over by ``ScanReport.to_html``,

@@ -13,7 +13,8 @@ from .._io import is_url
 from ._charts import bar_chart, size_chart
 from ._preview_files import limited
 from ._problems import NOT_IMAGE, PER_REASON, problem_groups
-from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, failed, previews
+from ._text import EMPTY, plain
+from ._thumbnails import CHANNEL_VIEWS, FILE, SIDE, Job, Preview, failed, previews
 
 log = logging.getLogger(__name__)
 EXTRA_HINT = "the HTML report needs Jinja2: pip install 'pipeguard[html]'"
@@ -75,7 +76,8 @@ def _previews(report: Any, groups: list, workers: Optional[int], time_limit: flo
 def _jobs(report: Any, groups: list, decided: Optional[dict] = None) -> list[Job]:
     """One job a listed file, and one an archive for all of its listed members. The rows
     of a scanned dataset are its examples, by position (see :func:`_example_job`); the
-    previews of those that cannot be sent go in ``decided``."""
+    previews of those that cannot be sent go in ``decided``, as do those of 0-byte files
+    (never opened: there is nothing to show)."""
     decided = {} if decided is None else decided
     channels = _channels_wanted(report.contract)
     options = getattr(report, "storage_options", None)
@@ -86,6 +88,9 @@ def _jobs(report: Any, groups: list, decided: Optional[dict] = None) -> list[Job
         for row in group.rows:
             if row["status"] == NOT_IMAGE:
                 continue  # nothing to show
+            if row.get("bytes") == 0:
+                decided[row["key"]] = Preview(error=EMPTY)
+                continue
             views.setdefault(row["key"], set()).update(CHANNEL_VIEWS if group.key == "channels" else (FILE,))
             where[row["key"]] = (row["path"] if examples is not None else _located(str(report.root), row["path"]),
                                  row.get("member"))
@@ -132,6 +137,7 @@ def _environment() -> Any:
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["thousands"] = lambda n: f"{int(n):,}"
+    env.filters["plain"] = plain  # an error as text, without Python reprs
     return env
 
 

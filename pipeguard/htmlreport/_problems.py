@@ -1,9 +1,11 @@
-"""Problem files grouped by reason, for the page: per reason the count, the fix, the first files.
+"""Problem files grouped by reason, for the page: per reason the count, the fix, a sample of files.
 
 Reasons: a failing contract check (``channels``, ``size``, ``numel``; a file failing two
 is in both groups), then each kind of unreadable file (truncated, empty file, cannot
 open, ...), then files that are not images (listed, but they never fail a scan). At
-most ``PER_REASON`` files are listed per reason; the page says how many more there are.
+most ``PER_REASON`` files are listed per reason, chosen to cover the reason's modes,
+formats, sizes and folders (:mod:`._variety`), not the first by name; the page says how
+many of how many.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..core import Status, UnreadableKind
+from ._variety import Variety, kind_of
 
 PER_REASON = 100
 CHECK_TITLES = {"channels": "wrong channel count", "size": "wrong size", "numel": "wrong element count"}
@@ -29,9 +32,12 @@ UNREADABLE_FIXES: dict[Optional[UnreadableKind], str] = {  # keyed by Unreadable
     UnreadableKind.TIMEOUT: "its decode hung past the time limit: re-export it, or leave it out",
     UnreadableKind.CRASH: "its decode crashed the worker process: re-export it, or leave it out",
     UnreadableKind.PERMISSION_DENIED: "the scan may not read it: fix the file's permissions",
+    UnreadableKind.UNSUPPORTED: "a valid file of a variant Pillow cannot read: convert it (e.g. to PNG) with a "
+                                "tool that reads it, or leave it out; torchvision's loaders cannot read it either",
 }
 _FIELDS = ("path", "member", "status", "format", "mode", "channels", "height", "width", "bytes",
            "error", "violations", "fix")
+_KIND_FIELDS = ("path", "member", "format", "mode", "height", "width")  # what a row's kind is made of
 
 
 @dataclass
@@ -44,7 +50,8 @@ class Group:
         status: the status of the group's rows.
         count: files with this reason (all of them, not only the listed ones).
         fix: the suggested fix, or ``None``.
-        rows: the first :data:`PER_REASON` rows (dicts of :data:`_FIELDS` plus ``key``, the frame index).
+        rows: at most :data:`PER_REASON` rows, a sample covering the reason's variety, in the
+            order chosen (dicts of :data:`_FIELDS` plus ``key``, the row's place in the table).
     """
 
     key: str
@@ -64,8 +71,8 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
 
     The counts come from the summary; the listed rows from the report's table, read a
     chunk at a time (``report.chunks()``: a streamed report is never read back whole) until
-    every group has ``per_reason`` rows, or all of its files when it has fewer. A row's
-    ``key`` is its place in the whole table.
+    every group's files have all been seen; each group keeps only the rows its sample may
+    still take (:class:`._variety.Variety`). A row's ``key`` is its place in the whole table.
 
     Args:
         report: the :class:`~pipeguard.ScanReport`.
@@ -73,22 +80,50 @@ def problem_groups(report: Any, summary: dict[str, Any], per_reason: int = PER_R
         per_reason: files listed per reason.
     """
     groups = _empty_groups(summary)
-    wanted = sum(min(g.count, per_reason) for g in groups)
-    if not wanted:
+    if per_reason <= 0 or not any(g.count for g in groups):
         return groups  # nothing to list: the table is not read at all
+    samples = {id(g): _Sample(per_reason) for g in groups}
     offset = 0
     for frame, violations in report.chunks():
         problems = frame[frame["status"] != OK]
         by_file = _first_violation_rows(problems)  # indexed once a chunk, for every group
         by_kind = _unreadable_rows(problems)
         for group in groups:
-            if len(group.rows) < per_reason:
-                keys = _keys_of(group, problems, violations, by_file, by_kind)[:per_reason - len(group.rows)]
-                group.rows += _rows(problems, keys, offset)
+            samples[id(group)].offer(problems, _keys_of(group, problems, violations, by_file, by_kind), offset)
         offset += len(frame)
-        if sum(len(g.rows) for g in groups) >= wanted:
+        if all(samples[id(g)].seen >= g.count for g in groups):
             break
+    for group in groups:
+        group.rows = samples[id(group)].rows()
     return groups
+
+
+class _Sample:
+    """A group's sample as its rows arrive: the rows it may still list, by key."""
+
+    def __init__(self, limit: int):
+        self.variety = Variety(limit)
+        self.kept: dict[int, dict[str, Any]] = {}
+        self.seen = 0
+
+    def offer(self, problems: Any, keys: list, offset: int) -> None:
+        """The group's rows of one chunk (``keys`` in its index, in order)."""
+        self.seen += len(keys)
+        if not keys:
+            return
+        facts = _records(problems.loc[keys], _KIND_FIELDS)
+        wanted = []
+        for key, row in zip(keys, facts):
+            kind = kind_of(row)
+            if self.variety.wants(kind):
+                self.variety.add(kind, offset + int(key))
+                wanted.append(key)
+        self.kept.update((row["key"], row) for row in _rows(problems, wanted, offset))
+        for key in self.variety.prune():
+            del self.kept[key]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self.kept[key] for key in self.variety.chosen()]
 
 
 def _empty_groups(summary: dict[str, Any]) -> list[Group]:

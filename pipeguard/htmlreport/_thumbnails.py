@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .._child import quiet_child
-from ..diagnosis import one_line
 from ._preview_files import in_memory, members, opened
+from ._text import EMPTY, UNIDENTIFIED, error_text, looks_like
 
 SIDE = 128                 # longest side of a thumbnail, in pixels
 ARCHIVE_LIMIT_FILES = 10   # an archive job's time limit: the per-file limit times its members, up to this many
@@ -66,12 +66,17 @@ class Job:
 
 @dataclass
 class Preview:
-    """The previews of one file: view -> ``data:`` URI, and their common size; or the error."""
+    """The previews of one file: view -> ``data:`` URI, and the size they are shown at; or the error.
+
+    An image smaller than the thumbnail is shown scaled up to it, pixel by pixel
+    (``pixelated``): its data stays at its own size.
+    """
 
     images: dict[str, str] = field(default_factory=dict)
     width: int = 0
     height: int = 0
     error: Optional[str] = None
+    pixelated: bool = False
 
 
 def render(job: Job, side: int = SIDE) -> Preview:
@@ -110,14 +115,18 @@ def _rendered(f: Any, views: tuple[str, ...], channels: int, side: int) -> Previ
     per-pixel conversion, so converting the thumbnail shows what converting the image shows,
     at a fraction of the cost.
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
+    if _length(f) == 0:
+        return Preview(error=EMPTY)  # not handed to Pillow: there is nothing to identify
     try:
         with Image.open(f) as im:
             im.draft(None, (side, side))  # JPEG: decode at 1/2, 1/4 or 1/8 scale, no smaller than side
             im.load()
             small = _shrunk(im, side)
             made = {view: _view(small, view, channels) for view in views}
+    except UnidentifiedImageError:
+        return _unidentified(f)
     except Exception as exc:  # any decoder failure is the file's, shown in its place
         return failed(exc)
     out = Preview()
@@ -129,12 +138,33 @@ def _rendered(f: Any, views: tuple[str, ...], channels: int, side: int) -> Previ
             encoded[same] = _data_uri(image)
         out.images[view] = encoded[same]
         out.width, out.height = image.size
+    if out.images and max(out.width, out.height) < side:  # a small image: shown at the thumbnail's size
+        scale = side / max(out.width, out.height)
+        out.width, out.height = max(1, round(out.width * scale)), max(1, round(out.height * scale))
+        out.pixelated = True
     return out
 
 
 def failed(exc: BaseException) -> Preview:
-    """The preview of a file that cannot be shown: its error."""
-    return Preview(error=one_line(exc))
+    """The preview of a file that cannot be shown: its error, without Python reprs."""
+    return Preview(error=error_text(exc))
+
+
+def _length(f: Any) -> int:
+    """How many bytes ``f`` holds (a seekable binary file), read from the start afterwards."""
+    length = f.seek(0, io.SEEK_END)
+    f.seek(0)
+    return length
+
+
+def _unidentified(f: Any) -> Preview:
+    """The preview of a file Pillow cannot identify: said so, with what it looks like."""
+    try:
+        f.seek(0)
+        what = looks_like(f.read(512))
+    except Exception:  # the file cannot be read again: say no more than Pillow did
+        what = ""
+    return Preview(error=f"{UNIDENTIFIED} (it looks like {what})" if what else UNIDENTIFIED)
 
 
 def _shrunk(im, side: int):
