@@ -315,3 +315,15 @@ def test_a_scan_of_a_list_names_the_list_in_its_heading(tmp_path, monkeypatch):
     assert result.stdout.startswith("pipeguard scan b.png and the files listed in list.txt: 2 files, ")
     assert run("a.png", "b.png", "--channels", "3").stdout.startswith("pipeguard scan a.png, b.png: 2 files, ")
     assert pg.scan(["a.png", "b.png", "a.png", "b.png"]).title == "a.png, b.png, a.png … and 1 more"
+    run("--files-from", "list.txt", "--channels", "3", "--html", "page.html")
+    assert "<h1>pipeguard scan of <code>the files listed in list.txt</code></h1>" in (tmp_path / "page.html").read_text()
+
+
+def test_an_xpm_pillow_cannot_read_is_not_sent_to_be_re_downloaded(tmp_path):
+    folder = tmp_path / "icons"
+    folder.mkdir()
+    (folder / "named.xpm").write_bytes(b'/* XPM */\nstatic char *x[] = {\n"1 1 1 1",\n"a c red",\n"a"};\n')
+    result = run(folder, "--channels", "3", "--html", tmp_path / "page.html")
+    assert "unsupported variant (1)" in result.stdout and "Pillow cannot read this XPM variant" in result.stdout
+    page = (tmp_path / "page.html").read_text()
+    assert "a valid file of a variant Pillow cannot read" in page and "re-download" not in page
