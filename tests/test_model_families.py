@@ -182,6 +182,29 @@ def test_size_assertions_in_every_wording_get_ensure_size(message):
         assert model(pg.EnsureSize(err.size)(_image(3, 64)).unsqueeze(0)).shape == (1, 2)
 
 
+@pytest.mark.parametrize("message", [
+    "Input height ({h}) doesn't match model (48).",
+    "Input image size ({h}*{w}) doesn't match model (48*48).",
+    "Wrong image width! Expected 48 but got {w}!",                 # torchvision (the height passes)
+])
+def test_channels_last_images_into_a_size_check_are_permuted_not_resized(message):
+    """[1, 48, 48, 3] reads as 48×3 to the check: the fix was EnsureSize((48, 48)), giving 48 channels."""
+    model = SizeChecking(message).eval()
+    err = pg.trace_model(model, (2, 48, 48, 3)).error
+    assert err.kind is FindingKind.ASSERTION and err.expected == (2, 3, 48, 48)
+    assert err.summary == ("the model checks its input size: built for 48×48, receives 48×3 "
+                           "from channels-last [N, H, W, C] data")
+    assert err.fix.startswith("move the channels first: x.permute(0, 3, 1, 2) turns channels-last "
+                              "[N, H, W, C] data into [2, 3, 48, 48]") and "EnsureSize" not in err.fix
+    with torch.no_grad():
+        assert model(torch.rand(2, 48, 48, 3).permute(0, 3, 1, 2)).shape == (2, 2)
+    err = pg.trace_model(model, (1, 64, 64, 3)).error   # another size as well: permute, then resize
+    assert err.fix.index("x.permute(0, 3, 1, 2)") < err.fix.index("then feed 48×48 images: "
+                                                                   "pipeguard.EnsureSize((48, 48))")
+    with torch.no_grad():
+        assert model(pg.EnsureSize((48, 48))(torch.rand(1, 64, 64, 3).permute(0, 3, 1, 2))).shape == (1, 2)
+
+
 def test_a_normalisation_table_against_rgba_images_asks_for_ensure_channels():
     model = NormalisingStem().eval()
     err = pg.trace_model(model, (1, 4, 16, 16)).error

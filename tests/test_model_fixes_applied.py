@@ -13,6 +13,7 @@ from torch import nn
 from trace_models import LeNet, PooledCNN
 
 import pipeguard as pg
+from pipeguard.diagnosis import HypothesisKind
 from pipeguard.model import FindingKind
 
 _RESIZE = re.compile(r"pipeguard\.EnsureSize\(\((\d+), (\d+)\)\)")
@@ -122,3 +123,82 @@ def test_a_view_that_fails_on_the_last_batch_gets_explains_fixes_and_they_work()
     assert dims == (-1, 3, 32, 32)
     assert pg.trace_model(_FixedBatchView(dims), (16, 3, 32, 32)).ok  # the view it names takes the last batch
     assert _FixedBatchView(dims)(torch.rand(16, 3, 32, 32)).shape == (16, 3072)
+
+
+# -- transformers: every fix offered for a layout, size or channel error, applied -----------
+
+_STEP = re.compile(r"(?P<call>x(?:\.(?:permute|unsqueeze)\([\d, ]*\))+)"
+                   r"|pipeguard\.EnsureChannels\((?P<channels>\d+)\)"
+                   r"|pipeguard\.EnsureSize\(\((?P<h>\d+), (?P<w>\d+)\)\)")
+
+
+def applied(fix: str, x: torch.Tensor) -> torch.Tensor:
+    """``x`` after every step the fix's first alternative names, in its order: a call on ``x``
+    (``x.permute(0, 3, 1, 2)``), ``pipeguard.EnsureChannels(n)``, ``pipeguard.EnsureSize((h, w))``."""
+    first = re.split(r"[,;] or ", fix)[0]
+    steps = list(_STEP.finditer(first))
+    assert steps, f"nothing to apply in the fix: {fix}"
+    for step in steps:
+        if step["call"]:
+            for name, args in re.findall(r"\.(permute|unsqueeze)\(([\d, ]*)\)", step["call"]):
+                x = getattr(x, name)(*(int(a) for a in args.split(",")))
+        elif step["channels"]:
+            x = pg.EnsureChannels(int(step["channels"]))(x)
+        else:
+            x = pg.EnsureSize((int(step["h"]), int(step["w"])))(x)
+    return x
+
+
+@pytest.fixture(scope="module")
+def transformers():
+    from torchvision import models
+
+    return {"vit_b_16": models.vit_b_16(weights=None).eval(), "swin_t": models.swin_t(weights=None).eval()}
+
+
+@pytest.fixture(scope="module")
+def output_shape(transformers):
+    """The output shape of a real CPU forward, one per model and input shape (whether a model
+    runs depends on the shape alone; a ViT-B forward costs most of a second on 2 cores)."""
+    seen: dict[tuple, tuple] = {}
+
+    def run(name: str, x: torch.Tensor) -> tuple:
+        key = (name, tuple(x.shape))
+        if key not in seen:
+            with torch.no_grad():
+                seen[key] = tuple(transformers[name](x).shape)
+        return seen[key]
+
+    return run
+
+
+# (input shape, a text every transformer's fix holds)
+_TRANSFORMER_CASES = {
+    "channels-last": ((1, 224, 224, 3), "x.permute(0, 3, 1, 2)"),
+    "channels-last-sample": ((224, 224, 3), "x.permute(2, 0, 1).unsqueeze(0)"),
+    "no-batch": ((3, 224, 224), "add the batch dimension: x.unsqueeze(0)"),
+    "channels-last-other-size": ((1, 256, 256, 3), "x.permute(0, 3, 1, 2)"),
+    "other-size": ((1, 3, 256, 256), "pipeguard.EnsureSize((224, 224))"),
+    "grayscale": ((1, 1, 224, 224), "pipeguard.EnsureChannels(3)"),
+    "rgba": ((1, 4, 224, 224), "pipeguard.EnsureChannels(3)"),
+}
+
+
+@pytest.mark.parametrize("name", ["vit_b_16", "swin_t"])
+@pytest.mark.parametrize("case", list(_TRANSFORMER_CASES))
+def test_transformer_fixes_for_layout_size_and_channels_work_when_applied(transformers, output_shape, name, case):
+    """ViT read channels-last [1, 224, 224, 3] as a 224×3 input and offered EnsureSize((224, 224)),
+    which made [1, 224, 224, 224]; a [3, 224, 224] sample got 'no change of the input is known'."""
+    model, (shape, must) = transformers[name], _TRANSFORMER_CASES[case]
+    trace = pg.trace_model(model, shape)
+    if trace.ok:  # swin_t pads its windows: any size runs, and nothing is offered
+        assert (name, case) == ("swin_t", "other-size")
+        return
+    err = trace.error
+    assert err.kind is not FindingKind.EXCEPTION and not err.fix.startswith("no change of the input"), err
+    assert must in err.fix, err.fix
+    if "channels-last" in case:  # read as a layout: permuted, and resized only after the permute
+        assert err.diagnosis.best.kind is HypothesisKind.LAYOUT
+        assert "EnsureSize" not in err.fix or err.fix.index("permute") < err.fix.index("EnsureSize")
+    fixed = applied(err.fix, torch.rand(shape))
+    assert output_shape(name, fixed) == (fixed.shape[0], 1000)

@@ -1,6 +1,7 @@
 """Readings of a model's own checks on its input: an ``assert`` with the numbers it
 compares, and an input-size check (timm, torchvision, Hugging Face) with the size that
-passes it.
+passes it, or with the permute that puts the channels first when channels-last data
+fails it (``[1, 224, 224, 3]`` reads as 224×3 to a model checking for 224×224).
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Optional, cast
 
-from ..diagnosis import ensure_size
+from ..diagnosis import ensure_size, explain, numbers
+from . import _input_layout as layout
 from ._findings import Finding, FindingKind
 from ._history import History, Shape, model_input
 
@@ -57,6 +59,9 @@ def read_size_assertion(text: str, history: History) -> Optional[Finding]:
         if axis == "height" and int(first) != image[2] or axis == "width" and int(first) != image[3]:
             return None
     h, w = want
+    last = layout.channels_last(image, None, 2)
+    if last is not None:
+        return _channels_last_size(image, last, (h, w))
     return Finding(FindingKind.ASSERTION,
                    f"the model checks its input size: built for {h}×{w}, receives {got[0]}×{got[1]}",
                    expected=want, actual=got,
@@ -64,3 +69,19 @@ def read_size_assertion(text: str, history: History) -> Optional[Finding]:
                    fix=f"feed {h}×{w} images: {ensure_size(h, w)} in the transform, or build "
                        f"the model for {got[0]}×{got[1]} (its img_size / image_size argument)",
                    size=want)
+
+
+def _channels_last_size(image: Shape, last: layout.Layout, want: tuple[int, int]) -> Finding:
+    """A size check failed by channels-last data: the model reads ``[N, H, W, C]`` as
+    ``[N, C, H, W]``, so its height × width is the image's width × channels."""
+    h, w = want
+    fix = layout.channels_last_fix(last, None, 2)
+    if tuple(last.shape[2:]) != want:  # the wrong size as well: permute, then resize
+        fix += f"; then feed {h}×{w} images: {ensure_size(h, w)} in the transform"
+    return Finding(FindingKind.ASSERTION,
+                   f"the model checks its input size: built for {h}×{w}, receives {image[2]}×{image[3]} "
+                   f"from {last.what}",
+                   expected=(*last.shape[:2], h, w), actual=image, diagnosis=explain(last.shape, image),
+                   arithmetic=f"{numbers.shape(image)} has {image[-1]} last: read as [N, C, H, W], its "
+                              f"height×width is {image[2]}×{image[3]}; the model asserts {h}×{w}",
+                   fix=fix, size=want)

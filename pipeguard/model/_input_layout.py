@@ -34,10 +34,12 @@ def _dims(d: int, batched: bool, channels_last: bool) -> str:
     return "[" + ", ".join((["N"] if batched else []) + names) + "]"
 
 
-def channels_last(x: Shape, channels: int, d: int) -> Optional[Layout]:
+def channels_last(x: Shape, channels: Optional[int], d: int) -> Optional[Layout]:
     """``x`` read as channels-last data over ``d`` spatial dimensions, for a layer that
     wants ``channels``: the last axis holds ``channels`` (or an image's 1 to 4 channels,
-    where axis 1 holds more than an image has).
+    where axis 1 holds more than an image has). ``channels`` is ``None`` where the model
+    rejects its input before a layer names a channel count (a transformer's size check):
+    then only the image reading counts.
 
     ``[1, 224, 224, 3]`` for 3 channels is ``x.permute(0, 3, 1, 2)``; an unbatched
     ``[224, 224, 3]`` is ``x.permute(2, 0, 1).unsqueeze(0)``.
@@ -56,12 +58,13 @@ def channels_last(x: Shape, channels: int, d: int) -> Optional[Layout]:
                   (1, last, *x[:-1]), f"x.permute{perm}.unsqueeze(0)")
 
 
-def channels_last_fix(layout: Layout, channels: int, d: int) -> str:
-    """The fix text for a :func:`channels_last` reading, for a layer that wants ``channels``."""
+def channels_last_fix(layout: Layout, channels: Optional[int], d: int) -> str:
+    """The fix text for a :func:`channels_last` reading, for a layer that wants ``channels``
+    (``None``: not known, no conversion named)."""
     action = "move the channels first" + ("" if layout.call.startswith("x.permute(0,") else
                                           " and add the batch dimension")
     fix = f"{action}: {layout.call} turns {layout.what} into {numbers.shape(layout.shape)}"
-    if layout.shape[1] != channels:
+    if channels is not None and layout.shape[1] != channels:
         fix += f", then convert to {numbers.plural(channels, 'channel')}: {ensure_channels(channels)}"
     return fix + " (v2.ToImage()/ToTensor() move the channels first for HWC arrays and PIL images)"
 
@@ -77,6 +80,18 @@ def missing_batch(x: Shape, wanted: Sequence[int], history: History) -> Optional
         return None
     return Layout(f"a single sample {numbers.shape(image)} without its batch dimension", (1, *cast(Shape, image)),
                   "x.unsqueeze(0)")
+
+
+def unbatched_image(x: Shape, history: History) -> Optional[Layout]:
+    """The model input ``x``, as given, read as one image without its batch dimension:
+    ``[C, H, W]`` with an image's 1 to 4 channels first (``x.unsqueeze(0)``) or
+    ``[H, W, C]`` with them last (``x.permute(2, 0, 1).unsqueeze(0)``). For model code that
+    takes the input apart before any layer says what it wants (``n, c, h, w = x.shape``)."""
+    if len(x) != 3 or model_input(history) != tuple(x):
+        return None
+    if x[0] <= 4 < min(x[1:]):
+        return Layout(f"a single sample {numbers.shape(x)} without its batch dimension", (1, *x), "x.unsqueeze(0)")
+    return channels_last(x, None, 2)
 
 
 def may_miss_batch(x: Shape, wanted: Sequence[int], history: History) -> bool:

@@ -9,8 +9,8 @@ and the fix (the right ``in_features``, the padding that keeps the size,
 ``pipeguard.EnsureChannels(3)`` on the data side).
 
 The checks and readings live by layer family (``_conv_failures``, ``_linear_failures``,
-``_norm_failures``, ``_assert_failures``, ``_broadcast``); this module picks the one that
-applies.
+``_norm_failures``, ``_assert_failures``, ``_broadcast``; ``_code_rank`` for model code that
+wants another rank); this module picks the one that applies.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..diagnosis import first_line, numbers
 from ._assert_failures import read_assertion, read_size_assertion
+from ._code_rank import read_code_rank
 from ._conv_failures import check_conv, check_pool, read_conv_channels
 from ._findings import Call, Finding, FindingKind
 from ._history import History, Shape
@@ -84,7 +85,7 @@ def explain_exception(exc: BaseException, history: History, call: Optional[Call]
     from ._broadcast import read_broadcast
 
     text = str(exc)
-    for read in (read_view, read_matmul, read_conv_channels, read_rank_message):
+    for read in (read_view, read_matmul, read_conv_channels, read_rank_message, read_code_rank):
         found = read(text, history)
         if found is not None:
             return found

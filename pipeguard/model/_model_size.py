@@ -11,7 +11,7 @@ a real-shape trace accepts it, and it is pinned in a contract only when other si
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Iterator, Optional, cast
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Optional, cast
 
 from ..diagnosis import isqrt_exact
 from ._forward_pass import trace_shapes
@@ -27,7 +27,7 @@ Size = tuple[int, int]
 
 _SIZE_ATTRIBUTES = ("img_size", "image_size", "input_size")
 _TABLE_NAMES = ("pos_embed", "pos_embedding", "position_embedding", "position_embeddings", "absolute_pos_embed")
-_COMMON_SIDE = 224  # a first probe when the model states nothing
+_COMMON_SIZE: Size = (224, 224)  # a first probe when the model states nothing
 _OTHER_STEP = 32    # a larger size every usual stride divides
 
 
@@ -103,8 +103,19 @@ def pinned(model: nn.Module, channels: int, size: Size, dtype: DType = None,
     return not any(accepts(model, channels, s, dtype) for s in tried if s != size and min(s) > 0)
 
 
-def hinted_size(model: nn.Module, channels: int, dtype: DType = None) -> tuple[bool, Optional[Size]]:
-    """``(found, size)``: a size the model states or a trace names, checked by tracing.
+class SizeHint(NamedTuple):
+    """What :func:`hinted_size` found: ``found`` a stated (or trace-named) size that runs,
+    ``size`` that size when pinned (``None`` when the model takes others too), and
+    ``common_runs`` when nothing was stated but the common 224×224 runs (the caller's
+    search decides, and may fall back on it)."""
+
+    found: bool
+    size: Optional[Size]
+    common_runs: bool = False
+
+
+def hinted_size(model: nn.Module, channels: int, dtype: DType = None) -> SizeHint:
+    """A size the model states or a trace names, checked by tracing.
 
     ``found`` is false when no candidate ran through (the caller searches); ``size`` is
     ``None`` when the model accepts other sizes as well.
@@ -112,7 +123,7 @@ def hinted_size(model: nn.Module, channels: int, dtype: DType = None) -> tuple[b
     seen: set[Size] = set()
     candidates = [*stated_sizes(model), *table_sizes(model)]
     stated = bool(candidates)
-    candidates.append((_COMMON_SIDE, _COMMON_SIDE))
+    candidates.append(_COMMON_SIZE)
     while candidates:
         size = candidates.pop(0)
         if size in seen:
@@ -121,10 +132,18 @@ def hinted_size(model: nn.Module, channels: int, dtype: DType = None) -> tuple[b
         trace = trace_shapes(model, (1, channels, *size), dtype=dtype)
         if trace.ok:
             if not stated and len(seen) == 1:
-                return False, None  # nothing stated, and the first probe runs: let the search decide
-            return True, (size if pinned(model, channels, size, dtype) else None)
+                return SizeHint(False, None, True)  # nothing stated, and the first probe runs: let the search decide
+            return SizeHint(True, size if pinned(model, channels, size, dtype) else None)
         assert trace.error is not None  # not ok: a layer broke
         if trace.error.size is not None and trace.error.size not in seen:
             candidates.insert(0, cast(Size, tuple(trace.error.size)))  # a (height, width) pair
         logger.debug("%s does not take %s: %s", type(model).__name__, size, trace.error.headline)
-    return False, None
+    return SizeHint(False, None)
+
+
+def common_size(model: nn.Module, channels: int, dtype: DType = None) -> Optional[Size]:
+    """224×224, which the model is known to take, when it takes no size around it (± 32)
+    nor twice it: a model built for the common ImageNet size that states it nowhere
+    (MaxViT: its window partitions fit 224 and no nearby size)."""
+    others = ((2 * _COMMON_SIZE[0], 2 * _COMMON_SIZE[1]),)
+    return _COMMON_SIZE if pinned(model, channels, _COMMON_SIZE, dtype, others) else None
