@@ -292,20 +292,20 @@ CONTRACTS = [pg.Contract(channels=3, size=(8, 8)), pg.Contract(numel=192), pg.Co
                        min_size=1, max_size=40),
        contract=st.sampled_from(CONTRACTS), judged=st.booleans())
 def test_the_scans_verdicts_are_the_pandera_schemas(values, contract, judged):
-    """The scan judges column by column without pandera; ScanReport.violations validates
+    """The scan judges plain columns without pandas or pandera; ScanReport.violations validates
     with the contract's pandera schema: the two give the same table and failing rows."""
     import pandas as pd
 
-    from pipeguard.scanner.output._report import build_frame
-    from pipeguard.scanner.verdict._judge import judge
+    from pipeguard.scanner.output._report import build_frame, columns_of
+    from pipeguard.scanner.verdict import judge, violation_table
     from pipeguard.scanner.verdict._schema import check_frame
 
     rows = [ScanRow(f"d/{i:03d}.png", status, "PNG", "RGB" if c else "XX", c, h, w, bytes=10, cls="d",
                     member=f"m{i}" if i % 3 else None)
             for i, (c, h, w, status) in enumerate(values)]
-    frame = build_frame(rows)
-    ours, verdicts = judge(frame, contract, judged=judged)
-    theirs, failing = check_frame(frame, contract, judged=judged)
+    cells, verdicts = judge(columns_of(rows), contract, judged=judged)
+    ours = violation_table(cells)
+    theirs, failing = check_frame(build_frame(rows), contract, judged=judged)
     pd.testing.assert_frame_equal(ours, theirs)
     assert sorted(verdicts) == sorted(failing)
 
@@ -326,6 +326,29 @@ def test_a_scan_and_its_summary_never_import_pandera(tmp_path):
     assert out.split() == ["False", "1", "True"]
 
 
+@pytest.mark.parametrize("args", [[], ["--format", "jsonl"], ["--output", "r.jsonl"], ["--format", "csv"]],
+                         ids=["table", "jsonl", "jsonl-file", "csv"])
+def test_the_cli_scans_without_pandas_until_a_table_is_asked_for(tmp_path, args):
+    """Importing pandas (with pyarrow) cost 0.3-0.5 s of every scan, however small: the
+    terminal's table and the text formats need none of it; report.frame loads it."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("L", (8, 8)).save(tmp_path / "gray.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "rgb.png")
+    code = ("import sys\nfrom pipeguard.cli import main\n"
+            f"sys.argv = ['pipeguard', 'scan', 'gray.png', 'rgb.png', '--channels', '3', *{args!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print([m for m in ('pandas', 'pyarrow', 'pandera') if m in sys.modules], code, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.stderr.splitlines()[-1] == "[] 1", done.stderr
+    assert "gray.png" in done.stdout + (tmp_path / "r.jsonl").read_text() if args[:1] == ["--output"] else done.stdout
+    report = pg.scan([str(tmp_path / "gray.png")], contract=pg.Contract(channels=3))
+    assert report.frame["status"].tolist() == ["violation"] and report.violations["check"].tolist() == ["channels"]
+
+
 def test_paths_given_from_dot_are_not_hidden_but_their_dot_folders_are(tmp_path, monkeypatch):
     """``find . -name '*.png' | pipeguard scan --files-from -`` gives ./a/b.png: . and .. are no names."""
     from PIL import Image
@@ -339,3 +362,51 @@ def test_paths_given_from_dot_are_not_hidden_but_their_dot_folders_are(tmp_path,
     assert dict(zip(frame["path"], frame["hidden"].tolist())) == {
         "./a.png": False, "../.thumbs/b.png": True, "./.c.png": True, "../cats/a.png": False}
     assert pg.scan(listed).summary()["hidden"] == 2
+
+
+ROW_VALUES = st.tuples(st.sampled_from(["ok", "violation", "unreadable", "not-image"]),
+                       st.sampled_from([None, "PNG", "JPEG"]), st.sampled_from([None, "RGB", "L", "I;16", "P"]),
+                       st.sampled_from([None, 1, 3, 4]), st.sampled_from([None, 4, 8, 300]),
+                       st.sampled_from([None, 4, 8]), st.sampled_from([None, 1, 2]), st.sampled_from([None, 1, 6]),
+                       st.sampled_from([None, "cats", "dogs"]), st.booleans(), st.sampled_from([(), ("w",)]),
+                       st.sampled_from(["truncated", "empty"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(ROW_VALUES, max_size=40))
+def test_the_tally_of_plain_columns_is_what_pandas_counts(values):
+    """The summary is counted from plain columns (no pandas on the scan's path): the oracle
+    is the same counts taken by pandas over the scan table."""
+    from collections import Counter
+
+    from pipeguard.scanner.output._report import build_frame, columns_of
+    from pipeguard.scanner.verdict import Tally
+
+    rows = [ScanRow(f"d/{i:02d}.png", status, fmt, mode, c, h, w, bytes=10, member=f"m{i}" if i % 3 else None,
+                    n_frames=n, orientation=o, cls=cls, hidden=hidden, warnings=warns,
+                    error_kind=kind if status == "unreadable" else None,  # an unreadable row has its kind
+                    error="bad" if status == "unreadable" else None)
+            for i, (status, fmt, mode, c, h, w, n, o, cls, hidden, warns, kind) in enumerate(values)]
+    tally = Tally()
+    tally.add(columns_of(rows), [])
+    got = tally.summary({}, {}, {})
+
+    frame = build_frame(rows)
+    images = frame[frame["status"].isin(["ok", "violation"])]
+
+    def counts(column):
+        return {str(k): int(n) for k, n in column.value_counts(dropna=True).items() if n}
+
+    sizes = images.groupby(["height", "width"], observed=True).size()
+    unreadable = frame[frame["status"] == "unreadable"]
+    assert got["files"] == len(frame) and got["hidden"] == int(frame["hidden"].sum())
+    assert got["status"] == {s: int((frame["status"] == s).sum()) for s in ("ok", "violation", "unreadable",
+                                                                          "not-image")}
+    assert got["classes"] == counts(frame["class"]) and got["formats"] == counts(images["format"])
+    assert got["modes"] == counts(images["mode"]) and got["channels"] == counts(images["channels"])
+    assert tally.sizes == Counter({(int(h), int(w)): int(n) for (h, w), n in sizes.items()})
+    assert got["multi_frame"] == int((images["n_frames"].fillna(1) > 1).sum())
+    assert got["exif_rotated"] == int((images["orientation"].fillna(1) != 1).sum())
+    assert got["sixteen_bit"] == int((images["mode"] == "I;16").sum())
+    assert got["warnings"] == sum(map(bool, frame["warnings"]))
+    assert {k: e["count"] for k, e in got["errors"].items()} == counts(unreadable["error_kind"])

@@ -21,7 +21,7 @@ from .._io import is_url
 from ..core import as_contract
 from ._row import ScanRow
 from .engine import engine_for, local_cache, older_objects_frozen
-from .output import ScanReport, build_frame, frame_columns, frame_of_batches, open_sink
+from .output import ScanReport, TableColumns, columns_of, open_sink
 from .sources import (
     StoredImages,
     WalkStats,
@@ -36,7 +36,7 @@ from .sources import (
 from .verdict import (
     ReadableCounts,
     Tally,
-    apply_to_frame,
+    apply_verdicts,
     infer_contract,
     judge,
 )
@@ -184,13 +184,18 @@ def _reported(batches: Iterator[list[ScanRow]], progress: Optional[Callable[[int
 
 
 def _in_memory(report: ScanReport, batches: Iterable[list[ScanRow]]) -> None:
-    frame = frame_of_batches(batches)
+    """Gather the rows as columns, judge and count them; the table (pandas) is made only
+    when ``report.frame`` is asked for (the terminal's table and JSON lines need none)."""
+    table = TableColumns()
+    for batch in batches:
+        table.extend(batch)
+    columns = table.values
     if report.contract is None:
-        _infer(report, infer_contract(frame))
-    violations, verdicts = judge(frame, report.contract)
-    apply_to_frame(frame, verdicts)
-    report.tally.add(frame, violations)
-    report._frame, report._judged = frame, violations
+        _infer(report, infer_contract(columns))
+    cells, verdicts = judge(columns, report.contract)
+    apply_verdicts(columns, verdicts)
+    report.tally.add(columns, cells)
+    report._columns, report._cells = table, cells
 
 
 def _infer(report: ScanReport, found: tuple) -> None:
@@ -218,11 +223,11 @@ def _streamed(report: ScanReport, batches: Iterable[list[ScanRow]], output: str)
 
 def _write_judged(report: ScanReport, chunks: Iterable[list[ScanRow]], sink: Any) -> None:
     for rows in chunks:
-        frame = build_frame(rows)
-        violations, verdicts = judge(frame, report.contract)
-        apply_to_frame(frame, verdicts)
-        report.tally.add(frame, violations)
-        sink.write(frame_columns(frame))  # judged and written as columns: the rows are not rebuilt
+        columns = columns_of(rows)
+        cells, verdicts = judge(columns, report.contract)
+        apply_verdicts(columns, verdicts)
+        report.tally.add(columns, cells)
+        sink.write(columns)  # judged and written as columns: the rows are not rebuilt
 
 
 def _chunks(batches: Iterable[list[ScanRow]], size: int) -> Iterator[list[ScanRow]]:

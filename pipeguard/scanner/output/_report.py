@@ -33,6 +33,14 @@ def build_frame(rows: list[ScanRow]) -> Any:
     return columns.frame()
 
 
+def columns_of(rows: list[ScanRow]) -> list[list]:
+    """``rows`` (ScanRows or plain tuples in their field order) as the report's columns, in
+    lists: what the verdict, the tally and the writers take."""
+    columns = TableColumns()
+    columns.extend(rows)
+    return columns.values
+
+
 def frame_of_batches(batches: Iterable[list[ScanRow]]) -> Any:
     """The scan table of the rows in ``batches``, which are not kept (see :class:`TableColumns`)."""
     columns = TableColumns()
@@ -148,12 +156,15 @@ class ScanReport:
     storage_options: Optional[dict] = field(default=None, repr=False)
     examples: Any = field(default=None, repr=False)
     _frame: Any = field(default=None, repr=False)
-    _judged: Any = field(default=None, repr=False)  # the scan's own violations table, for a report in memory
+    _columns: Optional[TableColumns] = field(default=None, repr=False)  # a report in memory, until frame is asked
+    _cells: Optional[list] = field(default=None, repr=False)  # its violations, as the verdict found them
     _violations: Any = field(default=None, repr=False)
 
     @property
     def frame(self) -> Any:
-        if self._frame is None:
+        if self._frame is None and self._columns is not None:  # held in memory: made a table when first asked
+            self._frame, self._columns = self._columns.frame(), None
+        elif self._frame is None:
             from ._sinks import read_rows
 
             self._frame = frame_of_batches(read_rows(cast(str, self.output)))  # no table: it was streamed there
@@ -163,18 +174,18 @@ class ScanReport:
         """The table and its violations a part at a time, each part's index from 0: the
         whole of both for a report held in memory; for a streamed report, ``size`` rows at a
         time read back from ``output`` (memory stays flat, as in the scan)."""
-        if self.output is None or self._frame is not None:
-            from ..verdict import judge
+        from ..verdict import judge, violation_table
 
-            yield self.frame, self._judged if self._judged is not None else judge(self.frame, self.contract,
-                                                                                  judged=True)[0]
+        if self._cells is not None:  # held in memory, judged by the scan
+            yield self.frame, violation_table(self._cells)
             return
-        from ..verdict import judge
+        if self.output is None or self._frame is not None:
+            yield self.frame, violation_table(judge(frame_columns(self.frame), self.contract, judged=True)[0])
+            return
         from ._sinks import read_rows
 
         for rows in read_rows(self.output, size):
-            frame = build_frame(rows)
-            yield frame, judge(frame, self.contract, judged=True)[0]
+            yield build_frame(rows), violation_table(judge(columns_of(rows), self.contract, judged=True)[0])
 
     @property
     def violations(self) -> Any:
@@ -223,13 +234,15 @@ class ScanReport:
     # -- rows for machines ---------------------------------------------------------------
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every row as a JSON-ready dict (``None`` for missing values), in path order."""
-        if self._frame is None and self.output is not None:  # streamed: never the whole table at once
+        if self._columns is not None:  # held in memory, not yet a table
+            yield from records(self._columns.values)
+        elif self._frame is None and self.output is not None:  # streamed: never the whole table at once
             from ._sinks import read_rows
 
             for batch in read_rows(self.output):
                 yield from map(record, batch)
-            return
-        yield from records(frame_columns(self.frame))
+        else:
+            yield from records(frame_columns(self.frame))
 
     def to_json(self, fp: Optional[TextIO] = None) -> Optional[str]:
         """``{"files": [row, ...], "summary": {...}}``, as ``output=`` writes it; to ``fp``

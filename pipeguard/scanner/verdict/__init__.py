@@ -3,8 +3,9 @@
 ``judge`` (which rows fail which checks, with the same messages and fix as
 ``Contract.check``), ``schema`` (the contract as a pandera schema, for
 ``ScanReport.violations``), ``infer`` (the dominant contract when none is given),
-``tally`` (the summary's counts, as chunks pass). Imports ``core`` and ``scanner``'s
-rows and columns; no other stage. Loads pandas.
+``tally`` (the summary's counts, as chunks pass). Rows come as the report's columns in
+plain lists. Imports ``core`` and ``scanner``'s rows and columns; no other stage. Loads
+pandas only for a violations table (``violation_table``) and pandera only for the schema.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ _EXPORTS = {
     "CHECKS": "._cells",
     "ReadableCounts": "._infer",
     "Tally": "._tally",
-    "apply_to_frame": "._judge",
+    "apply_verdicts": "._judge",
     "check_frame": "._schema",
     "fix_text": "._cells",
     "infer_contract": "._infer",
     "judge": "._judge",
+    "violation_table": "._cells",
 }
 
 

@@ -8,6 +8,7 @@ folder of mixed sizes is not drowned in size "violations" against a minority siz
 from __future__ import annotations
 
 from collections import Counter
+from itertools import compress
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...diagnosis import plural, size_text
@@ -19,18 +20,18 @@ if TYPE_CHECKING:
 MIN_SHARE = 0.5
 
 
-def infer_contract(frame: Any, min_share: float = MIN_SHARE) -> tuple[Optional[Contract], dict[str, str]]:
-    """Infer a contract from the readable rows of a scan table.
+def infer_contract(columns: list[list], min_share: float = MIN_SHARE) -> tuple[Optional[Contract], dict[str, str]]:
+    """Infer a contract from the readable rows of a scan.
 
     Args:
-        frame: the scan table (``status``, ``channels``, ``height``, ``width`` columns).
+        columns: the rows as the report's columns, in ``ScanRow`` field order.
         min_share: a value must be held by more than this share of readable images.
 
     Returns:
         ``(contract or None, notes)``; ``notes`` maps each field left open to why.
     """
     counts = ReadableCounts()
-    counts.add_frame(frame)
+    counts.add_columns(columns)
     return counts.infer(min_share)
 
 
@@ -46,11 +47,12 @@ class ReadableCounts:
         self.channels: Counter = Counter()
         self.sizes: Counter = Counter()
 
-    def add_frame(self, frame: Any) -> None:
-        readable = frame[frame["status"] == OK]
-        self.n += len(readable)
-        self.channels.update(readable["channels"].dropna().astype(int).tolist())
-        self.sizes.update((int(h), int(w)) for h, w in zip(readable["height"], readable["width"]))
+    def add_columns(self, columns: list[list]) -> None:
+        """Count the rows held in ``columns`` (the report's columns, in field order)."""
+        ok = [s == OK for s in columns[_STATUS]]
+        self.n += sum(ok)
+        self.channels.update(c for c in compress(columns[_CHANNELS], ok) if c is not None)
+        self.sizes.update(zip(compress(columns[_HEIGHT], ok), compress(columns[_WIDTH], ok)))
 
     def add_rows(self, rows: Any) -> None:
         """Count ``rows`` (ScanRows or plain tuples in their field order)."""

@@ -1,12 +1,13 @@
-"""The contract's verdict on a table of rows: which fail which checks, with their messages and fix.
+"""The contract's verdict on rows: which fail which checks, with their messages and fix.
 
 A row fails a check exactly as the contract's pandera schema (:mod:`._schema`) would fail
 it: a readable row's ``channels``, ``height`` × ``width`` or element count differs from
-the contract's, or is unknown. The comparisons are made column-wise on the whole table
-(no pandera on the scan's path: it costs 0.2-0.4 s to import), and what a failing row
-reads comes from :func:`pipeguard.core.check_info`, computed once per distinct ``(mode,
-channels, height, width)``: a scan row reads exactly like ``contract.check(image)``.
-``tests/test_scan.py`` checks the verdicts against the schema's.
+the contract's, or is unknown. The rows come as the report's columns in plain lists
+(neither pandas nor pandera on the scan's path: together they cost about half a second
+to import), each distinct ``(status, channels, height, width)`` is judged once, and what
+a failing row reads comes from :func:`pipeguard.core.check_info`, computed once per
+distinct ``(mode, channels, height, width)``: a scan row reads exactly like
+``contract.check(image)``. ``tests/test_scan.py`` checks the verdicts against the schema's.
 """
 
 from __future__ import annotations
@@ -14,31 +15,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ...core import Reason
-from .._row import OK, VIOLATION
-from ._cells import CHECKS, actual_text, expected_text, fix_text, violation_table
+from .._row import COLUMNS, OK, VIOLATION
+from ._cells import CHECKS, actual_text, expected_text, fix_text
 
 if TYPE_CHECKING:
     from ...core import Contract
 
 Verdicts = dict[int, tuple[tuple[str, ...], Optional[str]]]  # row position -> (messages, fix)
 Cells = list[tuple[str, str, str]]  # (check, expected, actual) of each failed check
+_PATH, _STATUS, _MODE, _CHANNELS, _HEIGHT, _WIDTH, _VIOLATIONS, _MEMBER, _FIX = (
+    COLUMNS.index(name) for name in ("path", "status", "mode", "channels", "height", "width", "violations",
+                                     "member", "fix"))
 
 
-def judge(frame: Any, contract: Optional[Contract], judged: bool = False) -> tuple[Any, Verdicts]:
-    """The violations table of ``frame`` (one row per failing check: ``path, member, check,
-    expected, actual``) and the verdict of each failing row (by position).
+def judge(columns: list[list], contract: Optional[Contract], judged: bool = False) -> tuple[list[tuple], Verdicts]:
+    """The violations of the rows held in ``columns`` (the report's columns as lists, in
+    :data:`~.._row.COLUMNS` order): one ``(path, member, check, expected, actual)`` per
+    failing check, and the verdict of each failing row (by position).
 
-    ``judged``: the table already carries verdicts (read back from a streamed report), so
-    its ``violation`` rows are readable rows too.
+    ``judged``: the rows already carry verdicts (read back from a streamed report), so
+    their ``violation`` rows are readable rows too.
     """
     checked = checked_columns(contract)
-    if not checked:
-        return violation_table([]), {}
+    if not checked or not columns[_STATUS]:
+        return [], {}
     assert contract is not None  # checked_columns gives () without one
-    positions, matrix = _failing(frame, contract, checked, judged)
-    if not len(positions):
-        return violation_table([]), {}
-    return _verdicts(frame, contract, positions, matrix, checked)
+    failing = _failing(columns, contract, checked, judged)
+    if not failing:
+        return [], {}
+    return _verdicts(columns, contract, failing)
 
 
 def checked_columns(contract: Optional[Contract]) -> tuple[Reason, ...]:
@@ -51,48 +56,58 @@ def checked_columns(contract: Optional[Contract]) -> tuple[Reason, ...]:
     return tuple(check for check in CHECKS if given[check])
 
 
-def _failing(frame: Any, contract: Contract, checked: tuple[Reason, ...], judged: bool) -> tuple[Any, Any]:
-    """Each readable row's failed checks as a boolean matrix (rows × ``checked``), for the
-    rows that fail any, with their positions: ``(positions, matrix)``."""
-    import numpy as np
+def _failing(columns: list[list], contract: Contract, checked: tuple[Reason, ...], judged: bool
+             ) -> list[tuple[int, tuple[Reason, ...]]]:
+    """Each readable row that fails a check, with the checks it fails: ``(position, checks)``.
 
-    status = frame["status"].to_numpy()
-    readable = (status == OK) | (status == VIOLATION) if judged else status == OK
-    c, h, w = (frame[name].to_numpy(dtype="float64", na_value=np.nan) for name in ("channels", "height", "width"))
+    A row's checks follow from its ``(status, channels, height, width)``, which few rows
+    differ in: each distinct one is judged once, and a row costs a dictionary lookup."""
+    readable = (OK, VIOLATION) if judged else (OK,)
+    known: dict[tuple, tuple[Reason, ...]] = {}
+    out = []
+    values = zip(columns[_STATUS], columns[_CHANNELS], columns[_HEIGHT], columns[_WIDTH])
+    for i, key in enumerate(values):
+        checks = known.get(key)
+        if checks is None:
+            checks = known[key] = _checks(contract, checked, *key) if key[0] in readable else ()
+        if checks:
+            out.append((i, checks))
+    return out
+
+
+def _checks(contract: Contract, checked: tuple[Reason, ...], status: str, c: Optional[int], h: Optional[int],
+            w: Optional[int]) -> tuple[Reason, ...]:
+    """The checks a readable row fails; an unknown value fails, as a non-nullable schema column does."""
     fails = []
-    for check in checked:  # an unknown value (NaN) fails, as a non-nullable schema column does
+    for check in checked:
         if check is Reason.CHANNELS:
-            fails.append(~(c == contract.channels))
+            ok = c is not None and c == contract.channels
         elif check is Reason.SIZE:
-            fails.append(~((h == contract.height) & (w == contract.width)))
+            ok = h is not None and w is not None and (h, w) == (contract.height, contract.width)
         else:
-            fails.append(~(c * h * w == contract.numel))
-    matrix = np.stack(fails, axis=1) & readable[:, None]
-    positions = np.flatnonzero(matrix.any(axis=1))
-    return positions, matrix[positions]
+            ok = None not in (c, h, w) and c * h * w == contract.numel  # type: ignore[operator]  # known
+        if not ok:
+            fails.append(check)
+    return tuple(fails)
 
 
-def _verdicts(frame: Any, contract: Contract, positions: Any, matrix: Any, checked: tuple[Reason, ...]
-              ) -> tuple[Any, Verdicts]:
+def _verdicts(columns: list[list], contract: Contract, failing: list[tuple[int, tuple[Reason, ...]]]
+              ) -> tuple[list[tuple], Verdicts]:
     from ...core import SampleInfo, check_info
 
-    rows = positions.tolist()
-    modes = frame["mode"].take(rows).tolist()
-    chans, heights, widths = (frame[c].take(rows).to_numpy(dtype=object, na_value=None).tolist()
-                              for c in ("channels", "height", "width"))
-    paths, members = frame["path"].take(rows).tolist(), frame["member"].take(rows).tolist()
+    paths, members, modes = columns[_PATH], columns[_MEMBER], columns[_MODE]
+    chans, heights, widths = columns[_CHANNELS], columns[_HEIGHT], columns[_WIDTH]
     seen: dict[tuple, tuple[tuple[str, ...], Optional[str], Cells]] = {}
     verdicts: Verdicts = {}
-    cells_of_rows: list[tuple[Any, ...]] = []
-    for k, (i, flags) in enumerate(zip(rows, matrix.tolist())):
-        checks = tuple(check for check, failed in zip(checked, flags) if failed)
-        key = (modes[k], chans[k], heights[k], widths[k], checks)
+    cells_of_rows: list[tuple] = []
+    for i, checks in failing:
+        key = (modes[i], chans[i], heights[i], widths[i], checks)
         found = seen.get(key)
         if found is None:
             found = seen[key] = _verdict(contract, *key, check_info, SampleInfo)
         verdicts[i] = found[:2]
-        cells_of_rows.extend((paths[k], members[k], *cell) for cell in found[2])
-    return violation_table(cells_of_rows), verdicts
+        cells_of_rows.extend((paths[i], members[i], *cell) for cell in found[2])
+    return cells_of_rows, verdicts
 
 
 def _verdict(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],
@@ -107,20 +122,11 @@ def _verdict(contract: Contract, mode: Optional[str], c: Optional[int], h: Optio
     return tuple(_messages(contract, mode, c, h, w, checks, check_info, SampleInfo)), fix, cells
 
 
-def apply_to_frame(frame: Any, verdicts: Verdicts) -> None:
-    """Mark the failing rows of ``frame`` ``violation``, with their messages and fix."""
-    from .._columns import categorical_text
-
-    if not verdicts:
-        return
-    statuses = frame["status"].tolist()
-    texts = frame["violations"].tolist()
-    fixes = frame["fix"].tolist()
+def apply_verdicts(columns: list[list], verdicts: Verdicts) -> None:
+    """Mark the failing rows held in ``columns`` ``violation``, with their messages and fix."""
+    statuses, texts, fixes = columns[_STATUS], columns[_VIOLATIONS], columns[_FIX]
     for i, (messages, fix) in verdicts.items():
         statuses[i], texts[i], fixes[i] = VIOLATION, messages, fix
-    frame["status"] = frame["status"].__class__(categorical_text(statuses), index=frame.index)
-    frame["violations"] = frame["violations"].__class__(texts, index=frame.index, dtype=object)
-    frame["fix"] = frame["fix"].__class__(categorical_text(fixes), index=frame.index)
 
 
 def _messages(contract: Contract, mode: Optional[str], c: Optional[int], h: Optional[int], w: Optional[int],

@@ -8,14 +8,16 @@ counts its whole table as one batch. Either way the same counts give the same su
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Optional
+from itertools import compress
+from typing import Any, Iterable, Optional
 
 from ...diagnosis import size_text
-from .._row import OK, PROBLEMS, STATUSES, UNREADABLE, VIOLATION
+from .._row import COLUMNS, OK, PROBLEMS, STATUSES, UNREADABLE, VIOLATION
 
 FIRST_PATHS = 5   # paths listed per reason in the summary
 # Modes that torchvision's default loader (``convert("RGB")``) clips to white: 16- and 32-bit integers
 WHITE_UNDER_RGB = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_IMAGES = frozenset((OK, VIOLATION))  # the statuses of rows with a header read
 SIDE_BUCKETS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
@@ -40,40 +42,44 @@ class Tally:
         self.error_texts: dict[str, str] = {}    # each first path (path::member in an archive) -> its error
         self.violations: dict[str, dict] = {}    # check -> count, expected, actual counts, first paths
 
-    def add(self, frame: Any, violations: Any) -> None:
-        """Count a batch: its table (with verdicts) and its violations table."""
-        self.files += len(frame)
-        self.status.update(_counts(frame["status"]))
-        self.hidden += int(frame["hidden"].sum())
-        self.classes.update(_counts(frame["class"]))
-        self.warnings += sum(map(bool, frame["warnings"].tolist()))
-        status = frame["status"].to_numpy()
-        images = frame[(status == OK) | (status == VIOLATION)]
-        self.formats.update(_counts(images["format"]))
-        self.modes.update(_counts(images["mode"]))
-        self.channels.update({int(c): n for c, n in _counts(images["channels"]).items()})
-        sizes = images.groupby(["height", "width"], observed=True, sort=False).size()
-        self.sizes.update({(int(h), int(w)): int(n) for (h, w), n in sizes.items()})
-        self.multi_frame += int((images["n_frames"].fillna(1) > 1).sum())
-        self.exif_rotated += int((images["orientation"].fillna(1) != 1).sum())
-        deep = images[images["mode"].isin(WHITE_UNDER_RGB)]
+    def add(self, columns: list[list], cells: list[tuple]) -> None:
+        """Count a batch: its rows as the report's columns (with verdicts), and its violations
+        ``(path, member, check, expected, actual)``. Counted a column at a time by
+        :class:`~collections.Counter` (in C), no row looked at twice."""
+        col = dict(zip(COLUMNS, columns))
+        status = col["status"]
+        self.files += len(status)
+        self.status.update(status)
+        self.hidden += sum(col["hidden"])
+        self.classes.update(_present(col["class"]))
+        self.warnings += sum(map(bool, col["warnings"]))
+        image = [s in _IMAGES for s in status]
+        modes = list(compress(col["mode"], image))
+        self.formats.update(_present(compress(col["format"], image)))
+        self.modes.update(_present(modes))
+        self.channels.update(_present(compress(col["channels"], image)))
+        self.sizes.update(size for size in zip(compress(col["height"], image), compress(col["width"], image))
+                          if None not in size)
+        self.multi_frame += sum(1 for n in compress(col["n_frames"], image) if n is not None and n > 1)
+        self.exif_rotated += sum(1 for o in compress(col["orientation"], image) if o is not None and o != 1)
+        where = list(zip(col["path"], col["member"]))
+        deep = {_where(*w) for w, m in zip(compress(where, image), modes) if m in WHITE_UNDER_RGB}
         self.sixteen_bit += len(deep)
-        problems = frame[status == UNREADABLE]
-        for path, member, kind, error in zip(problems["path"], problems["member"], problems["error_kind"],
-                                             problems["error"]):
-            entry = self.errors.setdefault(kind, [0, []])
-            entry[0] += 1
-            if len(entry[1]) < FIRST_PATHS:
-                where = _where(path, member)
-                entry[1].append(where)
-                if error:
-                    self.error_texts.setdefault(where, error)
-        self._add_violations(violations, {_where(p, m) for p, m in zip(deep["path"], deep["member"])})
+        for i, s in enumerate(status):
+            if s == UNREADABLE:
+                self._add_error(_where(*where[i]), col["error_kind"][i], col["error"][i])
+        self._add_violations(cells, deep)
 
-    def _add_violations(self, violations: Any, sixteen_bit: set[str]) -> None:
-        for path, member, check, expected, actual in zip(violations["path"], violations["member"],
-                                                         violations["check"], violations["expected"],
-                                                         violations["actual"]):
+    def _add_error(self, where: str, kind: Optional[str], error: Optional[str]) -> None:
+        entry = self.errors.setdefault(str(kind), [0, []])
+        entry[0] += 1
+        if len(entry[1]) < FIRST_PATHS:
+            entry[1].append(where)
+            if error:
+                self.error_texts.setdefault(where, error)
+
+    def _add_violations(self, cells: list[tuple], sixteen_bit: set[str]) -> None:
+        for path, member, check, expected, actual in cells:
             entry = self.violations.setdefault(str(check), {"count": 0, "expected": expected,
                                                             "actual": Counter(), "paths": []})
             entry["count"] += 1
@@ -125,10 +131,11 @@ class Tally:
         }
 
 
-def _counts(column: Any) -> dict:
-    """Value -> count of a column's present values, counted by pandas (in C, not per row)."""
-    counts = column.value_counts(dropna=True, sort=False)
-    return {value: int(n) for value, n in counts.items() if n}  # a categorical lists its unused values as 0
+def _present(values: Iterable[Any]) -> Counter:
+    """Value -> count of the values that are not ``None``."""
+    counts = Counter(values)
+    counts.pop(None, None)
+    return counts
 
 
 def _where(path: str, member: Optional[str]) -> str:
