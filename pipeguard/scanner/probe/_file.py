@@ -21,7 +21,8 @@ for the formats with an end marker, a positional read of the last few bytes (whi
 leaves the file position alone); uncompressed formats are checked for truncation from
 the header's own numbers (:mod:`._raw_extent`). A plain JPEG (most files of most
 folders) skips Pillow's parser: :mod:`._jpeg_header` walks its markers from one read
-and answers as Pillow would, or defers to Pillow. The row is built once, and
+and answers as Pillow would, or defers to Pillow; so does :mod:`._png_header` for a plain
+PNG's chunks (icon themes: thousands of small PNGs). The row is built once, and
 what a folder's files share (class, hidden folder) is worked out once per folder (see
 :func:`~._part.probe_part`).
 """
@@ -46,6 +47,7 @@ from .._row import COLUMNS, NOT_IMAGE, OK, UNREADABLE, ScanRow
 from .._units import Run, class_of, is_hidden
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
 from ._jpeg_header import read_jpeg_header
+from ._png_header import read_png_header
 from ._raw_extent import missing_pixel_data
 
 # torchvision.datasets.folder.IMG_EXTENSIONS, copied so a scan does not import torch
@@ -162,8 +164,8 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
                 return bare_row(name, cls, hidden, size, NOT_IMAGE)  # counted, not scanned
     except OSError as exc:
         return bare_row(name, cls, hidden, size, failed, *_read_error(exc))
-    if not deep:
-        row = _plain_jpeg_row(f, size, name, cls, hidden)  # most files of most folders, at a fraction of the cost
+    if not deep and (image_ext or image is not None):  # a file ImageFolder skips: Pillow's row, with the note
+        row = _plain_row(f, size, name, cls, hidden)  # most files of most folders, at a fraction of the cost
         if row is not None:
             return row
     head = _read_image(f, size, image_ext, deep)
@@ -232,22 +234,35 @@ def _read_image(f: Any, size: int, image_ext: bool, deep: bool) -> _Header:
     return _read_opened(im, f, size, deep)
 
 
-def _plain_jpeg_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -> Optional[ScanRow]:
-    """A plain JPEG's row from :mod:`._jpeg_header`'s marker walk; ``None`` when Pillow must read it."""
+def _plain_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -> Optional[ScanRow]:
+    """A plain JPEG's or PNG's row from a header walk (:mod:`._jpeg_header`, :mod:`._png_header`);
+    ``None`` when Pillow must read it."""
     try:
-        plain = read_jpeg_header(f, size)
+        # the name only says which walk to try first: each checks the file's signature
+        plain = (_plain_png(f, size) or _plain_jpeg(f, size) if name.endswith((".png", ".PNG"))
+                 else _plain_jpeg(f, size) or _plain_png(f, size))
     except OSError:
         return None  # Pillow reads it again and words the error
     if plain is None:
         return None
-    mode, w, h = plain
+    fmt, mode, w, h, n_frames = plain
     try:
-        problem = _truncation(f, size, "JPEG")
+        problem = _truncation(f, size, fmt)
     except OSError as exc:
         return bare_row(name, cls, hidden, size, UNREADABLE, *_read_error(exc))
     status, kind = (OK, None) if problem is None else (UNREADABLE, TRUNCATED.value)
-    return ScanRow(name, status, "JPEG", mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, 1, None,
-                   None, hidden, ())
+    return ScanRow(name, status, fmt, mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, n_frames,
+                   None, None, hidden, ())
+
+
+def _plain_jpeg(f: Any, size: int) -> Optional[tuple[str, str, int, int, int]]:
+    found = read_jpeg_header(f, size)
+    return None if found is None else ("JPEG", *found, 1)
+
+
+def _plain_png(f: Any, size: int) -> Optional[tuple[str, str, int, int, int]]:
+    found = read_png_header(f, size)
+    return None if found is None else ("PNG", *found)
 
 
 def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
