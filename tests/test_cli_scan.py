@@ -109,6 +109,11 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
     # a URL beside them: the local entries are still the scan's own files
     (["memory://pg-usage/x.png", "{root}/a.png", "--output", "{root}/a.png"], "a file the scan reads"),
     (["memory://pg-usage/x.png", "{root}", "--format", "jsonl", "--output", "{root}/new.jsonl"], "while scanning"),
+    # each output against the same entries: the page, and a file reached through a listed link
+    (["{root}/a.png", "{root}/b.png", "--output", "{root}/../r.jsonl", "--html", "{root}/a.png"],
+     "a file the scan reads"),
+    (["{root}/link.png", "{root}/b.png", "--html", "{root}/a.png"], "a file the scan reads"),
+    (["{root}/b.png", "{root}/linked", "--format", "jsonl", "--output", "{root}/new.jsonl"], "while scanning"),
     (["{root}", "--size", "64by64"], "should be HEIGHTxWIDTH"),
     (["{root}", "--channels", "0"], "--channels"),
     (["{root}", "--contract", "{missing}.toml"], "cannot be read"),
@@ -123,6 +128,9 @@ def test_inferred_contract_is_reported_and_written(tmp_path):
 def test_usage_errors_exit_two_with_one_line(tmp_path, args, message):
     (tmp_path / "bad.toml").write_text("channels = [\n")
     make_image("RGB", (8, 8)).save(tmp_path / "a.png")
+    make_image("RGB", (8, 8)).save(tmp_path / "b.png")
+    os.symlink(tmp_path / "a.png", tmp_path / "link.png")
+    os.symlink(tmp_path, tmp_path / "linked")  # a listed folder reached through a link
     fill = {"missing": tmp_path / "missing", "root": tmp_path, "bad": tmp_path / "bad.toml"}
     result = run(*[a.format(**fill) for a in args])
     assert result.exit_code == 2, result.stdout + result.stderr

@@ -410,3 +410,33 @@ def test_the_tally_of_plain_columns_is_what_pandas_counts(values):
     assert got["sixteen_bit"] == int((images["mode"] == "I;16").sum())
     assert got["warnings"] == sum(map(bool, frame["warnings"]))
     assert {k: e["count"] for k, e in got["errors"].items()} == counts(unreadable["error_kind"])
+
+
+def test_a_list_looks_at_each_entry_once_before_probing_it(tmp_path, monkeypatch):
+    """A listed entry was stat-ed to tell a folder (isdir), then realpath-ed (a lstat per part
+    of its path) for each output checked: one stat an entry now, whatever is written."""
+    import os
+    from collections import Counter
+
+    from PIL import Image
+
+    (tmp_path / "d").mkdir()
+    paths = [str(tmp_path / "d" / f"{i}.png") for i in range(5)]
+    for p in paths:
+        Image.new("RGB", (4, 4)).save(p)
+    (tmp_path / "sub").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "sub" / "x.png")
+    looked: Counter = Counter()
+    real_stat, real_lstat = os.stat, os.lstat
+
+    def counted(real):
+        def look(path, *args, **kwargs):
+            looked[os.fspath(path)] += 1
+            return real(path, *args, **kwargs)
+        return look
+
+    monkeypatch.setattr(os, "stat", counted(real_stat))
+    monkeypatch.setattr(os, "lstat", counted(real_lstat))
+    report = pg.scan([*paths, str(tmp_path / "sub")], workers=1, output=tmp_path / "r.jsonl")
+    assert report.counts["ok"] == 6
+    assert all(looked[p] == 1 for p in paths), looked

@@ -165,14 +165,18 @@ def _format(fmt: Optional[str], output: Optional[str]) -> str:
 
 def _refuse_to_overwrite(source, outputs: list[Optional[str]], streamed: Optional[str]) -> None:
     """A report is never written over a file the scan reads; a report written while scanning
-    never goes into a folder the scan walks (it would read its own half-written file)."""
+    never goes into a folder the scan walks (it would read its own half-written file).
+    ``scan()`` itself checks the report it streams (see :func:`_run_scan`): a list's entries
+    are looked at once for each check, so only the outputs written after it are checked here."""
     from ..scanner import OutputClobbers, refuse_output
 
-    for out in filter(None, outputs):
-        try:
-            refuse_output(source, out, streamed=out == streamed)
-        except OutputClobbers as exc:
-            raise UsageError(str(exc)) from None
+    later = [out for out in outputs if out and out != streamed]
+    if not later:
+        return
+    try:
+        refuse_output(source, later[0], streamed=False, more=later[1:])
+    except OutputClobbers as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _contract_or_exit(contract_file, channels, size):
@@ -189,9 +193,11 @@ def _run_scan(source, contract, **options):
     from ._scan_render import Progress
 
     progress = Progress() if sys.stderr.isatty() else None
+    from ..scanner import OutputClobbers
+
     try:
         return scan(source, contract=contract, progress=progress, **options)
-    except ImportError as exc:  # an extra for a URL source or --dask
+    except (ImportError, OutputClobbers) as exc:  # an extra for a URL source or --dask; a report over the data
         raise UsageError(str(exc)) from None
     except OSError as exc:  # the output cannot be written (OutputError), a store or a cluster cannot be reached
         raise UsageError(str(exc)) from None

@@ -29,6 +29,7 @@ from .sources import (
     hf_rows,
     is_hf_dataset,
     is_list_source,
+    local_entries,
     localized,
     refuse_output,
     source_runs,
@@ -102,18 +103,19 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
     """
     started = time.perf_counter()
     source = localized(source)
+    entries = local_entries(source) if is_list_source(source) else None  # each listed entry looked at once
     if output is not None:
-        refuse_output(source, output, streamed=True)
+        refuse_output(source, output, streamed=True, entries=entries)
     with older_objects_frozen():
         report = _scan(source, contract, deep, workers, follow_symlinks, time_limit, progress, output,
-                       storage_options, cluster, cache)
+                       storage_options, cluster, cache, entries)
     report.elapsed = time.perf_counter() - started
     return report
 
 
 def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optional[int], follow_symlinks: bool,
           time_limit: Optional[float], progress: Optional[Callable[[int, str], None]], output: Any,
-          storage_options: Optional[dict], cluster: Any, cache: Any) -> ScanReport:
+          storage_options: Optional[dict], cluster: Any, cache: Any, entries: Any) -> ScanReport:
     given = as_contract(contract)
     stats = WalkStats()
     report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),
@@ -127,7 +129,7 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
         report.root = _root_of(source)
         report.title = report.root or _list_title(cast("list", source))
         row_cache = local_cache(cache, report.root, cluster=cluster, remote=has_urls(source))
-        runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache)
+        runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache, entries=entries)
         with engine_for(cluster) as engine:
             batches = engine.batches(runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)

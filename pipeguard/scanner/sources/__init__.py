@@ -23,6 +23,7 @@ _EXPORTS = {
     "hf_rows": "._hf",
     "is_hf_dataset": "._hf",
     "is_list_source": "._runs",
+    "local_entries": "._runs",
     "localized": "._runs",
     "open_source": "._remote",
     "read_list": "._runs",

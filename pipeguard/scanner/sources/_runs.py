@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
+import stat
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple, Optional, Union, cast
 
 from ..._io import is_url
 from .._units import Run
@@ -49,17 +50,20 @@ def has_urls(source: object) -> bool:
 
 
 def source_runs(source: Union[PathLike, list[PathLike], tuple[PathLike, ...]], follow_symlinks: bool,
-                stats: WalkStats, storage_options: Optional[dict] = None, listings: Any = None) -> Iterator[Run]:
+                stats: WalkStats, storage_options: Optional[dict] = None, listings: Any = None,
+                entries: Optional[Entries] = None) -> Iterator[Run]:
     """The runs of a folder (paths relative to it), or of a list of entries (paths as given);
-    ``listings``: the scan cache, which keeps folder listings (see :func:`~._walk.walk_runs`)."""
+    ``listings``: the scan cache, which keeps folder listings (see :func:`~._walk.walk_runs`);
+    ``entries``: :func:`local_entries` of the list, when known (else each entry is looked at)."""
     if is_url(source):
         return remote_runs(source, storage_options, stats)
     if not is_list_source(source):
         return walk_runs(source, follow_symlinks, stats, listings=listings)
-    return _listed_runs(source, follow_symlinks, stats, storage_options, listings)
+    folders = set((entries if entries is not None else local_entries(source)).folders)
+    return _listed_runs(source, follow_symlinks, stats, folders, storage_options, listings)
 
 
-def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats,
+def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats, folders: set[str],
                  storage_options: Optional[dict] = None, listings: Any = None) -> Iterator[Run]:
     pending: list = []  # consecutive files of one folder: one run
     for entry in entries:
@@ -70,7 +74,7 @@ def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: Walk
                 pending = []
             yield from remote_file_run(text, storage_options, stats)
             continue
-        if os.path.isdir(text):
+        if text in folders:
             if pending:
                 yield _run_of(pending)
                 pending = []
@@ -95,17 +99,42 @@ def _run_of(pending: list) -> Run:
     return Run(prefix, shown, names, len(shown))  # the class is read after the listed folder: none
 
 
-def folder_holding(source: object, path: Union[str, "os.PathLike[str]"]) -> Optional[str]:
-    """The local folder of ``source`` that ``path`` would lie in, if any (a report written
-    there while scanning would be read as one of the scan's own files)."""
-    if is_url(source) or not isinstance(source, (str, os.PathLike, list, tuple)):
-        return None
-    folders = [source] if not is_list_source(source) else [s for s in source if not is_url(s) and os.path.isdir(s)]
+class Entries(NamedTuple):
+    """What a local source names: its files as ``(st_dev, st_ino)``, and its folders (as given)."""
+
+    files: set[tuple[int, int]]
+    folders: list[str]
+
+
+def local_entries(source: object) -> Entries:
+    """The files and folders a local source names, each entry of a list ``stat``-ed once:
+    what :func:`refuse_output` checks outputs against and how :func:`source_runs` tells a
+    listed folder (walked) from a file (probed). A folder source is one folder, not looked at."""
+    if not is_list_source(source):
+        return Entries(set(), [os.fspath(cast("PathLike", source))]
+                       if isinstance(source, (str, os.PathLike)) and not is_url(source) else [])
+    files, folders = set(), []
+    for entry in source:
+        if is_url(entry):
+            continue
+        try:
+            st = os.stat(entry)
+        except (OSError, ValueError, TypeError):  # missing, unreadable, or no path at all: nothing to clobber
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            folders.append(os.fspath(entry))
+        else:
+            files.add((st.st_dev, st.st_ino))
+    return Entries(files, folders)
+
+
+def _holding(folders: list[str], path: str) -> Optional[str]:
+    """The first of ``folders`` that ``path`` would lie in (symlinks resolved), if any."""
     where = os.path.realpath(path)
     for folder in folders:
         real = os.path.realpath(folder)
         if os.path.commonpath([where, real]) == real:
-            return os.fspath(folder)
+            return folder
     return None
 
 
@@ -114,22 +143,30 @@ class OutputClobbers(ValueError):
     folder the scan walks, where it would read its own half-written file."""
 
 
-def refuse_output(source: object, output: Union[str, "os.PathLike[str]"], streamed: bool) -> None:
+def refuse_output(source: object, output: Union[str, "os.PathLike[str]"], streamed: bool,
+                  more: Iterable[Union[str, "os.PathLike[str]"]] = (), entries: Optional[Entries] = None) -> None:
     """The one rule for where a report (or a page, or a contract file) may be written.
 
+    ``more``: further outputs written after the scan (a page, a contract file), checked
+    against the same entries; ``entries``: :func:`local_entries` of ``source``, when known.
+
     Raises:
-        OutputClobbers: ``output`` is one of the files ``source`` lists, or an existing file
-            inside a folder it scans; or, ``streamed`` (written while the scan runs), it lies
-            inside such a folder at all.
+        OutputClobbers: an output is one of the files ``source`` lists, or an existing file
+            inside a folder it scans; or ``output``, ``streamed`` (written while the scan
+            runs), lies inside such a folder at all.
     """
-    out = os.fspath(output)
-    listed = ({os.path.realpath(s) for s in source if not is_url(s)} if is_list_source(source) else set())
-    inside = folder_holding(source, out)
-    if os.path.realpath(out) in listed or (inside and os.path.exists(out)):
-        raise OutputClobbers(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
-    if inside and streamed:
-        raise OutputClobbers(f"refusing to write {out} while scanning {inside}, which holds it; "
-                             "write the report elsewhere")
+    files, folders = entries if entries is not None else local_entries(source)
+    for k, out in enumerate([os.fspath(output), *(os.fspath(m) for m in more)]):
+        try:
+            st = os.stat(out)
+        except OSError:
+            st = None
+        inside = _holding(folders, out)
+        if (st is not None and (st.st_dev, st.st_ino) in files) or (inside and st is not None):
+            raise OutputClobbers(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
+        if inside and streamed and k == 0:
+            raise OutputClobbers(f"refusing to write {out} while scanning {inside}, which holds it; "
+                                 "write the report elsewhere")
 
 
 def read_list(lines: Iterable[str]) -> list[str]:
