@@ -7,6 +7,8 @@ import os
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from archive_support import planted_members, write_tar
 from click.testing import CliRunner
 from conftest import make_image
@@ -197,3 +199,26 @@ def test_a_streamed_report_honours_the_umask_as_any_written_file_does(planted, t
             assert out.stat().st_mode & 0o777 == mode  # mkstemp alone makes 600
     finally:
         os.umask(old)
+
+
+_TEXT = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=()), max_size=12),
+                  st.sampled_from(['a"b', "c\\d", "e\nf\tg\x00", "\udcff.png", "é/ü", "\u2028"]))
+_NUMBER = st.one_of(st.none(), st.integers(min_value=0, max_value=2**62))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.text(max_size=10) | st.just("\udce9.png"), _TEXT, _NUMBER, _NUMBER,
+                               st.lists(st.text(max_size=6), max_size=3).map(tuple), st.booleans()),
+                     max_size=8))
+def test_rows_as_json_text_are_what_json_dumps_writes(rows):
+    """The JSON writers encode a column at a time from a fixed template: the text must be
+    json.dumps's, byte for byte, non-UTF-8 names (surrogates) \\u-escaped as before."""
+    from pipeguard.scanner._row import ScanRow
+    from pipeguard.scanner.output._json_rows import json_rows
+    from pipeguard.scanner.output._report import columns_of
+    from pipeguard.scanner.output._sinks import dumps, record
+
+    made = [ScanRow(path, "ok", text, text, number, number, other, other, text, texts, text, None, text, other,
+                    number, text, flag, texts)
+            for path, text, number, other, texts, flag in rows]
+    assert list(json_rows(columns_of(made))) == [dumps(record(row)) for row in made]

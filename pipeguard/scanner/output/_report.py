@@ -52,6 +52,7 @@ def frame_of_batches(batches: Iterable[list[ScanRow]]) -> Any:
 # rows transposed at a time by ``zip(*rows)``: about twice as fast as an ``itemgetter`` a
 # column (measured on batches of 128 and 20,000 rows), with no argument tuple of a whole scan
 TRANSPOSE_ROWS = 1024
+WRITE_CHUNK = 20_000  # rows of a report held in memory written at a time
 
 
 class TableColumns:
@@ -258,10 +259,17 @@ class ScanReport:
         return self._text("csv", fp)
 
     def _text(self, fmt: str, fp: Optional[TextIO]) -> Optional[str]:
-        from ._sinks import write_text  # the writer output= uses too
+        from ._sinks import TEXT_WRITERS, write_text  # the writers output= uses too
 
         out = fp if fp is not None else io.StringIO()
-        write_text(fmt, self.rows(), self.summary(), out)
+        if self._columns is None:
+            write_text(fmt, self.rows(), self.summary(), out)
+        else:  # held in memory as columns: written as the scan streams them, a chunk at a time
+            writer = TEXT_WRITERS[fmt](out)
+            columns = self._columns.values
+            for start in range(0, len(columns[0]), WRITE_CHUNK):
+                writer.write_columns([column[start:start + WRITE_CHUNK] for column in columns])
+            writer.finish(self.summary())
         return None if fp is not None else cast(io.StringIO, out).getvalue()
 
     def to_html(self, path: Any, **options: Any) -> None:

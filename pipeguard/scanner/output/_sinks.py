@@ -18,12 +18,15 @@ import tempfile
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 from .._row import COLUMNS, INT_COLUMNS, LIST_COLUMNS, ScanRow
+from ._json_rows import json_rows
 
 if TYPE_CHECKING:
     class TextWriter(Protocol):
         """What each of :data:`TEXT_WRITERS` makes of a stream."""
 
         def write(self, records: Iterable[dict[str, Any]]) -> None: ...
+
+        def write_columns(self, columns: list[list]) -> None: ...
 
         def finish(self, summary: dict[str, Any]) -> None: ...
 
@@ -121,6 +124,9 @@ class JsonLinesWriter:
     def write(self, records: Iterable[dict[str, Any]]) -> None:
         self._stream.write("".join(dumps(r) + "\n" for r in records))
 
+    def write_columns(self, columns: list[list]) -> None:
+        self._stream.write("".join(text + "\n" for text in json_rows(columns)))
+
     def finish(self, summary: dict[str, Any]) -> None:
         self._stream.write(dumps({"summary": summary}) + "\n")
 
@@ -135,8 +141,14 @@ class JsonWriter:
         self._first = True
 
     def write(self, records: Iterable[dict[str, Any]]) -> None:
-        for r in records:
-            self._stream.write(("\n  " if self._first else ",\n  ") + dumps(r))
+        self._texts(map(dumps, records))
+
+    def write_columns(self, columns: list[list]) -> None:
+        self._texts(json_rows(columns))
+
+    def _texts(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self._stream.write(("\n  " if self._first else ",\n  ") + text)
             self._first = False
 
     def finish(self, summary: dict[str, Any]) -> None:
@@ -153,6 +165,9 @@ class CsvRecordsWriter:
 
     def write(self, records: Iterable[dict[str, Any]]) -> None:
         self._writer.writerows(csv_cells(r) for r in records)
+
+    def write_columns(self, columns: list[list]) -> None:
+        self.write(records(columns))
 
     def finish(self, summary: dict[str, Any]) -> None:
         pass
@@ -198,7 +213,7 @@ class Sink:
         """Write the rows held in ``columns`` (see :func:`frame_columns`)."""
         assert self._writer is not None  # a text sink (ParquetSink writes its own way)
         try:
-            self._writer.write(records(columns))
+            self._writer.write_columns(columns)
         except OSError as exc:  # a full disk, a file system gone away
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
