@@ -24,7 +24,9 @@ the cache emptied before each first scan), beside a scan without a cache; goal: 
 scan at least 5× faster than the first (issue 14); then, as root, the same two scans with
 the page cache emptied before the first (the first scan of a dataset as a user meets it),
 run last because it leaves every folder cold. Peak memory of a child process is its
-VmHWM. ``--big-only``, ``--remote-only``, ``--html-only``: see ``--help``.
+VmHWM. ``--mix-only``: only ``scripts/bench_png_mix.py`` (issue 27: an icon-theme folder of
+30,000+ small mixed PNGs, end to end and in process, and the start-up on one file), with
+``--repeats`` and a root of ``--root``/pngmix. ``--big-only``, ``--remote-only``, ``--html-only``: see ``--help``.
 Timings are the best of several repeats; the machine may be shared, so compare
 ratios from the same run.
 """
@@ -509,7 +511,14 @@ def main() -> None:
     parser.add_argument("--s3-files", type=int, default=40, help="1 MB-class images for the S3 run (0 to skip)")
     parser.add_argument("--cache-only", action="store_true",
                         help="only a folder of --tiny files scanned twice with a cache")
+    parser.add_argument("--mix-only", action="store_true",
+                        help="only scripts/bench_png_mix.py (an icon theme of small mixed PNGs, issue 27)")
     args = parser.parse_args()
+    if args.mix_only:
+        from bench_png_mix import main as bench_png_mix  # this script's folder is on sys.path
+
+        bench_png_mix(["--repeats", str(args.repeats), "--root", str(args.root / "pngmix")])
+        return
 
     import pipeguard as pg
     from pipeguard._child import usable_cores as default_workers

@@ -21,16 +21,18 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tarfile
-import zipfile
 import zlib
 from contextlib import contextmanager
-from typing import Any, Iterator, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Optional, Union
 
 from ._file_read import read_at
 from ._member_file import RangeFile, in_memory
 from ._regular_file import open_regular
 from ._tar_index import plain_members
+
+if TYPE_CHECKING:  # tarfile and zipfile load when an archive is read (a scan of no archive needs neither)
+    import tarfile
+    import zipfile
 
 REMOTE_BLOCK = 1 << 20  # bytes per ranged request when an archive in an object store is read
 WHOLE_BELOW = 64 << 10  # a stored member up to this size is read in one go
@@ -118,6 +120,8 @@ def _tar_members(f: Any, size: int) -> Listing:
     plain = plain_members(lambda offset, n: read_at(f, offset, n), size)
     if plain is not None:
         return Listing([_indexed_member(*entry, size) for entry in plain if entry[3] != "dir"])
+    import tarfile  # a tar the index cannot read plainly
+
     try:
         tf = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 - closed by the with below, once opened
     except tarfile.TarError as exc:
@@ -169,6 +173,8 @@ def _tar_member(m: tarfile.TarInfo, archive_size: float) -> Member:
 
 
 def _zip_members(f: Any) -> Listing:
+    import zipfile
+
     try:
         with zipfile.ZipFile(f) as zf:  # closing it leaves f open: zipfile did not open it
             return Listing([_zip_member(info, f, k) for k, info in enumerate(zf.infolist()) if not info.is_dir()])
@@ -177,6 +183,8 @@ def _zip_members(f: Any) -> Listing:
 
 
 def _zip_member(info: zipfile.ZipInfo, f: Any, entry: int) -> Member:
+    import zipfile
+
     if info.flag_bits & 0x1:
         return Member(info.filename, info.file_size, None, "an encrypted member, not readable without its password")
     if info.compress_type != zipfile.ZIP_STORED:
@@ -206,6 +214,8 @@ class OpenArchive:
         A small stored member is read whole with one positional read (a C ``BytesIO`` serves
         Pillow faster than a Python raw file); a large one is read in place.
         """
+        import zipfile
+
         if member.offset is not None:
             start, f = member.offset, self._file
             if member.size <= WHOLE_BELOW:
@@ -258,6 +268,8 @@ def streamed_from(f: Any, wanted: Optional[set] = None,
     Raises:
         ArchiveError: the archive is damaged (after the members before the damage).
     """
+    import tarfile
+
     try:
         with tarfile.open(fileobj=f, mode="r:*") as tf:
             for m in tf:

@@ -104,10 +104,10 @@ def _tell_where(report, fmt: str, output: Optional[str], html: Optional[str]) ->
 
 
 def _capped(workers: Optional[int]) -> Optional[int]:
-    from ..scanner import capped_workers
-
     if workers is None:
         return None
+    from ..scanner import capped_workers  # loads the pool (multiprocessing): only when --workers is given
+
     workers, note = capped_workers(workers)
     if note is not None:
         click.echo(f"note: {note}", err=True)

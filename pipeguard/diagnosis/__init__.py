@@ -13,13 +13,16 @@ from typing import Any
 from .._exports import resolve
 from . import _numbers as numbers  # noqa: F401  (exported: number formatting for every layer's messages)
 from ._dims import Dims
-from ._explanation import explain
-from ._hypotheses import Diagnosis, Hypothesis, HypothesisKind
 
 __all__ = ["Diagnosis", "Dims", "Hypothesis", "HypothesisKind", "explain"]
 
-# names the sibling packages use (not public API), from their module on first use
+# the public names and those the sibling packages use, from their module on first use (a
+# scan's messages need the text helpers, not the hypotheses: 15 ms of a scan's start-up)
 _SHARED = {
+    "Diagnosis": "._hypotheses",
+    "Hypothesis": "._hypotheses",
+    "HypothesisKind": "._hypotheses",
+    "explain": "._explanation",
     "dtype_name": "._numbers",
     "ensure_channels": "._text",
     "ensure_size": "._text",
