@@ -131,9 +131,13 @@ def test_a_cluster_scan_says_it_runs_without_the_cache(client, four_folders, tmp
 
 
 @pytest.mark.slow
-def test_a_scheduler_that_cannot_be_reached_is_one_line_naming_it_not_a_write_failure(tmp_path):
+def test_a_scheduler_that_cannot_be_reached_is_one_line_naming_it_not_a_write_failure(tmp_path, monkeypatch):
     """The CLI mapped every OSError of a scan to 'cannot write OUTPUT' ('cannot write None')."""
     import socket
+
+    from pipeguard.scanner.engine import _cluster
+
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT", "1s")  # Dask retries a refused port until then
 
     from click.testing import CliRunner
 

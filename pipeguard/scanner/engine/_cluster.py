@@ -34,6 +34,7 @@ PLAIN_PART, DEEP_PART = 2048, 32  # files per task: large enough that a task's o
 FOLDER_MIN = 32                   # files a part holds before a folder's end closes it
 DEEP_PART = 4                     # files per part sent to the --deep child (as in a local --deep scan)
 AHEAD = 64                        # parts submitted past the oldest one not yet handed on
+CONNECT_TIMEOUT = "10s"  # how long a scheduler address is tried (Dask retries a refused connection)
 MISSING_EXTRA = "a cluster scan needs Dask: pip install 'pipeguard[cluster]'"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
@@ -63,7 +64,7 @@ def connected(cluster: Any) -> Iterator[Any]:
     m = _LOCAL.match(cluster)
     if m is None:
         try:
-            client = Client(cluster, timeout="10s")
+            client = Client(cluster, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise OSError(f"cannot reach the Dask scheduler at {cluster}: {' '.join(str(exc).split())}") from None
         with client:
