@@ -414,7 +414,8 @@ def test_the_tally_of_plain_columns_is_what_pandas_counts(values):
 
 def test_a_list_looks_at_each_entry_once_before_probing_it(tmp_path, monkeypatch):
     """A listed entry was stat-ed to tell a folder (isdir), then realpath-ed (a lstat per part
-    of its path) for each output checked: one stat an entry now, whatever is written."""
+    of its path) for each output checked. Now each entry's folder is listed once, and a plain
+    file named in the list is not looked at on its own before the probe opens it."""
     import os
     from collections import Counter
 
@@ -439,4 +440,31 @@ def test_a_list_looks_at_each_entry_once_before_probing_it(tmp_path, monkeypatch
     monkeypatch.setattr(os, "lstat", counted(real_lstat))
     report = pg.scan([*paths, str(tmp_path / "sub")], workers=1, output=tmp_path / "r.jsonl")
     assert report.counts["ok"] == 6
-    assert all(looked[p] == 1 for p in paths), looked
+    assert not any(looked[p] for p in paths), looked
+    assert report.frame["path"].tolist()[-1].endswith("sub/x.png")  # the listed folder was still walked
+
+
+def test_what_a_list_names_is_told_apart_by_listing_folders_or_by_a_stat(tmp_path, monkeypatch):
+    import os
+
+    from pipeguard.scanner.sources import _entries
+
+    (tmp_path / "big").mkdir()
+    for i in range(40):
+        (tmp_path / "big" / f"{i}.png").write_bytes(b"x")
+    (tmp_path / "big" / "sub").mkdir()
+    os.symlink(tmp_path / "big" / "0.png", tmp_path / "link.png")
+    os.symlink(tmp_path / "big", tmp_path / "linked")
+    listed = [str(tmp_path / "big" / "1.png"), str(tmp_path / "big" / "sub"), str(tmp_path / "link.png"),
+              str(tmp_path / "linked"), str(tmp_path / "gone.png"), tmp_path / "big" / "2.png"]
+    for slack in (256, 0):  # the folder listed, or (too large for two entries) each entry stat-ed
+        monkeypatch.setattr(_entries, "LISTING_SLACK", slack)
+        found = _entries.local_entries(listed)
+        assert found.folders == [str(tmp_path / "big" / "sub"), str(tmp_path / "linked")], slack
+        assert sorted(found.files) == sorted(str(p) for p in (listed[0], listed[2], listed[4], listed[5]))
+        assert {str(tmp_path / "link.png"), str(tmp_path / "gone.png")} <= found.links
+    with pytest.raises(_entries.OutputClobbers, match="a file the scan reads"):  # through the listed link
+        _entries.refuse_output(listed, tmp_path / "big" / "0.png", streamed=False)
+    with pytest.raises(_entries.OutputClobbers, match="while scanning"):  # inside a listed folder's target
+        _entries.refuse_output(listed, tmp_path / "big" / "new.jsonl", streamed=True)
+    _entries.refuse_output(listed, tmp_path / "elsewhere.jsonl", streamed=True)

@@ -134,7 +134,7 @@ def _rows(path: str) -> tuple:
     folder, name = os.path.split(path)
     part = [Run(folder + os.sep, "", [name])]
     fast = probe_part(part)
-    with mock.patch.object(probe_module, "read_jpeg_header", lambda f, size: None):
+    with mock.patch.object(probe_module, "read_jpeg_header", lambda f, size, head=None: None):
         slow = probe_part(part)
     return fast, slow
 
@@ -218,7 +218,7 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
         "from pipeguard.scanner.probe._part import probe_part\nfrom pipeguard.scanner._units import Run\n"
         "part = [Run(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
         "if sys.argv[2] == 'slow':\n"
-        "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size: None):\n"
+        "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size, head=None: None):\n"
         "        print(probe_part(part))\n"
         "else:\n"
         "    print(probe_part(part))\n")

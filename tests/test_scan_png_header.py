@@ -119,7 +119,7 @@ def _header(data: bytes):
 def _rows_of(folder: str, names: list, deep: bool = False) -> tuple:
     part = [Run(folder + os.sep, "", names)]
     fast = probe_part(part, deep)
-    with mock.patch.object(probe_module, "read_png_header", lambda f, size: None):
+    with mock.patch.object(probe_module, "read_png_header", lambda f, size, head=None: None):
         slow = probe_part(part, deep)
     return fast, slow
 
@@ -320,8 +320,8 @@ def test_the_probe_takes_the_walk(tmp_path):
     answered = []
     real = probe_module.read_png_header
 
-    def counted(f, size):
-        found = real(f, size)
+    def counted(f, size, head=None):
+        found = real(f, size, head)
         answered.append(found is not None)
         return found
 
@@ -375,8 +375,8 @@ def test_a_misnamed_image_keeps_its_imagefolder_note(tmp_path):
     (tmp_path / "b.dat").write_bytes(encoded(make_image("RGB", (8, 8)), "JPEG"))
     part = [Run(str(tmp_path) + os.sep, "", ["a.dat", "b.dat"])]
     fast = probe_part(part)
-    with mock.patch.object(probe_module, "read_png_header", lambda f, size: None), \
-            mock.patch.object(probe_module, "read_jpeg_header", lambda f, size: None):
+    with mock.patch.object(probe_module, "read_png_header", lambda f, size, head=None: None), \
+            mock.patch.object(probe_module, "read_jpeg_header", lambda f, size, head=None: None):
         slow = probe_part(part)
     assert fast == slow
     assert [row.format for row in fast] == ["PNG", "JPEG"]
@@ -538,7 +538,7 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
         "from pipeguard.scanner.probe._part import probe_part\nfrom pipeguard.scanner._units import Run\n"
         "part = [Run(sys.argv[1], '', ['a.png', 'b.txt', 'c.jpg'])]\n"
         "if sys.argv[2] == 'slow':\n"
-        "    with mock.patch.object(probe, 'read_png_header', lambda f, size: None):\n"
+        "    with mock.patch.object(probe, 'read_png_header', lambda f, size, head=None: None):\n"
         "        print(probe_part(part))\n"
         "else:\n"
         "    print(probe_part(part))\n")

@@ -127,7 +127,7 @@ def test_metadata_that_raises_is_a_warning_not_a_crash(tmp_path, monkeypatch):
         return 1
 
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "n_frames", property(boom, lambda self, value: None), raising=False)
-    monkeypatch.setattr(probe_module, "read_png_header", lambda f, size: None)  # Pillow reads it, not the PNG walk
+    monkeypatch.setattr(probe_module, "read_png_header", lambda f, size, head=None: None)  # Pillow reads it, not the PNG walk
     rec = _probe(tmp_path, "a.png", png_bytes(make_image("RGB", (4, 4))))
     assert rec["status"] == "ok" and rec["n_frames"] is None
     assert rec["warnings"] == ("frame count unreadable: SyntaxError: bad frame table",)

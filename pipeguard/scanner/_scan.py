@@ -118,8 +118,9 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
           storage_options: Optional[dict], cluster: Any, cache: Any, entries: Any) -> ScanReport:
     given = as_contract(contract)
     stats = WalkStats()
+    urls = has_urls(source)  # once: a list's every entry is looked at
     report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),
-                        deep=deep, walk=stats, storage_options=storage_options if has_urls(source) else None)
+                        deep=deep, walk=stats, storage_options=storage_options if urls else None)
     if is_hf_dataset(source):
         rows, report.root = hf_rows(source, deep, progress)
         report.title = report.root
@@ -128,16 +129,16 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
     else:
         report.root = _root_of(source)
         report.title = report.root or _list_title(cast("list", source))
-        row_cache = local_cache(cache, report.root, cluster=cluster, remote=has_urls(source))
+        row_cache = local_cache(cache, report.root, cluster=cluster, remote=urls)
         runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache, entries=entries)
         with engine_for(cluster) as engine:
-            batches = engine.batches(runs, deep, _workers_for(source, workers, deep), time_limit, row_cache)
+            batches = engine.batches(runs, deep, _workers_for(urls, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)
     return report
 
 
-def _workers_for(source: Source, workers: Optional[int], deep: bool) -> int:
-    if has_urls(source) and not deep:
+def _workers_for(urls: bool, workers: Optional[int], deep: bool) -> int:
+    if urls and not deep:
         return 1  # ranged reads wait on the network: many at once from one process
     return usable_cores() if workers is None else max(1, int(workers))
 

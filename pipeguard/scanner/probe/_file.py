@@ -46,7 +46,7 @@ from ...diagnosis import one_line
 from .._row import COLUMNS, NOT_IMAGE, OK, UNREADABLE, ScanRow
 from .._units import Run, class_of, is_hidden
 from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
-from ._jpeg_header import read_jpeg_header
+from ._jpeg_header import HEAD_BYTES, read_jpeg_header
 from ._png_header import read_png_header
 from ._raw_extent import missing_pixel_data
 
@@ -201,11 +201,14 @@ def _read_error(exc: OSError) -> tuple[str, UnreadableKind]:
     return f"cannot read: {exc.strerror or exc}", UnreadableKind.READ_ERROR
 
 
-def _truncation(f: Any, size: int, fmt: str) -> Optional[str]:
-    """What the end marker of a checked format says (see :mod:`._end_marker`), from the file's tail."""
-    if missing_end_marker(fmt, _read_tail(f, size, SHORT_TAIL)) is None:
+def _truncation(f: Any, size: int, fmt: str, whole: Optional[bytes] = None) -> Optional[str]:
+    """What the end marker of a checked format says (see :mod:`._end_marker`), from the file's
+    tail (sliced from ``whole``, the file's bytes, when a small file was read whole)."""
+    tail = _read_tail(f, size, SHORT_TAIL) if whole is None else whole[max(0, size - SHORT_TAIL):size]
+    if missing_end_marker(fmt, tail) is None:
         return None
-    return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES))
+    return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES) if whole is None
+                              else whole[max(0, size - TAIL_BYTES):size])
 
 
 def _read_tail(f: Any, size: int, n: int) -> bytes:
@@ -238,16 +241,17 @@ def _plain_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -
     """A plain JPEG's or PNG's row from a header walk (:mod:`._jpeg_header`, :mod:`._png_header`);
     ``None`` when Pillow must read it."""
     try:
+        head = read_at(f, 0, HEAD_BYTES)  # one read for both walks, and a small file's tail
         # the name only says which walk to try first: each checks the file's signature
-        plain = (_plain_png(f, size) or _plain_jpeg(f, size) if name.endswith((".png", ".PNG"))
-                 else _plain_jpeg(f, size) or _plain_png(f, size))
+        plain = (_plain_png(f, size, head) or _plain_jpeg(f, size, head) if name.endswith((".png", ".PNG"))
+                 else _plain_jpeg(f, size, head) or _plain_png(f, size, head))
     except OSError:
         return None  # Pillow reads it again and words the error
     if plain is None:
         return None
     fmt, mode, w, h, n_frames = plain
     try:
-        problem = _truncation(f, size, fmt)
+        problem = _truncation(f, size, fmt, head if len(head) >= size else None)
     except OSError as exc:
         return bare_row(name, cls, hidden, size, UNREADABLE, *_read_error(exc))
     status, kind = (OK, None) if problem is None else (UNREADABLE, TRUNCATED.value)
@@ -255,13 +259,13 @@ def _plain_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -
                    None, None, hidden, ())
 
 
-def _plain_jpeg(f: Any, size: int) -> Optional[tuple[str, str, int, int, int]]:
-    found = read_jpeg_header(f, size)
+def _plain_jpeg(f: Any, size: int, head: bytes) -> Optional[tuple[str, str, int, int, int]]:
+    found = read_jpeg_header(f, size, head)
     return None if found is None else ("JPEG", *found, 1)
 
 
-def _plain_png(f: Any, size: int) -> Optional[tuple[str, str, int, int, int]]:
-    found = read_png_header(f, size)
+def _plain_png(f: Any, size: int, head: bytes) -> Optional[tuple[str, str, int, int, int]]:
+    found = read_png_header(f, size, head)
     return None if found is None else ("PNG", *found)
 
 

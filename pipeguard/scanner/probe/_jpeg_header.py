@@ -36,7 +36,7 @@ _SOS, _DQT = 0xDA, 0xDB
 _SIGNATURE = 16  # bytes of an application segment looked at
 
 
-def read_jpeg_header(f: Any, size: int) -> Optional[tuple[str, int, int]]:
+def read_jpeg_header(f: Any, size: int, head: Optional[bytes] = None) -> Optional[tuple[str, int, int]]:
     """``(mode, width, height)`` of a plain JPEG, as ``Image.open`` would report them, or
     ``None`` when the file is not one (Pillow must decide).
 
@@ -45,7 +45,7 @@ def read_jpeg_header(f: Any, size: int) -> Optional[tuple[str, int, int]]:
             exists).
         size: the file's length in bytes.
     """
-    window = read_at(f, 0, HEAD_BYTES)
+    window = read_at(f, 0, HEAD_BYTES) if head is None else head  # the probe may have read it
     if window[:3] != b"\xff\xd8\xff" or _claimed_before_jpeg(window[:16]):
         return None
     base, pos = 0, 2  # window holds the file from ``base``; ``pos`` is the next marker

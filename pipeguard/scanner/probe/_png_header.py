@@ -63,7 +63,7 @@ RESERVED_KEYS = frozenset(("exif", "Raw profile type exif", "XML:com.adobe.xmp",
 _handled: list = []  # the chunk types Pillow's PngStream handles, found once
 
 
-def read_png_header(f: Any, size: int) -> Optional[tuple[str, int, int, int]]:
+def read_png_header(f: Any, size: int, head: Optional[bytes] = None) -> Optional[tuple[str, int, int, int]]:
     """``(mode, width, height, n_frames)`` of a plain PNG, as ``Image.open`` would report
     them, or ``None`` when the file is not one (Pillow must decide).
 
@@ -72,7 +72,7 @@ def read_png_header(f: Any, size: int) -> Optional[tuple[str, int, int, int]]:
             exists).
         size: the file's length in bytes.
     """
-    window = read_at(f, 0, HEAD_BYTES)
+    window = read_at(f, 0, HEAD_BYTES) if head is None else head  # the probe may have read it
     if window[:16] != _START or len(window) < 41 or ImageFile.LOAD_TRUNCATED_IMAGES:
         return None  # 41: signature, IHDR and the next chunk's header
     w, h, depth, colour, _, filtering, _, crc = _IHDR.unpack_from(window, 16)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-import stat
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
 
 from ..._io import is_url
 from .._units import Run
+from ._entries import Entries, local_entries
 from ._remote import local_path, remote_file_run, remote_runs
 from ._walk import WalkStats, walk_runs
 
@@ -97,76 +97,6 @@ def _run_of(pending: list) -> Run:
     prefix = os.path.join(folder, "") if folder else ""
     shown = prefix.replace(os.sep, "/")
     return Run(prefix, shown, names, len(shown))  # the class is read after the listed folder: none
-
-
-class Entries(NamedTuple):
-    """What a local source names: its files as ``(st_dev, st_ino)``, and its folders (as given)."""
-
-    files: set[tuple[int, int]]
-    folders: list[str]
-
-
-def local_entries(source: object) -> Entries:
-    """The files and folders a local source names, each entry of a list ``stat``-ed once:
-    what :func:`refuse_output` checks outputs against and how :func:`source_runs` tells a
-    listed folder (walked) from a file (probed). A folder source is one folder, not looked at."""
-    if not is_list_source(source):
-        return Entries(set(), [os.fspath(cast("PathLike", source))]
-                       if isinstance(source, (str, os.PathLike)) and not is_url(source) else [])
-    files, folders = set(), []
-    for entry in source:
-        if is_url(entry):
-            continue
-        try:
-            st = os.stat(entry)
-        except (OSError, ValueError, TypeError):  # missing, unreadable, or no path at all: nothing to clobber
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            folders.append(os.fspath(entry))
-        else:
-            files.add((st.st_dev, st.st_ino))
-    return Entries(files, folders)
-
-
-def _holding(folders: list[str], path: str) -> Optional[str]:
-    """The first of ``folders`` that ``path`` would lie in (symlinks resolved), if any."""
-    where = os.path.realpath(path)
-    for folder in folders:
-        real = os.path.realpath(folder)
-        if os.path.commonpath([where, real]) == real:
-            return folder
-    return None
-
-
-class OutputClobbers(ValueError):
-    """A report would be written over a file the scan reads, or (while scanning) into a
-    folder the scan walks, where it would read its own half-written file."""
-
-
-def refuse_output(source: object, output: Union[str, "os.PathLike[str]"], streamed: bool,
-                  more: Iterable[Union[str, "os.PathLike[str]"]] = (), entries: Optional[Entries] = None) -> None:
-    """The one rule for where a report (or a page, or a contract file) may be written.
-
-    ``more``: further outputs written after the scan (a page, a contract file), checked
-    against the same entries; ``entries``: :func:`local_entries` of ``source``, when known.
-
-    Raises:
-        OutputClobbers: an output is one of the files ``source`` lists, or an existing file
-            inside a folder it scans; or ``output``, ``streamed`` (written while the scan
-            runs), lies inside such a folder at all.
-    """
-    files, folders = entries if entries is not None else local_entries(source)
-    for k, out in enumerate([os.fspath(output), *(os.fspath(m) for m in more)]):
-        try:
-            st = os.stat(out)
-        except OSError:
-            st = None
-        inside = _holding(folders, out)
-        if (st is not None and (st.st_dev, st.st_ino) in files) or (inside and st is not None):
-            raise OutputClobbers(f"refusing to write {out}: it is a file the scan reads; write the report elsewhere")
-        if inside and streamed and k == 0:
-            raise OutputClobbers(f"refusing to write {out} while scanning {inside}, which holds it; "
-                                 "write the report elsewhere")
 
 
 def read_list(lines: Iterable[str]) -> list[str]:
