@@ -28,11 +28,12 @@ from ._archive import (
 from ._archive_read import read_members
 from ._file_read import read_at
 from ._member_file import RangeFile, in_memory
-from ._regular_file import NotRegularFile, file_type, open_regular
+from ._regular_file import Descriptor, NotRegularFile, file_type, open_regular, open_regular_fd
 from ._remote_fs import filesystem
 from ._tar_index import plain_members
 from ._url import is_url
 
-__all__ = ["ARCHIVE_SUFFIXES", "ArchiveError", "Listing", "Member", "NotRegularFile", "RangeFile",
+__all__ = ["ARCHIVE_SUFFIXES", "ArchiveError", "Descriptor", "Listing", "Member", "NotRegularFile", "RangeFile",
            "any_archive_name", "file_type", "filesystem", "in_memory", "is_archive_name", "is_url", "list_members",
-           "open_regular", "opened", "over_limit", "plain_members", "read_at", "read_members", "streamed_members"]
+           "open_regular", "open_regular_fd", "opened", "over_limit", "plain_members", "read_at", "read_members",
+           "streamed_members"]

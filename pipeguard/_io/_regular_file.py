@@ -26,15 +26,39 @@ def open_regular(path: str, buffering: int = -1) -> Any:
     between is caught too (``O_NONBLOCK`` means nothing to a regular file's reads, so it
     stays set). Raises :class:`NotRegularFile` for anything but a regular file.
     """
-    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    fd, _ = open_regular_fd(path)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(errno.EINVAL, file_type(mode))
         return open(fd, "rb", buffering=buffering)
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_regular_fd(path: str) -> tuple[int, int]:
+    """:func:`open_regular` as a bare descriptor and the file's size: for positional reads
+    (``os.pread``) that need no file object. The caller closes the descriptor."""
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(errno.EINVAL, file_type(st.st_mode))
+        return fd, st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class Descriptor:
+    """An open descriptor as :func:`~._file_read.read_at` reads it (``fileno()``), without the
+    file object (and its buffer) that each file of a scan would otherwise cost."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
 
 
 def file_type(mode: int) -> str:

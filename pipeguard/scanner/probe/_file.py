@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, Optional
 
 from PIL import Image, UnidentifiedImageError
 
-from ..._io import NotRegularFile, read_at
+from ..._io import Descriptor, NotRegularFile, open_regular_fd, read_at
 from ..._io import file_type as _file_type
 from ..._io import open_regular as _open_regular
 from ...core import (
@@ -117,17 +117,21 @@ def probe_row(path: str, name: str, cls: Optional[str], hidden: bool, deep: bool
     if path.endswith(("/", os.sep)):  # a folder the walk could not list (see _walk)
         return bare_row(name, cls, hidden, None, UNREADABLE, *_unlisted_folder(path))
     try:
-        f = open_regular(path)
+        fd, size = open_regular_fd(path)
     except OSError as exc:
         error, kind = _open_error(path, exc)
         status = UNREADABLE if kind is UnreadableKind.NOT_A_FILE else _failed_status(name)
         return bare_row(name, cls, hidden, None, status, error, kind)
-    with f:
-        try:
-            size = f.seek(0, 2)
-        except OSError as exc:
-            return bare_row(name, cls, hidden, None, _failed_status(name), *_read_error(exc))
-        return probe_file(f, size, name, cls, hidden, deep)
+    try:
+        walk = not deep and size > 0 and is_image_name(name)
+        if walk:  # most files of most folders: positional reads of the descriptor, no file object
+            row = _plain_row(Descriptor(fd), size, name, cls, hidden)
+            if row is not None:
+                return row
+        with open(fd, "rb", buffering=READ_BUFFER, closefd=False) as f:
+            return probe_file(f, size, name, cls, hidden, deep, walked=walk)
+    finally:
+        os.close(fd)
 
 
 def open_regular(path: str) -> Any:
@@ -147,11 +151,12 @@ def _unlisted_folder(path: str) -> tuple[str, UnreadableKind]:
 
 
 def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, deep: bool = False,
-               image: Optional[bool] = None) -> ScanRow:
+               image: Optional[bool] = None, walked: bool = False) -> ScanRow:
     """The row of an open file of ``size`` bytes: a file on disk, an archive member, stored bytes.
 
     Never raises. ``image`` says whether the file is meant to be an image (a failure is then
     ``unreadable``, never ``not-image``); ``None`` decides by its extension, as ImageFolder does.
+    ``walked``: the header walks already had their try (:func:`probe_row`).
     """
     image_ext = is_image_name(name) if image is None else image
     failed = UNREADABLE if image_ext else NOT_IMAGE  # until the header says image
@@ -164,7 +169,7 @@ def probe_file(f: Any, size: int, name: str, cls: Optional[str], hidden: bool, d
                 return bare_row(name, cls, hidden, size, NOT_IMAGE)  # counted, not scanned
     except OSError as exc:
         return bare_row(name, cls, hidden, size, failed, *_read_error(exc))
-    if not deep and (image_ext or image is not None):  # a file ImageFolder skips: Pillow's row, with the note
+    if not deep and not walked and (image_ext or image is not None):  # ImageFolder skips it: Pillow's row, noted
         row = _plain_row(f, size, name, cls, hidden)  # most files of most folders, at a fraction of the cost
         if row is not None:
             return row
