@@ -62,13 +62,16 @@ class Tally:
                           if None not in size)
         self.multi_frame += sum(1 for n in compress(col["n_frames"], image) if n is not None and n > 1)
         self.exif_rotated += sum(1 for o in compress(col["orientation"], image) if o is not None and o != 1)
-        where = list(zip(col["path"], col["member"]))
-        deep = {_where(*w) for w, m in zip(compress(where, image), modes) if m in WHITE_UNDER_RGB}
-        self.sixteen_bit += len(deep)
+        self.sixteen_bit += sum(1 for m in modes if m in WHITE_UNDER_RGB)
+        paths, members = col["path"], col["member"]
         for i, s in enumerate(status):
             if s == UNREADABLE:
-                self._add_error(_where(*where[i]), col["error_kind"][i], col["error"][i])
-        self._add_violations(cells, deep)
+                self._add_error(_where(paths[i], members[i]), col["error_kind"][i], col["error"][i])
+        listed = self._add_violations(cells)
+        if listed:  # which of the files just listed are 16-bit (few: the first paths of each check)
+            for path, member, mode in zip(compress(paths, image), compress(members, image), modes):
+                if mode in WHITE_UNDER_RGB and _where(path, member) in listed:
+                    self.sixteen_bit_listed.add(_where(path, member))
 
     def _add_error(self, where: str, kind: Optional[str], error: Optional[str]) -> None:
         entry = self.errors.setdefault(str(kind), [0, []])
@@ -78,7 +81,9 @@ class Tally:
             if error:
                 self.error_texts.setdefault(where, error)
 
-    def _add_violations(self, cells: list[tuple], sixteen_bit: set[str]) -> None:
+    def _add_violations(self, cells: list[tuple]) -> set[str]:
+        """Count the violations; the paths listed for the first time, returned."""
+        listed = set()
         for path, member, check, expected, actual in cells:
             entry = self.violations.setdefault(str(check), {"count": 0, "expected": expected,
                                                             "actual": Counter(), "paths": []})
@@ -87,8 +92,8 @@ class Tally:
             if len(entry["paths"]) < FIRST_PATHS:
                 where = _where(path, member)
                 entry["paths"].append(where)
-                if where in sixteen_bit:
-                    self.sixteen_bit_listed.add(where)
+                listed.add(where)
+        return listed
 
     @property
     def counts(self) -> dict[str, int]:
