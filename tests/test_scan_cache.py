@@ -4,6 +4,7 @@ really used (files whose stamp is unchanged are not read again)."""
 from __future__ import annotations
 
 import logging
+import marshal
 import multiprocessing as mp
 import os
 import signal
@@ -523,3 +524,173 @@ def test_listings_are_not_kept_off_local_filesystems_nor_reused_by_who_cannot_li
     assert listed(folder) == [".", ".hidden", "cats", "dogs", "shards"]
     scan(folder, CONTRACT, workers=1, cache=cache)
     assert listed(folder) == ["dogs"]
+
+
+# issue 24: hostile and faulty input
+
+
+def _as_user(uid: int, gid: int, run):
+    """``run()``'s value, computed in a forked child that has become user ``uid``: it uses
+    the modules this process has loaded (Python's own files may be out of its reach)."""
+    import pickle
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            out = pickle.dumps(("ok", run()))
+        except BaseException as exc:  # noqa: BLE001
+            out = pickle.dumps(("error", repr(exc)))
+        with os.fdopen(w, "wb") as f:
+            f.write(out)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    how, value = pickle.loads(data)
+    assert how == "ok", value
+    return value
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="becomes another user: needs root")
+def test_a_row_kept_by_who_could_read_a_file_is_not_shown_to_who_cannot(monkeypatch):
+    import pwd
+    import shutil
+    import tempfile
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    monkeypatch.setattr(_cache, "RACY_NS", 0)
+    base = tempfile.mkdtemp()  # outside pytest's folders, which only root may enter
+    try:
+        os.chmod(base, 0o755)
+        root = os.path.join(base, "data", "cats")
+        os.makedirs(root)
+        for name, mode in (("open.png", 0o644), ("secret.png", 0o600)):  # secret: root's alone
+            path = os.path.join(root, name)
+            with open(path, "wb") as f:
+                f.write(png_bytes(make_image("RGB", (SIDE, SIDE))))
+            os.chmod(path, mode)
+        data, cache = os.path.join(base, "data"), os.path.join(base, "cache")
+        assert set(scan(data, CONTRACT, workers=1, cache=cache).frame["status"]) == {"ok"}  # root reads both
+        for name in ["", *os.listdir(cache)]:  # the cache is now nobody's, who may use it
+            os.chown(os.path.join(cache, name), nobody.pw_uid, nobody.pw_gid)
+        seen: list = []
+        real = _part.probe_row
+
+        def probe_row(path, rel, *args):
+            seen.append(rel)
+            return real(path, rel, *args)
+
+        monkeypatch.setattr(_part, "probe_row", probe_row)
+
+        def as_nobody(**kw):
+            return _as_user(nobody.pw_uid, nobody.pw_gid,
+                            lambda: (scan(data, CONTRACT, workers=1, **kw).frame, seen))
+
+        plain, _ = as_nobody()
+        assert plain.set_index("path").loc["cats/secret.png", "error_kind"] == "permission denied"
+        cached, read = as_nobody(cache=cache)
+        pd.testing.assert_frame_equal(cached, plain)
+        assert read == ["cats/secret.png"]  # the other row came from the cache
+    finally:
+        shutil.rmtree(base)
+
+
+def _foreign_database(path) -> bytes:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value)")
+    con.execute("CREATE TABLE rows (precious TEXT)")
+    con.execute("INSERT INTO rows VALUES ('keep me')")
+    con.commit()
+    con.close()
+    return path.read_bytes()
+
+
+def test_a_symlink_planted_as_the_cache_file_is_not_written_through(tmp_path, folder, reads, caplog):
+    foreign = tmp_path / "someone-elses.sqlite3"
+    before = _foreign_database(foreign)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / _cache.FILE_NAME).symlink_to(foreign)
+    plain = scan(folder, CONTRACT, workers=1)
+    everything = set(reads())
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner.engine._cache"):
+        _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)
+    assert foreign.read_bytes() == before
+    assert not any(p.name.startswith(foreign.name + "-") for p in tmp_path.iterdir())  # no -wal, no -shm
+    assert set(reads()) == everything  # scanned without the cache
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "pipeguard.scanner.engine._cache"]
+    assert "symlink" in warning and "scanning without the cache" in warning
+
+
+def test_a_cache_file_of_another_user_is_not_written(tmp_path, folder, reads, caplog):
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("gives a file away: needs root")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    theirs = cache / _cache.FILE_NAME
+    before = _foreign_database(theirs)
+    os.chown(theirs, 65534, 65534)
+    with caplog.at_level(logging.WARNING, logger="pipeguard.scanner.engine._cache"):
+        _same(scan(folder, CONTRACT, workers=1, cache=cache), scan(folder, CONTRACT, workers=1))
+    assert theirs.read_bytes() == before
+    assert any("another user" in r.getMessage() for r in caplog.records)
+
+
+def test_damaged_or_crafted_entries_are_misses(tmp_path, folder, reads):
+    _listings_kept_in(tmp_path)
+    cache = tmp_path / "cache"
+    plain = scan(folder, CONTRACT, workers=1, cache=cache)
+    con = sqlite3.connect(cache / _cache.FILE_NAME)
+    entries = con.execute("SELECT deep, key, item FROM rows").fetchall()
+    rows = [(deep, key, item) for deep, key, item in entries if type(marshal.loads(item)) is tuple]
+    row = marshal.loads(rows[3][2])
+    crafted = [
+        b"\xff\xfe not marshal data",                               # bad marshal data
+        marshal.dumps((1, 2, 3)),                                   # a tuple of another length
+        marshal.dumps((row[0], 5) + row[2:]),                       # a value of the wrong type
+        marshal.dumps(("../../etc/passwd",) + row[1:]),             # another file's path
+        marshal.dumps([("../../etc/passwd",) + row[1:]]),           # ... as an archive's rows
+        marshal.dumps({"not": "a row"}),
+    ]
+    for (deep, key, _), item in zip(rows, crafted):
+        con.execute("UPDATE rows SET item = ? WHERE deep = ? AND key = ?", (item, deep, key))
+    assert con.execute("SELECT count(*) FROM listings").fetchone()[0] > 0
+    con.execute("UPDATE listings SET names = ?", (marshal.dumps((["../../etc/passwd", "a/b.png"], [])),))
+    con.commit()
+    con.close()
+    reads()
+    again = scan(folder, CONTRACT, workers=1, cache=cache)
+    _same(again, plain)
+    assert not any(p.startswith("../") or "etc/passwd" in p for p in again.frame["path"])
+    assert len(set(reads()) - LINKS) == len(crafted)  # the damaged entries' files were read again
+    _same(scan(folder, CONTRACT, workers=1, cache=cache), plain)  # and their entries rewritten
+    assert set(reads()) == LINKS
+
+
+@pytest.mark.parametrize("names", [
+    ([], ["../"]), (["."], []), (["a\0b"], []), (["b", "a"], []), ([1], []), (["x"], ["y"]), "not a pair"])
+def test_a_crafted_listing_is_not_used(names):
+    from pipeguard.scanner.engine._cache_checks import cached_listing
+
+    assert cached_listing(marshal.dumps(names)) is None
+    assert cached_listing(b"\x00bad") is None
+    assert cached_listing(marshal.dumps((["a.png", "b.png"], ["sub/"]))) == (["a.png", "b.png"], ["sub/"])
+
+
+def test_an_empty_cache_path_is_an_error_not_the_current_folder(tmp_path, folder, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="empty"):
+        scan(folder, CONTRACT, workers=1, cache="")
+    result = CliRunner().invoke(main, ["scan", str(folder), "--cache", ""])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == ["Error: Invalid value for '--cache': an empty path; give the cache's folder"]
+    assert not (tmp_path / _cache.FILE_NAME).exists()

@@ -32,7 +32,11 @@ It never lies:
   denied, read error, a memory error while decoding) and anything that is not a
   regular file are never stored;
 * each part's entries are written in one transaction (WAL mode), so a scan killed
-  halfway leaves whole entries or none.
+  halfway leaves whole entries or none;
+* a row is reused only by a process that may read the file now, an entry only when it is
+  one the cache writes (the file's own path, fields of the right types; a listing of plain
+  names), and the cache file is written only when it is a regular file of this user, not
+  reached through a symlink: see :mod:`._cache_checks`.
 
 Lookups cost one range query per run of a part (the walk's runs are in key order), one
 ``stat`` per file (two when one has gone) and one ``marshal.loads`` per row (reused rows are
@@ -61,6 +65,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 from ...core import UnreadableKind
 from .._row import ScanRow, item_values
 from .._units import Run, with_names
+from ._cache_checks import cached_item, cached_items, cached_listing, claim_file, readable_stats, same_file
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,8 @@ def open_cache(folder: Union[str, os.PathLike[str]],
                root: Union[str, os.PathLike[str], None]) -> Optional[RowCache]:
     """The cache in ``folder`` (created if missing) for a scan of ``root``; ``None``, with one
     warning, when it cannot be used: the scan then runs without it."""
+    if not os.fspath(folder):
+        raise ValueError("cache: an empty path; give the cache's folder (e.g. '.pipeguard-cache')")
     folder = os.path.abspath(os.fspath(folder))
     if root is not None and _inside(os.path.realpath(folder), os.path.realpath(root)):
         log.warning("not using the cache %s: it is inside the scanned folder %s (its files would be rows)",
@@ -146,9 +153,13 @@ def _remove(path: str) -> None:
 
 def _connect(path: str) -> sqlite3.Connection:
     """A connection to the cache file, its tables made, and a write done: a cache that
-    cannot be written fails here, not in the middle of a scan."""
+    cannot be written fails here, not in the middle of a scan. The file must be a regular
+    file of this user, not a symlink (:func:`._cache_checks.claim_file`); raises ``OSError``
+    when it is not."""
+    st = claim_file(path)
     con = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None)
     try:
+        same_file(path, st)  # still that file now that SQLite has it open, before any write
         con.execute("PRAGMA journal_mode = WAL")   # readers beside one writer; falls back where WAL cannot be
         con.execute("PRAGMA synchronous = NORMAL")  # a killed process loses nothing committed
         con.execute("BEGIN IMMEDIATE")
@@ -241,7 +252,7 @@ class RowCache:
         now = time.time_ns()
         for run in part:
             found, keys = self._lookup(con, deep, run)
-            missed_here = self._reuse(run.folder, run.names, keys, found, now, items, where, stamps)
+            missed_here = self._reuse(run, keys, found, now, items, where, stamps)
             if missed_here:
                 missed.append(with_names(run, missed_here))  # a listed folder's class offset kept
         if where:
@@ -252,29 +263,36 @@ class RowCache:
             self._store(con, deep, stamps, fresh)
         return items
 
-    def _reuse(self, folder: str, names: list[str], keys: list[bytes], found: list, now: int,
+    def _reuse(self, run: Run, keys: list[bytes], found: list, now: int,
                items: list, where: list, stamps: list) -> list[str]:
         """Append the cached item of each file whose stamp matches (``None`` for the others,
         noted in ``where`` and ``stamps``); return the names of the files to read.
 
         ``found`` holds the entries in the run's key range, in key order: when they are
         exactly the run's files, all unchanged (a re-scan's common case), they are compared
-        as two lists, not file by file.
+        as two lists, not file by file. A file this process may not read is a miss (another
+        user's entry is not shown to who cannot read the file), and so is an entry that is not
+        what the cache writes (see :mod:`._cache_checks`).
         """
-        stats = _stats(folder, names)
+        folder, prefix, names = run.folder, run.prefix, run.names
+        stats = readable_stats(folder, names, _stats(folder, names))
         tag, pack = self.tag, _STAMP
         now_stamps = [None if st is None else pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, tag)
                       for st in stats]
         if len(found) == len(keys) and [e[0] for e in found] == keys and [e[1] for e in found] == now_stamps:
-            items.extend(map(marshal.loads, [e[2] for e in found]))
-            return []
+            got = cached_items([e[2] for e in found], [prefix + name for name in names])
+            if got is not None:
+                items.extend(got)
+                return []
         missed = []
         racy, by_key = now - RACY_NS, {e[0]: e for e in found}
         for name, key, st, stamp in zip(names, keys, stats, now_stamps):
             hit = by_key.get(key)
             if stamp is not None and hit is not None and hit[1] == stamp:
-                items.append(marshal.loads(hit[2]))
-                continue
+                item = cached_item(hit[2], prefix + name)
+                if item is not None:
+                    items.append(item)
+                    continue
             if st is not None and (not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) > racy):
                 stamp = None
             where.append(len(items))
@@ -349,11 +367,7 @@ class RowCache:
             return None
         if found is None or found[0] != self._folder_stamp(st):
             return None
-        try:
-            files, dirs = marshal.loads(found[1])
-        except (ValueError, EOFError, TypeError):  # not what keep_listing wrote: list it
-            return None
-        return files, dirs
+        return cached_listing(found[1])  # None when not what keep_listing wrote: it is listed again
 
     def keep_listing(self, folder: str, st: os.stat_result, taken: int, files: list[str], dirs: list[str]) -> None:
         """Keep a folder's listing (written with the next entries), unless the folder changed
