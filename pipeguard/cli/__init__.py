@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import importlib
 import logging
+import os
 import signal
 import sys
 
@@ -50,6 +51,40 @@ def tolerate_unencodable_output() -> None:
 
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it; 1 means violations
+ENDING_SIGNALS = ("SIGTERM", "SIGHUP")  # ended like Ctrl-C: a report half-written is removed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's KeyboardInterrupt so that everything a scan
+    cleans up on Ctrl-C (its workers, a report's temporary file) is cleaned up alike."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def end_like_ctrl_c() -> dict:
+    """SIGTERM and SIGHUP raise :class:`Terminated` in this process (one ignored, as under
+    ``nohup``, stays ignored); a forked worker that inherits the handler dies of the signal
+    as it would have. Returns the handlers replaced (none off the main thread)."""
+    pid = os.getpid()
+    replaced: dict = {}
+
+    def handler(signum, frame):
+        if os.getpid() != pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated(signum)
+
+    for name in ENDING_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) != signal.SIG_IGN:
+            try:
+                replaced[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread: signals are not ours to take
+                break
+    return replaced
 
 
 class _Stderr(logging.StreamHandler):
@@ -66,13 +101,22 @@ class _Stderr(logging.StreamHandler):
         pass
 
 
+class _PrintableFormatter(logging.Formatter):
+    """A warning naming a file shows its name's control characters as escapes (see ``printable``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from ._params import printable
+
+        return printable(super().format(record), newlines=True)
+
+
 def show_scanner_warnings() -> None:
     """The scanner's warnings (a cache it cannot use, a file that hung its worker) as
     ``pipeguard: ...`` lines on stderr: a library only logs, the command shows them."""
     logger = logging.getLogger("pipeguard.scanner")
     if not any(getattr(h, "pipeguard_cli", False) for h in logger.handlers):
         handler = _Stderr()
-        handler.setFormatter(logging.Formatter("pipeguard: %(message)s"))
+        handler.setFormatter(_PrintableFormatter("pipeguard: %(message)s"))
         handler.setLevel(logging.WARNING)
         handler.pipeguard_cli = True
         logger.addHandler(handler)
@@ -87,12 +131,21 @@ class LazyGroup(click.Group):
     def invoke(self, ctx):
         """Ctrl-C ends any subcommand with one line and exit status 130 (Click's own handling
         says ``Aborted!`` and exits 1, which here means violations)."""
+        replaced = end_like_ctrl_c()
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not print a traceback
-            click.echo("\npipeguard: interrupted", err=True)
-            sys.exit(INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            replaced.clear()
+            signum = getattr(exc, "signum", signal.SIGINT)
+            for name in ("SIGINT", *ENDING_SIGNALS):  # a second signal must not print a traceback
+                if hasattr(signal, name):
+                    signal.signal(getattr(signal, name), signal.SIG_IGN)
+            said = "interrupted" if signum == signal.SIGINT else f"terminated ({signal.Signals(signum).name})"
+            click.echo(f"\npipeguard: {said}", err=True)
+            sys.exit(128 + signum)
+        finally:
+            for sig, previous in replaced.items():
+                signal.signal(sig, previous)
 
     def list_commands(self, ctx):
         return list(SUBCOMMANDS)

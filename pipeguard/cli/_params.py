@@ -9,6 +9,19 @@ import click
 
 from ..diagnosis import first_line
 
+_CONTROLS = {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+             for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F),
+                       *range(0x2066, 0x206A)]}
+_CONTROLS.update({ord("\r"): "\\r", ord("\t"): "\\t", ord("\n"): "\\n"})
+_KEEP_NEWLINES = {c: e for c, e in _CONTROLS.items() if c != ord("\n")}
+
+
+def printable(text: str, newlines: bool = False) -> str:
+    """``text`` for a terminal: control characters (escapes, carriage returns, bidirectional
+    overrides) from file and class names shown as ``\\x1b``-style escapes, never acted upon;
+    ``newlines``: keep line ends (text of several lines)."""
+    return text.translate(_KEEP_NEWLINES if newlines else _CONTROLS)
+
 
 class UsageError(click.ClickException):
     """A usage or input error: one ``Error: ...`` line on stderr, exit status 2, no usage block."""
@@ -16,7 +29,7 @@ class UsageError(click.ClickException):
     exit_code = 2
 
     def format_message(self) -> str:
-        return first_line(self.message, "usage error")
+        return printable(first_line(printable(self.message, newlines=True), "usage error"))
 
 
 class OneLineErrors(click.Command):

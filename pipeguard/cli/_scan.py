@@ -12,7 +12,8 @@ from typing import Optional
 
 import click
 
-from ._params import OneLineErrors, SecondsParam, SizeParam, UsageError
+from ._params import OneLineErrors, SecondsParam, SizeParam, UsageError, printable
+from ._scan_files import check_contract_file, check_outputs, read_files_from
 
 STREAMED = ("parquet", "jsonl", "json", "csv")  # formats written while the scan runs, with --output
 FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
@@ -20,7 +21,9 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
 
 @click.command("scan", cls=OneLineErrors)
 @click.argument("sources", metavar="SOURCE...", nargs=-1)
-@click.option("--files-from", metavar="FILE", help="Also scan the files listed in FILE, one path a line ('-': stdin).")
+@click.option("--files-from", metavar="FILE",
+              help="Also scan the files listed in FILE, one path a line ('-': stdin); UTF-8 text, "
+              "no NUL bytes (find -print, not -print0), a line at most 64 KiB.")
 @click.option("--channels", type=click.IntRange(min=1), help="Channels every image must have (mode band count).")
 @click.option("--size", type=SizeParam(), help="Height x width every image must have, e.g. 224x224.")
 @click.option("--contract", "contract_file", metavar="FILE",
@@ -33,7 +36,10 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
               help="table for people (the default); json, jsonl, csv or parquet for every row; junit "
               "(JUnit XML) or github (workflow annotations) for CI. Default with --output: by its suffix.")
 @click.option("--output", "-o", metavar="FILE",
-              help="Write the report here instead of stdout (parquet, jsonl, json and csv are written while scanning).")
+              help="Write the report here instead of stdout ('-': stdout). An explicit --format wins over "
+              "FILE's suffix; parquet, jsonl, json and csv are written while scanning when the suffix matches. "
+              "FILE is a regular file (a symlink is written through, replacing its target), never another "
+              "output, the --files-from list or the --contract file.")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--storage-option", "storage_options", metavar="KEY=VALUE", multiple=True,
               help="An fsspec option for URL sources (s3://, gs://, az://...), "
@@ -41,7 +47,8 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
 @click.option("--dask", "cluster", metavar="local|local:N|ADDRESS",
               help="Run the scan on a Dask cluster: local (every core), local:N workers, or a scheduler address.")
 @click.option("--write-contract", metavar="FILE", help="Save the contract used (e.g. the inferred one) to FILE.")
-@click.option("--cache", "cache", metavar="DIR", help="Keep the rows in DIR (created if missing); the next scan "
+@click.option("--cache", "cache", metavar="DIR", callback=lambda ctx, param, value: _cache_folder(value),
+              help="Keep the rows in DIR (created if missing); the next scan "
               "reuses those of unchanged files and reads the others. The report is the same.")
 @click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
               help="Also write a self-contained HTML page with the problem images (beside any --format).")
@@ -68,11 +75,16 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
 
     options = storage_options_of(storage_options)
     check_engine(cluster)
+    output = None if output == "-" else output  # '-': standard output, as for --files-from
+    check_outputs({"--output": output, "--html": html, "--write-contract": write_contract},
+                  {"--files-from": files_from, "--contract": contract_file})
+    check_contract_file(contract_file)
+    check_contract_file(write_contract, "--write-contract")
     source = check_remote(sources, files_from, options) or _source(sources, files_from)
     workers = _capped(workers)
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)
-    streamed = output if fmt in STREAMED and output else None
+    streamed = output if fmt in STREAMED and output and _suffix_format(output) == fmt else None
     _refuse_to_overwrite(source, [output, html, write_contract], streamed)
     remote = {"storage_options": options} if options else {}
     report = _run_scan(source, contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
@@ -98,9 +110,9 @@ def _tell_where(report, fmt: str, output: Optional[str], html: Optional[str]) ->
     if output and fmt != "table":
         render_table(report, sys.stderr)
     if output:
-        click.echo(f"report: {output} ({fmt})", err=True)
+        click.echo(printable(f"report: {output} ({fmt})"), err=True)
     if html:
-        click.echo(f"page: {html}", err=True)
+        click.echo(printable(f"page: {html}"), err=True)
 
 
 def _capped(workers: Optional[int]) -> Optional[int]:
@@ -116,13 +128,11 @@ def _capped(workers: Optional[int]) -> Optional[int]:
 
 def _source(sources: tuple[str, ...], files_from: Optional[str]):
     """One folder as itself (paths relative to it), anything else as a list (paths as given)."""
-    from ..scanner import read_list
-
     if any(not s for s in sources):
         raise UsageError("an empty SOURCE: name a folder or a file")
     listed = list(sources)
     if files_from:
-        listed += _read_files_from(files_from, read_list)
+        listed += read_files_from(files_from)
     if not listed:
         raise UsageError("nothing to scan: give a SOURCE folder or file, or --files-from FILE")
     if not files_from and len(listed) == 1:
@@ -143,14 +153,12 @@ def _listable(folder: str) -> None:
         raise UsageError(f"cannot read the folder {folder}: {exc.strerror or exc}") from None
 
 
-def _read_files_from(files_from: str, read_list) -> list[str]:
-    try:
-        if files_from == "-":
-            return read_list(sys.stdin)
-        with open(files_from, encoding="utf-8", errors="surrogateescape") as f:
-            return read_list(f)
-    except OSError as exc:
-        raise UsageError(f"cannot read --files-from {files_from}: {exc.strerror or exc}") from None
+def _suffix_format(output: str) -> Optional[str]:
+    """The streamed format ``output``'s suffix names: a report in another format than asked
+    (``--format jsonl -o report.out``) is written whole at the end, in the format asked for."""
+    from ..scanner import output_format
+
+    return output_format(output)
 
 
 def _format(fmt: Optional[str], output: Optional[str]) -> str:
@@ -216,7 +224,14 @@ def _write_contract(report, write_contract: Optional[str]) -> None:
         report.contract.save(write_contract)
     except OSError as exc:
         raise UsageError(f"cannot write {write_contract}: {exc.strerror or exc}") from None
-    click.echo(f"wrote the {report.contract_source} contract {report.contract!r} to {write_contract}", err=True)
+    click.echo(printable(f"wrote the {report.contract_source} contract {report.contract!r} to {write_contract}"),
+               err=True)
+
+
+def _cache_folder(cache):
+    if cache == "":  # not the current folder by accident
+        raise click.BadParameter("an empty path; give the cache's folder", param_hint="'--cache'")
+    return cache
 
 
 def _html_available(html):

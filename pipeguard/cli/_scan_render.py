@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..core import Reason, Status
 from ..diagnosis import numbers, size_text
+from ._params import printable
 
 if TYPE_CHECKING:
     from ..scanner import ScanReport
@@ -44,7 +45,7 @@ class Progress:
         self.last = now
         elapsed = now - self.start
         rate = done / max(elapsed, 1e-9)
-        text = f"{self.label}: {done:,} files  {rate:,.0f}/s  {_clock(elapsed)}  {path}"[:100]
+        text = printable(f"{self.label}: {done:,} files  {rate:,.0f}/s  {_clock(elapsed)}  {path}")[:100]
         self.stream.write("\r" + text.ljust(self.width))
         self.width = len(text)
         self.stream.flush()
@@ -116,7 +117,7 @@ def _contract_what(contract) -> str:
 def render_table(report: ScanReport, stream: TextIO) -> None:
     """Write the summary a person reads: counts, distributions, errors, violations, fixes."""
     s = report.summary()
-    w = stream.write
+    w = _escaping(stream)
     mode = "deep scan (decoded)" if s["deep"] else "header scan"
     title = report.title or s["root"]
     w(f"pipeguard scan {title}: {numbers.plural(s['files'], 'file')}, {mode}, {report.elapsed:.2f} s\n")
@@ -174,6 +175,16 @@ def render_table(report: ScanReport, stream: TextIO) -> None:
             if v["fix"]:
                 w(f"    fix: {FIX_HINT[Reason(check)].format(fix=v['fix'])}\n")
     w("\n" + verdict(report) + "\n")
+
+
+def _escaping(stream: TextIO):
+    """``stream.write`` for text of whole lines: the line ends at either side kept, any control
+    character between them (a file or class name's ``\\x1b``, ``\\r``, ``\\n``) escaped."""
+    def write(text: str) -> None:
+        body = text.strip("\n")
+        lead = len(text) - len(text.lstrip("\n"))
+        stream.write(text[:lead] + printable(body) + text[lead + len(body):])
+    return write
 
 
 def verdict(report: ScanReport) -> str:

@@ -192,7 +192,8 @@ class OutputError(OSError):
 
 class Sink:
     """Writes batches of rows to ``path`` in its format (see :func:`open_sink`), in a
-    temporary file beside it; :meth:`close` adds the summary and moves it into place.
+    temporary file beside it; :meth:`close` adds the summary and moves it into place (over a
+    symlink's target, when ``path`` is one).
 
     Raises:
         OutputError: the temporary file cannot be made, written or moved into place.
@@ -200,7 +201,8 @@ class Sink:
 
     def __init__(self, path: str, fmt: str = "", binary: bool = False) -> None:
         self.path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(self.path))
+        self._target = os.path.realpath(self.path)  # a symlink is written through: the link stays a link
+        folder = os.path.dirname(self._target)
         try:
             fd, self._temp = tempfile.mkstemp(prefix=".pipeguard-", suffix=".part", dir=folder)
         except OSError as exc:
@@ -226,7 +228,7 @@ class Sink:
             self._finish(summary)
             self._file.close()
             os.chmod(self._temp, 0o666 & ~_umask())  # mkstemp made it 600: a report is for others to read
-            os.replace(self._temp, self.path)
+            os.replace(self._temp, self._target)
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
