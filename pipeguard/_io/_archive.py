@@ -4,7 +4,10 @@ files, each opened where it lies, never extracted to disk.
 Uncompressed members (plain tar, stored zip entries) are read in place with ``pread`` at
 their data offset, so a header read costs what it costs for a loose file and a shard can
 be cut into slices for several workers. Compressed members are decompressed one at a time
-into memory (a ``.tar.gz`` is read once, front to back, in one part).
+into memory, in bounded chunks: a member over 64 MiB keeps only its head and tail
+(:func:`._member_file.read_bounded`), whatever it declares or inflates to (a ``.tar.gz`` is
+read once, front to back, in one part). A hostile header (a garbage GNU sparse map, a pax size
+of 10**20, a zip name flagged UTF-8 that is not) is an :class:`ArchiveError`, never a traceback.
 
 An archive in an object store (``fs``: the fsspec filesystem its caller made of the URL)
 is read the same way through ``fs.open``: the listing and each member come in ranged
@@ -26,7 +29,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Optional, Union
 
 from ._file_read import read_at
-from ._member_file import RangeFile, in_memory
+from ._member_file import RangeFile, read_bounded
 from ._regular_file import open_regular
 from ._tar_index import plain_members
 
@@ -41,6 +44,10 @@ ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
 _END_BLOCKS = 1024  # two zero blocks end a tar archive
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
+# what tarfile and zipfile raise besides their own errors for a hostile header: ValueError for a
+# GNU sparse map of garbage, OverflowError for a pax size of 10**20, UnicodeDecodeError (a
+# ValueError) for a zip name flagged UTF-8 that is not
+_HOSTILE = (ValueError, OverflowError, EOFError, struct.error, zlib.error)
 
 
 class ArchiveError(Exception):
@@ -124,19 +131,25 @@ def _tar_members(f: Any, size: int) -> Listing:
 
     try:
         tf = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 - closed by the with below, once opened
-    except tarfile.TarError as exc:
-        raise ArchiveError(f"not a readable tar archive ({exc})") from None
+    except (tarfile.TarError, *_HOSTILE) as exc:
+        raise ArchiveError(f"not a readable tar archive ({_short(exc)})") from None
     members: list[Member] = []
     with tf:
         while True:
             try:
                 m = tf.next()
-            except tarfile.TarError as exc:  # damaged past the members read so far
-                return _damaged(members, f"damaged tar archive ({exc})")
+            except (tarfile.TarError, *_HOSTILE) as exc:  # damaged past the members read so far
+                return _damaged(members, f"damaged tar archive ({_short(exc)})")
             if m is None:
                 return _ended(tf, members)
             if not m.isdir():
                 members.append(_tar_member(m, size))
+
+
+def _short(exc: BaseException) -> str:
+    """An error's message on one line, and short: a hostile header can make it long."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _ended(tf: tarfile.TarFile, members: list[Member]) -> Listing:
@@ -178,8 +191,8 @@ def _zip_members(f: Any) -> Listing:
     try:
         with zipfile.ZipFile(f) as zf:  # closing it leaves f open: zipfile did not open it
             return Listing([_zip_member(info, f, k) for k, info in enumerate(zf.infolist()) if not info.is_dir()])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise ArchiveError(f"not a readable zip archive ({exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, *_HOSTILE) as exc:
+        raise ArchiveError(f"not a readable zip archive ({_short(exc)})") from None
 
 
 def _zip_member(info: zipfile.ZipInfo, f: Any, entry: int) -> Member:
@@ -226,7 +239,7 @@ class OpenArchive:
         # by its directory entry: a name that repeats would give the last entry of that name
         target = member.name if member.entry is None else self._zip.infolist()[member.entry]
         with self._zip.open(target) as f:  # checks the CRC as it reads to the end
-            return in_memory(f.read(), member.name)
+            return read_bounded(f.read, member.name)
 
     def close(self) -> None:
         if self._zip is not None:
@@ -282,14 +295,16 @@ def streamed_from(f: Any, wanted: Optional[set] = None,
                 if limit is not None and m.size > limit:
                     yield member._replace(error=over_limit(limit)), None
                     continue
-                data = tf.extractfile(m).read()  # type: ignore[union-attr]  # a regular file: never None
-                if len(data) < m.size:
-                    yield member._replace(error=f"truncated archive: it ends {len(data):,} bytes "
+                data = read_bounded(tf.extractfile(m).read, m.name)  # type: ignore[union-attr]  # a file: never None
+                got = data.seek(0, os.SEEK_END)  # what the stream held of it
+                data.seek(0)
+                if got < m.size:
+                    yield member._replace(error=f"truncated archive: it ends {got:,} bytes "
                                                 f"into this member's {m.size:,}"), None
                     return
-                yield member, in_memory(data, m.name)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise ArchiveError(f"damaged compressed archive ({exc})") from None
+                yield member, data
+    except (tarfile.TarError, OSError, *_HOSTILE) as exc:
+        raise ArchiveError(f"damaged compressed archive ({_short(exc)})") from None
 
 
 def over_limit(limit: int) -> str:

@@ -60,3 +60,48 @@ def in_memory(data: bytes, name: str = "") -> RangeFile:
     """A member decompressed into memory (gzip tar, deflated zip): one member at a time."""
     view = memoryview(data)
     return RangeFile(lambda offset, n: bytes(view[offset:offset + n]), len(data), name)
+
+
+WHOLE_UP_TO = 64 << 20  # a decompressed member up to this size is held whole
+TAIL_KEPT = 1 << 20  # of a larger one, the head (its first WHOLE_UP_TO bytes) and this tail
+_CHUNK = 1 << 20  # bytes decompressed per read
+
+
+def read_bounded(read: Callable[[int], bytes], name: str = "") -> RangeFile:
+    """A decompressing stream (``read(n)``: up to ``n`` bytes, ``b""`` at its end) read through
+    in chunks into a file of what it gave: held whole up to :data:`WHOLE_UP_TO` bytes; past
+    that, its head and its last :data:`TAIL_KEPT` bytes, the middle decompressed and dropped,
+    so memory stays bounded whatever the member declares or inflates to (a header read needs
+    the head, the end-marker check the tail). Reading the middle raises ``OSError``."""
+    head = bytearray()
+    while len(head) < WHOLE_UP_TO:
+        chunk = read(min(_CHUNK, WHOLE_UP_TO - len(head)))
+        if not chunk:
+            return in_memory(head, name)  # type: ignore[arg-type]  # a bytearray serves as well, uncopied
+        head += chunk
+    tail = bytearray()
+    size = len(head)
+    while True:
+        chunk = read(_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        tail += chunk
+        if len(tail) > 2 * TAIL_KEPT:
+            del tail[:-TAIL_KEPT]
+    return RangeFile(_head_and_tail(head, bytes(tail[-TAIL_KEPT:]), size, name), size, name)
+
+
+def _head_and_tail(head: bytearray, tail: bytes, size: int, name: str) -> Fetch:
+    tail_at = size - len(tail)
+
+    def fetch(offset: int, n: int) -> bytes:
+        end = offset + n
+        if end <= len(head):
+            return bytes(head[offset:end])
+        if offset >= tail_at:
+            return tail[offset - tail_at:end - tail_at]
+        raise OSError(f"{name or 'member'}: {size:,} bytes decompressed, only the first {len(head):,} "
+                      f"and the last {len(tail):,} are held (bytes {offset:,} to {end:,} were asked for)")
+
+    return fetch

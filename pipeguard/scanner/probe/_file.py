@@ -45,7 +45,7 @@ from ...core import (
 from ...diagnosis import one_line
 from .._row import COLUMNS, NOT_IMAGE, OK, UNREADABLE, ScanRow
 from .._units import Run, class_of, is_hidden
-from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker
+from ._end_marker import SHORT_TAIL, TAIL_BYTES, checked_formats, missing_end_marker, trailing_data
 from ._jpeg_header import HEAD_BYTES, read_jpeg_header
 from ._png_header import read_png_header
 from ._raw_extent import missing_pixel_data
@@ -206,14 +206,17 @@ def _read_error(exc: OSError) -> tuple[str, UnreadableKind]:
     return f"cannot read: {exc.strerror or exc}", UnreadableKind.READ_ERROR
 
 
-def _truncation(f: Any, size: int, fmt: str, whole: Optional[bytes] = None) -> Optional[str]:
+def _truncation(f: Any, size: int, fmt: str, whole: Optional[bytes] = None) -> tuple[Optional[str], tuple]:
     """What the end marker of a checked format says (see :mod:`._end_marker`), from the file's
-    tail (sliced from ``whole``, the file's bytes, when a small file was read whole)."""
+    tail (sliced from ``whole``, the file's bytes, when a small file was read whole): the
+    problem, and the notes (data appended after a whole image)."""
     tail = _read_tail(f, size, SHORT_TAIL) if whole is None else whole[max(0, size - SHORT_TAIL):size]
     if missing_end_marker(fmt, tail) is None:
-        return None
-    return missing_end_marker(fmt, _read_tail(f, size, TAIL_BYTES) if whole is None
-                              else whole[max(0, size - TAIL_BYTES):size])
+        return None, ()
+    tail = _read_tail(f, size, TAIL_BYTES) if whole is None else whole[max(0, size - TAIL_BYTES):size]
+    read = (lambda offset, n: read_at(f, offset, n)) if whole is None else (lambda offset, n: whole[offset:offset + n])
+    problem, note = trailing_data(fmt, read, size, tail)
+    return problem, () if note is None else (note,)
 
 
 def _read_tail(f: Any, size: int, n: int) -> bytes:
@@ -256,12 +259,12 @@ def _plain_row(f: Any, size: int, name: str, cls: Optional[str], hidden: bool) -
         return None
     fmt, mode, w, h, n_frames = plain
     try:
-        problem = _truncation(f, size, fmt, head if len(head) >= size else None)
+        problem, notes = _truncation(f, size, fmt, head if len(head) >= size else None)
     except OSError as exc:
         return bare_row(name, cls, hidden, size, UNREADABLE, *_read_error(exc))
     status, kind = (OK, None) if problem is None else (UNREADABLE, TRUNCATED.value)
     return ScanRow(name, status, fmt, mode, pil_mode(mode)[0], h, w, size, problem, (), None, kind, cls, n_frames,
-                   None, None, hidden, ())
+                   None, None, hidden, notes)
 
 
 def _plain_jpeg(f: Any, size: int, head: bytes) -> Optional[tuple[str, str, int, int, int]]:
@@ -295,8 +298,9 @@ def _read_opened(im: Any, f: Any, size: int, deep: bool) -> _Header:
     tiles = im.tile
     n_frames = _frame_count(im, notes)
     try:
-        problem = (_truncation(f, size, fmt) if fmt in _END_CHECKED
-                   else missing_pixel_data(tiles, size))  # uncompressed formats: from the header
+        problem, trailing = (_truncation(f, size, fmt) if fmt in _END_CHECKED
+                             else (missing_pixel_data(tiles, size), ()))  # uncompressed formats: from the header
+        notes.extend(trailing)
     except OSError as exc:
         return _failed(*_read_error(exc))
     kind = None if problem is None else TRUNCATED

@@ -148,20 +148,26 @@ def _member_row(archive: Any, member: Member, whole: ScanRow, deep: bool) -> Sca
     if member.error is not None:
         kind = (UnreadableKind.TRUNCATED if member.error.startswith("truncated") else
                 UnreadableKind.ENCRYPTED if "encrypted" in member.error else UnreadableKind.NOT_A_FILE)
-        return whole._replace(member=member.name, bytes=member.size, error=member.error, error_kind=kind.value,
-                              hidden=hidden)
+        return whole._replace(member=member.name, bytes=_declared(member.size), error=member.error,
+                              error_kind=kind.value, hidden=hidden)
     try:
         raw = archive.open(member)
     except Exception as exc:  # zipfile raises BadZipFile, zlib.error, EOFError, NotImplementedError...
-        return whole._replace(member=member.name, bytes=member.size, hidden=hidden,
+        return whole._replace(member=member.name, bytes=_declared(member.size), hidden=hidden,
                               error=f"damaged member: {one_line(exc)}", error_kind=UnreadableKind.READ_ERROR.value)
     return _in_archive(raw, member.size, member.name, whole, hidden, deep)
+
+
+def _declared(size: int) -> Optional[int]:
+    """A member's declared size for the ``bytes`` column: ``None`` past what an int64 holds
+    (a hostile header can declare 10**20 bytes)."""
+    return size if 0 <= size < 1 << 63 else None
 
 
 def _in_archive(raw: Any, size: int, name: str, whole: ScanRow, hidden: bool, deep: bool) -> ScanRow:
     with (raw if isinstance(raw, io.BytesIO) else io.BufferedReader(raw, buffer_size=READ_BUFFER)) as f:
         row = probe_file(f, size, name, whole.cls, hidden, deep)
-    return row._replace(path=whole.path, member=name)
+    return row._replace(path=whole.path, member=name, bytes=_declared(size))
 
 
 def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None], caught: list,
