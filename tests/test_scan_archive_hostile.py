@@ -14,7 +14,6 @@ import tarfile
 import textwrap
 import zipfile
 import zlib
-from pathlib import Path
 
 import pytest
 from conftest import make_image

@@ -497,10 +497,15 @@ def test_damaged_headers_get_pillows_answer_or_none(seed, data):
 # --- formats Image.open tries before PNG ----------------------------------------------------
 
 
-def test_formats_without_a_signature_the_walk_trusts_do_not_open_a_png():
-    for fmt in png_header._NO_SIGNATURE_BUT_NOT_PNG:
-        with pytest.raises(UnidentifiedImageError):
-            Image.open(io.BytesIO(png()), formats=[fmt])
+def test_formats_without_a_signature_the_walks_trust_do_not_open_a_png_or_a_jpeg():
+    from pipeguard.scanner.probe._claims import SIGNATURELESS_NOT_JPEG_OR_PNG
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(jpeg, "JPEG")
+    for fmt in SIGNATURELESS_NOT_JPEG_OR_PNG:
+        for data in (png(), jpeg.getvalue()):
+            with pytest.raises(UnidentifiedImageError):
+                Image.open(io.BytesIO(data), formats=[fmt])
 
 
 def test_a_format_tried_before_png_that_claims_the_file_gets_it_first(tmp_path, monkeypatch):

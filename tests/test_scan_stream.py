@@ -7,11 +7,11 @@ import os
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from archive_support import planted_members, write_tar
 from click.testing import CliRunner
 from conftest import make_image
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scan_folders import SIDE, build
 
 import pipeguard as pg

@@ -25,6 +25,7 @@ from typing import Any, Optional
 from PIL import Image
 
 from ..._io import read_at
+from ._claims import any_claims, formats_before
 
 HEAD_BYTES = 4096  # a typical header (tables, JFIF, a small ICC profile) is well inside
 MODES = {1: "L", 3: "RGB", 4: "CMYK"}  # components -> mode, as Pillow maps them
@@ -93,11 +94,6 @@ def read_jpeg_header(f: Any, size: int, head: Optional[bytes] = None) -> Optiona
     return found
 
 
-# formats without a signature that ``Image.open`` tries on any file: each needs a text
-# header (IM, IMT) or a 0x1C first byte (IPTC), so none opens a file that starts FF D8 FF
-_NO_SIGNATURE_BUT_NOT_JPEG = frozenset(("IM", "IMT", "IPTC"))
-
-
 def _claimed_before_jpeg(prefix: bytes) -> bool:
     """Whether a format ``Image.open`` tries before JPEG might take this file.
 
@@ -108,24 +104,8 @@ def _claimed_before_jpeg(prefix: bytes) -> bool:
     an FLI animation. ``preinit()`` first, as ``Image.open`` does, so that the walk
     leaves Pillow's registration order as Pillow itself would.
     """
-    Image.preinit()
-    try:
-        before = Image.ID[:Image.ID.index("JPEG")]
-    except ValueError:
-        return True
-    for fmt in before:
-        try:
-            accept = Image.OPEN[fmt][1]
-            if accept is None:
-                if fmt not in _NO_SIGNATURE_BUT_NOT_JPEG:
-                    return True
-                continue
-            result = accept(prefix)
-        except Exception:
-            return True
-        if result and not isinstance(result, str):  # a string is only a warning for later
-            return True
-    return False
+    before = formats_before("JPEG")
+    return before is None or any_claims(before, prefix)
 
 
 def _frame(body: bytes) -> Optional[tuple[str, int, int]]:

@@ -32,6 +32,7 @@ from typing import Any, Optional
 from PIL import Image, ImageFile
 
 from ..._io import read_at
+from ._claims import any_claims, formats_before
 
 HEAD_BYTES = 4096  # signature, IHDR and the usual small chunks of a small PNG, often the whole file
 MAX_CHUNK = 1 << 20  # a larger chunk before IDAT (a big ICC profile or text): Pillow reads it
@@ -234,11 +235,6 @@ def _handled_chunks() -> frozenset:
     return _handled[0]
 
 
-# formats without a signature that ``Image.open`` may try before PNG: each needs a text header
-# whose first line the PNG signature's "\x89PNG\r\n" is not (IM, IMT) or a 0x1C first byte (IPTC)
-_NO_SIGNATURE_BUT_NOT_PNG = frozenset(("IM", "IMT", "IPTC"))
-
-
 def _claimed_before_png() -> bool:
     """Whether a format ``Image.open`` tries before PNG might take a plain PNG (one that
     starts with :data:`_START`).
@@ -249,30 +245,14 @@ def _claimed_before_png() -> bool:
     Pillow's registration order as Pillow itself would. The answer depends only on the
     formats before PNG, so it is kept until they change.
     """
-    Image.preinit()
-    try:
-        before = Image.ID[:Image.ID.index("PNG")]
-    except ValueError:
+    before = formats_before("PNG")
+    if before is None:
         return True
     if before != _order[0]:
-        _order[:] = [before, _claims(before)]
+        _order[:] = [before, any_claims(before, _START)]
     return _order[1]
 
 
 _order: list = [None, True]  # the formats tried before PNG when last asked, and the answer for them
 
 
-def _claims(before: list) -> bool:
-    for fmt in before:
-        try:
-            accept = Image.OPEN[fmt][1]
-            if accept is None:
-                if fmt not in _NO_SIGNATURE_BUT_NOT_PNG:
-                    return True
-                continue
-            result = accept(_START)
-        except Exception:
-            return True
-        if result and not isinstance(result, str):  # a string is only a warning for later
-            return True
-    return False
