@@ -526,39 +526,59 @@ def test_listings_are_not_kept_off_local_filesystems_nor_reused_by_who_cannot_li
     assert listed(folder) == ["dogs"]
 
 
-# issue 24: hostile and faulty input
+# hostile and faulty input: who may reuse a row, what a cache file may be, what is read back
 
+# Run in a fresh interpreter, which has no thread: a fork of a process with threads (pytest-xdist's
+# own) may copy a lock another thread holds and hang. Every lazy import is warmed as root first,
+# since the other user may not read Python's own files here; a forked child then becomes that user.
+_AS_NOBODY = r"""
+import os, pickle, sys
+import pipeguard as pg
+from pipeguard.scanner.engine import _cache
+from pipeguard.scanner.probe import _part
 
-def _as_user(uid: int, gid: int, run):
-    """``run()``'s value, computed in a forked child that has become user ``uid``: it uses
-    the modules this process has loaded (Python's own files may be out of its reach)."""
-    import pickle
+data, cache, warm, uid, gid, side = sys.argv[1:7]
+contract = pg.Contract(channels=3, size=(int(side), int(side)))
+_cache.RACY_NS = 0
+seen = []
+real = _part.probe_row
 
+def probe_row(path, rel, *args):
+    seen.append(rel)
+    return real(path, rel, *args)
+
+_part.probe_row = probe_row
+pg.scan(data, contract, workers=1, cache=warm).frame
+
+def as_user(**kw):
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
+    if pid == 0:
         os.close(r)
         try:
             os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            out = pickle.dumps(("ok", run()))
-        except BaseException as exc:  # noqa: BLE001
-            out = pickle.dumps(("error", repr(exc)))
+            os.setgid(int(gid))
+            os.setuid(int(uid))
+            seen.clear()
+            out = pickle.dumps(("ok", pg.scan(data, contract, workers=1, **kw).frame, list(seen)))
+        except BaseException as exc:
+            out = pickle.dumps(("error", repr(exc), []))
         with os.fdopen(w, "wb") as f:
             f.write(out)
         os._exit(0)
     os.close(w)
     with os.fdopen(r, "rb") as f:
-        data = f.read()
+        found = pickle.loads(f.read())
     os.waitpid(pid, 0)
-    how, value = pickle.loads(data)
-    assert how == "ok", value
-    return value
+    return found
+
+sys.stdout.buffer.write(pickle.dumps([as_user(), as_user(cache=cache)]))
+"""
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="becomes another user: needs root")
 def test_a_row_kept_by_who_could_read_a_file_is_not_shown_to_who_cannot(monkeypatch):
+    import pickle
     import pwd
     import shutil
     import tempfile
@@ -567,7 +587,7 @@ def test_a_row_kept_by_who_could_read_a_file_is_not_shown_to_who_cannot(monkeypa
         nobody = pwd.getpwnam("nobody")
     except KeyError:
         pytest.skip("no user 'nobody'")
-    monkeypatch.setattr(_cache, "RACY_NS", 0)
+    monkeypatch.setattr(_cache, "RACY_NS", 0)  # files just written are kept (see the racy test)
     base = tempfile.mkdtemp()  # outside pytest's folders, which only root may enter
     try:
         os.chmod(base, 0o755)
@@ -582,22 +602,12 @@ def test_a_row_kept_by_who_could_read_a_file_is_not_shown_to_who_cannot(monkeypa
         assert set(scan(data, CONTRACT, workers=1, cache=cache).frame["status"]) == {"ok"}  # root reads both
         for name in ["", *os.listdir(cache)]:  # the cache is now nobody's, who may use it
             os.chown(os.path.join(cache, name), nobody.pw_uid, nobody.pw_gid)
-        seen: list = []
-        real = _part.probe_row
-
-        def probe_row(path, rel, *args):
-            seen.append(rel)
-            return real(path, rel, *args)
-
-        monkeypatch.setattr(_part, "probe_row", probe_row)
-
-        def as_nobody(**kw):
-            return _as_user(nobody.pw_uid, nobody.pw_gid,
-                            lambda: (scan(data, CONTRACT, workers=1, **kw).frame, seen))
-
-        plain, _ = as_nobody()
+        done = subprocess.run([sys.executable, "-c", _AS_NOBODY, data, cache, os.path.join(base, "warm"),
+                               str(nobody.pw_uid), str(nobody.pw_gid), str(SIDE)],
+                              capture_output=True, timeout=120, check=True)
+        (how, plain, _), (how_cached, cached, read) = pickle.loads(done.stdout)
+        assert (how, how_cached) == ("ok", "ok"), (plain, cached)
         assert plain.set_index("path").loc["cats/secret.png", "error_kind"] == "permission denied"
-        cached, read = as_nobody(cache=cache)
         pd.testing.assert_frame_equal(cached, plain)
         assert read == ["cats/secret.png"]  # the other row came from the cache
     finally:
