@@ -151,3 +151,47 @@ def test_a_scheduler_that_cannot_be_reached_is_one_line_naming_it_not_a_write_fa
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(f"Error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
     assert "cannot write" not in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("address, message", [
+    ("local:abc", "local:N needs a whole number of workers, at least 1"),
+    ("local:1.5", "local:N needs a whole number of workers, at least 1"),
+    ("local:-1", "local:N needs a whole number of workers, at least 1"),
+    ("tcp://host:notaport", "a scheduler address needs a port from 1 to 65535"),
+    ("tcp://host:70000", "a scheduler address needs a port from 1 to 65535"),
+    ("http://host:80", "a scheduler address starts with tcp://"),
+    ("host", "--dask should be local, local:N or a scheduler address"),
+])
+def test_a_cluster_address_is_checked_before_anything_connects(tmp_path, address, message):
+    """local:abc, local:1.5 and tcp://host:notaport were tracebacks; local:-1 was tried as a host."""
+    from click.testing import CliRunner
+
+    from pipeguard.cli import main
+
+    (tmp_path / "a.txt").write_text("x")
+    result = CliRunner().invoke(main, ["scan", str(tmp_path), "--dask", address])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_local_n_is_capped_as_workers_are(monkeypatch, caplog):
+    """local:1000 started a thousand worker processes (and failed on open files)."""
+    import distributed
+
+    from pipeguard._child import usable_cores
+    from pipeguard.scanner.engine import _cluster
+
+    started = {}
+
+    class Stop(Exception):
+        pass
+
+    def local_cluster(**options):
+        started.update(options)
+        raise Stop
+
+    monkeypatch.setattr(distributed, "LocalCluster", local_cluster)
+    with pytest.raises(Stop), _cluster.connected("local:1000"):
+        pass
+    assert started["n_workers"] == 4 * usable_cores()
+    assert f"--dask local:1000 is more than 4 per core; using {4 * usable_cores()}" in caplog.text

@@ -37,15 +37,31 @@ AHEAD = 64                        # parts submitted past the oldest one not yet 
 CONNECT_TIMEOUT = "10s"  # how long a scheduler address is tried (Dask retries a refused connection)
 MISSING_EXTRA = "a cluster scan needs Dask: pip install 'pipeguard[cluster]'"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[^\]]+\]|[^:/\s]+):(?P<port>[^/\s]*)$")
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")  # what distributed connects to a scheduler by
 
 
 def check_cluster(cluster: Any) -> None:
-    """Raise ``ValueError`` for a ``cluster=`` that is none of the forms taken."""
-    if isinstance(cluster, str) and not (_LOCAL.match(cluster) or ":" in cluster):  # local, or host:port
+    """Raise ``ValueError`` for a ``cluster=`` that is none of the forms taken: ``local``,
+    ``local:N`` (N a whole number of workers, at least 1), or a scheduler address
+    ``[scheme://]host:port`` with a port from 1 to 65535."""
+    if not isinstance(cluster, str):
+        return
+    if cluster == "local" or cluster.startswith("local:"):
+        m = _LOCAL.match(cluster)
+        if m is None or (m.group(1) is not None and int(m.group(1)) < 1):
+            raise ValueError(f"local:N needs a whole number of workers, at least 1, but got {cluster!r}")
+        return
+    m = _ADDRESS.match(cluster)
+    if m is None:
         raise ValueError(f"--dask should be local, local:N or a scheduler address such as tcp://host:8786, "
                          f"but got {cluster!r}")
-    if isinstance(cluster, str) and (m := _LOCAL.match(cluster)) and m.group(1) is not None and int(m.group(1)) < 1:
-        raise ValueError(f"local:N needs at least one worker, but got {cluster!r}")
+    if m.group("scheme") and m.group("scheme") not in SCHEMES:
+        raise ValueError(f"a scheduler address starts with {', '.join(s + '://' for s in SCHEMES)}, "
+                         f"but got {cluster!r}")
+    port = m.group("port")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"a scheduler address needs a port from 1 to 65535, but got {cluster!r}")
 
 
 @contextmanager
@@ -65,12 +81,17 @@ def connected(cluster: Any) -> Iterator[Any]:
     if m is None:
         try:
             client = Client(cluster, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, TypeError, ValueError) as exc:  # TypeError: tls:// with no TLS set up
             raise OSError(f"cannot reach the Dask scheduler at {cluster}: {' '.join(str(exc).split())}") from None
         with client:
             yield client
         return
     n = int(m.group(1)) if m.group(1) else usable_cores()
+    from ._pool import capped_workers
+
+    n, note = capped_workers(n)  # local:1000 starts no more workers than --workers 1000 would
+    if note is not None:
+        log.warning("%s", note.replace("--workers ", "--dask local:"))
     with dask.config.set({"distributed.worker.daemon": False}):
         local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
     with local, Client(local) as client:
