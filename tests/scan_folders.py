@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -113,3 +115,22 @@ def named(rows: list) -> list:
     from pipeguard.scanner._row import ScanRow
 
     return [row if type(row) is ScanRow else ScanRow._make(row) for row in rows]
+
+
+def probed_in_fresh_processes(folder: Path, names: list[str], walk: str) -> tuple[str, str]:
+    """The rows of ``names`` in ``folder`` as printed by a fresh process (a clean plugin
+    registry), with the header walk ``walk`` (``read_png_header``, ``read_jpeg_header``) and
+    with it switched off: ``(fast, slow)``."""
+    script = (
+        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner.probe import _file as probe\n"
+        "from pipeguard.scanner.probe._part import probe_part\nfrom pipeguard.scanner._units import Run\n"
+        f"part = [Run(sys.argv[1], '', {names!r})]\n"
+        "if sys.argv[2] == 'slow':\n"
+        f"    with mock.patch.object(probe, {walk!r}, lambda f, size, head=None: None):\n"
+        "        print(probe_part(part))\n"
+        "else:\n"
+        "    print(probe_part(part))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    fast, slow = (subprocess.run([sys.executable, "-c", script, str(folder) + os.sep, how], cwd=root,
+                                 capture_output=True, text=True, check=True).stdout for how in ("fast", "slow"))
+    return fast, slow

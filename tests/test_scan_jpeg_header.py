@@ -7,8 +7,6 @@ with the walk and the row without it must be equal.
 import io
 import os
 import struct
-import subprocess
-import sys
 import tempfile
 from unittest import mock
 
@@ -17,7 +15,7 @@ from conftest import make_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from scan_folders import cut, encoded, with_orientation
+from scan_folders import cut, encoded, probed_in_fresh_processes, with_orientation
 
 from pipeguard.scanner._units import Run
 from pipeguard.scanner.probe import _file as probe_module
@@ -213,18 +211,7 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
     (tmp_path / "a.jpg").write_bytes(_jpeg())
     (tmp_path / "b.txt").write_text("notes\n")
     (tmp_path / "c.jpg").write_bytes(_claimed_by_fli(_jpeg(), exif=True))
-    script = (
-        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner.probe import _file as probe\n"
-        "from pipeguard.scanner.probe._part import probe_part\nfrom pipeguard.scanner._units import Run\n"
-        "part = [Run(sys.argv[1], '', ['a.jpg', 'b.txt', 'c.jpg'])]\n"
-        "if sys.argv[2] == 'slow':\n"
-        "    with mock.patch.object(probe, 'read_jpeg_header', lambda f, size, head=None: None):\n"
-        "        print(probe_part(part))\n"
-        "else:\n"
-        "    print(probe_part(part))\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    rows = [subprocess.run([sys.executable, "-c", script, str(tmp_path) + os.sep, how], cwd=root,
-                           capture_output=True, text=True, check=True).stdout for how in ("fast", "slow")]
+    rows = probed_in_fresh_processes(tmp_path, ['a.jpg', 'b.txt', 'c.jpg'], "read_jpeg_header")
     assert "'JPEG'" in rows[1] and "'FLI'" not in rows[1]
     assert rows[0] == rows[1]
 

@@ -8,8 +8,6 @@ import io
 import itertools
 import os
 import struct
-import subprocess
-import sys
 import tempfile
 import zlib
 from unittest import mock
@@ -19,7 +17,7 @@ from conftest import make_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
-from scan_folders import cut, encoded
+from scan_folders import cut, encoded, probed_in_fresh_processes
 
 from pipeguard.scanner._units import Run
 from pipeguard.scanner.probe import _file as probe_module
@@ -538,17 +536,6 @@ def test_the_walk_leaves_pillows_plugin_order_as_pillow_would(tmp_path):
     (tmp_path / "a.png").write_bytes(png())
     (tmp_path / "b.txt").write_text("notes\n")
     (tmp_path / "c.jpg").write_bytes(_claimed_by_fli(encoded(make_image("RGB", (48, 32)), "JPEG")))
-    script = (
-        "import sys\nfrom unittest import mock\nfrom pipeguard.scanner.probe import _file as probe\n"
-        "from pipeguard.scanner.probe._part import probe_part\nfrom pipeguard.scanner._units import Run\n"
-        "part = [Run(sys.argv[1], '', ['a.png', 'b.txt', 'c.jpg'])]\n"
-        "if sys.argv[2] == 'slow':\n"
-        "    with mock.patch.object(probe, 'read_png_header', lambda f, size, head=None: None):\n"
-        "        print(probe_part(part))\n"
-        "else:\n"
-        "    print(probe_part(part))\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    rows = [subprocess.run([sys.executable, "-c", script, str(tmp_path) + os.sep, how], cwd=root,
-                           capture_output=True, text=True, check=True).stdout for how in ("fast", "slow")]
+    rows = probed_in_fresh_processes(tmp_path, ['a.png', 'b.txt', 'c.jpg'], "read_png_header")
     assert "'JPEG'" in rows[1] and "'FLI'" not in rows[1]
     assert rows[0] == rows[1]
