@@ -27,7 +27,7 @@ _SCAN = textwrap.dedent("""
     import json, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
     import pipeguard as pg
-    report = pg.scan(sys.argv[1])
+    report = pg.scan(sys.argv[1], time_limit=None)  # memory is the point here: no member times out
     report.to_html(sys.argv[1] + ".html")
     rows = report.frame[["member", "status", "error_kind", "error", "warnings"]].astype(object)
     print(json.dumps([[None if v != v else v for v in row[:4]] + [list(row[4])]
@@ -216,3 +216,89 @@ def test_a_scan_calls_an_image_with_data_appended_ok_with_a_warning(tmp_path):
         assert rows[name].status == "ok", rows[name]
         assert any(w.startswith(f"{extra:,} bytes after the ") for w in rows[name].warnings), rows[name].warnings
     assert rows["cut.jpg"].status == "unreadable" and rows["cut.jpg"].error_kind == "truncated"
+
+
+# --- zip bombs' time (issue 24): a member still inflating after the time limit is a timeout row,
+# in the scan's own process too; directory entries that overlap are never inflated again
+
+def _zeros_member_archive(path, suffix: str, inflated: int) -> None:
+    """``big.png`` (``inflated`` bytes of a PNG's padding, deflating to almost nothing),
+    then a small good ``after.png``."""
+    parts, size = _png_with_padding(inflated)
+    if suffix == ".zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            with zf.open("big.png", "w", force_zip64=True) as w:
+                for part in parts():
+                    w.write(part)
+            zf.writestr("after.png", _png())
+        return
+    with tarfile.open(path, "w:gz", compresslevel=1) as tf:
+        for name, body, n in (("big.png", _Reader(parts()), size), ("after.png", io.BytesIO(_png()), len(_png()))):
+            info = tarfile.TarInfo(name)
+            info.size = n
+            tf.addfile(info, body)
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar.gz"])
+def test_a_member_still_inflating_after_the_time_limit_is_a_timeout_row_in_process(tmp_path, suffix):
+    _zeros_member_archive(tmp_path / ("bomb" + suffix), suffix, 256 << 20)
+    report = pg.scan(str(tmp_path), workers=1, time_limit=0.001)  # in this process: no worker to kill
+    rows = {row.member: row for row in report.frame.itertuples()}
+    assert rows["big.png"].error_kind == "timeout", rows["big.png"]
+    assert rows["big.png"].error.startswith("timed out: still decompressing after 0.001 s")
+    if suffix == ".zip":  # each member on its own: the next is read
+        assert rows["after.png"].status == "ok"
+    else:  # one stream: the rest cannot be reached sooner, and the row says so
+        assert "after.png" not in rows and "the members after it were not read" in rows["big.png"].error
+    assert pg.scan(str(tmp_path), workers=1, time_limit=None).frame.status.tolist() == ["ok", "ok"]
+
+
+def test_the_time_limit_holds_for_the_parts_the_pools_parent_probes(tmp_path):
+    # two archives count as 2,000 files: the pool starts, and its parent probes one archive
+    # itself, where no one kills a worker: the limit must hold in the probe
+    for k in range(2):
+        _zeros_member_archive(tmp_path / f"bomb{k}.zip", ".zip", 256 << 20)
+    frame = pg.scan(str(tmp_path), workers=2, time_limit=0.001).frame
+    big = frame[frame.member == "big.png"]
+    assert big.error_kind.tolist() == ["timeout", "timeout"], big[["path", "error"]].to_dict("records")
+    assert (frame[frame.member == "after.png"].status == "ok").sum() == 2  # no archive lost with its worker
+
+
+def _zip_with_entries_at(member: bytes, offsets: list[int]) -> bytes:
+    """A zip of one deflated ``big.png``, whose central directory lists it once per offset in
+    ``offsets``: entries at 0 share its bytes, others point into them (as zip bombs do)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.png", member)
+    data = buf.getvalue()
+    eocd = data.rindex(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack("<II", data[eocd + 12:eocd + 20])
+    entry = data[cd_offset:cd_offset + cd_size]
+    directory = b"".join(entry[:42] + struct.pack("<I", offset) + entry[46:] for offset in offsets)
+    tail = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(offsets), len(offsets), len(directory), cd_offset, 0)
+    return data[:cd_offset] + directory + tail
+
+
+def test_zip_entries_that_overlap_are_rows_and_inflated_once(tmp_path):
+    parts, _ = _png_with_padding(16 << 20)
+    member = b"".join(parts())
+    (tmp_path / "overlap.zip").write_bytes(_zip_with_entries_at(member, [0] * 200))
+    (tmp_path / "inside.zip").write_bytes(_zip_with_entries_at(member, [0, 40]))
+    with zipfile.ZipFile(tmp_path / "overlap.zip") as zf:  # what the trick is: each entry inflates it all
+        assert [len(zf.open(info).read()) for info in zf.infolist()[:2]] == [len(member)] * 2
+    frame = pg.scan(str(tmp_path)).frame
+    rows = {path: list(group.itertuples()) for path, group in frame.groupby("path")}
+    first, *others = rows["overlap.zip"]
+    assert first.status == "ok" and len(others) == 199
+    assert {(r.error_kind, r.error.split(":")[0]) for r in others} == {("damaged archive", "overlaps member 'big.png'")}
+    assert [(r.status, r.error_kind) for r in rows["inside.zip"]][1] == ("unreadable", "damaged archive")
+    assert rows["inside.zip"][0].status == "ok"
+
+
+def test_a_zip_of_many_members_is_no_overlap(tmp_path):
+    with zipfile.ZipFile(tmp_path / "plain.zip", "w") as zf:  # stored and deflated entries, a folder
+        zf.writestr("d/", b"")
+        for k in range(30):
+            zf.writestr(f"d/{k:02}.png", _png(), zipfile.ZIP_STORED if k % 2 else zipfile.ZIP_DEFLATED)
+    frame = pg.scan(str(tmp_path)).frame
+    assert len(frame) == 30 and set(frame.status) == {"ok"}

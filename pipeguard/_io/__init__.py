@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._archive import (
     ARCHIVE_SUFFIXES,
+    OVERLAPS,
     ArchiveError,
     Listing,
     Member,
@@ -27,13 +28,13 @@ from ._archive import (
 )
 from ._archive_read import read_members
 from ._file_read import read_at
-from ._member_file import RangeFile, in_memory
+from ._member_file import MemberTimeout, RangeFile, in_memory
 from ._regular_file import Descriptor, NotRegularFile, file_type, open_regular, open_regular_fd
 from ._remote_fs import filesystem
 from ._tar_index import plain_members
 from ._url import is_url
 
-__all__ = ["ARCHIVE_SUFFIXES", "ArchiveError", "Descriptor", "Listing", "Member", "NotRegularFile", "RangeFile",
-           "any_archive_name", "file_type", "filesystem", "in_memory", "is_archive_name", "is_url", "list_members",
-           "open_regular", "open_regular_fd", "opened", "over_limit", "plain_members", "read_at", "read_members",
-           "streamed_members"]
+__all__ = ["ARCHIVE_SUFFIXES", "OVERLAPS", "ArchiveError", "Descriptor", "Listing", "Member", "MemberTimeout",
+           "NotRegularFile", "RangeFile", "any_archive_name", "file_type", "filesystem", "in_memory",
+           "is_archive_name", "is_url", "list_members", "open_regular", "open_regular_fd", "opened", "over_limit",
+           "plain_members", "read_at", "read_members", "streamed_members"]

@@ -5,8 +5,11 @@ Uncompressed members (plain tar, stored zip entries) are read in place with ``pr
 their data offset, so a header read costs what it costs for a loose file and a shard can
 be cut into slices for several workers. Compressed members are decompressed one at a time
 into memory, in bounded chunks: a member over 64 MiB keeps only its head and tail
-(:func:`._member_file.read_bounded`), whatever it declares or inflates to (a ``.tar.gz`` is
-read once, front to back, in one part). A hostile header (a garbage GNU sparse map, a pax size
+(:func:`._member_file.read_bounded`), whatever it declares or inflates to, and a member still
+inflating after the scan's time limit is a ``timed out`` error (a ``.tar.gz`` is read once, front
+to back, in one part, so its members after that one are not read). Zip directory entries whose
+bytes lie inside another entry's (how zip bombs multiply one member) are errors, never
+inflated again. A hostile header (a garbage GNU sparse map, a pax size
 of 10**20, a zip name flagged UTF-8 that is not) is an :class:`ArchiveError`, never a traceback.
 
 An archive in an object store (``fs``: the fsspec filesystem its caller made of the URL)
@@ -29,7 +32,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Optional, Union
 
 from ._file_read import read_at
-from ._member_file import RangeFile, read_bounded
+from ._member_file import MemberTimeout, RangeFile, read_bounded
 from ._regular_file import open_regular
 from ._tar_index import plain_members
 
@@ -44,6 +47,7 @@ ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
 _END_BLOCKS = 1024  # two zero blocks end a tar archive
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
+OVERLAPS = "overlaps"  # how the error of a zip entry inside another entry's bytes begins
 # what tarfile and zipfile raise besides their own errors for a hostile header: ValueError for a
 # GNU sparse map of garbage, OverflowError for a pax size of 10**20, UnicodeDecodeError (a
 # ValueError) for a zip name flagged UTF-8 that is not
@@ -190,14 +194,37 @@ def _zip_members(f: Any) -> Listing:
 
     try:
         with zipfile.ZipFile(f) as zf:  # closing it leaves f open: zipfile did not open it
-            return Listing([_zip_member(info, f, k) for k, info in enumerate(zf.infolist()) if not info.is_dir()])
+            infos = zf.infolist()
+            inside = _overlapping(infos)
+            return Listing([_zip_member(info, f, k, inside.get(k)) for k, info in enumerate(infos)
+                            if not info.is_dir()])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, *_HOSTILE) as exc:
         raise ArchiveError(f"not a readable zip archive ({_short(exc)})") from None
 
 
-def _zip_member(info: zipfile.ZipInfo, f: Any, entry: int) -> Member:
+def _overlapping(infos: list[zipfile.ZipInfo]) -> dict[int, str]:
+    """Directory entries whose bytes start inside an earlier entry's: their index -> that entry's
+    name. No zip tool writes them; a zip bomb points thousands of entries at one member's data,
+    so each would inflate it again (200 entries at one 100 MiB member: minutes of CPU)."""
+    inside: dict[int, str] = {}
+    end, owner = -1, ""
+    for start, k in sorted((info.header_offset, k) for k, info in enumerate(infos)):
+        info = infos[k]
+        if start < end:
+            inside[k] = owner
+        # at least its local header's fixed 30 bytes and its data: a lower bound, so no false alarm
+        if start + 30 + info.compress_size > end:
+            end, owner = start + 30 + info.compress_size, info.filename
+    return inside
+
+
+def _zip_member(info: zipfile.ZipInfo, f: Any, entry: int, inside: Optional[str] = None) -> Member:
     import zipfile
 
+    if inside is not None:
+        return Member(info.filename, info.file_size, None,
+                      f"{OVERLAPS} member {inside!r}: its directory entry points into that member's bytes, "
+                      "as a zip bomb's do; not inflated again")
     if info.flag_bits & 0x1:
         return Member(info.filename, info.file_size, None, "an encrypted member, not readable without its password")
     if info.compress_type != zipfile.ZIP_STORED:
@@ -215,14 +242,16 @@ class OpenArchive:
     ``file``: the archive already open (its listing was read from it); it is left open.
     """
 
-    def __init__(self, path: str, fs: Any = None, file: Any = None) -> None:
+    def __init__(self, path: str, fs: Any = None, file: Any = None, time_limit: Optional[float] = None) -> None:
         self.path = path
+        self.time_limit = time_limit  # seconds a compressed member may take to inflate
         self._owned = file is None
         self._file = _open(path, fs) if file is None else file
         self._zip: Optional[zipfile.ZipFile] = None
 
     def open(self, member: Member) -> Union[RangeFile, io.BytesIO]:
-        """The member's bytes as a file; raises ``OSError``/``zipfile.BadZipFile`` for a damaged one.
+        """The member's bytes as a file; raises ``OSError``/``zipfile.BadZipFile`` for a damaged one,
+        :class:`MemberTimeout` for one still inflating after :attr:`time_limit` seconds.
 
         A small stored member is read whole with one positional read (a C ``BytesIO`` serves
         Pillow faster than a Python raw file); a large one is read in place.
@@ -239,7 +268,7 @@ class OpenArchive:
         # by its directory entry: a name that repeats would give the last entry of that name
         target = member.name if member.entry is None else self._zip.infolist()[member.entry]
         with self._zip.open(target) as f:  # checks the CRC as it reads to the end
-            return read_bounded(f.read, member.name)
+            return read_bounded(f.read, member.name, self.time_limit)
 
     def close(self) -> None:
         if self._zip is not None:
@@ -249,30 +278,33 @@ class OpenArchive:
 
 
 @contextmanager
-def opened(path: str, fs: Any = None) -> Iterator[OpenArchive]:
-    archive = OpenArchive(path, fs)
+def opened(path: str, fs: Any = None, time_limit: Optional[float] = None) -> Iterator[OpenArchive]:
+    archive = OpenArchive(path, fs, time_limit=time_limit)
     try:
         yield archive
     finally:
         archive.close()
 
 
-def streamed_members(path: str, fs: Any = None) -> Iterator[tuple[Member, Optional[RangeFile]]]:
+def streamed_members(path: str, fs: Any = None,
+                     time_limit: Optional[float] = None) -> Iterator[tuple[Member, Optional[RangeFile]]]:
     """Every member of a compressed tar with its bytes, read front to back once.
 
     Yields ``(member, file)``; ``file`` is ``None`` for a member with an ``error``. A damage
-    part-way is raised as :class:`ArchiveError` after the members before it were yielded.
+    part-way is raised as :class:`ArchiveError` after the members before it were yielded. A
+    member still inflating after ``time_limit`` seconds is the last one yielded: the stream
+    cannot reach the members after it any sooner.
     """
     try:
         f = _open(path, fs)
     except OSError as exc:  # gone or swapped since it was listed
         raise ArchiveError(f"damaged compressed archive ({exc})") from None
     with f:
-        yield from streamed_from(f)
+        yield from streamed_from(f, time_limit=time_limit)
 
 
-def streamed_from(f: Any, wanted: Optional[set] = None,
-                  limit: Optional[int] = None) -> Iterator[tuple[Member, Optional[RangeFile]]]:
+def streamed_from(f: Any, wanted: Optional[set] = None, limit: Optional[int] = None,
+                  time_limit: Optional[float] = None) -> Iterator[tuple[Member, Optional[RangeFile]]]:
     """:func:`streamed_members` of a compressed tar open as ``f``. With ``wanted``, only the
     members so named (while they are in it) are read: the others are skipped as tarfile
     moves to the next header, decompressed a block at a time and dropped, never held whole.
@@ -295,7 +327,11 @@ def streamed_from(f: Any, wanted: Optional[set] = None,
                 if limit is not None and m.size > limit:
                     yield member._replace(error=over_limit(limit)), None
                     continue
-                data = read_bounded(tf.extractfile(m).read, m.name)  # type: ignore[union-attr]  # a file: never None
+                try:
+                    data = read_bounded(tf.extractfile(m).read, m.name, time_limit)  # type: ignore[union-attr]  # a file
+                except MemberTimeout as exc:
+                    yield member._replace(error=f"{exc}; the members after it were not read"), None
+                    return
                 got = data.seek(0, os.SEEK_END)  # what the stream held of it
                 data.seek(0)
                 if got < m.size:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Callable
+import time
+from typing import Callable, Optional
 
 Fetch = Callable[[int, int], bytes]  # (offset, n) -> up to n bytes from offset
 
@@ -67,18 +68,29 @@ TAIL_KEPT = 1 << 20  # of a larger one, the head (its first WHOLE_UP_TO bytes) a
 _CHUNK = 1 << 20  # bytes decompressed per read
 
 
-def read_bounded(read: Callable[[int], bytes], name: str = "") -> RangeFile:
+class MemberTimeout(OSError):
+    """A compressed member still inflating when its time ran out (a zip bomb's member)."""
+
+
+def read_bounded(read: Callable[[int], bytes], name: str = "", time_limit: Optional[float] = None) -> RangeFile:
     """A decompressing stream (``read(n)``: up to ``n`` bytes, ``b""`` at its end) read through
     in chunks into a file of what it gave: held whole up to :data:`WHOLE_UP_TO` bytes; past
     that, its head and its last :data:`TAIL_KEPT` bytes, the middle decompressed and dropped,
     so memory stays bounded whatever the member declares or inflates to (a header read needs
-    the head, the end-marker check the tail). Reading the middle raises ``OSError``."""
+    the head, the end-marker check the tail). Reading the middle raises ``OSError``.
+
+    Raises:
+        MemberTimeout: the stream was still giving bytes after ``time_limit`` seconds (checked
+            between chunks, so it holds in a scan's own process, where no worker is killed).
+    """
+    give_up = None if time_limit is None else time.monotonic() + time_limit
     head = bytearray()
     while len(head) < WHOLE_UP_TO:
         chunk = read(min(_CHUNK, WHOLE_UP_TO - len(head)))
         if not chunk:
             return in_memory(head, name)  # type: ignore[arg-type]  # a bytearray serves as well, uncopied
         head += chunk
+        _check_time(give_up, time_limit, len(head))
     tail = bytearray()
     size = len(head)
     while True:
@@ -89,7 +101,14 @@ def read_bounded(read: Callable[[int], bytes], name: str = "") -> RangeFile:
         tail += chunk
         if len(tail) > 2 * TAIL_KEPT:
             del tail[:-TAIL_KEPT]
+            _check_time(give_up, time_limit, size)
     return RangeFile(_head_and_tail(head, bytes(tail[-TAIL_KEPT:]), size, name), size, name)
+
+
+def _check_time(give_up: Optional[float], time_limit: Optional[float], inflated: int) -> None:
+    if give_up is not None and time.monotonic() > give_up:
+        raise MemberTimeout(f"timed out: still decompressing after {time_limit:g} s, {inflated:,} bytes so far "
+                            "(a zip bomb, or a member too large for --timeout)")
 
 
 def _head_and_tail(head: bytearray, tail: bytes, size: int, name: str) -> Fetch:

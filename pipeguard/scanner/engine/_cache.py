@@ -441,13 +441,14 @@ def _encode(item: Any) -> bytes:
 
 
 
-def cached_parts(parts: Iterator[list[Run]], cache: RowCache) -> Iterator[list[ScanRow]]:
+def cached_parts(parts: Iterator[list[Run]], cache: RowCache,
+                 time_limit: Optional[float] = None) -> Iterator[list[ScanRow]]:
     """The rows of each part, read through ``cache`` in this process; at the end (or when
     the scan stops early) the entries still pending are written."""
     from ..probe import flatten, probe_part
 
     try:
         for part in parts:
-            yield flatten(probe_part(part, cache=cache))
+            yield flatten(probe_part(part, cache=cache, time_limit=time_limit))
     finally:
         cache.close()

@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 
 from ..._io import is_archive_name
@@ -88,7 +89,7 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
     """
     if not deep:
         if workers == 1:
-            return _in_process(runs, cache)
+            return _in_process(runs, cache, time_limit)
         head, files = [], 0
         for run in runs:
             head.append(run)
@@ -96,18 +97,23 @@ def _probed(runs: Iterator[Run], deep: bool, workers: int, time_limit: Optional[
             if files >= SERIAL_BELOW:
                 break
         if files < SERIAL_BELOW:  # small folder: starting workers costs more than it saves
-            return _in_process(iter(head), cache)
+            return _in_process(iter(head), cache, time_limit)
         runs = itertools.chain(head, runs)
     from ._pool import SupervisedPool
 
+    # the limit reaches the probe too: the parent probes beside the workers, and nothing kills it
     pool = SupervisedPool(workers, deep=deep, time_limit=time_limit,
-                          part_size=DEEP_PART if deep else PLAIN_PART, in_parent=not deep, cache=cache)
+                          part_size=DEEP_PART if deep else PLAIN_PART, in_parent=not deep, cache=cache,
+                          probe=partial(probe_part, time_limit=time_limit))
     return pool.map(runs)
 
 
-def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None) -> Iterator[list[ScanRow]]:
+def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None,
+                time_limit: Optional[float] = None) -> Iterator[list[ScanRow]]:
+    """Rows probed in this process; ``time_limit`` bounds each compressed archive member
+    (a header read of a loose file needs none: it reads a bounded head)."""
     if cache is None:
-        return (flatten(probe_part(part)) for part in parts(runs, PLAIN_PART))
+        return (flatten(probe_part(part, time_limit=time_limit)) for part in parts(runs, PLAIN_PART))
     from ._cache import cached_parts
 
-    return cached_parts(parts(runs, PLAIN_PART), cache)
+    return cached_parts(parts(runs, PLAIN_PART), cache, time_limit)

@@ -51,6 +51,7 @@ IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
 PARENT_PART = 32        # files the parent probes at a time once the walk is done
 WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
+PLAIN_GRACE = 1.0       # seconds a plain scan's worker has past the time limit: its own member timeout comes first
 
 
 def max_workers() -> int:
@@ -104,7 +105,9 @@ class SupervisedPool:
         workers: number of processes probing, the parent included when ``in_parent``.
         deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe._file.probe`).
         time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
-            Files the parent probes have none: only for header reads.
+            A plain scan's worker gets :data:`PLAIN_GRACE` more: its probe times out a
+            compressed archive member itself (a row for it, the archive's other members
+            read on), where a kill would make the whole archive one row.
         part_size: the most files in a part: one message to a worker, one batch of rows back.
         in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
             (a plain scan only: ``ValueError`` with ``deep``).
@@ -126,6 +129,7 @@ class SupervisedPool:
         self.workers = max(1, workers - self.in_parent)  # the most started: each only when it has a part
         self.deep = deep
         self.time_limit = time_limit
+        self._kill_after = None if time_limit is None else time_limit + (0 if deep else PLAIN_GRACE)
         self.part_size = max(1, int(part_size))
         self.cache = cache
         self.probe = probe
@@ -346,13 +350,13 @@ class SupervisedPool:
         return back
 
     def _check_time(self, books: Books) -> None:
-        if self.time_limit is None:
+        if self._kill_after is None:
             return
         now = time.monotonic()
         for i, slot in enumerate(self._slots):
             start = self._progress[3 * i + 2]
-            if slot is not None and slot.inflight and start and now - start > self.time_limit:
+            if slot is not None and slot.inflight and start and now - start > self._kill_after:
                 slot.process.kill()
                 slot.process.join()
                 self._drain(slot, books)
-                self._lost(i, f"timed out: still reading after {self.time_limit:g} s", UnreadableKind.TIMEOUT, books)
+                self._lost(i, f"timed out: still reading after {self._kill_after:g} s", UnreadableKind.TIMEOUT, books)

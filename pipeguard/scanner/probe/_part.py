@@ -21,8 +21,10 @@ from typing import Any, Callable, Iterable, Optional, Union
 from PIL import Image
 
 from ..._io import (
+    OVERLAPS,
     ArchiveError,
     Member,
+    MemberTimeout,
     is_archive_name,
     list_members,
     opened,
@@ -46,7 +48,8 @@ from ._ranged import fetch_heads, remote_row
 Item = Union[ScanRow, list]  # a file's row, or an archive's rows
 
 
-def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, cache: Any = None) -> list[Item]:
+def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, cache: Any = None,
+               time_limit: Optional[float] = None) -> list[Item]:
     """Probe the files of ``part`` (runs from :func:`~..sources._walk.walk_runs`), in order.
 
     With a ``cache`` (a :class:`~..engine._cache.RowCache`), the items of unchanged files are
@@ -55,13 +58,16 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
     Python warnings raised while reading a file (``Corrupt EXIF data``,
     ``DecompressionBombWarning``) are attached to that file's ``warnings`` instead of
     being printed. ``on_start(i)`` is called before the ``i``-th file (worker progress),
-    and again before each member of an archive, so a time limit holds per member.
+    and again before each member of an archive, so a time limit holds per member. A
+    compressed member still inflating after ``time_limit`` seconds is a ``timeout`` row: that
+    bound holds here, in whatever process probes (a plain scan's own), not only in a worker
+    the pool kills.
 
     Returns:
         One item per file: its row, or for an archive the list of its members' rows.
     """
     if cache is not None:
-        return cache.probe(part, deep, on_start, probe_part)
+        return cache.probe(part, deep, on_start, partial(probe_part, time_limit=time_limit))
     items: list[Item] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -76,7 +82,8 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
                 hide = hidden or name.startswith(".")
                 if is_archive_name(name):
                     again = _nothing if on_start is None else partial(on_start, len(items))  # per member
-                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, again, caught, fs))
+                    items.append(probe_archive(folder + name, prefix + name, cls, hide, deep, again, caught, fs,
+                                               time_limit))
                 elif fs is not None:
                     row = remote_row(fs, folder + name, prefix + name, name, cls, hide, deep, fetched.get(name))
                     items.append(with_warnings(row, caught))
@@ -112,10 +119,11 @@ def with_warnings(row: ScanRow, caught: list) -> ScanRow:
 
 
 def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: bool = False,
-                  started: Callable[[], None] = _nothing, caught: Optional[list] = None, fs: Any = None
-                  ) -> list[ScanRow]:
+                  started: Callable[[], None] = _nothing, caught: Optional[list] = None, fs: Any = None,
+                  time_limit: Optional[float] = None) -> list[ScanRow]:
     """The rows of an archive's members (``path`` = ``rel``, ``member`` = the name inside);
-    ``fs``: the fsspec filesystem of an archive in an object store."""
+    ``fs``: the fsspec filesystem of an archive in an object store; ``time_limit``: seconds a
+    compressed member may take to inflate."""
     caught = [] if caught is None else caught
     whole = ScanRow(rel, UNREADABLE, cls=cls, hidden=hidden)  # the archive's own row, if it needs one
     try:
@@ -129,10 +137,10 @@ def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: b
     except (ArchiveError, OSError) as exc:
         return [_archive_failure(whole, exc)]
     if listing is None:  # a compressed tar: read front to back, once
-        return _streamed(path, whole, deep, started, caught, fs)
+        return _streamed(path, whole, deep, started, caught, fs, time_limit)
     rows = []
     try:
-        with opened(path, fs) as archive:
+        with opened(path, fs, time_limit) as archive:
             for member in listing.members:
                 started()
                 rows.append(with_warnings(_member_row(archive, member, whole, deep), caught))
@@ -146,16 +154,28 @@ def probe_archive(path: str, rel: str, cls: Optional[str], hidden: bool, deep: b
 def _member_row(archive: Any, member: Member, whole: ScanRow, deep: bool) -> ScanRow:
     hidden = whole.hidden or is_hidden(member.name)
     if member.error is not None:
-        kind = (UnreadableKind.TRUNCATED if member.error.startswith("truncated") else
-                UnreadableKind.ENCRYPTED if "encrypted" in member.error else UnreadableKind.NOT_A_FILE)
         return whole._replace(member=member.name, bytes=_declared(member.size), error=member.error,
-                              error_kind=kind.value, hidden=hidden)
+                              error_kind=_member_kind(member.error).value, hidden=hidden)
     try:
         raw = archive.open(member)
+    except MemberTimeout as exc:
+        return whole._replace(member=member.name, bytes=_declared(member.size), hidden=hidden,
+                              error=str(exc), error_kind=UnreadableKind.TIMEOUT.value)
     except Exception as exc:  # zipfile raises BadZipFile, zlib.error, EOFError, NotImplementedError...
         return whole._replace(member=member.name, bytes=_declared(member.size), hidden=hidden,
                               error=f"damaged member: {one_line(exc)}", error_kind=UnreadableKind.READ_ERROR.value)
     return _in_archive(raw, member.size, member.name, whole, hidden, deep)
+
+
+def _member_kind(error: str) -> UnreadableKind:
+    """The kind of a member the listing or the stream already found unreadable."""
+    if error.startswith("truncated"):
+        return UnreadableKind.TRUNCATED
+    if error.startswith("timed out"):
+        return UnreadableKind.TIMEOUT
+    if error.startswith(OVERLAPS):
+        return UnreadableKind.DAMAGED_ARCHIVE
+    return UnreadableKind.ENCRYPTED if "encrypted" in error else UnreadableKind.NOT_A_FILE
 
 
 def _declared(size: int) -> Optional[int]:
@@ -171,10 +191,10 @@ def _in_archive(raw: Any, size: int, name: str, whole: ScanRow, hidden: bool, de
 
 
 def _streamed(path: str, whole: ScanRow, deep: bool, started: Callable[[], None], caught: list,
-              fs: Any = None) -> list[ScanRow]:
+              fs: Any = None, time_limit: Optional[float] = None) -> list[ScanRow]:
     rows = []
     try:
-        for member, raw in streamed_members(path, fs):
+        for member, raw in streamed_members(path, fs, time_limit):
             started()
             if raw is None:
                 rows.append(_member_row(None, member, whole, deep))
