@@ -80,7 +80,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
                   {"--files-from": files_from, "--contract": contract_file})
     check_contract_file(contract_file)
     check_contract_file(write_contract, "--write-contract")
-    source = check_remote(sources, files_from, options) or _source(sources, files_from)
+    source = check_remote(sources, files_from, options, time_limit) or _source(sources, files_from)
     workers = _capped(workers)
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)

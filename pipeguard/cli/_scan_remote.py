@@ -48,17 +48,20 @@ def check_engine(cluster: Optional[str]) -> None:
         raise UsageError(MISSING_EXTRA) from None
 
 
-def check_remote(sources: tuple[str, ...], files_from: Optional[str], options: dict):
-    """A single URL SOURCE, checked to be a folder one can list; ``None`` for anything else."""
+def check_remote(sources: tuple[str, ...], files_from: Optional[str], options: dict,
+                 time_limit: Optional[float] = None):
+    """A single URL SOURCE, checked to be a folder one can list within ``time_limit`` (each
+    connection and answer: the scan's ``--timeout``); ``None`` for anything else."""
     from .._io import is_url
     from ..scanner import open_source
 
     if files_from or len(sources) != 1 or not is_url(sources[0]):
-        if options and not any(is_url(s) for s in sources):
+        if options and not files_from and not any(is_url(s) for s in sources):  # a list may hold URLs
             raise UsageError("--storage-option applies to URL sources (s3://, gs://, az://, ...), and none is given")
         return list(sources) if any(is_url(s) for s in sources) and not files_from else None
     try:
-        open_source(sources[0], options)
+        open_source(sources[0], options, time_limit)
     except (ImportError, OSError) as exc:
         raise UsageError(str(exc)) from None
     return sources[0]
+

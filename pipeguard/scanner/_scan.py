@@ -130,7 +130,8 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
         report.root = _root_of(source)
         report.title = report.root or _list_title(cast("list", source))
         row_cache = local_cache(cache, report.root, cluster=cluster, remote=urls)
-        runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache, entries=entries)
+        runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache, entries=entries,
+                           time_limit=time_limit)
         with engine_for(cluster) as engine:
             batches = engine.batches(runs, deep, _workers_for(urls, workers, deep), time_limit, row_cache)
             _assemble(report, _reported(batches, progress), output)

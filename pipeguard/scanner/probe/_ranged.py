@@ -6,7 +6,7 @@ marker) for a whole run with one ``fs.cat_ranges`` call, which an async filesyst
 reads the file through a :class:`~..._io._member_file.RangeFile` served from those bytes, with a
 ranged request for anything else Pillow asks for. ``--deep`` downloads each file in the
 worker that decodes it. A request that fails or times out is that file's ``unreadable``
-row, with the error.
+row, with the error; a folder whose listing failed (a name ending in ``/``) is its own.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Optional
 from ..._io import RangeFile, in_memory
 from ...core import UnreadableKind
 from ...diagnosis import one_line
+from .._row import UNREADABLE
 from ._end_marker import TAIL_BYTES
 from ._file import READ_BUFFER, _failed_status, bare_row, probe_file
 
@@ -86,6 +87,14 @@ def _server(fs: Any, path: str, size: int, fetched: Fetched):
 def remote_row(fs: Any, path: str, rel: str, name: str, cls: Optional[str], hidden: bool, deep: bool,
                fetched: Optional[Fetched]):
     """One object's row; never raises. ``fetched`` holds its head and tail (plain scan)."""
+    error = getattr(name, "error", None)  # known from the listing (see sources' ``Key``)
+    if error is not None and rel.endswith("/"):  # a folder whose listing failed
+        denied = getattr(name, "denied", False)
+        return bare_row(rel, cls, hidden, None, UNREADABLE, f"cannot list the folder: {error}; its files were not "
+                        "scanned", UnreadableKind.PERMISSION_DENIED if denied else UnreadableKind.CANNOT_OPEN)
+    if error is not None:
+        return bare_row(rel, cls, hidden, None, _failed_status(rel), f"cannot read: {error}",
+                        UnreadableKind.READ_ERROR)
     try:
         size = size_of(fs, path, name)
         if deep:

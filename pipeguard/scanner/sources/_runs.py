@@ -51,20 +51,22 @@ def has_urls(source: object) -> bool:
 
 def source_runs(source: Union[PathLike, list[PathLike], tuple[PathLike, ...]], follow_symlinks: bool,
                 stats: WalkStats, storage_options: Optional[dict] = None, listings: Any = None,
-                entries: Optional[Entries] = None) -> Iterator[Run]:
+                entries: Optional[Entries] = None, time_limit: Optional[float] = None) -> Iterator[Run]:
     """The runs of a folder (paths relative to it), or of a list of entries (paths as given);
     ``listings``: the scan cache, which keeps folder listings (see :func:`~._walk.walk_runs`);
-    ``entries``: :func:`local_entries` of the list, when known (else each entry is looked at)."""
+    ``entries``: :func:`local_entries` of the list, when known (else each entry is looked at);
+    ``time_limit``: bounds connecting to a store and each of its answers (URLs)."""
     if is_url(source):
-        return remote_runs(source, storage_options, stats)
+        return remote_runs(source, storage_options, stats, time_limit=time_limit)
     if not is_list_source(source):
         return walk_runs(source, follow_symlinks, stats, listings=listings)
     folders = set((entries if entries is not None else local_entries(source)).folders)
-    return _listed_runs(source, follow_symlinks, stats, folders, storage_options, listings)
+    return _listed_runs(source, follow_symlinks, stats, folders, storage_options, listings, time_limit)
 
 
 def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: WalkStats, folders: set[str],
-                 storage_options: Optional[dict] = None, listings: Any = None) -> Iterator[Run]:
+                 storage_options: Optional[dict] = None, listings: Any = None,
+                 time_limit: Optional[float] = None) -> Iterator[Run]:
     pending: list = []  # consecutive files of one folder: one run
     for entry in entries:
         text = os.fspath(entry)
@@ -72,7 +74,7 @@ def _listed_runs(entries: Iterable[PathLike], follow_symlinks: bool, stats: Walk
             if pending:
                 yield _run_of(pending)
                 pending = []
-            yield from remote_file_run(text, storage_options, stats)
+            yield from remote_file_run(text, storage_options, stats, time_limit)
             continue
         if text in folders:
             if pending:
