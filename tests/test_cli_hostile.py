@@ -36,11 +36,11 @@ def _limited():
     resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
 
-def run_bounded(*args, cwd=None, timeout=60, shell_tail=""):
+def run_bounded(*args, cwd=None, timeout=60, shell_tail="", env=None):
     """The installed command in a subprocess: 60 s, 4 GiB of address space at most."""
     command = " ".join(f"'{a}'" for a in [COMMAND, "scan", *map(str, args)]) + shell_tail
     return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=_limited)
+                          preexec_fn=_limited, env=None if env is None else {**os.environ, **env})
 
 
 def one_line_error(result, *words):
@@ -129,6 +129,64 @@ def test_output_dash_is_standard_output(folder):
 def test_a_device_or_a_folder_as_output_is_one_line(folder, tmp_path, fmt):
     one_line_error(run(folder, "--format", fmt, "--output", "/dev/full"), "/dev/full: it is a device")
     one_line_error(run(folder, "--format", fmt, "--output", tmp_path), "it is a folder")
+
+
+# -- 2b. --html -: the page on standard output, when the report is not there -------------
+@pytest.fixture
+def jinja():
+    pytest.importorskip("jinja2")
+
+
+@pytest.mark.parametrize("where", [[], ["--output", "-"], ["--format", "json"]])
+def test_html_dash_with_the_report_on_stdout_is_one_line(jinja, folder, tmp_path, where):
+    """--html - wrote a file named '-' in the current folder (and said 'page: -')."""
+    one_line_error(run_bounded(folder, "--html", "-", *where, cwd=tmp_path),
+                   "--html - and the report both go to standard output: give --output FILE")
+    assert list(tmp_path.iterdir()) == [folder]
+
+
+def test_html_dash_writes_the_page_to_stdout_beside_a_report_file(jinja, folder, tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    out = tmp_path / "r.jsonl"
+    result = run_bounded(folder, "--output", out, "--html", "-", cwd=tmp_path, env={"TMPDIR": str(temp)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.rstrip().endswith("</html>")
+    assert json.loads(out.read_text().splitlines()[-1])["summary"]["files"] == 2
+    assert result.stderr.rstrip().endswith("page: standard output")
+    assert not (tmp_path / "-").exists() and list(temp.iterdir()) == []  # the page's temporary file is gone
+
+
+def test_html_dash_redirected_into_a_file_the_scan_uses_is_refused(jinja, folder, tmp_path):
+    out = tmp_path / "r.json"
+    out.write_text("keep\n")
+    one_line_error(run_bounded(folder, "--output", out, "--html", "-", cwd=tmp_path, shell_tail=f" >> '{out}'"),
+                   "refusing to write --html - (standard output): --output writes it too")
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"{folder / 'a.png'}\n")
+    one_line_error(run_bounded("--files-from", listed, "--output", tmp_path / "r.jsonl", "--html", "-",
+                               cwd=tmp_path, shell_tail=f" >> '{listed}'"), "--files-from reads it")
+    assert out.read_text() == "keep\n" and listed.read_text() == f"{folder / 'a.png'}\n"
+
+
+def test_a_report_file_named_dash_is_another_file_than_stdout(jinja, folder, tmp_path):
+    """./- names a file: it and the page on stdout were taken for one path and refused."""
+    result = run_bounded(folder, "--format", "jsonl", "--output", "./-", "--html", "-", cwd=tmp_path,
+                         shell_tail=" > page.html")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "page.html").read_text().startswith("<!DOCTYPE html>")
+    assert json.loads((tmp_path / "-").read_text().splitlines()[-1])["summary"]["files"] == 2
+
+
+@linux
+def test_html_dash_to_a_full_closed_or_gone_stdout(jinja, folder, tmp_path):
+    def scan(tail):  # in tmp_path: without the fix, the page went to a file named '-'
+        return run_bounded(folder, "-o", tmp_path / "r.jsonl", "--html", "-", cwd=tmp_path, shell_tail=tail)
+
+    one_line_error(scan(" > /dev/full"), "cannot write --html - (standard output): No space left on device")
+    one_line_error(scan(" >&-"), "standard output is closed")
+    gone = scan(" | true; exit ${PIPESTATUS[0]}")  # the reader is gone before the page is written
+    assert gone.returncode == 0 and "Error" not in gone.stderr and "Traceback" not in gone.stderr, gone.stderr
 
 
 # -- 3. unbounded reads --------------------------------------------------------------------

@@ -51,7 +51,8 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
               help="Keep the rows in DIR (created if missing); the next scan "
               "reuses those of unchanged files and reads the others. The report is the same.")
 @click.option("--html", metavar="FILE", callback=lambda ctx, param, value: _html_available(value),
-              help="Also write a self-contained HTML page with the problem images (beside any --format).")
+              help="Also write a self-contained HTML page with the problem images (beside any --format). "
+              "'-': standard output, when --output takes the report.")
 def scan_command(sources, files_from, channels, size, contract_file, deep, workers, time_limit, fmt, output,
                  follow_symlinks, storage_options, cluster, write_contract, html, cache) -> None:
     """Check every file of SOURCE (a folder, a file or an archive; several are one report)
@@ -76,6 +77,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     options = storage_options_of(storage_options)
     check_engine(cluster)
     output = None if output == "-" else output  # '-': standard output, as for --files-from
+    _check_html_to_stdout(html, output)
     check_outputs({"--output": output, "--html": html, "--write-contract": write_contract},
                   {"--files-from": files_from, "--contract": contract_file})
     check_contract_file(contract_file)
@@ -85,7 +87,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)
     streamed = output if fmt in STREAMED and output and _suffix_format(output) == fmt else None
-    _refuse_to_overwrite(source, [output, html, write_contract], streamed)
+    _refuse_to_overwrite(source, [output, None if html == "-" else html, write_contract], streamed)
     remote = {"storage_options": options} if options else {}
     report = _run_scan(source, contract, deep=deep, workers=workers, follow_symlinks=follow_symlinks,
                        time_limit=time_limit, output=streamed, cluster=cluster, cache=cache, **remote)
@@ -112,7 +114,7 @@ def _tell_where(report, fmt: str, output: Optional[str], html: Optional[str]) ->
     if output:
         click.echo(printable(f"report: {output} ({fmt})"), err=True)
     if html:
-        click.echo(printable(f"page: {html}"), err=True)
+        click.echo(printable(f"page: {'standard output' if html == '-' else html}"), err=True)
 
 
 def _capped(workers: Optional[int]) -> Optional[int]:
@@ -244,13 +246,52 @@ def _html_available(html):
     return html
 
 
+def _check_html_to_stdout(html: Optional[str], output: Optional[str]) -> None:
+    """``--html -`` is standard output, which must then be free of the report."""
+    if html != "-":
+        return
+    if not output:
+        raise UsageError("--html - and the report both go to standard output: give --output FILE "
+                         "or an --html file name")
+    if getattr(sys.stdout, "buffer", None) is None:
+        raise UsageError("cannot write --html -: standard output is closed")
+
+
 def _write_html(report, html, workers, time_limit) -> None:
     if not html:
+        return
+    if html == "-":
+        _html_to_stdout(report, workers, time_limit)
         return
     try:
         report.to_html(html, workers=workers, time_limit=time_limit)
     except OSError as exc:
         raise UsageError(f"cannot write {html}: {exc.strerror or exc}") from None
+
+
+def _html_to_stdout(report, workers, time_limit) -> None:
+    """The page goes through a temporary file: ``to_html`` writes to a path, and opening
+    /dev/stdout would truncate a file stdout was redirected to (``>>``) or fail on a socket."""
+    import shutil
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="pipeguard-", suffix=".html")
+    os.close(fd)
+    try:
+        try:
+            report.to_html(path, workers=workers, time_limit=time_limit)
+        except OSError as exc:
+            raise UsageError(f"cannot write the page to {path}: {exc.strerror or exc}") from None
+        with open(path, "rb") as page:
+            sys.stdout.flush()
+            shutil.copyfileobj(page, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:  # `... --html - | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        raise UsageError(f"cannot write --html - (standard output): {exc.strerror or exc}") from None
+    finally:
+        os.unlink(path)
 
 
 def _write_report(report, fmt: str, output: Optional[str]) -> None:

@@ -3,8 +3,9 @@
 The report (``--output``), the page (``--html``) and the contract file
 (``--write-contract``) are each a regular file (or a new one), two of them never the same
 file, and none of them the list (``--files-from``) or the contract (``--contract``) the scan
-reads. A symlink named as an output is written through: its target is replaced, the link
-stays. ``--contract`` is a regular file of at most :data:`CONTRACT_LIMIT` bytes; a
+reads; ``-`` (standard output) is checked as the file it was redirected to, if any. A
+symlink named as an output is written through: its target is replaced, the link stays.
+``--contract`` is a regular file of at most :data:`CONTRACT_LIMIT` bytes; a
 ``--files-from`` list is read a line at a time, a line at most :data:`LINE_LIMIT` bytes,
 and a NUL byte or UTF-16 text is an input error, never a traceback.
 """
@@ -56,20 +57,36 @@ def check_outputs(outputs: dict[str, Optional[str]], inputs: dict[str, Optional[
     for option, path in outputs.items():
         if not path:
             continue
-        st = _stat(path, option)
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"refusing to write {option} {path}: it is {_kind(st.st_mode)}; "
-                             "name a regular file (a symlink to one is written through)")
+        if path == "-":
+            st = _stdout_stat()
+            if st is None or not stat.S_ISREG(st.st_mode):  # a pipe or a terminal is no file named here
+                continue
+        else:
+            st = _stat(path, option)
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                raise UsageError(f"refusing to write {option} {path}: it is {_kind(st.st_mode)}; "
+                                 "name a regular file (a symlink to one is written through)")
         for k, (other, other_path, other_st) in enumerate(seen):
             if _same(path, st, other_path, other_st):
                 what = "reads it" if k < reads else "writes it too"
-                raise UsageError(f"refusing to write {option} {path}: {other} {what}; name another file")
+                shown = "- (standard output)" if path == "-" else path
+                raise UsageError(f"refusing to write {option} {shown}: {other} {what}; name another file")
         seen.append((option, path, st))
+
+
+def _stdout_stat() -> Optional[os.stat_result]:
+    """What standard output is (``-`` as an output: ``> report.jsonl`` may name another output)."""
+    try:
+        return os.fstat(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # closed, or not a file descriptor (a test's capture)
+        return None
 
 
 def _same(a: str, a_st: Optional[os.stat_result], b: str, b_st: Optional[os.stat_result]) -> bool:
     if a_st is not None and b_st is not None:
         return (a_st.st_dev, a_st.st_ino) == (b_st.st_dev, b_st.st_ino)  # hard links and links too
+    if (a_st is None) != (b_st is None):  # one is there, the other not yet (standard output has no path)
+        return False
     return os.path.realpath(a) == os.path.realpath(b)
 
 

@@ -20,8 +20,11 @@ _EXPORTS = {
     "capped_workers": "._pool",
     "check_cluster": "._cluster",
     "engine_for": "._local",
+    "in_order": "._cluster",
     "local_cache": "._local",
     "older_objects_frozen": "._gc",
+    "task_parts": "._cluster",
+    "task_rows": "._cluster",
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Callable, Iterator, Optional, Union
 
 from ..._child import usable_cores
@@ -30,11 +30,11 @@ from ..probe import failure_row, flatten, probe_part
 
 log = logging.getLogger(__name__)
 
-PLAIN_PART, DEEP_PART = 2048, 32  # files per task: large enough that a task's overhead (~10 ms) is small
+PLAIN_TASK, DEEP_TASK = 2048, 32  # files per task: large enough that a task's overhead (~10 ms) is small
 FOLDER_MIN = 32                   # files a part holds before a folder's end closes it
 DEEP_PART = 4                     # files per part sent to the --deep child (as in a local --deep scan)
 AHEAD = 64                        # parts submitted past the oldest one not yet handed on
-CONNECT_TIMEOUT = "10s"  # how long a scheduler address is tried (Dask retries a refused connection)
+CONNECT_TIMEOUT = "10s"  # how long a scheduler address is tried, the handshake included (Dask retries a refusal)
 MISSING_EXTRA = "a cluster scan needs Dask: pip install 'pipeguard[cluster]'"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 _ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[^\]]+\]|[^:/\s]+):(?P<port>[^/\s]*)$")
@@ -79,11 +79,7 @@ def connected(cluster: Any) -> Iterator[Any]:
         raise ImportError(MISSING_EXTRA) from None
     m = _LOCAL.match(cluster)
     if m is None:
-        try:
-            client = Client(cluster, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, TypeError, ValueError) as exc:  # TypeError: tls:// with no TLS set up
-            raise OSError(f"cannot reach the Dask scheduler at {cluster}: {' '.join(str(exc).split())}") from None
-        with client:
+        with _scheduler_client(Client, cluster) as client:
             yield client
         return
     n = int(m.group(1)) if m.group(1) else usable_cores()
@@ -98,16 +94,44 @@ def connected(cluster: Any) -> Iterator[Any]:
         yield client
 
 
+def _scheduler_client(client_class: Any, address: str) -> Any:
+    """A client of the scheduler at ``address``, its whole start (connect, handshake, first
+    replies) bounded by :data:`CONNECT_TIMEOUT`: distributed bounds the connect alone, so a
+    port that accepts and never answers (an HTTP server waits for a line) held it for ever.
+    Whatever fails there (a refused port, a peer that sends garbage) is one ``OSError``."""
+    from dask.utils import parse_timedelta
+
+    seconds = parse_timedelta(CONNECT_TIMEOUT, "s")
+
+    class Bounded(client_class):
+        def start(self, **kwargs: Any) -> None:
+            try:
+                super().start(callback_timeout=seconds, **kwargs)  # the start runs in distributed's sync()
+            except Exception:
+                with suppress(Exception):  # a start that failed leaves its loop thread running
+                    self.close()
+                raise
+
+    try:
+        return Bounded(address, timeout=CONNECT_TIMEOUT)
+    except TimeoutError:  # sync()'s bound, or distributed's own on the first replies
+        why = f"nothing answered as a Dask scheduler within {seconds:g} s"
+    except Exception as exc:  # TypeError: tls:// with no TLS set up; ValueError, MemoryError...: garbage
+        why = " ".join(str(exc).split()) or type(exc).__name__
+    raise OSError(f"cannot reach the Dask scheduler at {address}: {why}")
+
+
 def probe_task(part: list[Run], deep: bool, time_limit: Optional[float]) -> Union[bytes, list]:
     """One Dask task: the rows of a part, in order (``--deep``: under the time limit, in a
     child), as :func:`~.._row.packed` data: Dask sends bytes as they are, where a list of
     rows costs it more than probing them."""
-    return packed(_task_rows(part, deep, time_limit))
+    return packed(task_rows(part, deep, time_limit))
 
 
-def _task_rows(part: list[Run], deep: bool, time_limit: Optional[float]) -> list[ScanRow]:
+def task_rows(part: list[Run], deep: bool, time_limit: Optional[float]) -> list[ScanRow]:
+    """The rows of a part, probed in this Dask worker (``--deep``: in a child, under the time limit)."""
     if not deep:
-        return flatten(probe_part(part))
+        return flatten(probe_part(part, time_limit=time_limit))
     if mp.current_process().daemon:
         log.warning("this Dask worker cannot start processes (distributed.worker.daemon is true): "
                     "decoding without a per-file time limit")
@@ -121,12 +145,20 @@ def _task_rows(part: list[Run], deep: bool, time_limit: Optional[float]) -> list
 def cluster_batches(client: Any, runs: Iterator[Run], deep: bool, time_limit: Optional[float],
                     probe: Callable = probe_task) -> Iterator[list[ScanRow]]:
     """The rows of every file of ``runs``, one list per part, in order, probed on the cluster."""
+    for part, result in in_order(client, task_parts(runs, deep), probe, deep, time_limit):
+        yield _rows(result, part)
+
+
+def in_order(client: Any, items: Iterator[Any], task: Callable, *args: Any) -> Iterator[tuple[Any, Any]]:
+    """``task(item, *args)`` as a Dask task for each item, a bounded window of them in flight;
+    each item with its task's outcome, in the items' order: what the task returned, or the
+    exception it raised on every try (``KilledWorker``: its worker died each time)."""
     from distributed import as_completed
 
-    todo = enumerate(task_parts(runs, DEEP_PART if deep else PLAIN_PART))
+    todo = enumerate(items)
     window = max(4, 4 * sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-    pending: dict[Any, tuple[int, list]] = {}
-    done: dict[int, list[ScanRow]] = {}
+    pending: dict[Any, tuple[int, Any]] = {}
+    done: dict[int, tuple[Any, Any]] = {}
     tasks = as_completed()
     emit = submitted = 0
 
@@ -136,25 +168,34 @@ def cluster_batches(client: Any, runs: Iterator[Run], deep: bool, time_limit: Op
             item = next(todo, None)
             if item is None:
                 return
-            future = client.submit(probe, item[1], deep, time_limit, pure=False)
+            future = client.submit(task, item[1], *args, pure=False)
             pending[future] = item
             tasks.add(future)
             submitted += 1
 
     submit()
     for future in tasks:
-        seq, part = pending.pop(future)
-        done[seq] = _result(future, part)
+        seq, item = pending.pop(future)
+        done[seq] = (item, _outcome(future))
+        future.release()  # the result is ours now: the cluster need not keep it
         while emit in done:
             yield done.pop(emit)
             emit += 1
         submit()
 
 
-def task_parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
-    """The local scan's parts, also cut where a folder ends once a part holds
-    :data:`FOLDER_MIN` files: a folder (a class) is a task of its own on the cluster."""
-    for whole in parts(runs, size):
+def _outcome(future: Any) -> Any:
+    try:
+        return future.result()
+    except Exception as exc:
+        return exc
+
+
+def task_parts(runs: Iterator[Run], deep: bool) -> Iterator[list[Run]]:
+    """The parts of a cluster scan, one a task (:data:`PLAIN_TASK` or :data:`DEEP_TASK` files
+    at most), also cut where a folder ends once a part holds :data:`FOLDER_MIN` files: a
+    folder (a class) is a task of its own on the cluster."""
+    for whole in parts(runs, DEEP_TASK if deep else PLAIN_TASK):
         part: list[Run] = []
         files = 0
         for run in whole:
@@ -166,10 +207,12 @@ def task_parts(runs: Iterator[Run], size: int) -> Iterator[list[Run]]:
         yield part
 
 
-def _result(future: Any, part: list[Run]) -> list[ScanRow]:
+def _rows(result: Any, part: list[Run]) -> list[ScanRow]:
     try:
-        return unpacked(future.result())
-    except Exception as exc:  # the task failed on every try (KilledWorker...): its files say so
+        if isinstance(result, BaseException):
+            raise result
+        return unpacked(result)
+    except Exception as exc:  # the task failed on every try (KilledWorker...), or another version's rows
         why = f"its Dask task failed: {one_line(exc)}"[:300]
         log.warning("%s", why)
         return [failure_row(run, name, why, UnreadableKind.CRASH) for run in part for name in run.names]
