@@ -39,7 +39,8 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
               help="Write the report here instead of stdout ('-': stdout). An explicit --format wins over "
               "FILE's suffix; parquet, jsonl, json and csv are written while scanning when the suffix matches. "
               "FILE is a regular file (a symlink is written through, replacing its target), never another "
-              "output, the --files-from list or the --contract file.")
+              "output, the --files-from list or the --contract file. A folder ending in / (DIR/, s3://bucket/"
+              "prefix/) gets numbered Parquet parts, written by the tasks themselves with --dask.")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--storage-option", "storage_options", metavar="KEY=VALUE", multiple=True,
               help="An fsspec option for URL sources (s3://, gs://, az://...), "
@@ -82,7 +83,7 @@ def scan_command(sources, files_from, channels, size, contract_file, deep, worke
                   {"--files-from": files_from, "--contract": contract_file})
     check_contract_file(contract_file)
     check_contract_file(write_contract, "--write-contract")
-    source = check_remote(sources, files_from, options, time_limit) or _source(sources, files_from)
+    source = check_remote(sources, files_from, options, time_limit, output) or _source(sources, files_from)
     workers = _capped(workers)
     fmt = _format(fmt, output)
     contract = _contract_or_exit(contract_file, channels, size)
@@ -160,14 +161,17 @@ def _suffix_format(output: str) -> Optional[str]:
     (``--format jsonl -o report.out``) is written whole at the end, in the format asked for."""
     from ..scanner import output_format
 
-    return output_format(output)
+    return "parquet" if output.endswith("/") else output_format(output)
 
 
 def _format(fmt: Optional[str], output: Optional[str]) -> str:
     from ..scanner import output_format
 
+    folder = output is not None and output.endswith("/")  # a folder of Parquet parts (DIR/ or s3://b/p/)
+    if folder and fmt not in (None, "parquet"):
+        raise UsageError(f"--output {output} is a folder of Parquet parts: leave --format out, or give a file name")
     if fmt is None:
-        fmt = (output_format(output) if output else None) or "table"
+        fmt = "parquet" if folder else (output_format(output) if output else None) or "table"
     if fmt == "parquet" and not output:
         raise UsageError("--format parquet writes a binary file: give --output FILE.parquet")
     return fmt

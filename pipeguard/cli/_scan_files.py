@@ -63,7 +63,10 @@ def check_outputs(outputs: dict[str, Optional[str]], inputs: dict[str, Optional[
                 continue
         else:
             st = _stat(path, option)
-            if st is not None and not stat.S_ISREG(st.st_mode):
+            if st is not None and option == "--output" and path.endswith("/"):  # a folder of Parquet parts
+                if not stat.S_ISDIR(st.st_mode):
+                    raise UsageError(f"refusing to write {option} {path}: it is {_kind(st.st_mode)}, not a folder")
+            elif st is not None and not stat.S_ISREG(st.st_mode):
                 raise UsageError(f"refusing to write {option} {path}: it is {_kind(st.st_mode)}; "
                                  "name a regular file (a symlink to one is written through)")
         for k, (other, other_path, other_st) in enumerate(seen):

@@ -49,15 +49,17 @@ def check_engine(cluster: Optional[str]) -> None:
 
 
 def check_remote(sources: tuple[str, ...], files_from: Optional[str], options: dict,
-                 time_limit: Optional[float] = None):
+                 time_limit: Optional[float] = None, output: Optional[str] = None):
     """A single URL SOURCE, checked to be a folder one can list within ``time_limit`` (each
-    connection and answer: the scan's ``--timeout``); ``None`` for anything else."""
+    connection and answer: the scan's ``--timeout``); ``None`` for anything else. Storage
+    options need a URL: a source, one in a list, or the ``output``."""
     from .._io import is_url
     from ..scanner import open_source
 
     if files_from or len(sources) != 1 or not is_url(sources[0]):
-        if options and not files_from and not any(is_url(s) for s in sources):  # a list may hold URLs
-            raise UsageError("--storage-option applies to URL sources (s3://, gs://, az://, ...), and none is given")
+        # a list may hold URLs; a URL output is written with the options too
+        if options and not files_from and not any(is_url(s) for s in sources) and not (output and is_url(output)):
+            raise UsageError("--storage-option applies to URLs (s3://, gs://, az://, ...), and none is given")
         return list(sources) if any(is_url(s) for s in sources) and not files_from else None
     try:
         open_source(sources[0], options, time_limit)

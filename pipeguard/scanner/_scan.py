@@ -21,7 +21,7 @@ from .._io import is_url
 from ..core import as_contract
 from ._row import ScanRow
 from .engine import engine_for, local_cache, older_objects_frozen
-from .output import ScanReport, TableColumns, columns_of, open_sink
+from .output import ScanReport, TableColumns, columns_of, is_folder_output, open_output
 from .sources import (
     StoredImages,
     WalkStats,
@@ -75,12 +75,17 @@ def scan(source: Source, contract: ContractSource = None, deep: bool = False,
         deep: decode every image's first frame, in workers, ``time_limit`` seconds a file.
         workers: processes to use; ``None`` for every core (a small plain scan runs here).
         follow_symlinks: descend into symlinked folders (symlinked files are always read).
-        time_limit: seconds one file may take in a worker; ``None`` for no limit.
+        time_limit: seconds one file may take in a worker, and a compressed archive member
+            to inflate (in any process); ``None`` for no limit.
         progress: called as ``progress(files_done, last_path)`` every few dozen files
             (after each part).
         output: a ``.parquet``, ``.jsonl``, ``.json`` or ``.csv`` path: rows are written
             there while scanning and ``report.frame`` reads them back only when asked.
-            A cluster scan writes it from the client, as rows come back.
+            A cluster scan writes it from the client, as rows come back. A folder (a path or
+            URL ending in ``/``, or an existing empty folder) gets numbered Parquet parts that
+            ``pandas.read_parquet`` reads in order; on a cluster each task writes its own
+            part and the client holds only the counts (see :mod:`._parts`). A URL output is
+            written with ``storage_options``.
         storage_options: fsspec options for URL sources (``endpoint_url``, ``anon``,
             credentials...); without them the store's usual environment is used.
         cluster: run the parts of the listing as Dask tasks: a ``distributed.Client``, a
@@ -119,8 +124,9 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
     given = as_contract(contract)
     stats = WalkStats()
     urls = has_urls(source)  # once: a list's every entry is looked at
+    to_url = output is not None and is_url(os.fspath(output))
     report = ScanReport(root=None, contract=given, contract_source="given" if given else None, tally=Tally(),
-                        deep=deep, walk=stats, storage_options=storage_options if urls else None)
+                        deep=deep, walk=stats, storage_options=storage_options if urls or to_url else None)
     if is_hf_dataset(source):
         rows, report.root = hf_rows(source, deep, progress)
         report.title = report.root
@@ -133,8 +139,14 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
         runs = source_runs(source, follow_symlinks, stats, storage_options, listings=row_cache, entries=entries,
                            time_limit=time_limit)
         with engine_for(cluster) as engine:
+            if engine.client is not None and output is not None and is_folder_output(output):
+                from ._parts import scan_to_parts  # the tasks write the rows: none come back here
+
+                scan_to_parts(report, engine.client, runs, deep, time_limit, os.fspath(output), storage_options,
+                              lambda report, counts: _infer(report, counts.infer()), progress)
+                return report
             batches = engine.batches(runs, deep, _workers_for(urls, workers, deep), time_limit, row_cache)
-            _assemble(report, _reported(batches, progress), output)
+            _assemble(report, _reported(batches, progress), output, storage_options)
     return report
 
 
@@ -144,11 +156,12 @@ def _workers_for(urls: bool, workers: Optional[int], deep: bool) -> int:
     return usable_cores() if workers is None else max(1, int(workers))
 
 
-def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any) -> None:
+def _assemble(report: ScanReport, batches: Iterable[list[ScanRow]], output: Any,
+              storage_options: Optional[dict] = None) -> None:
     if output is None:
         _in_memory(report, batches)
     else:
-        _streamed(report, batches, os.fspath(output))
+        _streamed(report, batches, os.fspath(output), storage_options)
 
 
 def _list_title(paths: list) -> str:
@@ -207,14 +220,17 @@ def _infer(report: ScanReport, found: tuple) -> None:
     report.contract_source = "inferred" if report.contract is not None else None
 
 
-def _streamed(report: ScanReport, batches: Iterable[list[ScanRow]], output: str) -> None:
-    sink = open_sink(output)
+def _streamed(report: ScanReport, batches: Iterable[list[ScanRow]], output: str,
+              storage_options: Optional[dict] = None) -> None:
+    sink = open_output(output, storage_options)
     try:
         chunks = _chunks(batches, STREAM_CHUNK)
         if report.contract is not None:
             _write_judged(report, chunks, sink)
         else:
-            with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(output))) as spool:
+            # beside the output (a disk with room for the report), or for a URL in the temp folder
+            spool_dir = None if is_url(output) else os.path.dirname(os.path.abspath(output))
+            with tempfile.TemporaryFile(dir=spool_dir) as spool:
                 counts = _spool(chunks, spool)
                 _infer(report, counts.infer())
                 _write_judged(report, _unspool(spool), sink)

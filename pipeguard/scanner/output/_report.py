@@ -131,9 +131,10 @@ class ScanReport:
         elapsed: seconds the scan took.
         inferred_notes: for an inferred contract, why a field was left open.
         walk: directories skipped (symlinks not followed, unreadable, cycles).
-        output: the file the rows were streamed to, or ``None`` for a report held in memory.
+        output: the file (or folder of Parquet parts) the rows were streamed to, or ``None``
+            for a report held in memory.
         storage_options: the fsspec options the files were read with (URL sources), which
-            :meth:`to_html` reads their previews with.
+            :meth:`to_html` reads their previews with, and a URL ``output`` is read back with.
         examples: for a scan of a Hugging Face dataset, its stored images by row
             (:class:`~pipeguard.scanner.sources._hf.StoredImages`), which :meth:`to_html`
             previews; ``None`` for files.
@@ -166,9 +167,11 @@ class ScanReport:
         if self._frame is None and self._columns is not None:  # held in memory: made a table when first asked
             self._frame, self._columns = self._columns.frame(), None
         elif self._frame is None:
-            from ._sinks import read_rows
+            from ._parts import read_output_rows
 
-            self._frame = frame_of_batches(read_rows(cast(str, self.output)))  # no table: it was streamed there
+            # no table: it was streamed there
+            self._frame = frame_of_batches(read_output_rows(cast(str, self.output),
+                                                            storage_options=self.storage_options))
         return self._frame
 
     def chunks(self, size: int = 20_000) -> Iterator[tuple[Any, Any]]:
@@ -183,9 +186,9 @@ class ScanReport:
         if self.output is None or self._frame is not None:
             yield self.frame, violation_table(judge(frame_columns(self.frame), self.contract, judged=True)[0])
             return
-        from ._sinks import read_rows
+        from ._parts import read_output_rows
 
-        for rows in read_rows(self.output, size):
+        for rows in read_output_rows(self.output, size, self.storage_options):
             yield build_frame(rows), violation_table(judge(columns_of(rows), self.contract, judged=True)[0])
 
     @property
@@ -238,9 +241,9 @@ class ScanReport:
         if self._columns is not None:  # held in memory, not yet a table
             yield from records(self._columns.values)
         elif self._frame is None and self.output is not None:  # streamed: never the whole table at once
-            from ._sinks import read_rows
+            from ._parts import read_output_rows
 
-            for batch in read_rows(self.output):
+            for batch in read_output_rows(self.output, storage_options=self.storage_options):
                 yield from map(record, batch)
         else:
             yield from records(frame_columns(self.frame))

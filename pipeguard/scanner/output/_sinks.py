@@ -328,7 +328,7 @@ def read_rows(path: str, batch: int = 50_000) -> Iterator[list[ScanRow]]:
         records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[fmt](f)  # type: ignore[index]
         out: list[ScanRow] = []
         for rec in records:
-            out.append(_row_of(rec))
+            out.append(row_of(rec))
             if len(out) == batch:
                 yield out
                 out = []
@@ -374,7 +374,7 @@ def _parquet_rows(path: str, batch: int) -> Iterator[list[ScanRow]]:
 
     for table in pq.ParquetFile(path).iter_batches(batch_size=batch):
         columns = [table.column(c).to_pylist() for c in COLUMNS]
-        yield [_row_of(dict(zip(COLUMNS, values))) for values in zip(*columns)]
+        yield [row_of(dict(zip(COLUMNS, values))) for values in zip(*columns)]
 
 
 def _jsonl_records(f: Any) -> Iterator[dict]:
@@ -409,7 +409,7 @@ def _csv_records(f: Any) -> Iterator[dict]:
         yield {k: (None if v == "" else v) for k, v in rec.items()}
 
 
-def _row_of(rec: dict[str, Any]) -> ScanRow:
+def row_of(rec: dict[str, Any]) -> ScanRow:
     values: list[Any] = [rec.get(c) for c in COLUMNS]
     row = ScanRow(*values)
     return row._replace(violations=tuple(row.violations or ()), warnings=tuple(row.warnings or ()),

@@ -54,6 +54,12 @@ class ReadableCounts:
         self.channels.update(c for c in compress(columns[_CHANNELS], ok) if c is not None)
         self.sizes.update(zip(compress(columns[_HEIGHT], ok), compress(columns[_WIDTH], ok)))
 
+    def merge(self, other: ReadableCounts) -> None:
+        """Add the counts of ``other`` (a cluster task's part)."""
+        self.n += other.n
+        self.channels.update(other.channels)
+        self.sizes.update(other.sizes)
+
     def add_rows(self, rows: Any) -> None:
         """Count ``rows`` (ScanRows or plain tuples in their field order)."""
         for r in rows:

@@ -73,6 +73,29 @@ class Tally:
                 if mode in WHITE_UNDER_RGB and _where(path, member) in listed:
                     self.sixteen_bit_listed.add(_where(path, member))
 
+    def merge(self, other: Tally) -> None:
+        """Add the counts of ``other``, a tally of the rows right after these (a cluster task's
+        part): merged in listing order, the summary is the one a single pass would give."""
+        for name in ("files", "hidden", "multi_frame", "exif_rotated", "warnings", "sixteen_bit"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("status", "classes", "formats", "modes", "channels", "sizes"):
+            getattr(self, name).update(getattr(other, name))
+        for kind, (count, paths) in other.errors.items():
+            entry = self.errors.setdefault(kind, [0, []])
+            entry[0] += count
+            for where in paths[:FIRST_PATHS - len(entry[1])]:
+                entry[1].append(where)
+                if where in other.error_texts:
+                    self.error_texts.setdefault(where, other.error_texts[where])
+        for check, theirs in other.violations.items():
+            ours = self.violations.setdefault(check, {"count": 0, "expected": theirs["expected"],
+                                                      "actual": Counter(), "paths": []})
+            ours["count"] += theirs["count"]
+            ours["actual"].update(theirs["actual"])
+            listed = theirs["paths"][:FIRST_PATHS - len(ours["paths"])]
+            ours["paths"].extend(listed)
+            self.sixteen_bit_listed.update(other.sixteen_bit_listed.intersection(listed))
+
     def _add_error(self, where: str, kind: Optional[str], error: Optional[str]) -> None:
         entry = self.errors.setdefault(str(kind), [0, []])
         entry[0] += 1
