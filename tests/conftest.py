@@ -1,6 +1,8 @@
 import gc
 import multiprocessing
 import os
+import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,25 @@ CONFORMING_RGB224 = {
     "tv_image": lambda: tv_tensors.Image(torch.zeros(3, 224, 224)),
     "batch": lambda: torch.zeros(4, 3, 224, 224),
 }
+
+
+def _end_with_the_test_process() -> None:
+    """In every child forked from a test process (``os.fork``, multiprocessing's fork: scan
+    and thumbnail workers, DataLoader workers): the kernel kills it when the test process ends.
+
+    A forked child stuck on a lock it copied from another thread holds the pipes it inherited,
+    pytest-xdist's among them: without this, a worker that pytest-timeout ended would never be
+    seen to end (its child keeps the pipe open) and the whole run would hang anyway.
+    """
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+if sys.platform.startswith("linux"):
+    import ctypes
+
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: a forked child only calls it
+    os.register_at_fork(after_in_child=_end_with_the_test_process)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def test_fifos_and_sockets_are_unreadable_rows_never_opened(specials):
 def test_a_listed_fifo_is_a_row_in_the_parent_and_in_workers(specials):
     listed = [str(specials / "fifo.png"), str(specials / "a.png")]
     for deep in (False, True):
-        report = _finished(lambda: pg.scan(listed, deep=deep, workers=2))
+        report = _finished(lambda deep=deep: pg.scan(listed, deep=deep, workers=2))
         assert [r["status"] for r in report.rows()] == ["unreadable", "ok"]
 
 
@@ -114,7 +114,8 @@ def test_csv_keeps_carriage_returns_and_newlines_in_names_inside_one_record(tmp_
     _images(data, *names)
     out = tmp_path / "scan.csv"
     streamed = pg.scan(data, workers=1, output=out)
-    texts = {"in memory": streamed.to_csv(), "streamed": open(out, encoding="utf-8", newline="").read()}
+    with open(out, encoding="utf-8", newline="") as f:
+        texts = {"in memory": streamed.to_csv(), "streamed": f.read()}
     for how, text in texts.items():
         rows = list(csv.reader(io.StringIO(text, newline="")))
         assert [r[0] for r in rows[1:]] == sorted(names), how
@@ -164,22 +165,30 @@ def test_deep_workers_of_a_process_with_a_large_address_space_still_decode(tmp_p
         ("a.png", "ok", None), ("b.png", "ok", None), ("c.png", "ok", None)]
 
 
-def test_a_decompression_bomb_still_fails_in_a_deep_worker(tmp_path):
-    import resource
+# The worker's own memory set-up, run in a fresh interpreter (no thread: a fork of pytest-xdist's
+# worker, which runs threads, may copy a lock another thread holds and hang), so the test process
+# keeps its limit. Exit status 0: the cap held, relative to the address space the process had.
+_BOMB = r"""
+import os, resource
+from pipeguard.scanner.engine._worker import DEEP_MEMORY_CAP, _address_space, _cap_memory
 
-    from pipeguard.scanner.engine._worker import DEEP_MEMORY_CAP, _address_space, _cap_memory
+start = _address_space()
+_cap_memory()
+soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+try:
+    bytearray(DEEP_MEMORY_CAP + (1 << 30))
+    os._exit(3)  # the cap did not hold
+except MemoryError:
+    os._exit(0 if start < soft <= start + DEEP_MEMORY_CAP + (64 << 20) else 4)
+"""
+
+
+def test_a_decompression_bomb_still_fails_in_a_deep_worker():
+    import resource
+    import subprocess
+    import sys
 
     before = resource.getrlimit(resource.RLIMIT_AS)
-    pid = os.fork()
-    if pid == 0:  # the worker's own setup, in a child, so the test process keeps its limit
-        start = _address_space()
-        _cap_memory()
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        try:
-            bytearray(DEEP_MEMORY_CAP + (1 << 30))
-            os._exit(3)  # the cap did not hold
-        except MemoryError:
-            os._exit(0 if start < soft <= start + DEEP_MEMORY_CAP + (64 << 20) else 4)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    done = subprocess.run([sys.executable, "-c", _BOMB], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr)
     assert resource.getrlimit(resource.RLIMIT_AS) == before

@@ -282,3 +282,27 @@ def test_a_hung_file_of_a_listed_folder_has_the_class_its_probe_would_give(tmp_p
     rows = {row["path"].rsplit("/", 1)[1]: row for row in report.rows()}
     assert rows["hang.png"]["error_kind"] == "timeout"
     assert rows["hang.png"]["class"] == rows["a.png"]["class"] == "cats"
+
+
+def _stuck_once_probe(part, deep=False, on_start=None, cache=None):
+    """A probe that blocks before its first file the first time any worker runs it (as a
+    worker forked while another thread held a lock would), then probes as usual."""
+    marker = os.environ["PG_STUCK_MARKER"]
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        time.sleep(600)
+    return probe_module.probe_part(part, deep)
+
+
+@pytest.mark.parametrize("time_limit", [None, 0.5])
+def test_a_worker_stuck_before_its_first_file_is_replaced_never_waited_on(tmp_path, monkeypatch, time_limit):
+    from pipeguard.scanner.engine import _pool
+
+    monkeypatch.setattr(_pool, "START_LIMIT", 1.0)
+    monkeypatch.setenv("PG_STUCK_MARKER", str(tmp_path / "stuck"))
+    names = [f"{i:02d}.png" for i in range(6)]
+    pool = SupervisedPool(1, deep=True, time_limit=time_limit, part_size=2, probe=_stuck_once_probe)
+    rows = _rows(pool, _files(tmp_path, names))
+    assert (tmp_path / "stuck").exists()  # the first worker did block
+    assert [r.path for r in rows] == names and pool.restarts == 1
+    assert {r.error_kind for r in rows} == {"unidentified"}  # each read by the fresh worker, none blamed

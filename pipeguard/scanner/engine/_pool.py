@@ -52,6 +52,7 @@ LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the 
 PARENT_PART = 32        # files the parent probes at a time once the walk is done
 WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
 PLAIN_GRACE = 1.0       # seconds a plain scan's worker has past the time limit: its own member timeout comes first
+START_LIMIT = 30.0      # seconds a worker may take to start a part it holds (at least: the time limit if longer)
 
 
 def max_workers() -> int:
@@ -90,12 +91,13 @@ def _death(process: Any) -> tuple[str, UnreadableKind]:
 
 
 class _Slot:
-    __slots__ = ("process", "conn", "inflight")
+    __slots__ = ("process", "conn", "inflight", "owed")
 
     def __init__(self, process: Any, conn: Any) -> None:
         self.process = process
         self.conn = conn
         self.inflight: deque = deque()  # (tid, part, seq, offset), oldest first
+        self.owed = time.monotonic()  # since when the worker owes a sign of work on its oldest part
 
 
 class SupervisedPool:
@@ -130,6 +132,7 @@ class SupervisedPool:
         self.deep = deep
         self.time_limit = time_limit
         self._kill_after = None if time_limit is None else time_limit + (0 if deep else PLAIN_GRACE)
+        self._start_limit = max(START_LIMIT, time_limit or 0.0)
         self.part_size = max(1, int(part_size))
         self.cache = cache
         self.probe = probe
@@ -225,6 +228,8 @@ class SupervisedPool:
                 self._lost(i, *_death(slot.process), books)
                 slot = self._slots[i]
                 continue
+            if not slot.inflight:
+                slot.owed = time.monotonic()  # an idle worker: its clock starts with this part
             slot.inflight.append((books.next_tid, part, seq, offset))
             books.next_tid += 1
 
@@ -280,9 +285,9 @@ class SupervisedPool:
             left -= int(self._progress[base + 1])
         return left
 
-    def _poll_interval(self) -> Optional[float]:
+    def _poll_interval(self) -> float:
         if self.time_limit is None:
-            return None
+            return 1.0  # no file's clock, but a worker that never starts its part is still seen
         return max(0.05, min(1.0, self.time_limit / 4))
 
     def _receive(self, slot: _Slot, books: Books) -> bool:
@@ -299,6 +304,7 @@ class SupervisedPool:
             return False  # the sentinel reports the death
 
     def _complete(self, slot: _Slot, tid: int, rows: list, books: Books) -> None:
+        slot.owed = time.monotonic()  # it answered: its next part's clock starts now
         for k, (t, _, seq, offset) in enumerate(slot.inflight):
             if t == tid:
                 del slot.inflight[k]
@@ -350,13 +356,33 @@ class SupervisedPool:
         return back
 
     def _check_time(self, books: Books) -> None:
-        if self._kill_after is None:
-            return
+        """Kill a worker past the time limit on a file, or one that holds parts and has not
+        started any for :data:`START_LIMIT` seconds: stuck before its first file (a lock its fork
+        copied from a thread of the parent, a cache or a store that does not answer), which no
+        file's clock would ever catch. Its parts go back to a fresh worker; workers that keep
+        dying that way end the scan with an error (see :meth:`_lost`), never a wait forever."""
         now = time.monotonic()
         for i, slot in enumerate(self._slots):
+            if slot is None or not slot.inflight:
+                continue
             start = self._progress[3 * i + 2]
-            if slot is not None and slot.inflight and start and now - start > self._kill_after:
+            if start:
+                slot.owed = now  # on a file: alive, under the file's clock
+                if self._kill_after is not None and now - start > self._kill_after:
+                    slot.process.kill()
+                    slot.process.join()
+                    self._drain(slot, books)
+                    self._lost(i, f"timed out: still reading after {self._kill_after:g} s", UnreadableKind.TIMEOUT,
+                               books)
+            elif now - slot.owed > self._start_limit:
                 slot.process.kill()
                 slot.process.join()
                 self._drain(slot, books)
-                self._lost(i, f"timed out: still reading after {self._kill_after:g} s", UnreadableKind.TIMEOUT, books)
+                if slot.inflight:
+                    log.warning("a scan worker did not start its part within %g s: killed, its part retried",
+                                self._start_limit)
+                    self._lost(i, f"its worker did not start within {self._start_limit:g} s",
+                               UnreadableKind.CRASH, books)
+                else:  # its last results were in the pipe: only a fresh worker is needed
+                    slot.conn.close()
+                    self._start(i)
