@@ -26,7 +26,9 @@ the page cache emptied before the first (the first scan of a dataset as a user m
 run last because it leaves every folder cold. Peak memory of a child process is its
 VmHWM. ``--mix-only``: only ``scripts/bench_png_mix.py`` (issue 27: an icon-theme folder of
 30,000+ small mixed PNGs, end to end and in process, and the start-up on one file), with
-``--repeats`` and a root of ``--root``/pngmix. ``--big-only``, ``--remote-only``, ``--html-only``: see ``--help``.
+``--repeats`` and a root of ``--root``/pngmix. ``--remote-only`` ends with ``scripts/bench_remote.py``
+(issue 26: a bucket 20 ms away, and a cluster writing Parquet parts). ``--big-only``,
+``--html-only``: see ``--help``.
 Timings are the best of several repeats; the machine may be shared, so compare
 ratios from the same run.
 """
@@ -509,6 +511,8 @@ def main() -> None:
     parser.add_argument("--remote-only", action="store_true", help="only the Dask cluster and S3 runs")
     parser.add_argument("--cluster-files", type=int, default=20_000, help="files for the cluster run (0 to skip)")
     parser.add_argument("--s3-files", type=int, default=40, help="1 MB-class images for the S3 run (0 to skip)")
+    parser.add_argument("--parts-rows", type=int, default=1_000_000,
+                        help="files of the cluster run writing Parquet parts (scripts/bench_remote.py; 0 to skip)")
     parser.add_argument("--cache-only", action="store_true",
                         help="only a folder of --tiny files scanned twice with a cache")
     parser.add_argument("--mix-only", action="store_true",
@@ -619,6 +623,11 @@ def _bench_remote(args: argparse.Namespace, cores: int) -> None:
         bench_cluster(args.root, args.cluster_files, cores, max(1, args.repeats // 2))
     if args.s3_files:
         bench_s3(args.s3_files, max(1, args.repeats // 2))
+    from bench_remote import main as bench_remote  # this script's folder is on sys.path
+
+    # issue 26: 2,000 small and 200 1 MB objects 20 ms away, and a cluster writing parts
+    bench_remote(["--repeats", str(max(1, args.repeats // 2)), "--root", str(args.root / "remote"),
+                  "--rows", str(args.parts_rows)])
 
 
 def _bench_big(args: argparse.Namespace, cores: int) -> None:

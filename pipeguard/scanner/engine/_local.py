@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 from ..._io import is_archive_name
 from .._row import ScanRow
 from .._units import Run, parts
-from ..probe import flatten, probe_part
+from ..probe import flatten, heads_ahead, probe_part
 
 if TYPE_CHECKING:
     from ._cache import RowCache
@@ -112,8 +112,9 @@ def _in_process(runs: Iterator[Run], cache: Optional[RowCache] = None,
                 time_limit: Optional[float] = None) -> Iterator[list[ScanRow]]:
     """Rows probed in this process; ``time_limit`` bounds each compressed archive member
     (a header read of a loose file needs none: it reads a bounded head)."""
-    if cache is None:
-        return (flatten(probe_part(part, time_limit=time_limit)) for part in parts(runs, PLAIN_PART))
+    if cache is None:  # (a scan of URLs has no cache: its remote parts' heads are fetched ahead)
+        return (flatten(probe_part(part, time_limit=time_limit, heads=heads))
+                for part, heads in heads_ahead(parts(runs, PLAIN_PART)))
     from ._cache import cached_parts
 
     return cached_parts(parts(runs, PLAIN_PART), cache, time_limit)

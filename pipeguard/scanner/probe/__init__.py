@@ -19,6 +19,7 @@ _EXPORTS = {
     "bare_row": "._file",
     "failure_row": "._file",
     "flatten": "._part",
+    "heads_ahead": "._ranged",
     "probe_file": "._file",
     "probe_part": "._part",
     "probe_row": "._file",

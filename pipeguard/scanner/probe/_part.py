@@ -43,13 +43,13 @@ from ._file import (
     probe_file,
     probe_row,
 )
-from ._ranged import fetch_heads, remote_row
+from ._ranged import part_heads, remote_row
 
 Item = Union[ScanRow, list]  # a file's row, or an archive's rows
 
 
 def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, cache: Any = None,
-               time_limit: Optional[float] = None) -> list[Item]:
+               time_limit: Optional[float] = None, heads: Optional[list] = None) -> list[Item]:
     """Probe the files of ``part`` (runs from :func:`~..sources._walk.walk_runs`), in order.
 
     With a ``cache`` (a :class:`~..engine._cache.RowCache`), the items of unchanged files are
@@ -63,19 +63,25 @@ def probe_part(part: Iterable[Run], deep: bool = False, on_start: Any = None, ca
     bound holds here, in whatever process probes (a plain scan's own), not only in a worker
     the pool kills.
 
+    ``heads``: the remote files' heads and tails, fetched ahead (see
+    :func:`~._ranged.heads_ahead`); without them a plain part of remote files fetches its own.
+
     Returns:
         One item per file: its row, or for an archive the list of its members' rows.
     """
     if cache is not None:
         return cache.probe(part, deep, on_start, partial(probe_part, time_limit=time_limit))
+    part = list(part)
+    if heads is None and not deep and any(run.fs is not None for run in part):
+        heads = part_heads(part)
     items: list[Item] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", DeprecationWarning)  # about Pillow, not the file
-        for run in part:
+        for k, run in enumerate(part):
             folder, prefix, names, _, fs = run  # ``fs``: a remote run, read in ranges
             cls, hidden = run.flags()  # the same for every file of the folder
-            fetched = fetch_heads(fs, folder, names, is_archive_name) if fs is not None and not deep else {}
+            fetched = heads[k] if heads is not None else {}
             for name in names:
                 if on_start is not None:
                     on_start(len(items))
