@@ -33,6 +33,7 @@ import textwrap
 import time
 from pathlib import Path
 
+from bench_scan import _s3_traffic  # object reads and bytes s3fs received (this script's folder is on sys.path)
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
@@ -75,27 +76,6 @@ class Proxy:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.carried = self.process.communicate(timeout=30)[0].strip()
-
-
-def _counted(run) -> tuple[int, int]:
-    """Object reads sent and bytes received by s3fs while ``run()`` runs (listings not counted)."""
-    import s3fs
-
-    seen = [0, 0]
-    real = s3fs.S3FileSystem._cat_file
-
-    async def counted(self, *args, **kwargs):
-        data = await real(self, *args, **kwargs)
-        seen[0] += 1
-        seen[1] += len(data)
-        return data
-
-    s3fs.S3FileSystem._cat_file = counted
-    try:
-        run()
-    finally:
-        s3fs.S3FileSystem._cat_file = real
-    return seen[0], seen[1]
 
 
 def _best(fn, repeats: int) -> float:
@@ -141,7 +121,7 @@ def bench_latency(small: int, large: int, rtt_ms: int, repeats: int) -> None:
                 scans[how] = _best(lambda u=url, o=options: pg.scan(u, contract=pg.Contract(channels=3),
                                                                    storage_options=o), repeats)
             ranged.AHEAD = AHEAD
-            requests, moved = _counted(lambda u=url: pg.scan(u, contract=pg.Contract(channels=3),
+            requests, moved = _s3_traffic(lambda u=url: pg.scan(u, contract=pg.Contract(channels=3),
                                                              storage_options={"endpoint_url": proxy.endpoint}))
             print(f"  {n:,} {name} objects (mean {mean / 1e3:,.1f} kB): direct {n / scans['direct']:,.0f} files/s, "
                   f"{rtt_ms} ms away {n / scans['proxy']:,.0f} files/s = {scans['direct'] / scans['proxy']:.2f}x "
@@ -175,24 +155,28 @@ _CLUSTER_SCAN = textwrap.dedent("""
 
 
 def make_linked(root: Path, rows: int) -> Path:
-    """``rows`` files in folders of 1,000, hard links to 4 tiny images (one gray: a violation)."""
-    folder = root / f"linked-{rows}"
-    if (folder / ".done").exists():
+    """``rows`` files in folders of 1,000, hard links to tiny images (one in four gray: a
+    violation), 4 of them per 10 folders (a file takes at most 65,000 links on ext4)."""
+    folder, done = root / f"linked-{rows}", root / f"linked-{rows}.done"  # the marker outside: not a row
+    if done.exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     sources = root / f"linked-{rows}-sources"
-    sources.mkdir(parents=True, exist_ok=True)
-    originals = []
-    for k, mode in enumerate(("RGB", "RGB", "RGB", "L")):
-        path = sources / f"{k}.png"
-        Image.new(mode, (16, 16)).save(path)
-        originals.append(path)
+    shutil.rmtree(sources, ignore_errors=True)
+    sources.mkdir(parents=True)
+    originals: list[Path] = []
     for d in range(0, rows, 1000):
+        if d % 10_000 == 0:
+            originals = []
+            for k, mode in enumerate(("RGB", "RGB", "RGB", "L")):
+                path = sources / f"{d}-{k}.png"
+                Image.new(mode, (16, 16)).save(path)
+                originals.append(path)
         sub = folder / f"d{d // 1000:04d}"
         sub.mkdir(parents=True)
         for i in range(min(1000, rows - d)):
             os.link(originals[i % 4], sub / f"{i:04d}.png")
-    (folder / ".done").touch()
+    done.touch()
     return folder
 
 

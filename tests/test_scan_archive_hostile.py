@@ -302,3 +302,10 @@ def test_a_zip_of_many_members_is_no_overlap(tmp_path):
             zf.writestr(f"d/{k:02}.png", _png(), zipfile.ZIP_STORED if k % 2 else zipfile.ZIP_DEFLATED)
     frame = pg.scan(str(tmp_path)).frame
     assert len(frame) == 30 and set(frame.status) == {"ok"}
+
+
+def test_a_deep_scan_times_out_the_member_not_the_whole_archive(tmp_path):
+    _zeros_member_archive(tmp_path / "bomb.zip", ".zip", 256 << 20)
+    frame = pg.scan(str(tmp_path), deep=True, workers=1, time_limit=0.001).frame
+    assert frame.member.tolist() == ["big.png", "after.png"]  # not one row for the archive, killed
+    assert frame.error_kind.tolist()[0] == "timeout" and frame.status.tolist()[1] == "ok"

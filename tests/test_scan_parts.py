@@ -129,19 +129,19 @@ def test_a_scan_on_this_machine_writes_the_same_layout(folders, tmp_path):
     out = tmp_path / "here"
     out.mkdir()  # an existing empty folder is a folder output too
     report = pg.scan(folders, contract=CONTRACT, workers=1, output=out)
-    assert (out / "_pipeguard-summary.json").exists() and (out / "part-000000.parquet").exists()
+    assert (out / "_pipeguard-summary.json").exists() and (out / "part-00000.parquet").exists()
     same_as_local(report, local, str(out))
 
 
 def test_a_folder_that_holds_files_is_refused_and_left_alone(folders, tmp_path, client):
     out = tmp_path / "used"
     out.mkdir()
-    (out / "part-000000.parquet").write_bytes(b"an earlier scan's part")
+    (out / "part-00000.parquet").write_bytes(b"an earlier scan's part")
     for cluster in (None, client):
-        with pytest.raises(ValueError, match=r"is not empty \(1 file, e.g. 'part-000000.parquet'\)"):
+        with pytest.raises(ValueError, match=r"is not empty \(1 file, e.g. 'part-00000.parquet'\)"):
             pg.scan(folders, contract=CONTRACT, cluster=cluster, output=str(out) + "/")
-    assert os.listdir(out) == ["part-000000.parquet"]
-    assert (out / "part-000000.parquet").read_bytes() == b"an earlier scan's part"
+    assert os.listdir(out) == ["part-00000.parquet"]
+    assert (out / "part-00000.parquet").read_bytes() == b"an earlier scan's part"
 
 
 def test_the_tasks_write_their_parts_to_an_s3_prefix(client, folders):
@@ -158,7 +158,7 @@ def test_the_tasks_write_their_parts_to_an_s3_prefix(client, folders):
         report = pg.scan(folders, contract=CONTRACT, cluster=client, output=out, storage_options=options)
         fs = server.filesystem()
         names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls("reports/nightly/scan"))
-        assert names[0] == "_pipeguard-summary.json" and names[1] == "part-000000.parquet"
+        assert names[0] == "_pipeguard-summary.json" and names[1] == "part-00000.parquet"
         local = pg.scan(folders, contract=CONTRACT, workers=1)
         read = pd.read_parquet(out, storage_options=options)
         assert list(read["path"]) == list(local.frame["path"])
@@ -190,3 +190,53 @@ def test_the_cli_writes_parts_to_a_folder_output(client, folders, tmp_path):
     wrong = subprocess.run(scan + ["--output", f"{tmp_path / 'x'}/", "--format", "json"], capture_output=True,
                            text=True, timeout=60)
     assert wrong.returncode == 2 and wrong.stderr.startswith("Error: --output ") and wrong.stderr.count("\n") == 1
+    again = subprocess.run(scan + ["--output", f"{tmp_path / 'here'}/"], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr  # not empty: one line, untouched
+    assert again.stderr.startswith("Error: the output folder ") and "is not empty" in again.stderr
+
+
+def test_a_contract_that_cannot_be_inferred_still_gives_the_report(client, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for k, (mode, size) in enumerate([("RGB", (8, 8)), ("L", (9, 9)), ("RGBA", (10, 10)), ("RGB", (11, 11))]):
+        (mixed / f"{k}.png").write_bytes(png_bytes(make_image(mode, size)))
+    local = pg.scan(mixed, workers=1)
+    assert local.contract is None  # nothing dominant: no contract to judge by
+    out = str(tmp_path / "out") + "/"
+    same_as_local(pg.scan(mixed, cluster=client, output=out), local, out)
+
+
+def _cannot_write_part_one(item, *args):
+    from pipeguard.scanner._parts import write_part_task
+    from pipeguard.scanner.output import OutputError
+
+    if item[0] == 1:
+        raise OutputError("cannot write part 1: Permission denied")
+    return write_part_task(item, *args)
+
+
+def test_a_task_that_cannot_write_its_part_ends_the_scan_with_that_error(client, folders, tmp_path, monkeypatch):
+    import cloudpickle
+
+    from pipeguard.scanner import _parts
+
+    monkeypatch.setattr(_parts, "write_part_task", _cannot_write_part_one)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    out = tmp_path / "report"
+    try:
+        with pytest.raises(OSError, match=r"a Dask task could not write .*part-00001.parquet: .*Permission denied"):
+            pg.scan(folders, contract=CONTRACT, cluster=client, output=f"{out}/")
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert not (out / "_pipeguard-summary.json").exists()  # no report that looks whole (no crash rows either)
+
+
+def test_parts_are_read_in_the_order_of_their_numbers_past_five_digits(tmp_path):
+    from pipeguard.scanner.output._parts import part_names
+
+    for n in (100_000, 99_999, 2, 1_000_000):
+        (tmp_path / f"part-{n:05d}.parquet").touch()
+    (tmp_path / ".part-00003.parquet.12.tmp").touch()
+    assert part_names(str(tmp_path)) == ["part-00002.parquet", "part-99999.parquet", "part-100000.parquet",
+                                         "part-1000000.parquet"]
+    assert part_names(str(tmp_path), temporary=True) == [".part-00003.parquet.12.tmp"]

@@ -78,7 +78,7 @@ def test_workers_that_cannot_start_raise_instead_of_looping(tmp_path, monkeypatc
 
     monkeypatch.setattr(workers, "worker_main", lambda *args: os._exit(7))
     runs = _files(tmp_path, ["a.txt", "b.txt"])
-    with pytest.raises(RuntimeError, match="keep dying before reading a file .*status 7"):
+    with pytest.raises(ChildProcessError, match="keep dying before reading a file .*status 7"):
         _rows(SupervisedPool(1, part_size=1), runs)
 
 

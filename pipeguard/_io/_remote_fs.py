@@ -38,7 +38,7 @@ def filesystem(url: str, storage_options: Optional[dict] = None, timeout: Option
         raise ImportError(missing_extra(protocol)) from None
     options = dict(storage_options or {})
     timed = timeout is not None and protocol in ("s3", "s3a")
-    if timeout is not None and timed:
+    if timed:
         options["config_kwargs"] = _s3_config(options.get("config_kwargs"), float(timeout))
     try:
         fs, path = url_to_fs(url, **options)

@@ -51,7 +51,7 @@ IN_FLIGHT = 3           # parts queued per worker: one running, two waiting
 LOOKAHEAD = 6           # parts walked ahead when the parent probes too, so the end is shared out evenly
 PARENT_PART = 32        # files the parent probes at a time once the walk is done
 WORKERS_PER_CORE = 4    # more workers than this many per core only queue behind each other
-PLAIN_GRACE = 1.0       # seconds a plain scan's worker has past the time limit: its own member timeout comes first
+KILL_GRACE = 1.0        # seconds past the time limit before a kill: the probe's own member timeout comes first
 START_LIMIT = 30.0      # seconds a worker may take to start a part it holds (at least: the time limit if longer)
 
 
@@ -107,9 +107,9 @@ class SupervisedPool:
         workers: number of processes probing, the parent included when ``in_parent``.
         deep: decode each image's first frame (see :func:`~pipeguard.scanner.probe._file.probe`).
         time_limit: seconds one file may take before its worker is killed; ``None`` for no limit.
-            A plain scan's worker gets :data:`PLAIN_GRACE` more: its probe times out a
-            compressed archive member itself (a row for it, the archive's other members
-            read on), where a kill would make the whole archive one row.
+            A worker is killed :data:`KILL_GRACE` later: its probe times out a compressed
+            archive member itself (a row for it, the archive's other members read on),
+            where a kill would make the whole archive one row.
         part_size: the most files in a part: one message to a worker, one batch of rows back.
         in_parent: the parent probes parts too, beside ``workers - 1`` worker processes
             (a plain scan only: ``ValueError`` with ``deep``).
@@ -131,7 +131,7 @@ class SupervisedPool:
         self.workers = max(1, workers - self.in_parent)  # the most started: each only when it has a part
         self.deep = deep
         self.time_limit = time_limit
-        self._kill_after = None if time_limit is None else time_limit + (0 if deep else PLAIN_GRACE)
+        self._kill_after = None if time_limit is None else time_limit + KILL_GRACE
         self._start_limit = max(START_LIMIT, time_limit or 0.0)
         self.part_size = max(1, int(part_size))
         self.cache = cache
@@ -329,7 +329,8 @@ class SupervisedPool:
         if not running:
             self._idle_deaths += 1
             if self._idle_deaths > 2 * self.workers + 2:  # not a file's fault: do not loop forever
-                raise RuntimeError(f"scan workers keep dying before reading a file (last: {why})")
+                # an OSError: the CLI's one line, as for any scan that cannot go on
+                raise ChildProcessError(f"scan workers keep dying before reading a file (last: {why})")
         if slot.process.is_alive():
             slot.process.kill()
         slot.process.join()

@@ -17,6 +17,7 @@ from ..._exports import resolve
 _EXPORTS = {
     "CI_FORMATS": "._ci_formats",
     "OutputError": "._sinks",
+    "PART": "._parts",
     "PROBLEMS": "._ci_formats",
     "ScanReport": "._report",
     "TableColumns": "._report",

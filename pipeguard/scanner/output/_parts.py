@@ -1,4 +1,4 @@
-"""A report as a folder of Parquet parts: ``part-000000.parquet``, ``part-000001.parquet``...
+"""A report as a folder of Parquet parts: ``part-00000.parquet``, ``part-00001.parquet``...
 in listing order, and ``_pipeguard-summary.json`` once the scan ends.
 
 A cluster scan with a folder ``output`` (a local folder, or a URL such as
@@ -20,11 +20,13 @@ from typing import Any, Iterator, Optional, Union
 
 from ...diagnosis import plural
 from .._row import COLUMNS, ScanRow
+from ..sources import OutputClobbers
 from ._sinks import OutputError, Sink, arrow_schema, arrow_table, dumps, open_sink, read_rows, read_summary, row_of
 
-PART = "part-{:06d}.parquet"
+PART = "part-{:05d}.parquet"  # 5 digits at least: pandas reads 100,000 parts in order; pipeguard, any number
 SUMMARY = "_pipeguard-summary.json"  # "_": pyarrow and pandas skip it when they read the folder
-_PART_NAME = re.compile(r"part-\d{6}\.parquet")
+_PART_NAME = re.compile(r"part-(\d{5,})\.parquet")
+_TEMP_NAME = re.compile(r"\.part-\d{5,}\.parquet\.\d+\.tmp")  # a part being written (or a killed writer's)
 
 
 def open_output(path: str, storage_options: Optional[dict] = None) -> Union[Sink, PartsSink]:
@@ -67,7 +69,7 @@ def prepare_folder(folder: str, storage_options: Optional[dict] = None) -> None:
     would be read back with this one's, and deleting a user's files is not ours to do.
 
     Raises:
-        ValueError: the folder already holds files.
+        OutputClobbers: the folder already holds files (a ``ValueError``).
         OutputError: it cannot be made or listed.
     """
     fs, path = _fs(folder, storage_options)
@@ -80,8 +82,9 @@ def prepare_folder(folder: str, storage_options: Optional[dict] = None) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
     if found:
-        raise ValueError(f"the output folder {folder} is not empty ({plural(len(found), 'file')}, e.g. {found[0]!r}): "
-                         "the parts of an earlier scan would be read back with this one's; give a new or empty folder")
+        raise OutputClobbers(f"the output folder {folder} is not empty ({plural(len(found), 'file')}, e.g. "
+                             f"{found[0]!r}): the parts of an earlier scan would be read back with this one's; "
+                             "give a new or empty folder")
 
 
 def write_part(folder: str, seq: int, columns: list[list], storage_options: Optional[dict] = None) -> None:
@@ -97,6 +100,7 @@ def write_part(folder: str, seq: int, columns: list[list], storage_options: Opti
         return
     temp = os.path.join(path, f".{name}.{os.getpid()}.tmp")
     try:
+        os.makedirs(path, exist_ok=True)  # a worker on another machine sees the shared folder first here
         pq.write_table(table, temp)
         os.replace(temp, os.path.join(path, name))
     except OSError as exc:
@@ -132,11 +136,15 @@ def read_folder_summary(folder: str, storage_options: Optional[dict] = None) -> 
         return None
 
 
-def part_names(folder: str, storage_options: Optional[dict] = None) -> list[str]:
-    """The parts in the folder, in order (their names sort as their numbers)."""
+def part_names(folder: str, storage_options: Optional[dict] = None, temporary: bool = False) -> list[str]:
+    """The parts in the folder, in the order of their numbers (``temporary``: parts still
+    being written, or left by a writer that was killed, instead)."""
     fs, path = _fs(folder, storage_options)
     names = os.listdir(path) if fs is None else [p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
-    return sorted(n for n in names if _PART_NAME.fullmatch(n))
+    if temporary:
+        return [n for n in names if _TEMP_NAME.fullmatch(n)]
+    numbered = [(int(m.group(1)), n) for n in names if (m := _PART_NAME.fullmatch(n))]
+    return [n for _, n in sorted(numbered)]
 
 
 def read_folder_rows(folder: str, batch: int = 50_000,
@@ -201,7 +209,7 @@ def remove_parts(folder: str, storage_options: Optional[dict] = None) -> None:
     folder was empty when the scan began, so every part in it is the scan's own."""
     fs, path = _fs(folder, storage_options)
     try:
-        for name in part_names(folder, storage_options):
+        for name in part_names(folder, storage_options) + part_names(folder, storage_options, temporary=True):
             if fs is None:
                 _remove(os.path.join(path, name))
             else:

@@ -14,8 +14,9 @@ row, with the error; a folder whose listing failed (a name ending in ``/``) is i
 from __future__ import annotations
 
 import io
+import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Iterable, Iterator, Optional
 
 from ..._io import RangeFile, in_memory, is_archive_name
@@ -80,30 +81,35 @@ def part_heads(part: list[Run]) -> list[dict[str, Fetched]]:
 
 def heads_ahead(parts: Iterable[list[Run]], ahead: Optional[int] = None) -> Iterator[tuple[list[Run], Optional[list]]]:
     """Each part with its remote files' heads (:func:`part_heads`; ``None`` for a part of local
-    files), fetched in threads while the parts before it are probed: ``ahead`` parts of
+    files), fetched in a thread while the parts before it are probed: ``ahead`` parts of
     requests in flight, so the store's round trip is paid while Pillow reads, not between
     parts (a 20 ms round trip per part of 128 files would otherwise cost as much as reading
-    them). ``ahead``: :data:`AHEAD` by default; 0 fetches each part's heads as it is probed."""
+    them). ``ahead``: :data:`AHEAD` by default; 0 fetches each part's heads as it is probed.
+    The threads are daemons: a scan stopped while a store is slow to answer is not held up
+    by fetches nobody will read."""
     ahead = AHEAD if ahead is None else ahead
-    if ahead == 0:
-        yield from ((part, None) for part in parts)
-        return
-    pool: Optional[ThreadPoolExecutor] = None
     queue: deque = deque()
-    try:
-        for part in parts:
-            if any(run.fs is not None for run in part):
-                pool = pool or ThreadPoolExecutor(ahead, thread_name_prefix="pipeguard-heads")
-                queue.append((part, pool.submit(part_heads, part)))
-            else:
-                queue.append((part, None))
-            if len(queue) > ahead:
-                yield _done(*queue.popleft())
-        while queue:
+    for part in parts:
+        remote = ahead > 0 and any(run.fs is not None for run in part)
+        queue.append((part, _in_background(part_heads, part) if remote else None))
+        if len(queue) > ahead:
             yield _done(*queue.popleft())
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+    while queue:
+        yield _done(*queue.popleft())
+
+
+def _in_background(fn: Any, *args: Any) -> Future:
+    """``fn(*args)`` in a daemon thread of its own, as a future."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="pipeguard-heads", daemon=True).start()
+    return future
 
 
 def _done(part: list[Run], heads: Optional[Future]) -> tuple[list[Run], Optional[list]]:
