@@ -16,7 +16,7 @@ scan: $(STAMP)
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # ruff over the package (configured in pyproject.toml); mypy over the public modules
 lint: $(STAMP)

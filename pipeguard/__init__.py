@@ -21,6 +21,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # name: importing pipeguard.x would shadow the function x on the package)
 _EXPORTS = {
     "Contract": "core",
+    "MaskSpec": "core",
+    "BoxSpec": "core",
     "ContractFieldError": "core",
     "ContractFileError": "core",
     "ContractViolation": "core",

@@ -9,7 +9,8 @@ import pipeguard as pg
 
 DESIGN_NAMES = ["Contract", "SampleInfo", "inspect", "Violation", "ContractViolation", "explain",
                 "Diagnosis", "Validate", "EnsureChannels", "EnsureSize", "GuardedDataset",
-                "GuardedDataLoader", "Skipped", "collate", "scan", "ScanReport", "trace_model", "trace"]
+                "GuardedDataLoader", "Skipped", "collate", "scan", "ScanReport", "trace_model", "trace",
+                "MaskSpec", "BoxSpec"]
 
 
 def test_every_exported_name_resolves():

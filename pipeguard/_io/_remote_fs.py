@@ -37,8 +37,8 @@ def filesystem(url: str, storage_options: Optional[dict] = None, timeout: Option
     except ImportError:
         raise ImportError(missing_extra(protocol)) from None
     options = dict(storage_options or {})
-    timed = timeout is not None and protocol in ("s3", "s3a")
-    if timed:
+    timed = protocol in ("s3", "s3a") and timeout is not None
+    if timed and timeout is not None:  # (the second test for mypy, which cannot see it through ``timed``)
         options["config_kwargs"] = _s3_config(options.get("config_kwargs"), float(timeout))
     try:
         fs, path = url_to_fs(url, **options)

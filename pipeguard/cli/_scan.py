@@ -211,7 +211,8 @@ def _run_scan(source, contract, **options):
 
     try:
         return scan(source, contract=contract, progress=progress, **options)
-    except (ImportError, OutputClobbers) as exc:  # an extra for a URL source or --dask; a report over the data
+    # an extra for a URL source or --dask; a report over the data; target rules the scan cannot check yet
+    except (ImportError, OutputClobbers, NotImplementedError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:  # the output cannot be written (OutputError), a store or a cluster cannot be reached
         raise UsageError(str(exc)) from None

@@ -19,9 +19,10 @@ from ._errors import (
     Violation,
 )
 from ._inspect import SampleInfo, inspect
+from ._target_specs import BoxSpec, MaskSpec
 
-__all__ = ["Contract", "ContractFieldError", "ContractFileError", "ContractViolation", "Reason",
-           "SampleInfo", "Status", "UnreadableKind", "Violation", "inspect"]
+__all__ = ["BoxSpec", "Contract", "ContractFieldError", "ContractFileError", "ContractViolation", "MaskSpec",
+           "Reason", "SampleInfo", "Status", "UnreadableKind", "Violation", "inspect"]
 
 # names the sibling packages use (not public API), from their module on first use
 _SHARED = {
@@ -29,6 +30,10 @@ _SHARED = {
     "as_contract": "._contract",
     "check": "._check",
     "check_info": "._check",
+    "check_parts": "._check",
+    "parts_error": "._check",
+    "targets_of_flat": "._targets",
+    "images_only": "._targets",
     "expected_dims": "._diagnose",
     "pil_mode": "._registry",
     "reader_for": "._registry",

@@ -7,24 +7,39 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..diagnosis import Dims, numbers
 from ._errors import ContractViolation, Reason, Violation
 from ._inspect import SampleInfo, inspect
+from ._targets import Targets, check_targets, split_sample, targets_of
 
 if TYPE_CHECKING:
     from . import Contract  # the package: _contract calls into this module
 
 
 def check(contract: Contract, x: Any) -> list[Violation]:
-    """Every way ``x`` fails ``contract`` (empty when it conforms). Never raises."""
+    """Every way ``x`` fails ``contract`` (empty when it conforms). Never raises.
+
+    ``x`` is an image alone, ``(image, target)`` or a dict (see :mod:`._targets`); the
+    targets are checked only when the contract has a ``mask`` or ``boxes`` rule.
+    """
+    parts = split_sample(x)
+    if parts is None:
+        return check_parts(contract, x, Targets())
+    return check_parts(contract, parts[0], targets_of(parts[1]) if contract.has_targets else Targets())
+
+
+def check_parts(contract: Contract, image: Any, targets: Targets) -> list[Violation]:
+    """Every way ``image`` and its ``targets`` fail ``contract``. Never raises."""
     try:
-        info = inspect(x, contract)
+        info = inspect(image, contract)
     except TypeError:
-        return [_type_violation(x)]
+        return [_type_violation(image)]
     except Exception as exc:  # an object whose metadata itself cannot be read
-        return [Violation(Reason.TYPE, "an image or tensor", type(x).__name__,
+        return [Violation(Reason.TYPE, "an image or tensor", type(image).__name__,
                           f"could not be inspected ({type(exc).__name__}: {exc})")]
     try:
         found = check_info(contract, info)
         if not found and contract.value_range is not None and info.is_tensor:
-            found = _check_range(contract, x)
+            found = _check_range(contract, image)
+        if contract.has_targets:
+            found = found + check_targets(contract, info.size, targets)
         return found
     except Exception as exc:  # pragma: no cover - defensive: check must never raise
         return [Violation(Reason.TYPE, "a checkable sample", info.kind, f"could not be checked ({exc!r})")]
@@ -109,8 +124,15 @@ def validate(contract: Contract, x: Any, *, index: Optional[int] = None, source:
     found = check(contract, x)
     if not found:
         return x
+    parts = split_sample(x)
+    raise parts_error(contract, x if parts is None else parts[0], found, index=index, source=source, stage=stage)
+
+
+def parts_error(contract: Contract, image: Any, violations: list[Violation], *, index: Optional[int] = None,
+                source: Optional[str] = None, stage: Optional[str] = None) -> ContractViolation:
+    """The ContractViolation for ``violations`` found on a sample whose image is ``image``."""
     try:
-        info = inspect(x, contract)
+        info: Optional[SampleInfo] = inspect(image, contract)
     except Exception:
         info = None
-    raise violation_error(contract, info, found, index=index, source=source, stage=stage)
+    return violation_error(contract, info, violations, index=index, source=source, stage=stage)

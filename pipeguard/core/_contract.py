@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from ..diagnosis import numbers
 from ._errors import ContractFieldError, ContractFileError
+from ._target_specs import BoxSpec, MaskSpec, as_spec, spec_dict, spec_repr
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._errors import Violation
@@ -66,8 +67,15 @@ class Contract:
         size: ``(height, width)``, an int for a square, or ``"HxW"``.
         numel: flattened per-sample length.
         dtype: a torch dtype or its name (``"float32"``).
-        value_range: ``(low, high)``; the only check that reads pixels.
+        value_range: ``(low, high)``; the only image check that reads pixels.
         name: a label used in messages.
+        mask: a :class:`MaskSpec` (or a table of its fields): the sample carries a
+            segmentation mask, checked with its image.
+        boxes: a :class:`BoxSpec` (or a table of its fields): the sample carries boxes and
+            labels, checked with its image.
+
+    With ``mask`` or ``boxes``, a sample is ``(image, target)`` or a dict; a contract
+    without them checks the image of such a sample and ignores its target.
     """
 
     channels: Optional[int] = None
@@ -76,6 +84,8 @@ class Contract:
     dtype: Optional[str] = None
     value_range: Optional[tuple[float, float]] = None
     name: Optional[str] = None
+    mask: Optional[MaskSpec] = None
+    boxes: Optional[BoxSpec] = None
 
     def __post_init__(self) -> None:
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -106,6 +116,8 @@ class Contract:
         put("numel", numel)
         put("dtype", None if self.dtype is None else _field("dtype", numbers.dtype_name, self.dtype))
         put("value_range", None if self.value_range is None else _value_range(self.value_range))
+        put("mask", as_spec("mask", MaskSpec, self.mask))
+        put("boxes", as_spec("boxes", BoxSpec, self.boxes))
 
     # -- derived views -------------------------------------------------------------
     @property
@@ -130,9 +142,16 @@ class Contract:
             f"numel {self.numel:,}" if self.numel else repr(self))
         return f"'{self.name}' {what}" if self.name else what
 
+    @property
+    def has_targets(self) -> bool:
+        """Whether the contract has a rule for targets (``mask`` or ``boxes``)."""
+        return self.mask is not None or self.boxes is not None
+
     def __repr__(self) -> str:
         fields = [(k, getattr(self, k)) for k in ("name", "channels", "size", "numel", "dtype", "value_range")]
-        return "Contract(" + ", ".join(f"{k}={v!r}" for k, v in fields if v is not None) + ")"
+        shown = [f"{k}={v!r}" for k, v in fields if v is not None]
+        shown += [f"{k}={spec_repr(v)}" for k, v in (("mask", self.mask), ("boxes", self.boxes)) if v is not None]
+        return "Contract(" + ", ".join(shown) + ")"
 
     # -- checking ------------------------------------------------------------------
     def check(self, x: Any) -> list["Violation"]:
@@ -156,6 +175,10 @@ class Contract:
             value = getattr(self, key)
             if value is not None:
                 out[key] = list(value) if isinstance(value, tuple) else value
+        for key in ("mask", "boxes"):
+            spec = getattr(self, key)
+            if spec is not None:
+                out[key] = spec_dict(spec)
         return out
 
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any, Mapping, MutableMapping, Optional
 
 from ._errors import ContractFileError
 
-KEYS = ("name", "channels", "size", "numel", "dtype", "value_range")
+KEYS = ("name", "channels", "size", "numel", "dtype", "value_range", "mask", "boxes")
 
 
 def checked_table(data: Any, origin: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ..diagnosis import (
     ensure_size,
     explain,
 )
-from ._errors import Reason, Violation
+from ._errors import Reason, TargetViolation, Violation
 from ._inspect import SampleInfo
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ def _mode_word(info: Optional[SampleInfo]) -> str:
 
 
 def _from_violation(v: Violation, contract: Contract, info: Optional[SampleInfo]) -> Optional[Hypothesis]:
+    if isinstance(v, TargetViolation):  # its check saw the target, so it names the cause itself
+        return v.hypothesis
     if v.reason is Reason.CHANNELS:
         mode = _mode_word(info)
         what = f"{v.actual}-channel {mode} image" if mode else f"{v.actual}-channel sample"

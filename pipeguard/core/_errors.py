@@ -22,6 +22,14 @@ class Reason(str, enum.Enum):
     RANGE = "range"              # values outside the contract's value range
     UNREADABLE = "unreadable"    # the file or the wrapped dataset raised
     COLLATE = "collate"          # a batch could not be assembled
+    MASK_SIZE = "mask size"          # a mask whose height × width is not its image's
+    MASK_CHANNELS = "mask channels"  # a mask of more than one channel (RGB-saved, one-hot)
+    MASK_DTYPE = "mask dtype"        # a mask that is not of an integer type
+    MASK_VALUES = "mask values"      # mask values outside [0, num_classes) and not the ignore_index
+    BOX_OUTSIDE = "box outside"      # boxes past the image's edges, or on another canvas size
+    BOX_DEGENERATE = "box degenerate"  # x2 <= x1 or y2 <= y1, or narrower than min_size
+    BOX_LABELS = "box label"         # not one label a box, or a label out of range
+    TARGET_MISSING = "no target"     # the contract sets a mask or boxes rule, the sample has none
 
     def __str__(self) -> str:
         return self.value
@@ -42,6 +50,18 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.reason.value}: {self.message}"
+
+
+@dataclass(frozen=True)
+class TargetViolation(Violation):
+    """A failed target check (mask, boxes, labels), with the hypothesis its check found.
+
+    The target checks see what the diagnosis cannot (the mask's type, whether an RGB
+    mask's channels are equal, how boxes read in another format), so they state the
+    likely cause themselves; :func:`diagnose` puts it first.
+    """
+
+    hypothesis: Any = None  # a diagnosis.Hypothesis, or None
 
 
 class ContractFieldError(ValueError):

@@ -136,3 +136,9 @@ def _install_builtin() -> None:
 
 
 _READERS = TypeRegistry(install=_install_builtin)
+
+
+def loaded_tv_tensors() -> Any:
+    """``torchvision.tv_tensors`` if torchvision has been imported, else ``None`` (no tv_tensor
+    can exist then, and pipeguard never imports torchvision itself)."""
+    return sys.modules.get("torchvision.tv_tensors")

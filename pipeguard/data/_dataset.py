@@ -95,6 +95,9 @@ class GuardedDataset(Dataset):
             raise TypeError(f"contract should be a pipeguard.Contract, but got {type(contract).__name__}")
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error should be one of {', '.join(map(repr, ON_ERROR))}, but got {on_error!r}")
+        from ..core import images_only
+
+        images_only(contract, "GuardedDataset")
         # EnsureSize's; imported here, not with the module
         from ..transforms import SIZE_POLICIES
 

@@ -43,6 +43,21 @@ class HypothesisKind(str, enum.Enum):
     RANGE = "range"                      # values outside the expected range
     TYPE = "type"                        # not an image or tensor at all
     RANK = "rank"                        # a number of dimensions no image has
+    # the third group: a target (mask, boxes, labels) checked with its image
+    TARGET_APART = "target-apart"        # image and target transformed apart (sizes or canvas differ)
+    MASK_RGB = "mask-rgb"                # a mask saved as RGB (equal channels, or colour-coded)
+    MASK_ONE_HOT = "mask-one-hot"        # one channel a class where one channel of ids is expected
+    MASK_SCALED = "mask-scaled"          # float ids: ToTensor()/ToDtype(scale=True) on a mask
+    MASK_INTERPOLATED = "mask-interpolated"  # ids blended by bilinear resizing
+    MASK_IGNORE = "mask-ignore"          # one out-of-range value that marks ignored pixels
+    MASK_BINARY_255 = "mask-binary-255"  # a binary mask saved as 0/255
+    CLASS_COUNT = "class-count"          # ids or labels past num_classes
+    BOX_FORMAT = "box-format"            # boxes read in the wrong format (XYWH as XYXY, ...)
+    BOX_NORMALIZED = "box-normalized"    # fractions of the image size where pixels are expected
+    BOX_SWAPPED = "box-swapped"          # boxes that fit the image with width and height swapped
+    BOX_CLAMP = "box-clamp"              # boxes a little outside, or empty: clamp and drop them
+    LABELS = "labels"                    # not one label a box
+    TARGET_MISSING = "target-missing"    # no mask or boxes where the contract expects them
 
     def __str__(self) -> str:
         return self.value

@@ -45,6 +45,9 @@ class ContractCheck(Callback):
         super().__init__()
         if contract is not None and not isinstance(contract, Contract):
             raise TypeError(f"contract should be a pipeguard.Contract or None, but got {type(contract).__name__}")
+        from ..core import images_only
+
+        images_only(contract, "ContractCheck")  # batches are checked as images
         self.contract = contract
         self.every_batch = every_batch
         self._used: Optional[Contract] = None

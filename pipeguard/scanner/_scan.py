@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, U
 
 from .._child import usable_cores
 from .._io import is_url
-from ..core import as_contract
+from ..core import as_contract, images_only
 from ._row import ScanRow
 from .engine import engine_for, local_cache, older_objects_frozen
 from .output import ScanReport, TableColumns, columns_of, is_folder_output, open_output
@@ -122,6 +122,7 @@ def _scan(source: Source, contract: ContractSource, deep: bool, workers: Optiona
           time_limit: Optional[float], progress: Optional[Callable[[int, str], None]], output: Any,
           storage_options: Optional[dict], cluster: Any, cache: Any, entries: Any) -> ScanReport:
     given = as_contract(contract)
+    images_only(given, "pg.scan")  # a scan of targets (--masks, --coco, --yolo) is not built yet
     stats = WalkStats()
     urls = has_urls(source)  # once: a list's every entry is looked at
     to_url = output is not None and is_url(os.fspath(output))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from ..core import Contract, ContractViolation, as_contract
+from ..core import Contract, ContractViolation, as_contract, images_only
 
 SHOWN_FILES = 10  # problem files listed in a failing folder assertion
 
@@ -34,6 +34,7 @@ def assert_conforms(obj: Any, contract: Any, samples: Optional[int] = None) -> N
             actual, diagnosis, fix), or the folder's problem files.
     """
     contract = as_contract(contract, required=True)
+    images_only(contract, "assert_conforms")
     if isinstance(obj, (str, os.PathLike)):
         return _assert_folder(obj, contract)
     try:

@@ -308,6 +308,9 @@ def trace(transform: Any, sample: Any, contract: Optional[Contract] = None) -> T
 
     Random transforms are run once: the trace shows one draw.
     """
+    from ..core import images_only
+
+    images_only(contract, "pg.trace")  # each step's target shapes are not traced yet
     rows = [_describe("input", "-", sample, contract)]
     output, error = sample, None
     steps = flatten_steps(transform)

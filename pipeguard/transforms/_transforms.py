@@ -33,7 +33,10 @@ from ..core import (
     Violation,
     check,
     check_info,
+    check_parts,
     inspect,
+    parts_error,
+    targets_of_flat,
     violation_error,
 )
 from ..diagnosis import numbers
@@ -43,7 +46,7 @@ from ._channels import (
     numpy_through_tensor,
     to_channels,
 )
-from ._selection import image_selection, is_bare_image, is_plain
+from ._selection import first_image, image_selection, is_bare_image, is_plain
 
 
 class _SampleTransform(Transform):
@@ -78,6 +81,12 @@ def _metadata_key(x: Any) -> Any:
 
 class Validate(_SampleTransform):
     """Pass each image through unchanged if it meets ``contract``; raise otherwise.
+
+    With a contract that has a ``mask`` or ``boxes`` rule it checks the whole sample: the
+    image (torchvision's rule picks it) and its targets beside it, ``tv_tensors.Mask`` and
+    ``tv_tensors.BoundingBoxes`` by type, a plain tensor, array or PIL mask as the first other
+    part with a height and width, labels as the first other 1-D part. A plain-tensor mask
+    that a random crop left behind fails here, naming both sizes.
 
     Works at any point of a chain: on PIL images before ``ToImage()``/``ToTensor()``
     (channels, size and numel are checked; dtype and value range apply to tensors
@@ -121,16 +130,34 @@ class Validate(_SampleTransform):
             self._conforming[key] = None
         return inpt
 
+    def _needs_transform_list(self, flat_inputs: list[Any]) -> list[bool]:
+        if self.contract.has_targets:  # check_inputs checks the whole sample
+            return [False] * len(flat_inputs)
+        return super()._needs_transform_list(flat_inputs)
+
+    def _check_with_targets(self, flat_inputs: list[Any]) -> None:
+        image = first_image(flat_inputs)
+        if image is None:
+            return self._no_image(flat_inputs)
+        found = check_parts(self.contract, image, targets_of_flat(flat_inputs, image))
+        if found:
+            raise parts_error(self.contract, image, found, stage=self._stage())
+
+    def _no_image(self, flat_inputs: list[Any]) -> None:
+        kinds = ", ".join(dict.fromkeys(type(x).__name__ for x in flat_inputs))
+        found = [Violation(Reason.TYPE, "an image or tensor", f"sample with no image ({kinds})",
+                           f"is a sample of {len(flat_inputs)} parts ({kinds}), none an image or tensor")]
+        raise violation_error(self.contract, None, found, stage=self._stage())
+
     def check_inputs(self, flat_inputs: list[Any]) -> None:
+        if self.contract.has_targets:
+            return self._check_with_targets(flat_inputs)
         # A validator must not wave through a sample it could not look at (converters pass it, like torchvision).
         if len(flat_inputs) == 1:
             if not is_bare_image(flat_inputs[0]):
                 self.contract.validate(flat_inputs[0], stage=self._stage())
         elif not any(image_selection(flat_inputs)):
-            kinds = ", ".join(dict.fromkeys(type(x).__name__ for x in flat_inputs))
-            found = [Violation(Reason.TYPE, "an image or tensor", f"sample with no image ({kinds})",
-                               f"is a sample of {len(flat_inputs)} parts ({kinds}), none an image or tensor")]
-            raise violation_error(self.contract, None, found, stage=self._stage())
+            self._no_image(flat_inputs)
 
     def extra_repr(self) -> str:
         return f"contract={self.contract!r}"
