@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 import pipeguard as pg
 
 distributed = pytest.importorskip("distributed")
 
+from cluster_support import local_client, same, timeless  # noqa: E402
 from conftest import make_image  # noqa: E402
 from scan_folders import SIDE, build, png_bytes  # noqa: E402
 
@@ -22,11 +22,7 @@ CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
 
 @pytest.fixture(scope="module")
 def client():
-    import dask
-
-    with dask.config.set({"distributed.worker.daemon": False}):
-        cluster = distributed.LocalCluster(n_workers=2, processes=True, dashboard_address=None, threads_per_worker=1)
-    with cluster, distributed.Client(cluster) as c:
+    with local_client() as c:
         yield c
 
 
@@ -42,16 +38,6 @@ def four_folders(tmp_path_factory):
             (folder / f"{i:03d}.png").write_bytes(gray if i % 17 == c else rgb)
     build(root / "class0" / "planted")
     return root
-
-
-def timeless(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if "elapsed" not in k and "second" not in k}
-
-
-def same(a, b):
-    pd.testing.assert_frame_equal(a.frame, b.frame)
-    assert timeless(a.summary()) == timeless(b.summary())
-    assert a.exit_code == b.exit_code
 
 
 def test_four_folders_run_on_both_workers_and_equal_the_local_scan(client, four_folders):

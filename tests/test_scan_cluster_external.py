@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
@@ -22,6 +21,7 @@ import pipeguard as pg
 
 distributed = pytest.importorskip("distributed")
 
+from cluster_support import same, timeless  # noqa: E402
 from conftest import make_image  # noqa: E402
 from s3_server import free_port  # noqa: E402
 from scan_folders import SIDE, build, png_bytes  # noqa: E402
@@ -139,16 +139,6 @@ def slow_folder(tmp_path_factory):
                 tiff if i % 3 == 0 else gray if i % 11 == c % 11 else rgb)
     (root / "class05" / "broken.png").write_bytes(png_bytes(make_image("RGB", (SIDE, SIDE)))[:40])
     return root
-
-
-def timeless(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if "elapsed" not in k and "second" not in k}
-
-
-def same(a, b):
-    pd.testing.assert_frame_equal(a.frame, b.frame)
-    assert timeless(a.summary()) == timeless(b.summary())
-    assert a.exit_code == b.exit_code
 
 
 def _cli(folder: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:

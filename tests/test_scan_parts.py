@@ -15,6 +15,7 @@ import pipeguard as pg
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
 
+from cluster_support import local_client, timeless  # noqa: E402
 from conftest import make_image  # noqa: E402
 from scan_folders import SIDE, build, png_bytes  # noqa: E402
 
@@ -23,11 +24,7 @@ CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
 
 @pytest.fixture(scope="module")
 def client():
-    import dask
-
-    with dask.config.set({"distributed.worker.daemon": False}):
-        cluster = distributed.LocalCluster(n_workers=2, processes=True, dashboard_address=None, threads_per_worker=1)
-    with cluster, distributed.Client(cluster) as c:
+    with local_client() as c:
         yield c
 
 
@@ -44,10 +41,6 @@ def folders(tmp_path_factory):
             (folder / f"{i:04d}.png").write_bytes(gray if i % 97 == c else rgb)
     build(root / "class0" / "planted")
     return root
-
-
-def timeless(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if "elapsed" not in k and "second" not in k}
 
 
 def same_as_local(report, local, folder) -> None:

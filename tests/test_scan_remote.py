@@ -19,7 +19,7 @@ pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
 from archive_support import planted_members, write_tar, write_zip  # noqa: E402
-from s3_server import CREDENTIALS, S3Server  # noqa: E402
+from s3_server import s3_with_credentials  # noqa: E402
 from scan_folders import SIDE, build  # noqa: E402
 
 CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
@@ -28,16 +28,8 @@ COMPARED = ["path", "member", "status", "format", "mode", "channels", "height", 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in CREDENTIALS}
-    os.environ.update(CREDENTIALS)
-    server = S3Server()
-    yield server
-    server.stop()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with s3_with_credentials() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

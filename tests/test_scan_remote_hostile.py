@@ -24,7 +24,7 @@ import pipeguard as pg
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from s3_server import CREDENTIALS, S3Server  # noqa: E402
+from s3_server import CREDENTIALS, s3_with_credentials  # noqa: E402
 from scan_folders import png_bytes  # noqa: E402
 
 BOUND = 60  # seconds any subprocess may take: far above the few timeouts a fixed scan needs
@@ -32,16 +32,8 @@ BOUND = 60  # seconds any subprocess may take: far above the few timeouts a fixe
 
 @pytest.fixture(scope="module")
 def s3():
-    saved = {k: os.environ.get(k) for k in CREDENTIALS}
-    os.environ.update(CREDENTIALS)
-    server = S3Server()
-    yield server
-    server.stop()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with s3_with_credentials() as server:
+        yield server
 
 
 def _png() -> bytes:

@@ -23,7 +23,7 @@ pytest.importorskip("moto")
 pytest.importorskip("s3fs")
 
 from archive_support import planted_members, write_tar  # noqa: E402
-from s3_server import CREDENTIALS, S3Server, free_port  # noqa: E402
+from s3_server import free_port, s3_with_credentials  # noqa: E402
 from scan_folders import SIDE, build  # noqa: E402
 
 CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
@@ -39,36 +39,31 @@ def far(tmp_path_factory):
     reached through the proxy at a 20 ms round trip: ``(local root, url, options)``."""
     if not PROXY.is_file():
         pytest.skip(f"no latency proxy at {PROXY} (set PIPEGUARD_LATENCY_PROXY)")
-    saved = {k: os.environ.get(k) for k in CREDENTIALS}
-    os.environ.update(CREDENTIALS)
-    server = S3Server()
-    port = free_port()
-    proxy = subprocess.Popen([sys.executable, str(PROXY), str(port), str(server.port), "--rtt-ms", "20"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proxy.stdout.readline().startswith("proxy:")  # listening
-        root = tmp_path_factory.mktemp("far")
-        build(root)
-        os.unlink(root / "dogs" / "broken_link.png")  # a bucket holds no links
-        (root / "shards").mkdir()
-        write_tar(root / "shards" / "shard-000.tar", planted_members())
-        (root / "photos").mkdir()
-        for i in range(3):
-            noise = np.random.default_rng(i).integers(0, 256, (900, 1200, 3), dtype=np.uint8)
-            buf = io.BytesIO()
-            Image.fromarray(noise).save(buf, "JPEG", quality=95)
-            (root / "photos" / f"{i}.jpg").write_bytes(buf.getvalue())
-        url = server.upload(root, "far", "train")
-        yield root, url, {"endpoint_url": f"http://127.0.0.1:{port}"}
-    finally:
-        proxy.send_signal(signal.SIGTERM)
-        proxy.communicate(timeout=30)
-        server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with s3_with_credentials() as server:
+        port = free_port()
+        proxy = subprocess.Popen([sys.executable, str(PROXY), str(port), str(server.port), "--rtt-ms", "20"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert proxy.stdout.readline().startswith("proxy:")  # listening
+            root = _far_folder(tmp_path_factory.mktemp("far"))
+            yield root, server.upload(root, "far", "train"), {"endpoint_url": f"http://127.0.0.1:{port}"}
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            proxy.communicate(timeout=30)
+
+
+def _far_folder(root: Path) -> Path:
+    build(root)
+    os.unlink(root / "dogs" / "broken_link.png")  # a bucket holds no links
+    (root / "shards").mkdir()
+    write_tar(root / "shards" / "shard-000.tar", planted_members())
+    (root / "photos").mkdir()
+    for i in range(3):
+        noise = np.random.default_rng(i).integers(0, 256, (900, 1200, 3), dtype=np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(noise).save(buf, "JPEG", quality=95)
+        (root / "photos" / f"{i}.jpg").write_bytes(buf.getvalue())
+    return root
 
 
 def rows(report):
