@@ -58,19 +58,21 @@ def _is_explicit_image(x: Any) -> bool:
 def split_sample(x: Any) -> Optional[tuple[Any, Any]]:
     """``(image, target)`` of a structured sample, or ``None`` for anything else (an image
     alone, or something with no image in it: checked as before)."""
-    if isinstance(x, Mapping):
-        key = next((k for k in _IMAGE_KEYS if k in x), None)
-        if key is None:
-            images = [k for k, v in x.items() if _is_explicit_image(v)] or [
-                k for k, v in x.items() if _ndim(v) >= 2 and not _is_boxes(v) and not is_tv_mask(v)]
-            key = images[0] if images else None
-        if key is None:
-            return None
-        target = x["target"] if "target" in x else {k: v for k, v in x.items() if k != key}
-        return x[key], target
-    if isinstance(x, (tuple, list)) and len(x) == 2 and reader_for(x[0]) is not None:
-        return x[0], x[1]
-    return None
+    if isinstance(x, (tuple, list)):
+        return (x[0], x[1]) if len(x) == 2 and reader_for(x[0]) is not None else None
+    # a dict, or another mapping (the ABC check only for a type with keys: a check of an image
+    # alone, the common case, stays a few type tests)
+    if not (isinstance(x, dict) or (hasattr(type(x), "keys") and isinstance(x, Mapping))):
+        return None
+    key = next((k for k in _IMAGE_KEYS if k in x), None)
+    if key is None:
+        images = [k for k, v in x.items() if _is_explicit_image(v)] or [
+            k for k, v in x.items() if _ndim(v) >= 2 and not _is_boxes(v) and not is_tv_mask(v)]
+        key = images[0] if images else None
+    if key is None:
+        return None
+    target = x["target"] if "target" in x else {k: v for k, v in x.items() if k != key}
+    return x[key], target
 
 
 def targets_of(target: Any) -> Targets:
