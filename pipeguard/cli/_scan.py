@@ -43,7 +43,8 @@ FORMATS = ("table", "json", "jsonl", "csv", "parquet", "junit", "github")
               "prefix/) gets numbered Parquet parts, written by the tasks themselves with --dask.")
 @click.option("--follow-symlinks", is_flag=True, help="Descend into symlinked folders.")
 @click.option("--storage-option", "storage_options", metavar="KEY=VALUE", multiple=True,
-              help="An fsspec option for URL sources (s3://, gs://, az://...), "
+              help="An fsspec option for URLs (s3://, gs://, az://...: sources, --files-from entries, an --output "
+              "folder), "
               "e.g. endpoint_url=http://... or anon=true.")
 @click.option("--dask", "cluster", metavar="local|local:N|ADDRESS",
               help="Run the scan on a Dask cluster: local (every core), local:N workers, or a scheduler address.")
