@@ -18,17 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
+from s3_server import free_port, upload_tree
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development account key (public, the same in every Azurite)
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 START_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def azurite_program() -> str:
@@ -83,14 +78,9 @@ class AzureServer:
         return adlfs.AzureBlobFileSystem(connection_string=self.connection_string, skip_instance_cache=True)
 
     def upload(self, local: Path, container: str, prefix: str) -> str:
-        """Copy the files under ``local`` (symlinks as the files they point to; broken ones
-        left out) to ``az://container/prefix/``; return that URL."""
-        fs = self.filesystem()
-        if not fs.exists(container):
-            fs.mkdir(container)
-        for path in sorted(local.rglob("*")):
-            if path.is_file():
-                fs.pipe_file(f"{container}/{prefix}/{path.relative_to(local).as_posix()}", path.read_bytes())
+        """Copy the files under ``local`` to ``az://container/prefix/`` (see
+        :func:`s3_server.upload_tree`); return that URL."""
+        upload_tree(self.filesystem(), local, container, prefix)
         return f"az://{container}/{prefix}/"
 
     def stop(self) -> None:

@@ -16,6 +16,16 @@ from typing import Iterator
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+def upload_tree(fs, local: Path, bucket: str, prefix: str) -> None:
+    """Copy the files under ``local`` (symlinks as the files they point to; broken ones left
+    out) to ``bucket/prefix/`` of the fsspec filesystem ``fs``, making the bucket if missing."""
+    if not fs.exists(bucket):
+        fs.mkdir(bucket)
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            fs.pipe_file(f"{bucket}/{prefix}/{path.relative_to(local).as_posix()}", path.read_bytes())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,14 +58,9 @@ class S3Server:
         return s3fs.S3FileSystem(endpoint_url=self.endpoint, key="testing", secret="testing", skip_instance_cache=True)
 
     def upload(self, local: Path, bucket: str, prefix: str) -> str:
-        """Copy the files under ``local`` (symlinks as the files they point to; broken ones
-        left out) to ``s3://bucket/prefix/``; return that URL."""
-        fs = self.filesystem()
-        if not fs.exists(bucket):
-            fs.mkdir(bucket)
-        for path in sorted(local.rglob("*")):
-            if path.is_file():
-                fs.pipe_file(f"{bucket}/{prefix}/{path.relative_to(local).as_posix()}", path.read_bytes())
+        """Copy the files under ``local`` to ``s3://bucket/prefix/`` (see :func:`upload_tree`);
+        return that URL."""
+        upload_tree(self.filesystem(), local, bucket, prefix)
         return f"s3://{bucket}/{prefix}/"
 
     def stop(self) -> None:

@@ -13,9 +13,8 @@ import pipeguard as pg
 
 distributed = pytest.importorskip("distributed")
 
-from cluster_support import local_client, same, timeless  # noqa: E402
-from conftest import make_image  # noqa: E402
-from scan_folders import SIDE, build, png_bytes  # noqa: E402
+from cluster_support import class_folders, local_client, same, timeless  # noqa: E402
+from scan_folders import SIDE  # noqa: E402
 
 CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
 
@@ -29,15 +28,7 @@ def client():
 @pytest.fixture(scope="module")
 def four_folders(tmp_path_factory):
     """4 class folders of 60 files each (a few gray and wide ones), plus the planted problems."""
-    root = tmp_path_factory.mktemp("four")
-    rgb, gray = png_bytes(make_image("RGB", (SIDE, SIDE))), png_bytes(make_image("L", (SIDE, SIDE)))
-    for c in range(4):
-        folder = root / f"class{c}"
-        folder.mkdir()
-        for i in range(60):
-            (folder / f"{i:03d}.png").write_bytes(gray if i % 17 == c else rgb)
-    build(root / "class0" / "planted")
-    return root
+    return class_folders(tmp_path_factory.mktemp("four"), 4, 60, 17)
 
 
 def test_four_folders_run_on_both_workers_and_equal_the_local_scan(client, four_folders):

@@ -21,10 +21,10 @@ import pipeguard as pg
 
 distributed = pytest.importorskip("distributed")
 
-from cluster_support import same, timeless  # noqa: E402
+from cluster_support import class_folders, same, timeless  # noqa: E402
 from conftest import make_image  # noqa: E402
 from s3_server import free_port  # noqa: E402
-from scan_folders import SIDE, build, png_bytes  # noqa: E402
+from scan_folders import SIDE, png_bytes  # noqa: E402
 
 CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
 CLI_CONTRACT = ["--channels", "3", "--size", f"{SIDE}x{SIDE}"]
@@ -103,15 +103,7 @@ def cluster(tmp_path_factory):
 def four_folders(tmp_path_factory):
     """4 class folders of 60 files each (a few gray ones), plus the planted problems (broken
     files, not-images, nested folders, links) in class0/planted."""
-    root = tmp_path_factory.mktemp("four")
-    rgb, gray = png_bytes(make_image("RGB", (SIDE, SIDE))), png_bytes(make_image("L", (SIDE, SIDE)))
-    for c in range(4):
-        folder = root / f"class{c}"
-        folder.mkdir()
-        for i in range(60):
-            (folder / f"{i:03d}.png").write_bytes(gray if i % 17 == c else rgb)
-    build(root / "class0" / "planted")
-    return root
+    return class_folders(tmp_path_factory.mktemp("four"), 4, 60, 17)
 
 
 def _many_pages_tiff(pages: int = 200) -> bytes:

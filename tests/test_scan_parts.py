@@ -15,9 +15,9 @@ import pipeguard as pg
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
 
-from cluster_support import local_client, timeless  # noqa: E402
+from cluster_support import class_folders, local_client, timeless  # noqa: E402
 from conftest import make_image  # noqa: E402
-from scan_folders import SIDE, build, png_bytes  # noqa: E402
+from scan_folders import SIDE, png_bytes  # noqa: E402
 
 CONTRACT = {"channels": 3, "size": (SIDE, SIDE)}
 
@@ -32,15 +32,7 @@ def client():
 def folders(tmp_path_factory):
     """3 class folders of 700 files (each a task of its own, cut into parts of 2,048 files
     at most) and the planted problems."""
-    root = tmp_path_factory.mktemp("classes")
-    rgb, gray = png_bytes(make_image("RGB", (SIDE, SIDE))), png_bytes(make_image("L", (SIDE, SIDE)))
-    for c in range(3):
-        folder = root / f"class{c}"
-        folder.mkdir()
-        for i in range(700):
-            (folder / f"{i:04d}.png").write_bytes(gray if i % 97 == c else rgb)
-    build(root / "class0" / "planted")
-    return root
+    return class_folders(tmp_path_factory.mktemp("classes"), 3, 700, 97)
 
 
 def same_as_local(report, local, folder) -> None:
